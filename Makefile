@@ -1,0 +1,42 @@
+# The README's two commands: `make run` serves the app, `make test` runs the whole suite.
+# Both set up what they need on a fresh machine (a local .venv; for tests also Debian's Chromium and vnu).
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+VNU := .cache/vnu/vnu.jar
+
+.PHONY: run test bench check-content
+
+run: $(VENV)/.installed
+	$(BIN)/p2p serve
+
+test: $(VENV)/.installed-test $(VNU) browser
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+check-content: $(VENV)/.installed
+	$(BIN)/p2p check-content
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+# Debian's Chromium: Playwright's own browser download is not possible here (no internet but package registries).
+.PHONY: browser
+browser:
+	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
+	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# The Nu HTML checker, from the npm registry, for the HTML validity tests.
+$(VNU):
+	mkdir -p .cache/vnu
+	cd .cache/vnu && npm pack --silent vnu-jar >/dev/null && tar xzf vnu-jar-*.tgz && cp package/build/dist/vnu.jar vnu.jar \
+		&& rm -rf package vnu-jar-*.tgz

@@ -1,0 +1,36 @@
+"""Peer 2 Peer: create_app() builds the whole app. Read this file first; each feature is a blueprint."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask
+
+from . import auth, cli, db, groups, pages, programme, web
+from .config import PROJECT_ROOT, ensure_instance, load_config
+from .content import load_library
+
+
+def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
+    # templates/, static/ and instance/ sit beside the package (the design card's layout), so name them:
+    # Flask would otherwise look inside p2p/, and for an installed package under sys.prefix.
+    instance = Path(instance_path or (test_config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    ensure_instance(instance)
+    app = Flask(
+        __name__,
+        instance_path=str(instance.resolve()),
+        instance_relative_config=True,
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    load_config(app, test_config)
+
+    # A broken content file stops start-up here, with the file and place named (ContentError).
+    app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))
+
+    db.init_app(app)
+    web.init_app(app)
+    for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp):
+        app.register_blueprint(blueprint)
+    cli.init_app(app)
+    return app

@@ -1,0 +1,192 @@
+"""Accounts: the first facilitator's setup link, login and logout, changing and resetting a password."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from .db import db
+from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, Throttle, User, name_key, \
+    normalise_join_code, normalise_name
+from .web import log, safe_next
+
+bp = Blueprint("auth", __name__)
+
+WRONG_LOGIN = "That name and password don't match. Please check them and try again."
+TOO_MANY = ("There have been too many tries for this name. Please wait a few minutes, "
+            "or ask your facilitator for a reset code.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Checks shared by every form that chooses a name or a password.
+
+
+def name_problem(name: str, *, taken_ok: bool = False) -> str | None:
+    name = normalise_name(name)
+    if not name:
+        return "Please choose a name the group will know you by."
+    if len(name) > NAME_MAX:
+        return f"Please keep your name to {NAME_MAX} characters or fewer."
+    if not taken_ok and User.name_taken(name):
+        return "Someone here already uses that name. Try adding an initial or a nickname."
+    return None
+
+
+def password_problem(password: str, confirm: str) -> str | None:
+    if len(password) < PASSWORD_MIN:
+        return f"Please use at least {PASSWORD_MIN} characters. A few words together work well."
+    if len(password) > PASSWORD_MAX:
+        return f"Please use no more than {PASSWORD_MAX} characters."
+    if password != confirm:
+        return "The two passwords are not the same. Please type them again."
+    return None
+
+
+def sign_in(user: User) -> None:
+    login_user(user, remember=False)
+    session.permanent = True
+    log.info("sign-in user=%s", user.id)
+
+
+def _login_throttle_key(name: str) -> str:
+    return f"login:{name_key(name)}"
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    next_url = safe_next(request.values.get("next"))
+    if current_user.is_authenticated:
+        return redirect(next_url)
+    error = None
+    name = request.form.get("name", "")
+    if request.method == "POST":
+        limit, window = current_app.config["LOGIN_THROTTLE"]
+        key = _login_throttle_key(name)
+        if Throttle.blocked(key, limit, window):
+            error = TOO_MANY
+            log.warning("sign-in-throttled")
+        else:
+            user = User.authenticate(name, request.form.get("password", ""))
+            if user is None:
+                Throttle.fail(key, window)
+                error = WRONG_LOGIN
+                log.info("sign-in-failed")
+            else:
+                Throttle.clear(key)
+                sign_in(user)
+                return redirect(next_url)
+    return render_template("auth/login.html", error=error, name=name, next_url=next_url)
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    # Ending the session version signs this person out on every device, and a copied cookie dies with it.
+    user = User.get_by_id(current_user.id)
+    user.end_sessions()
+    logout_user()
+    log.info("sign-out user=%s", user.id)
+    flash("You have logged out. See you next time.")
+    return redirect(url_for("pages.home"))
+
+
+@bp.route("/setup/<token>", methods=["GET", "POST"])
+def setup(token: str):
+    """The one-time link printed by the server (or `p2p setup-link`) makes a facilitator account."""
+    link = OneTimeToken.find(OneTimeToken.SETUP, token)
+    if link is None:
+        return render_template("auth/setup_used.html"), 404
+    errors, name = {}, request.form.get("name", "")
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        errors = {k: v for k, v in {
+            "name": name_problem(name),
+            "password": password_problem(password, request.form.get("confirm", "")),
+        }.items() if v}
+        if not errors:
+            with db.atomic():
+                if not link.spend():
+                    return render_template("auth/setup_used.html"), 404
+                user = User.create_account(name, password, role=FACILITATOR)
+            sign_in(user)
+            flash(f"Welcome, {user.name}. Your facilitator account is ready.")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/setup.html", errors=errors, name=name, token=token)
+
+
+@bp.route("/account", methods=["GET"])
+@login_required
+def account():
+    return render_template("auth/account.html")
+
+
+@bp.route("/account/password", methods=["GET", "POST"])
+@login_required
+def change_password():
+    errors = {}
+    if request.method == "POST":
+        user = User.get_by_id(current_user.id)
+        new = request.form.get("password", "")
+        if not User.authenticate(user.name, request.form.get("current", "")):
+            errors["current"] = "That is not your current password. Please try again."
+        problem = password_problem(new, request.form.get("confirm", ""))
+        if problem:
+            errors["password"] = problem
+        if not errors:
+            user.set_password(new)  # also ends every other session
+            sign_in(user)
+            log.info("password-changed user=%s", user.id)
+            flash("Your password has been changed. Other devices have been logged out.")
+            return redirect(url_for("auth.account"))
+    return render_template("auth/password.html", errors=errors)
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+def reset():
+    """A participant uses the one-time code their facilitator gave them to choose a new password."""
+    errors, name = {}, request.form.get("name", "")
+    if request.method == "POST":
+        limit, window = current_app.config["LOGIN_THROTTLE"]
+        key = f"reset:{name_key(name)}"
+        user = User.by_name(name)
+        code = OneTimeToken.find(OneTimeToken.RESET, normalise_join_code(request.form.get("code", "")))
+        password = request.form.get("password", "")
+        if Throttle.blocked(key, limit, window):
+            errors["code"] = TOO_MANY
+        elif user is None or code is None or code.user_id != user.id:
+            Throttle.fail(key, window)
+            errors["code"] = ("That name and reset code don't match, or the code has been used or has expired. "
+                              "Please check them, or ask your facilitator for a new code.")
+        else:
+            problem = password_problem(password, request.form.get("confirm", ""))
+            if problem:
+                errors["password"] = problem
+            else:
+                with db.atomic():
+                    if not code.spend():  # the same code sent twice: the first one already did the work
+                        return redirect(url_for("auth.login"))
+                    user.set_password(password)
+                Throttle.clear(key)
+                sign_in(User.get_by_id(user.id))
+                log.info("password-reset user=%s", user.id)
+                flash("Your new password is set. You are logged in.")
+                return redirect(url_for("pages.home"))
+    return render_template("auth/reset.html", errors=errors, name=name)
+
+
+@bp.route("/facilitators/invite", methods=["GET", "POST"])
+@login_required
+def invite_facilitator():
+    """A facilitator brings in a colleague with the same kind of one-time link the server prints at first start."""
+    if not current_user.is_facilitator:
+        abort(404)
+    link = None
+    if request.method == "POST":
+        token = OneTimeToken.issue(OneTimeToken.SETUP, current_app.config["SETUP_LINK_HOURS"],
+                                   created_by=User.get_by_id(current_user.id))
+        link = url_for("auth.setup", token=token, _external=True)
+        log.info("facilitator-link-issued by=%s", current_user.id)
+    return render_template("auth/invite_facilitator.html", link=link, hours=current_app.config["SETUP_LINK_HOURS"])

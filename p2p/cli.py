@@ -1,0 +1,143 @@
+"""Commands for hosts: `p2p serve`, `p2p setup-link`, `p2p demo`, `p2p check-content`.
+
+The same commands work as `flask --app app <command>`.
+"""
+
+from __future__ import annotations
+
+import secrets
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from .config import DEFAULTS
+from .content import ContentError, load_library
+from .db import db
+from .models import FACILITATOR, Group, Membership, OneTimeToken, User
+from .netinfo import lan_addresses
+
+
+def base_urls(port: int, host: str) -> list[str]:
+    suffix = "" if port == 80 else f":{port}"
+    if host in ("0.0.0.0", "::", ""):
+        hosts = list(lan_addresses()) or ["localhost"]
+    else:
+        hosts = [host]
+    return [f"http://{h}{suffix}" for h in hosts]
+
+
+def new_setup_link(base: str) -> str:
+    token = OneTimeToken.issue(OneTimeToken.SETUP, current_app.config["SETUP_LINK_HOURS"])
+    return f"{base}/setup/{token}"
+
+
+@click.command("serve")
+@click.option("--host", default=None, help="Address to listen on (default: all interfaces, 0.0.0.0).")
+@click.option("--port", default=None, type=int, help="Port (default 5000, or P2P_PORT).")
+@with_appcontext
+def serve_command(host: str | None, port: int | None):
+    """Serve the app to the local network with waitress."""
+    from waitress import serve
+
+    app = current_app._get_current_object()
+    host = host or app.config["HOST"]
+    port = port or app.config["PORT"]
+    urls = base_urls(port, host)
+    click.echo("Peer 2 Peer is running.")
+    click.echo("People on this network can open:")
+    for url in urls:
+        click.echo(f"    {url}/")
+    with db.connection_context():
+        if not User.any_facilitator():
+            hours = app.config["SETUP_LINK_HOURS"]
+            click.echo("")
+            click.echo(f"No facilitator account yet. Open this link to create the first one "
+                       f"(it works once, for {hours} hours):")
+            click.echo(f"    {new_setup_link(urls[0])}")
+    click.echo("")
+    click.echo(f"Data is kept in {app.config['DATABASE']}. Press Ctrl+C to stop.")
+    sys.stdout.flush()
+    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="p2p")
+
+
+@click.command("setup-link")
+@with_appcontext
+def setup_link_command():
+    """Print a fresh one-time link that creates a facilitator account."""
+    with db.connection_context():
+        link = new_setup_link(base_urls(current_app.config["PORT"], current_app.config["HOST"])[0])
+    click.echo(f"This link creates one facilitator account. It works once, for "
+               f"{current_app.config['SETUP_LINK_HOURS']} hours:")
+    click.echo(f"    {link}")
+
+
+DEMO_GROUP = "Demo group"
+DEMO_PEOPLE = [(FACILITATOR, "Robin (demo)"), ("participant", "Alex (demo)"), ("participant", "Sam (demo)"),
+               ("participant", "Jo (demo)")]
+
+
+def _demo_password() -> str:
+    letters = "abcdefghijkmnpqrstuvwxyz"
+    return "-".join("".join(secrets.choice(letters) for _ in range(4)) for _ in range(3))
+
+
+@click.command("demo")
+@with_appcontext
+def demo_command():
+    """Create a demo group with one facilitator and three participants, and print how to log in."""
+    with db.connection_context():
+        taken = [name for _, name in DEMO_PEOPLE if User.name_taken(name)]
+        if taken:
+            raise click.ClickException(f"The demo accounts exist already ({', '.join(taken)}). "
+                                       "Log in with them, or reset their passwords from the group page.")
+        programme = next(iter(current_app.extensions["p2p.content"].programmes))
+        rows = []
+        with db.atomic():
+            accounts = [(role, User.create_account(name, pw := _demo_password(), role=role), pw)
+                        for role, name in DEMO_PEOPLE]
+            group = Group.create_for(accounts[0][1], current_app.config["JOIN_CODE_DAYS"],
+                                     name=DEMO_GROUP, programme=programme)
+            for role, user, password in accounts[1:]:
+                Membership.join(user, group)
+            rows = [(role, user.name, password, group.join_code_display) for role, user, password in accounts]
+    click.echo(f"{'role':<13}{'name':<15}{'password':<17}join code")
+    for role, name, password, code in rows:
+        click.echo(f"{role:<13}{name:<15}{password:<17}{code}")
+
+
+@click.command("check-content")
+@click.option("--content-dir", type=click.Path(path_type=Path), default=DEFAULTS["CONTENT_DIR"],
+              show_default=True)
+def check_content_command(content_dir: Path):
+    """Validate the programme files in content/ and say what they hold."""
+    try:
+        library = load_library(content_dir)
+    except ContentError as error:
+        raise click.ClickException(str(error)) from None
+    for programme in library.programmes.values():
+        sessions = sum(len(m.sessions) for m in programme.modules)
+        exercises = sum(len(s.exercises) for m in programme.modules for s in m.sessions)
+        click.echo(f"{programme.id}: {programme.title} — {len(programme.modules)} modules, "
+                   f"{sessions} sessions, {exercises} exercises")
+    click.echo("Content is valid.")
+
+
+COMMANDS = (serve_command, setup_link_command, demo_command, check_content_command)
+
+
+def init_app(app: Flask) -> None:
+    for command in COMMANDS:
+        app.cli.add_command(command)
+
+
+def main(args: list[str] | None = None) -> None:
+    from . import create_app
+
+    cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
+                     help="Peer 2 Peer: serve the app and look after it.")
+    # check-content is added to the group itself, so it runs even when broken content stops the app loading.
+    cli.add_command(check_content_command)
+    cli.main(args=args, prog_name="p2p")

@@ -1,0 +1,91 @@
+"""Configuration, in layers: defaults here → instance/config.py → P2P_* environment variables → test config.
+
+The instance folder is created on first start with a generated secret key (mode 0600) and an example config,
+so a host never has to invent a secret and no default secret exists to leak.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from datetime import timedelta
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+DEFAULTS = {
+    "DATABASE": "p2p.sqlite3",            # relative to the instance folder
+    "CONTENT_DIR": str(PROJECT_ROOT / "content"),
+    "HOST": "0.0.0.0",
+    "PORT": 5000,
+    "THREADS": 8,
+    "SESSION_COOKIE_NAME": "p2p_session",
+    "SESSION_COOKIE_HTTPONLY": True,
+    "SESSION_COOKIE_SAMESITE": "Lax",
+    "SESSION_COOKIE_SECURE": False,        # set True when served over HTTPS (a VPS behind Caddy)
+    "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
+    "MAX_CONTENT_LENGTH": 256 * 1024,      # no form in the app needs more; bigger bodies get a calm 413 page
+    "WTF_CSRF_TIME_LIMIT": None,           # token lives as long as the session: no "expired form" after lunch
+    "WTF_CSRF_SSL_STRICT": False,          # Referer checks break behind plain-HTTP LANs; the token still guards
+    "JOIN_CODE_DAYS": 14,                  # a join code expires this many days after it is made
+    "SETUP_LINK_HOURS": 24,
+    "RESET_CODE_HOURS": 72,
+    # Throttles: (attempts, window seconds). Counters live in the database so every worker sees them.
+    "LOGIN_THROTTLE": (10, 15 * 60),       # per account name
+    "JOIN_THROTTLE": (20, 15 * 60),        # wrong codes per client address
+    "JOIN_THROTTLE_GLOBAL": (200, 15 * 60),  # wrong codes across the server: a room shares one address
+    # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes): memory per login stays bounded on a Pi.
+    "ARGON2_MEMORY_KIB": 19 * 1024,
+    "ARGON2_TIME_COST": 2,
+    "SUPPORT_TEXT": "",
+}
+
+EXAMPLE_CONFIG = '''\
+# Local settings for this Peer 2 Peer server. Uncomment and edit; restart to apply.
+# Environment variables P2P_<NAME> override these (for example P2P_PORT=8080).
+
+# PORT = 5000
+# HOST = "0.0.0.0"            # all network interfaces, so phones on the Wi-Fi can reach it
+# SESSION_COOKIE_SECURE = True  # only when the app is served over HTTPS
+# JOIN_CODE_DAYS = 14
+'''
+
+
+def ensure_instance(instance_path: Path) -> None:
+    """Create instance/ on first start: the secret key (0600) and an example config to edit."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(secrets.token_hex(32))
+    example = instance_path / "config.example.py"
+    if not example.exists():
+        example.write_text(EXAMPLE_CONFIG)
+
+
+def _parse_env(value: str, default: object) -> object:
+    if isinstance(default, bool):
+        return value.strip().lower() in ("1", "true", "yes", "on")
+    if isinstance(default, int):
+        return int(value)
+    if isinstance(default, (tuple, list)):
+        return tuple(json.loads(value))
+    return value
+
+
+def load_config(app, test_config: dict | None) -> None:
+    app.config.from_mapping(DEFAULTS)
+    if test_config is None:
+        app.config.from_pyfile("config.py", silent=True)
+        for name, value in os.environ.items():
+            if name.startswith("P2P_"):
+                key = name[4:]
+                app.config[key] = _parse_env(value, app.config.get(key, ""))
+    else:
+        app.config.from_mapping(test_config)
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = (Path(app.instance_path) / "secret_key").read_text().strip()
+    database = Path(app.config["DATABASE"])
+    app.config["DATABASE"] = str(database if database.is_absolute() else Path(app.instance_path) / database)

@@ -1,0 +1,562 @@
+"""The programme as data: load `content/`, validate it, and hand out frozen objects.
+
+Content is validated like configuration (see content/README.md): every mistake is a ContentError naming
+the file and the place inside it, raised at start-up, so a facilitator's typo never reaches a group as a
+half-rendered page. Everything returned is immutable and shared by all requests.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable, ClassVar
+
+from markupsafe import Markup
+from markdown_it import MarkdownIt
+
+# Raw HTML off: a content file can format text but never inject markup or script into a page.
+_markdown = MarkdownIt("commonmark", {"html": False})
+
+ID_PATTERN = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+
+class ContentError(Exception):
+    """A mistake in a content file, with the file and the place inside it."""
+
+    def __init__(self, file: Path | str, where: str, message: str):
+        self.file, self.where, self.message = str(file), where, message
+        super().__init__(f"{self.file}: {where}: {message}" if where else f"{self.file}: {message}")
+
+
+def render_markdown(text: str) -> Markup:
+    # Safe to mark up: html=False escapes any raw HTML and markdown-it refuses javascript: links.
+    return Markup(_markdown.render(text))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The model. Attribute names match the TOML keys, so content/README.md documents both.
+
+
+@dataclass(frozen=True)
+class Block:
+    type: ClassVar[str]
+    answerable: ClassVar[bool] = True
+    id: str
+
+    @property
+    def template(self) -> str:
+        return f"programme/blocks/_{self.type}.html"
+
+
+@dataclass(frozen=True)
+class Reading(Block):
+    type: ClassVar[str] = "reading"
+    answerable: ClassVar[bool] = False
+    title: str | None
+    text: Markup
+
+
+@dataclass(frozen=True)
+class FreeText(Block):
+    type: ClassVar[str] = "free_text"
+    prompt: str
+    help: Markup | None
+
+
+@dataclass(frozen=True)
+class Statement:
+    number: int
+    text: str
+
+
+@dataclass(frozen=True)
+class Stage:
+    id: str
+    title: str
+    reflection: str
+    statements: tuple[Statement, ...]
+
+
+@dataclass(frozen=True)
+class Ladder(Block):
+    type: ClassVar[str] = "ladder"
+    title: str | None
+    intro: Markup | None
+    stages: tuple[Stage, ...]
+
+    @property
+    def statements(self) -> tuple[Statement, ...]:
+        return tuple(s for stage in self.stages for s in stage.statements)
+
+
+@dataclass(frozen=True)
+class Spectrum(Block):
+    type: ClassVar[str] = "spectrum"
+    title: str | None
+    intro: Markup | None
+    left: str
+    right: str
+    pairs: tuple[tuple[str, str], ...]
+    prompt: str
+
+
+@dataclass(frozen=True)
+class Row:
+    id: str
+    cells: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableNotes(Block):
+    type: ClassVar[str] = "table_notes"
+    title: str | None
+    intro: Markup | None
+    columns: tuple[str, ...]
+    notes_label: str
+    rows: tuple[Row, ...]
+
+
+@dataclass(frozen=True)
+class Option:
+    id: str
+    name: str
+    text: str | None
+
+
+@dataclass(frozen=True)
+class OptionGroup:
+    id: str
+    title: str
+    options: tuple[Option, ...]
+
+
+@dataclass(frozen=True)
+class PickN(Block):
+    type: ClassVar[str] = "pick_n"
+    title: str | None
+    prompt: str
+    count: int
+    note_label: str | None
+    free: bool
+    groups: tuple[OptionGroup, ...]
+
+    @property
+    def options(self) -> tuple[Option, ...]:
+        return tuple(o for group in self.groups for o in group.options)
+
+
+@dataclass(frozen=True)
+class Item:
+    id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class YesNo(Block):
+    type: ClassVar[str] = "yes_no"
+    title: str | None
+    intro: Markup | None
+    items: tuple[Item, ...]
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    prompt: str
+
+
+@dataclass(frozen=True)
+class StorySection:
+    id: str
+    title: str
+    intro: Markup | None
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Story(Block):
+    type: ClassVar[str] = "story"
+    title: str | None
+    intro: Markup | None
+    sections: tuple[StorySection, ...]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    id: str
+    title: str
+    text: Markup
+    discussion: Markup | None
+
+
+@dataclass(frozen=True)
+class Scenarios(Block):
+    type: ClassVar[str] = "scenarios"
+    answerable: ClassVar[bool] = False
+    title: str | None
+    intro: Markup | None
+    questions: tuple[str, ...]
+    scenarios: tuple[Scenario, ...]
+    closing: Markup | None
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    title: str
+    aim: Markup | None
+    learning_intentions: tuple[str, ...]
+    facilitator_notes: Markup | None
+    blocks: tuple[Block, ...]
+
+    def block(self, block_id: str) -> Block | None:
+        return next((b for b in self.blocks if b.id == block_id), None)
+
+    @property
+    def exercises(self) -> tuple[Block, ...]:
+        return tuple(b for b in self.blocks if b.answerable)
+
+
+@dataclass(frozen=True)
+class Module:
+    id: str
+    order: int
+    title: str
+    subtitle: str | None
+    status: str
+    intro: Markup | None
+    facilitator_notes: Markup | None
+    sessions: tuple[Session, ...]
+    file: str = field(compare=False, repr=False)
+
+    def session(self, session_id: str) -> Session | None:
+        return next((s for s in self.sessions if s.id == session_id), None)
+
+    @property
+    def is_outline(self) -> bool:
+        return self.status == "outline"
+
+
+@dataclass(frozen=True)
+class Programme:
+    id: str
+    title: str
+    summary: str
+    intro: Markup | None
+    facilitator_notes: Markup | None
+    modules: tuple[Module, ...]
+
+    def module(self, module_id: str) -> Module | None:
+        return next((m for m in self.modules if m.id == module_id), None)
+
+
+@dataclass(frozen=True)
+class Library:
+    programmes: dict[str, Programme]
+
+    def programme(self, programme_id: str) -> Programme | None:
+        return self.programmes.get(programme_id)
+
+    def choices(self) -> list[tuple[str, str]]:
+        return [(p.id, p.title) for p in self.programmes.values()]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading TOML tables with the place always known.
+
+
+class _Table:
+    """One TOML table being read. Every accessor names the place on error; `close()` refuses leftovers."""
+
+    def __init__(self, data: object, file: Path, where: str):
+        self.file, self.where = file, where
+        if not isinstance(data, dict):
+            self.fail("", f"expected a table, found {_describe(data)}")
+        self.data: dict = data
+        self.used: set[str] = set()
+
+    def fail(self, key: str, message: str):
+        where = f"{self.where}.{key}" if self.where and key else (self.where or key)
+        raise ContentError(self.file, where, message)
+
+    def _get(self, key: str, required: bool):
+        self.used.add(key)
+        if key not in self.data:
+            if required:
+                self.fail(key, "is missing")
+            return None
+        return self.data[key]
+
+    def text(self, key: str, required: bool = True) -> str | None:
+        value = self._get(key, required)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.fail(key, f"should be text, found {_describe(value)}")
+        value = value.strip()
+        if required and not value:
+            self.fail(key, "is empty")
+        return value or None
+
+    def markdown(self, key: str, required: bool = False) -> Markup | None:
+        value = self.text(key, required)
+        return render_markdown(value) if value else None
+
+    def id(self) -> str:
+        value = self.text("id")
+        if not ID_PATTERN.match(value):
+            self.fail("id", f"{value!r} should use lower-case letters, digits and single hyphens only")
+        return value
+
+    def integer(self, key: str, minimum: int = 0) -> int:
+        value = self._get(key, True)
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.fail(key, f"should be a whole number, found {_describe(value)}")
+        if value < minimum:
+            self.fail(key, f"should be at least {minimum}")
+        return value
+
+    def flag(self, key: str) -> bool:
+        value = self._get(key, False)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.fail(key, f"should be true or false, found {_describe(value)}")
+        return value
+
+    def texts(self, key: str, required: bool = True) -> tuple[str, ...]:
+        value = self._get(key, required)
+        if value is None:
+            return ()
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.fail(key, "should be a list of non-empty texts")
+        if required and not value:
+            self.fail(key, "is empty")
+        return tuple(v.strip() for v in value)
+
+    def tables(self, key: str, required: bool = True) -> list[_Table]:
+        value = self._get(key, required)
+        if value is None:
+            return []
+        if not isinstance(value, list) or (required and not value):
+            self.fail(key, "should be a non-empty list of tables ([[...]])")
+        return [_Table(item, self.file, f"{self.where}.{key}[{i}]".lstrip(".")) for i, item in enumerate(value)]
+
+    def close(self):
+        unknown = sorted(set(self.data) - self.used)
+        if unknown:
+            self.fail(unknown[0], "is not a key this place knows (a typo?)")
+
+
+def _describe(value: object) -> str:
+    return {str: "text", int: "a number", bool: "true/false", list: "a list", dict: "a table"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _unique(items, table: _Table, key: str, what: str = "id"):
+    seen: set = set()
+    for i, item in enumerate(items):
+        value = getattr(item, what)
+        if value in seen:
+            table.fail(f"{key}[{i}].{what}", f"{value!r} is used twice here")
+        seen.add(value)
+    return tuple(items)
+
+
+def _read(table: _Table, build: Callable[[_Table], object]):
+    value = build(table)
+    table.close()
+    return value
+
+
+# ---------------------------------------------------------------------------------------------------
+# One reader per block type. Adding a type: a dataclass above, a reader here, a template in
+# templates/programme/blocks/_<type>.html (a test checks every type has one).
+
+
+def _reading(t: _Table) -> Reading:
+    return Reading(id=t.id(), title=t.text("title", False), text=t.markdown("text", True))
+
+
+def _free_text(t: _Table) -> FreeText:
+    return FreeText(id=t.id(), prompt=t.text("prompt"), help=t.markdown("help"))
+
+
+def _ladder(t: _Table) -> Ladder:
+    stages = [
+        _read(s, lambda s: Stage(
+            id=s.id(), title=s.text("title"), reflection=s.text("reflection"),
+            statements=tuple(
+                _read(st, lambda st: Statement(number=st.integer("number", 1), text=st.text("text")))
+                for st in s.tables("statements")
+            ),
+        ))
+        for s in t.tables("stages")
+    ]
+    ladder = Ladder(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"),
+                    stages=_unique(stages, t, "stages"))
+    _unique(ladder.statements, t, "stages[*].statements", "number")
+    return ladder
+
+
+def _spectrum(t: _Table) -> Spectrum:
+    pairs = t._get("pairs", True)
+    if not isinstance(pairs, list) or not pairs or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) and x.strip() for x in p) for p in pairs
+    ):
+        t.fail("pairs", "should be a list of [left text, right text] pairs")
+    return Spectrum(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"), left=t.text("left"),
+                    right=t.text("right"), pairs=tuple((a.strip(), b.strip()) for a, b in pairs),
+                    prompt=t.text("prompt"))
+
+
+def _table_notes(t: _Table) -> TableNotes:
+    columns = t.texts("columns")
+    rows = []
+    for r in t.tables("rows"):
+        row = _read(r, lambda r: Row(id=r.id(), cells=r.texts("cells")))
+        if len(row.cells) != len(columns):
+            r.fail("cells", f"has {len(row.cells)} cells but the table has {len(columns)} columns")
+        rows.append(row)
+    return TableNotes(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"), columns=columns,
+                      notes_label=t.text("notes_label"), rows=_unique(rows, t, "rows"))
+
+
+def _pick_n(t: _Table) -> PickN:
+    free = t.flag("free")
+    groups = [
+        _read(g, lambda g: OptionGroup(
+            id=g.id(), title=g.text("title"),
+            options=tuple(
+                _read(o, lambda o: Option(id=o.id(), name=o.text("name"), text=o.text("text", False)))
+                for o in g.tables("options")
+            ),
+        ))
+        for g in t.tables("groups", required=not free)
+    ]
+    if free and groups:
+        t.fail("groups", "a free pick (free = true) lets people name their own, so it has no groups")
+    pick = PickN(id=t.id(), title=t.text("title", False), prompt=t.text("prompt"), count=t.integer("count", 1),
+                 note_label=t.text("note_label", False), free=free, groups=_unique(groups, t, "groups"))
+    _unique(pick.options, t, "groups[*].options")
+    if groups and pick.count > len(pick.options):
+        t.fail("count", f"asks for {pick.count} but there are only {len(pick.options)} options")
+    return pick
+
+
+def _yes_no(t: _Table) -> YesNo:
+    items = [_read(i, lambda i: Item(id=i.id(), text=i.text("text"))) for i in t.tables("items")]
+    return YesNo(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"),
+                 items=_unique(items, t, "items"))
+
+
+def _story(t: _Table) -> Story:
+    sections = []
+    for s in t.tables("sections"):
+        questions = [_read(q, lambda q: Question(id=q.id(), prompt=q.text("prompt"))) for q in s.tables("questions")]
+        sections.append(_read(s, lambda s: StorySection(
+            id=s.id(), title=s.text("title"), intro=s.markdown("intro"),
+            questions=_unique(questions, s, "questions"),
+        )))
+    return Story(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"),
+                 sections=_unique(sections, t, "sections"))
+
+
+def _scenarios(t: _Table) -> Scenarios:
+    scenarios = [
+        _read(s, lambda s: Scenario(id=s.id(), title=s.text("title"), text=s.markdown("text", True),
+                                    discussion=s.markdown("discussion")))
+        for s in t.tables("scenarios")
+    ]
+    return Scenarios(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"),
+                     questions=t.texts("questions", required=False), scenarios=_unique(scenarios, t, "scenarios"),
+                     closing=t.markdown("closing"))
+
+
+BLOCK_READERS: dict[str, Callable[[_Table], Block]] = {
+    "reading": _reading,
+    "free_text": _free_text,
+    "ladder": _ladder,
+    "spectrum": _spectrum,
+    "table_notes": _table_notes,
+    "pick_n": _pick_n,
+    "yes_no": _yes_no,
+    "story": _story,
+    "scenarios": _scenarios,
+}
+BLOCK_TYPES = tuple(BLOCK_READERS)
+
+
+def _block(t: _Table) -> Block:
+    kind = t.text("type")
+    if kind not in BLOCK_READERS:
+        t.fail("type", f"{kind!r} is not a block type; use one of: {', '.join(BLOCK_TYPES)}")
+    return BLOCK_READERS[kind](t)
+
+
+def _session(t: _Table) -> Session:
+    blocks = [_read(b, _block) for b in t.tables("blocks", required=False)]
+    return Session(id=t.id(), title=t.text("title"), aim=t.markdown("aim"),
+                   learning_intentions=t.texts("learning_intentions", required=False),
+                   facilitator_notes=t.markdown("facilitator_notes"), blocks=_unique(blocks, t, "blocks"))
+
+
+def _module(t: _Table) -> Module:
+    status = t.text("status", False) or "ready"
+    if status not in ("ready", "outline"):
+        t.fail("status", f"should be \"ready\" or \"outline\", found {status!r}")
+    sessions = [_read(s, _session) for s in t.tables("sessions", required=status == "ready")]
+    if status == "outline" and sessions:
+        t.fail("sessions", "an outline module has no sessions yet; set status = \"ready\" to add them")
+    return Module(id=t.id(), order=t.integer("order"), title=t.text("title"), subtitle=t.text("subtitle", False),
+                  status=status, intro=t.markdown("intro"), facilitator_notes=t.markdown("facilitator_notes"),
+                  sessions=_unique(sessions, t, "sessions"), file=str(t.file))
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ContentError(path, "", f"is not valid TOML: {e}") from None
+    except UnicodeDecodeError as e:
+        raise ContentError(path, "", f"is not UTF-8 text: {e}") from None
+
+
+def load_programme(folder: Path) -> Programme:
+    if not ID_PATTERN.match(folder.name):
+        raise ContentError(folder, "", "a programme folder's name is its id: use lower-case letters, digits and hyphens")
+    head_file = folder / "programme.toml"
+    if not head_file.is_file():
+        raise ContentError(head_file, "", "is missing: every programme folder needs one")
+    head = _Table(_load_toml(head_file), head_file, "")
+    modules: dict[str, Module] = {}
+    for path in sorted(folder.glob("*.toml")):
+        if path == head_file:
+            continue
+        module = _read(_Table(_load_toml(path), path, ""), _module)
+        if module.id in modules:
+            raise ContentError(path, "id", f"{module.id!r} is already the id of a module in {modules[module.id].file}")
+        modules[module.id] = module
+    programme = _read(head, lambda t: Programme(
+        id=folder.name, title=t.text("title"), summary=t.text("summary"), intro=t.markdown("intro"),
+        facilitator_notes=t.markdown("facilitator_notes"),
+        modules=tuple(sorted(modules.values(), key=lambda m: (m.order, m.id))),
+    ))
+    if not programme.modules:
+        raise ContentError(folder, "", "has no module files beside programme.toml")
+    return programme
+
+
+def load_library(root: Path) -> Library:
+    root = Path(root)
+    if not root.is_dir():
+        raise ContentError(root, "", "the content folder does not exist")
+    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
+    programmes = {folder.name: load_programme(folder) for folder in folders}
+    if not programmes:
+        raise ContentError(root, "", "holds no programme folders")
+    return Library(programmes=programmes)

@@ -1,0 +1,79 @@
+"""The database: one deferred peewee Database, its pragmas, per-request connections, and schema upgrades.
+
+Upgrades are a numbered list of steps. Each runs in its own transaction and records its number in
+`schema_version`, so an interrupted upgrade resumes where it stopped and data is never dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+from flask import Flask
+from peewee import DatabaseProxy, SqliteDatabase
+
+db = DatabaseProxy()
+
+PRAGMAS = {
+    "journal_mode": "wal",
+    "synchronous": "full",      # a Pi gets unplugged: a commit that said "Saved" must survive it
+    "foreign_keys": 1,
+    "busy_timeout": 5000,
+    "secure_delete": 1,         # deleted rows are overwritten, not left readable in free pages
+}
+
+
+def open_database(path: str) -> SqliteDatabase:
+    # IMMEDIATE: in WAL mode, upgrading a read lock to a write lock fails at once under contention
+    # ("database is locked") even with a busy timeout; taking the write lock up front waits instead.
+    return SqliteDatabase(path, pragmas=PRAGMAS, lock_type="IMMEDIATE")
+
+
+def init_app(app: Flask) -> None:
+    db.initialize(open_database(app.config["DATABASE"]))
+    with db.connection_context():
+        upgrade()
+
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
+
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Schema upgrades. Append a step; never edit or reorder one that has shipped.
+
+
+def _create_tables():
+    from . import models
+    db.create_tables(models.ALL_MODELS)
+
+
+UPGRADES: list[Callable[[], None]] = [
+    _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
+]
+
+
+def schema_version() -> int:
+    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = db.execute_sql("SELECT max(version) FROM schema_version").fetchone()
+    return row[0] or 0
+
+
+def upgrade(steps: list[Callable[[], None]] | None = None) -> int:
+    """Apply the steps not yet applied; return the version the database is now at."""
+    steps = UPGRADES if steps is None else steps
+    current = schema_version()
+    if current > len(steps):
+        raise RuntimeError(
+            f"The database is at schema version {current}, newer than this code knows ({len(steps)}). "
+            "Update the app before using this database."
+        )
+    for number, step in enumerate(steps[current:], start=current + 1):
+        with db.atomic():
+            step()
+            db.execute_sql("INSERT INTO schema_version (version) VALUES (?)", (number,))
+    return len(steps)

@@ -1,0 +1,314 @@
+"""Groups: create and edit, invite (link, QR code, short code), join, members, co-facilitators."""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from ipaddress import ip_address
+from urllib.parse import urlsplit
+
+import segno
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from . import permissions
+from .auth import name_problem, password_problem, sign_in
+from .db import db
+from .models import FACILITATOR, Group, Membership, OneTimeToken, Throttle, User, format_join_code, \
+    normalise_join_code
+from .netinfo import lan_addresses
+from .web import content, is_fragment_request, log
+
+bp = Blueprint("groups", __name__)
+
+GROUP_NAME_MAX = 80
+CODE_NOT_WORKING = ("That code isn't working. It may have expired or been changed. "
+                    "Please check it, or ask your facilitator for the current code.")
+TOO_MANY_CODES = ("Quite a few codes have been tried from here. Please wait a few minutes and try again, "
+                  "or ask your facilitator to show the code again.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Access helpers: every group route goes through one of these, which answer 404 before anything renders.
+
+
+def membership_or_404(group_id: int) -> tuple[Group, Membership]:
+    group = Group.get_or_none(Group.id == group_id)
+    membership = Membership.of(current_user, group) if group else None
+    if not permissions.is_member(membership):
+        abort(404)
+    return group, membership
+
+
+def managed_or_404(group_id: int) -> tuple[Group, Membership]:
+    group, membership = membership_or_404(group_id)
+    if not permissions.can_manage_group(membership):
+        abort(404)
+    return group, membership
+
+
+def member_or_404(group: Group, user_id: int) -> Membership:
+    target = Membership.get_or_none((Membership.group == group) & (Membership.user == user_id))
+    if target is None:
+        abort(404)
+    return target
+
+
+# ---------------------------------------------------------------------------------------------------
+# Creating and editing a group.
+
+
+def _read_group_form() -> tuple[dict, dict]:
+    """The allow-listed fields of the group form, and what is wrong with them."""
+    form = request.form
+    fields = {"name": " ".join(form.get("name", "").split()), "programme": form.get("programme", "")}
+    errors = {}
+    if not fields["name"]:
+        errors["name"] = "Please give the group a name, for example the place and the month."
+    elif len(fields["name"]) > GROUP_NAME_MAX:
+        errors["name"] = f"Please keep the name to {GROUP_NAME_MAX} characters or fewer."
+    if content().programme(fields["programme"]) is None:
+        errors["programme"] = "Please choose the programme this group will follow."
+    for key in ("starts_on", "ends_on"):
+        raw = form.get(key, "").strip()
+        try:
+            fields[key] = date.fromisoformat(raw) if raw else None
+        except ValueError:
+            fields[key] = None
+            errors[key] = "Please give the date as day, month and year, or leave it empty."
+    if fields["starts_on"] and fields["ends_on"] and fields["ends_on"] < fields["starts_on"]:
+        errors["ends_on"] = "The end date is before the start date."
+    return fields, errors
+
+
+@bp.route("/groups/new", methods=["GET", "POST"])
+@login_required
+def create():
+    if not permissions.can_create_group(current_user):
+        abort(404)
+    fields, errors = ({}, {}) if request.method == "GET" else _read_group_form()
+    if request.method == "POST" and not errors:
+        group = Group.create_for(User.get_by_id(current_user.id), current_app.config["JOIN_CODE_DAYS"], **fields)
+        log.info("group-created group=%s by=%s", group.id, current_user.id)
+        flash(f"“{group.name}” is ready. Invite people with the link, the QR code or the short code.")
+        return redirect(url_for("groups.invite", group_id=group.id))
+    return render_template("groups/form.html", fields=fields or request.form, errors=errors, group=None)
+
+
+@bp.route("/groups/<int:group_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(group_id: int):
+    group, _ = managed_or_404(group_id)
+    if request.method == "POST":
+        fields, errors = _read_group_form()
+        if not errors:
+            Group.update(**fields).where(Group.id == group.id).execute()
+            flash("The group's details are saved.")
+            return redirect(url_for("groups.show", group_id=group.id))
+    else:
+        fields, errors = {"name": group.name, "programme": group.programme, "starts_on": group.starts_on,
+                          "ends_on": group.ends_on}, {}
+    return render_template("groups/form.html", fields=fields, errors=errors, group=group)
+
+
+@bp.get("/groups/<int:group_id>")
+@login_required
+def show(group_id: int):
+    group, membership = membership_or_404(group_id)
+    manage = permissions.can_manage_group(membership)
+    members = list(group.memberships()) if manage else []
+    facilitator_count = sum(m.role == FACILITATOR for m in members)
+    in_group = {m.user_id for m in members}
+    return render_template(
+        "groups/show.html", group=group, membership=membership, manage=manage, members=members,
+        programme=content().programme(group.programme),
+        can_remove=lambda target: permissions.can_remove(membership, target, facilitator_count),
+        can_reset=lambda target: permissions.can_issue_reset(membership, target),
+        other_facilitators=[u for u in User.facilitators() if u.id not in in_group] if manage else [],
+    )
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inviting: one short code per group, also carried by the link and the QR code.
+
+
+def join_url(group: Group) -> str:
+    """The address people in the room can open. On the host itself "localhost" means nothing to a phone,
+    so use the machine's LAN address instead."""
+    base = request.host_url.rstrip("/")
+    host = urlsplit(base).hostname or ""
+    try:
+        local = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    if local:
+        addresses = lan_addresses()
+        if addresses:
+            port = urlsplit(base).port
+            base = f"{urlsplit(base).scheme}://{addresses[0]}" + (f":{port}" if port else "")
+    return base + url_for("groups.join_with_code", code=group.join_code)
+
+
+def _invite_panel(group: Group):
+    return render_template("groups/_invite.html", group=group,
+                           url=join_url(group) if group.join_code_active else None)
+
+
+@bp.get("/groups/<int:group_id>/invite")
+@login_required
+def invite(group_id: int):
+    group, _ = managed_or_404(group_id)
+    return render_template("groups/invite.html", group=group,
+                           url=join_url(group) if group.join_code_active else None)
+
+
+@bp.get("/groups/<int:group_id>/invite/qr.svg")
+@login_required
+def invite_qr(group_id: int):
+    group, _ = managed_or_404(group_id)
+    if not group.join_code_active:
+        abort(404)
+    svg = io.BytesIO()
+    segno.make(join_url(group), error="m").save(svg, kind="svg", scale=8, border=2, xmldecl=False,
+                                               title=f"Join {group.name}")
+    return Response(svg.getvalue(), mimetype="image/svg+xml")
+
+
+@bp.post("/groups/<int:group_id>/invite/new-code")
+@login_required
+def new_code(group_id: int):
+    group, _ = managed_or_404(group_id)
+    group.rotate_join_code(current_app.config["JOIN_CODE_DAYS"])
+    log.info("join-code-rotated group=%s by=%s", group.id, current_user.id)
+    return _invite_panel(group) if is_fragment_request() else redirect(url_for("groups.invite", group_id=group.id))
+
+
+@bp.post("/groups/<int:group_id>/invite/close")
+@login_required
+def close_code(group_id: int):
+    group, _ = managed_or_404(group_id)
+    group.close_join_code()
+    log.info("join-code-closed group=%s by=%s", group.id, current_user.id)
+    return _invite_panel(group) if is_fragment_request() else redirect(url_for("groups.invite", group_id=group.id))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Joining. Wrong codes are counted per address and across the server, in the database: a room shares one
+# address, so a per-address limit alone would lock the whole room out because of one person.
+
+
+def _join_throttled() -> bool:
+    cfg = current_app.config
+    return (Throttle.blocked(f"join:{request.remote_addr}", *cfg["JOIN_THROTTLE"])
+            or Throttle.blocked("join:all", *cfg["JOIN_THROTTLE_GLOBAL"]))
+
+
+def _count_wrong_code() -> None:
+    cfg = current_app.config
+    Throttle.fail(f"join:{request.remote_addr}", cfg["JOIN_THROTTLE"][1])
+    Throttle.fail("join:all", cfg["JOIN_THROTTLE_GLOBAL"][1])
+    log.info("join-code-wrong")
+
+
+@bp.route("/join", methods=["GET", "POST"])
+def join():
+    error, code = None, request.form.get("code", "")
+    if request.method == "POST":
+        if _join_throttled():
+            error = TOO_MANY_CODES
+        elif Group.by_join_code(code) is None:
+            _count_wrong_code()
+            error = CODE_NOT_WORKING
+        else:
+            return redirect(url_for("groups.join_with_code", code=normalise_join_code(code)))
+    return render_template("groups/join_code.html", error=error, code=code)
+
+
+@bp.route("/join/<code>", methods=["GET", "POST"])
+def join_with_code(code: str):
+    if _join_throttled():
+        return render_template("groups/join_code.html", error=TOO_MANY_CODES, code=""), 429
+    group = Group.by_join_code(code)
+    if group is None:
+        _count_wrong_code()
+        return render_template("groups/join_code.html", error=CODE_NOT_WORKING, code=format_join_code(
+            normalise_join_code(code))), 404
+
+    if current_user.is_authenticated:
+        if Membership.of(current_user, group):
+            return redirect(url_for("groups.show", group_id=group.id))
+        if request.method == "POST":
+            Membership.join(User.get_by_id(current_user.id), group)
+            log.info("joined group=%s user=%s", group.id, current_user.id)
+            flash(f"Welcome to {group.name}.")
+            return redirect(url_for("groups.show", group_id=group.id))
+        return render_template("groups/join_confirm.html", group=group, code=group.join_code)
+
+    errors, name = {}, request.form.get("name", "")
+    if request.method == "POST":
+        password = request.form.get("password", "")
+        errors = {k: v for k, v in {
+            "name": name_problem(name),
+            "password": password_problem(password, request.form.get("confirm", "")),
+        }.items() if v}
+        if not errors:
+            with db.atomic():
+                user = User.create_account(name, password)
+                Membership.join(user, group)
+            sign_in(user)
+            log.info("joined group=%s user=%s new-account", group.id, user.id)
+            flash(f"Welcome to {group.name}, {user.name}.")
+            return redirect(url_for("groups.show", group_id=group.id))
+    return render_template("groups/join.html", group=group, code=group.join_code, errors=errors, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Members.
+
+
+@bp.route("/groups/<int:group_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
+@login_required
+def remove_member(group_id: int, user_id: int):
+    group, membership = managed_or_404(group_id)
+    target = member_or_404(group, user_id)
+    facilitators = group.memberships(FACILITATOR).count()
+    if not permissions.can_remove(membership, target, facilitators):
+        abort(404)
+    if request.method == "POST":
+        with db.atomic():
+            target.delete_instance()
+            target.user.end_sessions()  # their open pages stop working at once, not at the next login
+        log.info("member-removed group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
+        flash(f"{target.user.name} has been removed from {group.name}.")
+        return redirect(url_for("groups.show", group_id=group.id))
+    return render_template("groups/remove.html", group=group, target=target)
+
+
+@bp.post("/groups/<int:group_id>/members/<int:user_id>/reset-code")
+@login_required
+def reset_code(group_id: int, user_id: int):
+    group, membership = managed_or_404(group_id)
+    target = member_or_404(group, user_id)
+    if not permissions.can_issue_reset(membership, target):
+        abort(404)
+    code = OneTimeToken.new_reset_code(target.user, User.get_by_id(current_user.id),
+                                       current_app.config["RESET_CODE_HOURS"])
+    log.info("reset-code-issued group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
+    return render_template("groups/reset_code.html", group=group, target=target, code=code,
+                           hours=current_app.config["RESET_CODE_HOURS"])
+
+
+@bp.post("/groups/<int:group_id>/facilitators")
+@login_required
+def add_facilitator(group_id: int):
+    group, _ = managed_or_404(group_id)
+    user = User.get_or_none(User.id == request.form.get("user_id", type=int))
+    if user is None or not user.is_facilitator:
+        flash("Please choose a facilitator from the list.")
+    else:
+        (Membership.insert(user=user, group=group, role=FACILITATOR)
+         .on_conflict(conflict_target=[Membership.user, Membership.group], update={Membership.role: FACILITATOR})
+         .execute())
+        log.info("co-facilitator-added group=%s user=%s by=%s", group.id, user.id, current_user.id)
+        flash(f"{user.name} now co-facilitates {group.name}.")
+    return redirect(url_for("groups.show", group_id=group.id) + "#facilitators")

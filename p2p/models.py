@@ -1,0 +1,277 @@
+"""Tables and the queries on them. The database keeps the invariants (unique indexes), not `if`s."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+import unicodedata
+from datetime import datetime, timedelta, timezone
+
+from flask_login import UserMixin
+from peewee import (
+    BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model, fn,
+)
+
+from . import passwords
+from .db import db
+
+FACILITATOR = "facilitator"
+PARTICIPANT = "participant"
+
+# No 0/O, 1/I/L: a join code is read off a projector and typed on a phone.
+JOIN_CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+JOIN_CODE_LENGTH = 6
+
+NAME_MAX = 40
+PASSWORD_MIN = 8
+PASSWORD_MAX = 1024
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc).replace(tzinfo=None)
+
+
+def normalise_name(name: str) -> str:
+    """Names as people type them: NFC, single spaces, no control characters."""
+    name = unicodedata.normalize("NFC", name or "")
+    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
+    return " ".join(name.split())
+
+
+def name_key(name: str) -> str:
+    # "Sam", "sam" and "SAM " are one person: uniqueness and login ignore case and spacing.
+    return normalise_name(name).casefold()
+
+
+def normalise_join_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def format_join_code(code: str) -> str:
+    return f"{code[:3]}-{code[3:]}" if code else ""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class BaseModel(Model):
+    class Meta:
+        database = db
+        legacy_table_names = False
+
+
+class User(UserMixin, BaseModel):
+    name = CharField(max_length=NAME_MAX)
+    name_key = CharField(max_length=NAME_MAX * 4, unique=True)
+    password_hash = CharField()
+    role = CharField(max_length=20, default=PARTICIPANT)
+    # Bumped on logout, password change, reset and removal: cookies carrying an older number stop working.
+    session_version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == FACILITATOR
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> User | None:
+        user_id, _, version = (session_id or "").partition(":")
+        if not (user_id.isdigit() and version.isdigit()):
+            return None
+        return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
+
+    @classmethod
+    def by_name(cls, name: str) -> User | None:
+        return cls.get_or_none(cls.name_key == name_key(name))
+
+    @classmethod
+    def name_taken(cls, name: str) -> bool:
+        return cls.select().where(cls.name_key == name_key(name)).exists()
+
+    @classmethod
+    def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
+        name = normalise_name(name)
+        return cls.create(name=name, name_key=name_key(name), password_hash=passwords.hash(password), role=role)
+
+    @classmethod
+    def authenticate(cls, name: str, password: str) -> User | None:
+        user = cls.by_name(name)
+        if user is None:
+            passwords.waste_time()  # the same cost either way: timing does not reveal which names exist
+            return None
+        if not passwords.verify(user.password_hash, password):
+            return None
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash(password)
+            user.save(only=[User.password_hash])
+        return user
+
+    @classmethod
+    def facilitators(cls):
+        return cls.select().where(cls.role == FACILITATOR).order_by(fn.lower(cls.name))
+
+    @classmethod
+    def any_facilitator(cls) -> bool:
+        return cls.select().where(cls.role == FACILITATOR).exists()
+
+    def set_password(self, password: str) -> None:
+        self.password_hash = passwords.hash(password)
+        self.end_sessions()
+
+    def end_sessions(self) -> None:
+        """Sign this person out everywhere, by making every existing cookie stale."""
+        self.session_version += 1
+        self.save()
+
+
+class Group(BaseModel):
+    name = CharField(max_length=80)
+    programme = CharField(max_length=80)
+    starts_on = DateField(null=True)
+    ends_on = DateField(null=True)
+    join_code = CharField(max_length=JOIN_CODE_LENGTH, unique=True, null=True)
+    join_code_expires_at = DateTimeField(null=True)
+    created_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def create_for(cls, facilitator: User, code_days: int, **fields) -> Group:
+        with db.atomic():
+            group = cls.create(**fields)
+            Membership.create(user=facilitator, group=group, role=FACILITATOR)
+            group.rotate_join_code(code_days)
+        return group
+
+    @classmethod
+    def for_user(cls, user: User):
+        return (cls.select(cls, Membership.role.alias("my_role"))
+                .join(Membership).where(Membership.user == user)
+                .order_by(cls.created_at.desc()).objects())
+
+    @classmethod
+    def by_join_code(cls, code: str) -> Group | None:
+        code = normalise_join_code(code)
+        if len(code) != JOIN_CODE_LENGTH:
+            return None
+        return cls.get_or_none((cls.join_code == code) & (cls.join_code_expires_at > utcnow()))
+
+    @property
+    def join_code_display(self) -> str:
+        return format_join_code(self.join_code)
+
+    @property
+    def join_code_active(self) -> bool:
+        return bool(self.join_code) and self.join_code_expires_at > utcnow()
+
+    def rotate_join_code(self, days: int) -> None:
+        """A fresh code; the old one (and links and QR codes made from it) stops working at once."""
+        self.join_code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
+        self.join_code_expires_at = utcnow() + timedelta(days=days)
+        self.save()
+
+    def close_join_code(self) -> None:
+        self.join_code = None
+        self.join_code_expires_at = None
+        self.save()
+
+    def memberships(self, role: str | None = None):
+        query = (Membership.select(Membership, User).join(User)
+                 .where(Membership.group == self).order_by(fn.lower(User.name)))
+        return query.where(Membership.role == role) if role else query
+
+
+class Membership(BaseModel):
+    user = ForeignKeyField(User, backref="memberships", on_delete="CASCADE")
+    group = ForeignKeyField(Group, backref="membership_rows", on_delete="CASCADE")
+    role = CharField(max_length=20, default=PARTICIPANT)
+    joined_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "group"), True),)  # one membership per person per group
+
+    @classmethod
+    def of(cls, user, group) -> Membership | None:
+        if not getattr(user, "is_authenticated", False):
+            return None
+        return cls.get_or_none((cls.user == user.id) & (cls.group == group))
+
+    @classmethod
+    def join(cls, user: User, group: Group, role: str = PARTICIPANT) -> Membership:
+        """Idempotent: a double submit or a second tab joins once."""
+        cls.insert(user=user, group=group, role=role).on_conflict_ignore().execute()
+        return cls.of(user, group)
+
+
+class OneTimeToken(BaseModel):
+    """Setup links for facilitators and reset codes for participants. Only a hash of the secret is stored."""
+
+    SETUP = "facilitator-setup"
+    RESET = "password-reset"
+
+    purpose = CharField(max_length=40)
+    token_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")          # whose password a reset is for
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    expires_at = DateTimeField()
+    used = BooleanField(default=False)
+
+    @classmethod
+    def issue(cls, purpose: str, hours: int, user: User | None = None, created_by: User | None = None,
+              token: str | None = None) -> str:
+        token = token or secrets.token_urlsafe(24)
+        cls.create(purpose=purpose, token_hash=_digest(token), user=user, created_by=created_by,
+                   expires_at=utcnow() + timedelta(hours=hours))
+        return token
+
+    @classmethod
+    def new_reset_code(cls, user: User, created_by: User, hours: int) -> str:
+        """Eight characters a facilitator can read out; returned formatted as ABCD-EFGH."""
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(8))
+        cls.issue(cls.RESET, hours, user=user, created_by=created_by, token=code)
+        return f"{code[:4]}-{code[4:]}"
+
+    @classmethod
+    def find(cls, purpose: str, token: str) -> OneTimeToken | None:
+        return cls.get_or_none((cls.purpose == purpose) & (cls.token_hash == _digest(token or "")) &
+                               (cls.used == False) & (cls.expires_at > utcnow()))  # noqa: E712
+
+    def spend(self) -> bool:
+        """Mark used; False if another request spent it first (a double submit)."""
+        return bool(OneTimeToken.update(used=True)
+                    .where((OneTimeToken.id == self.id) & (OneTimeToken.used == False))  # noqa: E712
+                    .execute())
+
+
+class Throttle(BaseModel):
+    """Failure counters in a fixed window, kept in the database so every worker process shares them."""
+
+    key = CharField(max_length=200, unique=True)
+    count = IntegerField(default=0)
+    window_start = FloatField()
+
+    @classmethod
+    def blocked(cls, key: str, limit: int, window: int) -> bool:
+        row = cls.get_or_none(cls.key == key)
+        return bool(row) and row.window_start > time.time() - window and row.count >= limit
+
+    @classmethod
+    def fail(cls, key: str, window: int) -> None:
+        now = time.time()
+        with db.atomic():
+            row = cls.get_or_none(cls.key == key)
+            if row is None or row.window_start <= now - window:
+                cls.insert(key=key, count=1, window_start=now).on_conflict(
+                    conflict_target=[cls.key], update={cls.count: 1, cls.window_start: now}).execute()
+            else:
+                cls.update(count=cls.count + 1).where(cls.key == key).execute()
+
+    @classmethod
+    def clear(cls, key: str) -> None:
+        cls.delete().where(cls.key == key).execute()
+
+
+ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]

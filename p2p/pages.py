@@ -1,0 +1,22 @@
+"""Pages that belong to no one feature: home and the privacy page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template
+from flask_login import current_user
+
+from .models import Group
+
+bp = Blueprint("pages", __name__)
+
+
+@bp.get("/")
+def home():
+    if not current_user.is_authenticated:
+        return render_template("pages/welcome.html")
+    return render_template("pages/home.html", groups=list(Group.for_user(current_user)))
+
+
+@bp.get("/privacy")
+def privacy():
+    return render_template("pages/privacy.html")

@@ -1,0 +1,45 @@
+"""Who may see and do what: small pure functions over a person and their membership of a group.
+
+Routes call these through the helpers in groups.py, which answer 404 (never 403) before anything renders:
+a group you are not in does not exist for you. tests/test_permissions.py checks them as a table.
+"""
+
+from __future__ import annotations
+
+from .models import FACILITATOR, PARTICIPANT
+
+
+def is_member(membership) -> bool:
+    return membership is not None
+
+
+def is_group_facilitator(membership) -> bool:
+    return membership is not None and membership.role == FACILITATOR
+
+
+def can_create_group(user) -> bool:
+    return bool(getattr(user, "is_authenticated", False)) and user.is_facilitator
+
+
+def can_see_facilitator_notes(membership) -> bool:
+    return is_group_facilitator(membership)
+
+
+def can_manage_group(membership) -> bool:
+    """Invite, rotate codes, remove members, issue reset codes, add co-facilitators."""
+    return is_group_facilitator(membership)
+
+
+def can_remove(actor, target, facilitator_count: int) -> bool:
+    """Facilitators remove others from their group; nobody removes the group's last facilitator."""
+    if not can_manage_group(actor) or target is None or target.group_id != actor.group_id:
+        return False
+    if target.user_id == actor.user_id:
+        return False
+    return target.role == PARTICIPANT or facilitator_count > 1
+
+
+def can_issue_reset(actor, target) -> bool:
+    """A facilitator can give a participant of their group a one-time reset code; never see or set a password."""
+    return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
+            and target.role == PARTICIPANT and not target.user.is_facilitator)

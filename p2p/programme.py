@@ -1,0 +1,45 @@
+"""Reading the programme: a group's modules and sessions, with facilitator notes for facilitators only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+from flask_login import login_required
+
+from . import permissions
+from .groups import membership_or_404
+from .web import content
+
+bp = Blueprint("programme", __name__)
+
+
+def _programme_or_404(group):
+    programme = content().programme(group.programme)
+    if programme is None:
+        abort(404)
+    return programme
+
+
+@bp.get("/groups/<int:group_id>/modules/<module_id>")
+@login_required
+def module(group_id: int, module_id: str):
+    group, membership = membership_or_404(group_id)
+    module = _programme_or_404(group).module(module_id) or abort(404)
+    return render_template("programme/module.html", group=group, module=module,
+                           programme=_programme_or_404(group),
+                           show_notes=permissions.can_see_facilitator_notes(membership))
+
+
+@bp.get("/groups/<int:group_id>/modules/<module_id>/sessions/<session_id>")
+@login_required
+def session(group_id: int, module_id: str, session_id: str):
+    group, membership = membership_or_404(group_id)
+    programme = _programme_or_404(group)
+    module = programme.module(module_id) or abort(404)
+    session = module.session(session_id) or abort(404)
+    index = module.sessions.index(session)
+    return render_template(
+        "programme/session.html", group=group, programme=programme, module=module, session=session,
+        previous=module.sessions[index - 1] if index > 0 else None,
+        next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
+        show_notes=permissions.can_see_facilitator_notes(membership),
+    )

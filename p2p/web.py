@@ -1,0 +1,136 @@
+"""What every request and response shares: login, CSRF, htmx, security headers, calm error pages."""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask_htmx import HTMX
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from .models import User
+
+htmx = HTMX()
+csrf = CSRFProtect()
+login_manager = LoginManager()
+log = logging.getLogger("p2p")
+
+# No inline script or style anywhere: htmx is configured from a <meta> tag and its own indicator
+# styles are turned off (includeIndicatorStyles: false), so the policy needs no 'unsafe-inline'.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+def content():
+    """The programme library loaded at start-up (see content.py)."""
+    return current_app.extensions["p2p.content"]
+
+
+def is_fragment_request() -> bool:
+    """True when htmx asks for a fragment. A history restore wants the whole page, so it is not one."""
+    return bool(htmx) and not htmx.history_restore_request
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """Only same-site relative paths: `next=` must never send someone to another site after login."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
+        return default
+    return target
+
+
+def redirect_to(location: str) -> Response:
+    """A redirect that also works for htmx callers, which would otherwise swap the next page into a fragment."""
+    if htmx:
+        response = Response(status=204)
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location)
+
+
+def init_app(app: Flask) -> None:
+    htmx.init_app(app)
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.session_protection = "basic"
+
+    @login_manager.user_loader
+    def _load_user(session_id: str):
+        # The cookie holds "id:session_version"; a bumped version (logout, password change, removal)
+        # makes every older cookie stale at once.
+        return User.from_session_id(session_id)
+
+    @login_manager.unauthorized_handler
+    def _unauthorized():
+        target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
+        return redirect_to(target)
+
+    @app.context_processor
+    def _globals():
+        return {"programmes": content()}
+
+    @app.after_request
+    def _security_headers(response: Response) -> Response:
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["Referrer-Policy"] = "no-referrer"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Cross-Origin-Opener-Policy"] = "same-origin"
+        headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=()"
+        # One URL answers a whole page or an htmx fragment: caches must keep them apart.
+        response.vary.add("HX-Request")
+        if request.is_secure:
+            headers["Strict-Transport-Security"] = "max-age=31536000"
+        if current_user.is_authenticated and not request.path.startswith("/static/"):
+            # Signed-in pages are personal: never kept by a shared tablet's browser cache.
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    def calm_error(status: int, title: str, message: str):
+        return render_template("error.html", status=status, title=title, message=message), status
+
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error):
+        log.info("csrf-rejected path=%s", request.path)
+        return calm_error(400, "That form had gone stale",
+                          "This page was open a long time or you signed in elsewhere in between. "
+                          "Go back, reload the page, and send it again.")
+
+    @app.errorhandler(400)
+    def _bad_request(error):
+        return calm_error(400, "Something in that request was not right",
+                          "Please go back and try again.")
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        return calm_error(404, "This page isn't here",
+                          "It may have moved, or it belongs to a group you are not in.")
+
+    @app.errorhandler(405)
+    def _method_not_allowed(error):
+        return calm_error(405, "That didn't work from here", "Please go back and use the buttons on the page.")
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        return calm_error(413, "That was more than the app can take in one go",
+                          "Please go back and send a shorter text.")
+
+    @app.errorhandler(500)
+    def _server_error(error):
+        return calm_error(500, "Something went wrong on our side",
+                          "Nothing you did caused this. Please try again in a moment.")
