@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -14,7 +15,8 @@ from .content import load_library
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
     # templates/, static/ and instance/ sit beside the package (the design card's layout), so name them:
     # Flask would otherwise look inside p2p/, and for an installed package under sys.prefix.
-    instance = Path(instance_path or (test_config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance = Path(instance_path or (test_config or {}).get("INSTANCE_PATH")
+                    or os.environ.get("P2P_INSTANCE_PATH") or PROJECT_ROOT / "instance")
     ensure_instance(instance)
     app = Flask(
         __name__,
