@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import auth, cli, db, groups, pages, programme, web
+from . import auth, cli, db, groups, pages, passwords, programme, web
 from .config import PROJECT_ROOT, ensure_instance, load_config
 from .content import load_library
 
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     # A broken content file stops start-up here, with the file and place named (ContentError).
     app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))
 
+    passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     db.init_app(app)
     web.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp):

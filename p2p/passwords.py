@@ -1,44 +1,38 @@
-"""Password hashing with Argon2id (memory-hard), parameters from the app config."""
+"""Password hashing with Argon2id (memory-hard). The cost comes from the config, set once at start-up."""
 
 from __future__ import annotations
 
-from functools import lru_cache
-
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from flask import current_app
+
+_hasher = PasswordHasher()
+_dummy_hash: str | None = None
 
 
-@lru_cache(maxsize=4)
-def _hasher(memory_kib: int, time_cost: int) -> PasswordHasher:
-    return PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=1)
-
-
-def _current() -> PasswordHasher:
-    return _hasher(current_app.config["ARGON2_MEMORY_KIB"], current_app.config["ARGON2_TIME_COST"])
+def configure(memory_kib: int, time_cost: int) -> None:
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher(memory_cost=memory_kib, time_cost=time_cost, parallelism=1)
+    _dummy_hash = None
 
 
 def hash(password: str) -> str:  # noqa: A001 - reads best at the call site: passwords.hash(...)
-    return _current().hash(password)
+    return _hasher.hash(password)
 
 
 def verify(stored: str, password: str) -> bool:
     try:
-        return _current().verify(stored, password)
+        return _hasher.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False
 
 
 def needs_rehash(stored: str) -> bool:
-    return _current().check_needs_rehash(stored)
-
-
-@lru_cache(maxsize=4)
-def _dummy(memory_kib: int, time_cost: int) -> str:
-    return _hasher(memory_kib, time_cost).hash("not a real password")
+    return _hasher.check_needs_rehash(stored)
 
 
 def waste_time() -> None:
     """Spend one verification's worth of time, for names that do not exist."""
-    cfg = current_app.config
-    verify(_dummy(cfg["ARGON2_MEMORY_KIB"], cfg["ARGON2_TIME_COST"]), "wrong")
+    global _dummy_hash
+    if _dummy_hash is None:
+        _dummy_hash = _hasher.hash("not a real password")
+    verify(_dummy_hash, "wrong")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from dataclasses import dataclass
 
@@ -25,16 +26,22 @@ def make_app(tmp_path, **overrides):
 
 @pytest.fixture
 def app(tmp_path):
+    # No app context is held open here: requests must each get their own, as on a real server
+    # (a shared one would carry Flask-Login's user from one test client to the next).
     app = make_app(tmp_path)
-    with app.app_context():
-        db.connect(reuse_if_open=True)
-        yield app
+    yield app
+    if not db.is_closed():
         db.close()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+def text(response) -> str:
+    """The page as a person reads it: entities such as &#39; turned back into characters."""
+    return html.unescape(response.get_data(as_text=True))
 
 
 def csrf_token(client, path="/"):
@@ -95,4 +102,4 @@ def as_user(app):
     return make
 
 
-__all__ = ["PASSWORD", "post", "login", "csrf_token", "make_app", "PARTICIPANT"]
+__all__ = ["PASSWORD", "post", "login", "csrf_token", "make_app", "text", "PARTICIPANT"]

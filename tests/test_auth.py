@@ -1,0 +1,211 @@
+"""Accounts: setup links, login and its throttle, next=, session invalidation, password change and reset."""
+
+import re
+
+import pytest
+
+from conftest import PASSWORD, login, post, text
+from p2p.models import FACILITATOR, OneTimeToken, User
+from p2p.web import safe_next
+
+
+def test_no_default_accounts_exist(app):
+    assert User.select().count() == 0
+
+
+def test_setup_link_creates_one_facilitator_once(client):
+    token = OneTimeToken.issue(OneTimeToken.SETUP, 24)
+    page = client.get(f"/setup/{token}")
+    assert "Create your facilitator account" in page.get_data(as_text=True)
+    response = post(client, f"/setup/{token}", {"name": "Fran", "password": PASSWORD, "confirm": PASSWORD},
+                    token_from=f"/setup/{token}")
+    assert response.status_code == 302
+    user = User.by_name("fran")
+    assert user.role == FACILITATOR
+    assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2id$")
+    # The same link again: used.
+    again = client.get(f"/setup/{token}")
+    assert again.status_code == 404 and "has been used or has expired" in again.get_data(as_text=True)
+
+
+def test_an_expired_setup_link_does_nothing(client):
+    token = OneTimeToken.issue(OneTimeToken.SETUP, 0)
+    assert client.get(f"/setup/{token}").status_code == 404
+
+
+def test_setup_form_keeps_the_name_and_explains_problems(client):
+    token = OneTimeToken.issue(OneTimeToken.SETUP, 24)
+    page = post(client, f"/setup/{token}", {"name": "Fran", "password": "short", "confirm": "short"},
+                token_from=f"/setup/{token}").get_data(as_text=True)
+    assert "at least 8 characters" in page
+    assert 'value="Fran"' in page
+    assert User.select().count() == 0
+
+
+def test_role_cannot_be_chosen_by_posting_it(client):
+    """Forms take an allow-list of fields: a participant cannot make themselves a facilitator."""
+    from p2p.models import Group
+    facilitator = User.create_account("Fran", PASSWORD, role=FACILITATOR)
+    group = Group.create_for(facilitator, 14, name="G", programme="p2p")
+    post(client, f"/join/{group.join_code}", {"name": "Mallory", "password": PASSWORD, "confirm": PASSWORD,
+                                              "role": "facilitator", "group_id": "999"},
+         token_from=f"/join/{group.join_code}")
+    assert User.by_name("Mallory").role == "participant"
+
+
+def test_login_with_a_wrong_password_gives_one_generic_message(client, room):
+    wrong_password = post(client, "/login", {"name": "Alice", "password": "nope nope"}, token_from="/login")
+    no_such_person = post(client, "/login", {"name": "Nobody", "password": "nope nope"}, token_from="/login")
+    for response in (wrong_password, no_such_person):
+        assert response.status_code == 200
+        assert "That name and password don't match" in text(response)
+
+
+def test_login_ignores_case_and_spacing_of_the_name(client, room):
+    login(client, "  alice ")
+    assert "Hello, Alice" in client.get("/").get_data(as_text=True)
+
+
+def test_login_is_throttled_per_name(app, client, room):
+    limit, _ = app.config["LOGIN_THROTTLE"]
+    for _ in range(limit):
+        post(client, "/login", {"name": "Alice", "password": "wrong password"}, token_from="/login")
+    blocked = post(client, "/login", {"name": "Alice", "password": PASSWORD}, token_from="/login")
+    assert "too many tries" in blocked.get_data(as_text=True)
+    # Another person in the same room (same address) is not locked out.
+    login(client, "Bob")
+
+
+@pytest.mark.parametrize("target, expected", [
+    ("/groups/1", "/groups/1"),
+    ("/groups/1?x=1", "/groups/1?x=1"),
+    ("https://evil.example/", "/"),
+    ("//evil.example/", "/"),
+    ("/\\evil.example", "/"),
+    ("javascript:alert(1)", "/"),
+    ("/\tevil", "/"),
+    ("", "/"),
+    (None, "/"),
+])
+def test_next_accepts_same_site_paths_only(target, expected):
+    assert safe_next(target) == expected
+
+
+def test_login_follows_a_safe_next_and_ignores_an_unsafe_one(client, room):
+    response = post(client, "/login", {"name": "Alice", "password": PASSWORD, "next": "/privacy"}, token_from="/login")
+    assert response.headers["Location"] == "/privacy"
+    client.post("/logout", data={"csrf_token": re.search(r'name="csrf_token" value="([^"]+)"',
+                                                       client.get("/").get_data(as_text=True)).group(1)})
+    response = post(client, "/login", {"name": "Alice", "password": PASSWORD, "next": "https://evil.example"},
+                    token_from="/login")
+    assert response.headers["Location"] == "/"
+
+
+def test_a_page_that_needs_login_sends_you_to_login_and_back(client, room):
+    response = client.get(f"/groups/{room.group.id}")
+    assert response.status_code == 302
+    assert response.headers["Location"].startswith("/login?next=/groups/")
+
+
+def test_htmx_callers_get_hx_redirect_to_login(client, room):
+    response = client.post(f"/groups/{room.group.id}/invite/new-code", headers={"HX-Request": "true"},
+                           data={"csrf_token": "x"})
+    # CSRF is checked first for anonymous posts; a GET fragment shows the redirect behaviour.
+    response = client.get(f"/groups/{room.group.id}/invite", headers={"HX-Request": "true"})
+    assert response.status_code == 204
+    assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_logout_ends_the_session_everywhere(app, room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    post(phone, "/logout")
+    for client in (phone, laptop):
+        assert client.get(f"/groups/{room.group.id}").status_code == 302
+
+
+def test_a_copied_cookie_stops_working_after_logout(app, room, as_user):
+    alice = as_user(room.alice)
+    cookie = alice.get_cookie("p2p_session").value
+    post(alice, "/logout")
+    thief = app.test_client()
+    thief.set_cookie("p2p_session", cookie)
+    assert thief.get(f"/groups/{room.group.id}").status_code == 302
+
+
+def test_changing_password_logs_out_other_devices(app, room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    response = post(phone, "/account/password", {"current": PASSWORD, "password": "a new long password",
+                                                 "confirm": "a new long password"}, token_from="/account/password")
+    assert response.status_code == 302
+    assert phone.get(f"/groups/{room.group.id}").status_code == 200
+    assert laptop.get(f"/groups/{room.group.id}").status_code == 302
+    login(app.test_client(), "Alice", "a new long password")
+
+
+def test_changing_password_needs_the_current_one(room, as_user):
+    alice = as_user(room.alice)
+    page = post(alice, "/account/password", {"current": "wrong one!", "password": "a new long password",
+                                             "confirm": "a new long password"}, token_from="/account/password")
+    assert "not your current password" in page.get_data(as_text=True)
+    login(alice.application.test_client(), "Alice")
+
+
+def test_long_and_unicode_passwords_work(app, client, room):
+    long_password = "ünïcødé 🌱 " * 100
+    room.alice.set_password(long_password)
+    login(client, "Alice", long_password)
+
+
+def test_a_facilitator_reset_code_lets_a_participant_choose_a_new_password(app, room, as_user):
+    fran = as_user(room.facilitator)
+    alice_phone = as_user(room.alice)
+    page = post(fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code",
+                token_from=f"/groups/{room.group.id}").get_data(as_text=True)
+    code = re.search(r'class="join-code"[^>]*>([A-Z0-9-]+)<', page).group(1)
+    assert PASSWORD not in page
+    client = app.test_client()
+    response = post(client, "/reset", {"name": "alice", "code": code.lower(), "password": "brand new password",
+                                       "confirm": "brand new password"}, token_from="/reset")
+    assert response.status_code == 302
+    assert alice_phone.get(f"/groups/{room.group.id}").status_code == 302  # old sessions end
+    login(app.test_client(), "Alice", "brand new password")
+    # The code works once.
+    again = post(app.test_client(), "/reset", {"name": "alice", "code": code, "password": "another password!",
+                                               "confirm": "another password!"}, token_from="/reset")
+    assert "don't match, or the code has been used" in text(again)
+
+
+def test_a_reset_code_only_works_for_its_person(app, room, as_user):
+    fran = as_user(room.facilitator)
+    page = post(fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code",
+                token_from=f"/groups/{room.group.id}").get_data(as_text=True)
+    code = re.search(r'class="join-code"[^>]*>([A-Z0-9-]+)<', page).group(1)
+    response = post(app.test_client(), "/reset", {"name": "Bob", "code": code, "password": "taken over!!",
+                                                  "confirm": "taken over!!"}, token_from="/reset")
+    assert "don't match" in text(response)
+    login(app.test_client(), "Bob")
+
+
+def test_facilitators_cannot_reset_other_facilitators(app, room, as_user):
+    from p2p.models import Membership
+    Membership.join(room.other_facilitator, room.group, role=FACILITATOR)
+    fran = as_user(room.facilitator)
+    response = post(fran, f"/groups/{room.group.id}/members/{room.other_facilitator.id}/reset-code",
+                    token_from=f"/groups/{room.group.id}")
+    assert response.status_code == 404
+
+
+def test_a_facilitator_can_make_a_one_time_facilitator_link(app, room, as_user):
+    fran = as_user(room.facilitator)
+    page = post(fran, "/facilitators/invite", token_from="/facilitators/invite").get_data(as_text=True)
+    link = re.search(r"<code>(http[^<]+/setup/[^<]+)</code>", page).group(1)
+    path = link.split("localhost", 1)[1]
+    new = app.test_client()
+    post(new, path, {"name": "Cleo", "password": PASSWORD, "confirm": PASSWORD}, token_from=path)
+    assert User.by_name("Cleo").is_facilitator
+
+
+def test_participants_cannot_make_facilitator_links(room, as_user):
+    alice = as_user(room.alice)
+    assert alice.get("/facilitators/invite").status_code == 404
+    assert post(alice, "/facilitators/invite").status_code == 404

@@ -1,0 +1,106 @@
+"""The database and the instance folder: pragmas, schema upgrades that keep data, first-start files."""
+
+import os
+import stat
+
+import pytest
+from peewee import IntegrityError
+
+from conftest import make_app
+from p2p import db as database
+from p2p.db import db, open_database, schema_version, upgrade
+from p2p.models import Group, Membership, User
+
+
+def test_sqlite_runs_in_wal_with_full_sync_and_foreign_keys(app):
+    with db.connection_context():
+        assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert db.execute_sql("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA secure_delete").fetchone()[0] == 1
+        assert db.execute_sql("PRAGMA busy_timeout").fetchone()[0] == 5000
+
+
+def test_one_membership_per_person_per_group_is_kept_by_the_database(room):
+    with pytest.raises(IntegrityError):
+        Membership.create(user=room.alice, group=room.group)
+
+
+def test_names_are_unique_whatever_their_case(room):
+    with pytest.raises(IntegrityError):
+        User.create_account("ALICE", "whatever password")
+
+
+def test_deleting_a_group_takes_its_memberships_with_it(room):
+    with db.atomic():
+        room.group.delete_instance()
+    assert Membership.select().where(Membership.user == room.alice).count() == 0
+
+
+def test_a_fresh_database_is_at_the_latest_schema(app):
+    with db.connection_context():
+        assert schema_version() == len(database.UPGRADES)
+
+
+def test_an_upgrade_keeps_data_and_records_its_version(app, room, monkeypatch):
+    def add_a_column():
+        db.execute_sql("ALTER TABLE \"group\" ADD COLUMN current_session TEXT")
+
+    steps = [*database.UPGRADES, add_a_column]
+    with db.connection_context():
+        assert upgrade(steps) == len(steps)
+        assert schema_version() == len(steps)
+        assert Group.get_by_id(room.group.id).name == "Tuesday group"
+        assert db.execute_sql("SELECT current_session FROM \"group\"").fetchall()
+        assert upgrade(steps) == len(steps)  # running again does nothing
+
+
+def test_a_failing_upgrade_rolls_back_and_is_tried_again_next_start(app, room):
+    def half_done():
+        db.execute_sql("CREATE TABLE half (x)")
+        raise RuntimeError("power cut")
+
+    with db.connection_context():
+        before = schema_version()
+        with pytest.raises(RuntimeError):
+            upgrade([*database.UPGRADES, half_done])
+        assert schema_version() == before
+        assert not db.table_exists("half")
+        assert User.select().count() == 5
+
+
+def test_a_database_newer_than_the_code_is_refused(app):
+    with db.connection_context():
+        db.execute_sql("INSERT INTO schema_version (version) VALUES (999)")
+        with pytest.raises(RuntimeError, match="newer than this code"):
+            upgrade()
+
+
+def test_first_start_creates_the_instance_folder(tmp_path):
+    instance = tmp_path / "instance"
+    app = make_app(tmp_path, SECRET_KEY=None, DATABASE="p2p.sqlite3")
+    key_file = instance / "secret_key"
+    assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+    assert len(key_file.read_text()) == 64 and app.config["SECRET_KEY"] == key_file.read_text()
+    assert (instance / "config.example.py").is_file()
+    assert app.config["DATABASE"] == str(instance / "p2p.sqlite3") and (instance / "p2p.sqlite3").is_file()
+    # A second start keeps the same secret (sessions survive restarts).
+    assert make_app(tmp_path, SECRET_KEY=None).config["SECRET_KEY"] == key_file.read_text()
+
+
+def test_config_layers_instance_file_then_environment(tmp_path, monkeypatch):
+    from p2p import create_app
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text("PORT = 6000\nJOIN_CODE_DAYS = 3\n")
+    monkeypatch.setenv("P2P_PORT", "7000")
+    monkeypatch.setenv("P2P_SESSION_COOKIE_SECURE", "true")
+    app = create_app(instance_path=instance)
+    assert app.config["PORT"] == 7000
+    assert app.config["JOIN_CODE_DAYS"] == 3
+    assert app.config["SESSION_COOKIE_SECURE"] is True
+
+
+def test_writes_take_the_lock_up_front():
+    # IMMEDIATE transactions: see db.open_database for why.
+    assert open_database(":memory:")._lock_type == "IMMEDIATE"

@@ -1,0 +1,158 @@
+"""The authorisation matrix: every URL rule × every kind of person, with and without htmx.
+
+A rule missing from ACCESS fails the suite, so a new route cannot ship without deciding who may use it.
+Outside their rights, signed-in people get 404 (the thing does not exist for them), never 403; anonymous
+people are sent to log in (htmx callers by HX-Redirect).
+"""
+
+import pytest
+
+from conftest import PASSWORD, login, csrf_token
+from p2p import permissions
+from p2p.models import FACILITATOR, Group, Membership, PARTICIPANT, User
+
+PUBLIC = "anyone"
+SIGNED_IN = "anyone signed in"
+FACILITATORS = "facilitator accounts"
+MEMBERS = "members of the group"
+GROUP_FACILITATORS = "facilitators of the group"
+
+ACCESS = {
+    "static": PUBLIC,
+    "pages.home": PUBLIC,
+    "pages.privacy": PUBLIC,
+    "auth.login": PUBLIC,
+    "auth.reset": PUBLIC,
+    "auth.setup": PUBLIC,
+    "groups.join": PUBLIC,
+    "groups.join_with_code": PUBLIC,
+    "auth.logout": SIGNED_IN,
+    "auth.account": SIGNED_IN,
+    "auth.change_password": SIGNED_IN,
+    "auth.invite_facilitator": FACILITATORS,
+    "groups.create": FACILITATORS,
+    "groups.show": MEMBERS,
+    "programme.module": MEMBERS,
+    "programme.session": MEMBERS,
+    "groups.edit": GROUP_FACILITATORS,
+    "groups.invite": GROUP_FACILITATORS,
+    "groups.invite_qr": GROUP_FACILITATORS,
+    "groups.new_code": GROUP_FACILITATORS,
+    "groups.close_code": GROUP_FACILITATORS,
+    "groups.remove_member": GROUP_FACILITATORS,
+    "groups.reset_code": GROUP_FACILITATORS,
+    "groups.add_facilitator": GROUP_FACILITATORS,
+}
+
+# Who each kind of person is, and which of the rights above they hold in "the group".
+PERSONAS = {
+    "anonymous": set(),
+    "member participant": {SIGNED_IN, MEMBERS},
+    "other-group participant": {SIGNED_IN},
+    "own facilitator": {SIGNED_IN, FACILITATORS, MEMBERS, GROUP_FACILITATORS},
+    "other facilitator": {SIGNED_IN, FACILITATORS},
+    "removed member": {SIGNED_IN},
+}
+
+
+def test_every_url_rule_is_in_the_matrix(app):
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    assert endpoints == set(ACCESS), (
+        f"decide who may use: {sorted(endpoints - set(ACCESS))}; stale: {sorted(set(ACCESS) - endpoints)}")
+
+
+@pytest.fixture
+def people(app, room):
+    removed = User.create_account("Rae", PASSWORD)
+    Membership.join(removed, room.group)
+    Membership.delete().where(Membership.user == removed).execute()
+    removed.end_sessions()
+    users = {"member participant": room.bob, "other-group participant": room.outsider,
+             "own facilitator": room.facilitator, "other facilitator": room.other_facilitator,
+             "removed member": removed}
+    clients = {"anonymous": app.test_client()}
+    for persona, user in users.items():
+        clients[persona] = app.test_client()
+        login(clients[persona], user.name)
+    return clients
+
+
+def url_for_rule(app, rule, room):
+    values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
+              "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css"}
+    with app.test_request_context():
+        from flask import url_for
+        return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments})
+
+
+@pytest.mark.parametrize("endpoint", sorted(ACCESS))
+def test_access(app, room, people, endpoint):
+    needed = ACCESS[endpoint]
+    for rule in [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]:
+        url = url_for_rule(app, rule, room)
+        methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
+        for persona, client in people.items():
+            allowed = needed == PUBLIC or needed in PERSONAS[persona]
+            for method in methods:
+                if allowed and method == "POST":
+                    continue  # what an allowed POST does is tested feature by feature
+                for htmx in (False, True):
+                    headers = {"HX-Request": "true"} if htmx else {}
+                    data = {"csrf_token": csrf_token(client, "/login" if persona == "anonymous" else "/")}
+                    response = client.open(url, method=method, headers=headers,
+                                           data=data if method == "POST" else None)
+                    where = f"{method} {url} as {persona}{' (htmx)' if htmx else ''}"
+                    assert response.status_code < 500, where
+                    if allowed:
+                        assert response.status_code != 404 or endpoint in ("auth.setup", "groups.join_with_code"), where
+                        assert "/login?next" not in response.headers.get("Location", ""), where
+                    elif persona == "anonymous":
+                        if htmx:
+                            assert response.status_code == 204, where
+                            assert response.headers["HX-Redirect"].startswith("/login?next="), where
+                        else:
+                            assert response.status_code == 302, where
+                            assert response.headers["Location"].startswith("/login?next="), where
+                    else:
+                        assert response.status_code == 404, where
+
+
+# The pure functions, as a table.
+
+class M:
+    """A membership-shaped stand-in: the permission functions only read these fields."""
+
+    def __init__(self, user_id, group_id, role, is_facilitator_account=False):
+        self.user_id, self.group_id, self.role = user_id, group_id, role
+        self.user = type("U", (), {"is_facilitator": is_facilitator_account})()
+
+
+@pytest.mark.parametrize("actor, target, facilitators, expected", [
+    (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT), 1, True),
+    (M(1, 1, FACILITATOR), M(1, 1, FACILITATOR), 2, False),     # not yourself
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), 2, True),      # a co-facilitator, when two remain
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), 1, False),     # never the last facilitator
+    (M(1, 1, FACILITATOR), M(2, 2, PARTICIPANT), 1, False),     # another group's member
+    (M(2, 1, PARTICIPANT), M(4, 1, PARTICIPANT), 1, False),
+    (None, M(2, 1, PARTICIPANT), 1, False),
+])
+def test_can_remove(actor, target, facilitators, expected):
+    assert permissions.can_remove(actor, target, facilitators) is expected
+
+
+@pytest.mark.parametrize("actor, target, expected", [
+    (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT), True),
+    (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT, is_facilitator_account=True), False),
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR, is_facilitator_account=True), False),
+    (M(1, 1, FACILITATOR), M(2, 2, PARTICIPANT), False),
+    (M(2, 1, PARTICIPANT), M(4, 1, PARTICIPANT), False),
+    (None, M(4, 1, PARTICIPANT), False),
+])
+def test_can_issue_reset(actor, target, expected):
+    assert permissions.can_issue_reset(actor, target) is expected
+
+
+def test_facilitator_notes_are_for_the_groups_facilitators_only():
+    assert permissions.can_see_facilitator_notes(M(1, 1, FACILITATOR))
+    assert not permissions.can_see_facilitator_notes(M(2, 1, PARTICIPANT))
+    assert not permissions.can_see_facilitator_notes(None)

@@ -1,0 +1,173 @@
+"""Requests and pages: headers, CSRF, escaping, no other origins, calm errors, fuzzed forms."""
+
+import re
+from html.parser import HTMLParser
+
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+from conftest import PASSWORD, csrf_token, login, post, text
+from p2p.models import Group, User, normalise_name
+
+
+def test_security_headers_on_every_response(client, room, as_user):
+    for response in (client.get("/"), client.get("/static/css/app.css"), client.get("/nowhere"),
+                     as_user(room.alice).get(f"/groups/{room.group.id}")):
+        csp = response.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp and "frame-ancestors 'none'" in csp
+        assert "unsafe-inline" not in csp and "unsafe-eval" not in csp
+        assert response.headers["X-Content-Type-Options"] == "nosniff"
+        assert response.headers["Referrer-Policy"] == "no-referrer"
+        assert "HX-Request" in response.headers["Vary"]
+
+
+def test_signed_in_pages_are_not_stored_by_the_browser(room, as_user):
+    assert as_user(room.alice).get(f"/groups/{room.group.id}").headers["Cache-Control"] == "no-store"
+
+
+def test_hsts_only_over_https(client):
+    assert "Strict-Transport-Security" not in client.get("/").headers
+    assert "Strict-Transport-Security" in client.get("/", base_url="https://localhost").headers
+
+
+def test_a_post_without_csrf_token_is_refused_calmly(client, room):
+    response = client.post("/login", data={"name": "Alice", "password": PASSWORD})
+    assert response.status_code == 400
+    assert "That form had gone stale" in text(response)
+    assert "Traceback" not in text(response)
+
+
+def test_htmx_sends_the_csrf_token_as_a_header(room, as_user):
+    fran = as_user(room.facilitator)
+    token = csrf_token(fran, f"/groups/{room.group.id}/invite")
+    assert f'data-hx-headers=\'{{"X-CSRFToken": "{token}"}}\'' in fran.get("/").get_data(as_text=True)
+    response = fran.post(f"/groups/{room.group.id}/invite/new-code",
+                         headers={"HX-Request": "true", "X-CSRFToken": token})
+    assert response.status_code == 200
+
+
+def test_no_get_changes_state(app, room, as_user):
+    """Every rule that changes something accepts POST only (GET shows a form or a confirmation)."""
+    state_changing = {"auth.logout", "groups.new_code", "groups.close_code", "groups.reset_code",
+                      "groups.add_facilitator"}
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in state_changing:
+            assert "GET" not in rule.methods, rule
+
+
+def test_too_large_a_request_gets_a_calm_page(client):
+    response = client.post("/login", data={"name": "x" * 300_000})
+    assert response.status_code == 413
+    assert "more than the app can take" in text(response)
+
+
+def test_errors_never_show_a_traceback(app, client):
+    @app.get("/boom")
+    def boom():
+        raise RuntimeError("secret internals")
+    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    response = client.get("/boom")
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in text(response) and "secret internals" not in text(response)
+
+
+class _References(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.urls = []
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href", "action", "data-hx-get", "data-hx-post", "hx-get", "hx-post", "srcset") and value:
+                self.urls.append((tag, name, value))
+
+
+def pages_of_every_type(room, as_user):
+    fran, alice = as_user(room.facilitator), as_user(room.alice)
+    g = room.group.id
+    anonymous = alice.application.test_client()
+    yield from (anonymous.get(p) for p in ["/", "/login", "/join", "/reset", "/privacy", "/nowhere",
+                                           f"/join/{room.group.join_code}"])
+    yield from (fran.get(p) for p in ["/", f"/groups/{g}", f"/groups/{g}/invite", "/groups/new",
+                                      f"/groups/{g}/edit", "/account", "/account/password", "/facilitators/invite",
+                                      f"/groups/{g}/members/{room.alice.id}/remove"])
+    yield from (alice.get(p) for p in [f"/groups/{g}", f"/groups/{g}/modules/module-1"])
+    library = alice.application.extensions["p2p.content"]
+    for module in library.programme("p2p").modules:
+        for session in module.sessions:
+            yield fran.get(f"/groups/{g}/modules/{module.id}/sessions/{session.id}")
+
+
+def test_no_page_references_another_origin(room, as_user):
+    checked = 0
+    for response in pages_of_every_type(room, as_user):
+        parser = _References()
+        parser.feed(response.get_data(as_text=True))
+        for tag, attribute, url in parser.urls:
+            assert url.startswith(("/", "#")) or url.startswith("http://localhost/"), (tag, attribute, url)
+            checked += 1
+    assert checked > 50
+    for css in ("css/app.css",):
+        body = room.group and as_user(room.alice).get(f"/static/{css}").get_data(as_text=True)
+        assert not re.search(r"url\((?!['\"]?(data:|/))", body) and "@import" not in body
+
+
+def test_htmx_is_vendored_pinned_and_locked_down(client):
+    page = client.get("/").get_data(as_text=True)
+    assert '<script src="/static/vendor/htmx-2.0.11.min.js" defer></script>' in page
+    assert client.get("/static/vendor/htmx-2.0.11.min.js").status_code == 200
+    config = re.search(r'<meta name="htmx-config" content=\'([^\']+)\'', page).group(1)
+    for setting in ('"selfRequestsOnly": true', '"allowEval": false', '"allowScriptTags": false',
+                    '"historyCacheSize": 0'):
+        assert setting in config
+    assert "<script>" not in page and " style=" not in page  # nothing inline: the CSP would refuse it
+
+
+def test_user_text_is_escaped_everywhere_it_appears(app, room, as_user):
+    evil = '<img src=x onerror=alert(1)> data-hx-get="/x"'
+    fran = as_user(room.facilitator)
+    post(fran, f"/groups/{room.group.id}/edit", {"name": evil, "programme": "p2p"},
+         token_from=f"/groups/{room.group.id}/edit")
+    User.update(name=evil).where(User.id == room.alice.id).execute()
+    for path in ("/", f"/groups/{room.group.id}", f"/groups/{room.group.id}/invite",
+                 f"/groups/{room.group.id}/members/{room.alice.id}/remove"):
+        body = fran.get(path).get_data(as_text=True)
+        assert "<img src=x" not in body, path
+        assert "&lt;img src=x onerror=alert(1)&gt;" in body, path
+
+
+# Fuzzing: any text in any field gives a calm answer, is stored as typed (normalised), and is shown escaped.
+
+awkward_text = st.text(st.characters(codec="utf-8"), max_size=120) | st.sampled_from([
+    "<script>alert(1)</script>", 'data-hx-post="/logout"', "\x00", "a\x00b", "💜" * 50, "x" * 5000,
+    "Ünïcödé Ñame", "   ", "' OR 1=1 --", "{{ 7*7 }}", "\u202egnp.exe",
+])
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=awkward_text, password=awkward_text)
+def test_fuzz_joining(app, room, name, password):
+    client = app.test_client()
+    path = f"/join/{room.group.join_code}"
+    response = post(client, path, {"name": name, "password": password, "confirm": password}, token_from=path)
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        user = User.by_name(name)
+        assert user.name == normalise_name(name)
+        page = client.get(f"/groups/{room.group.id}").get_data(as_text=True)
+        if "<" in user.name:
+            assert user.name not in page
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(name=awkward_text, start=awkward_text, code=awkward_text)
+def test_fuzz_group_form_and_join_code(app, room, name, start, code):
+    fran = app.test_client()
+    login(fran, "Fran")
+    response = post(fran, f"/groups/{room.group.id}/edit", {"name": name, "programme": "p2p", "starts_on": start},
+                    token_from="/")
+    assert response.status_code in (200, 302)
+    if response.status_code == 302:
+        assert Group.get_by_id(room.group.id).name == " ".join(name.split())
+    assert post(fran, "/join", {"code": code}, token_from="/").status_code in (200, 302)
+    assert post(app.test_client(), "/login", {"name": name, "password": code}, token_from="/login").status_code == 200
