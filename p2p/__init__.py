@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import auth, cli, db, groups, pages, passwords, programme, web
+from . import auth, cli, crypto, db, groups, pages, passwords, programme, web
 from .config import PROJECT_ROOT, ensure_instance, load_config
 from .content import load_library
 
@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
+    crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     db.init_app(app)
     web.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp):

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from base64 import b64decode, b64encode
+
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
+from . import crypto
 from .db import db
 from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, Throttle, User, name_key, \
     normalise_join_code, normalise_name
@@ -42,10 +45,57 @@ def password_problem(password: str, confirm: str) -> str | None:
     return None
 
 
-def sign_in(user: User) -> None:
+# ---------------------------------------------------------------------------------------------------
+# The workbook key rides in the session cookie, sealed with a key derived from the server's secret and bound
+# to this person's session version: unreadable in the cookie, and dead once they log out anywhere.
+
+
+def _sealed_for_session(purpose: str, user: User) -> tuple[bytes, str]:
+    return crypto.session_key(current_app.secret_key), f"{purpose}:{user.id}:{user.session_version}"
+
+
+def sign_in(user: User, data_key: bytes) -> None:
+    session.clear()
     login_user(user, remember=False)
     session.permanent = True
+    key, context = _sealed_for_session("workbook-key", user)
+    session["wk"] = b64encode(crypto.seal(key, data_key, context)).decode()
     log.info("sign-in user=%s", user.id)
+
+
+def workbook_key() -> bytes | None:
+    """The signed-in person's data key, or None if this session does not carry it (log in again)."""
+    sealed = session.get("wk")
+    if not sealed or not current_user.is_authenticated:
+        return None
+    key, context = _sealed_for_session("workbook-key", current_user)
+    try:
+        return crypto.open_sealed(key, b64decode(sealed), context)
+    except (crypto.CannotOpen, ValueError):
+        return None
+
+
+def remember_recovery_code(user: User, code: str) -> None:
+    """Keep a new recovery code (sealed) until its owner says they have written it down."""
+    key, context = _sealed_for_session("recovery-code", user)
+    session["new_recovery"] = b64encode(crypto.seal(key, code.encode(), context)).decode()
+
+
+def pending_recovery_code() -> str | None:
+    sealed = session.get("new_recovery")
+    if not sealed or not current_user.is_authenticated:
+        return None
+    key, context = _sealed_for_session("recovery-code", current_user)
+    try:
+        return crypto.open_sealed(key, b64decode(sealed), context).decode()
+    except (crypto.CannotOpen, ValueError):
+        return None
+
+
+def sign_in_new_account(user: User) -> None:
+    """Straight after an account or a fresh workbook is made: sign in, and hold the recovery code to show."""
+    sign_in(user, user.data_key)
+    remember_recovery_code(user, user.recovery_code)
 
 
 def _login_throttle_key(name: str) -> str:
@@ -76,7 +126,13 @@ def login():
                 log.info("sign-in-failed")
             else:
                 Throttle.clear(key)
-                sign_in(user)
+                if user.has_workbook_key:
+                    sign_in(user, user.unlock_with_password(request.form.get("password", "")))
+                else:  # an account made before workbooks existed gets its key now
+                    user.new_workbook_key(request.form.get("password", ""))
+                    user.save()
+                    sign_in_new_account(user)
+                    return redirect(url_for("auth.recovery_code", next=next_url))
                 return redirect(next_url)
     return render_template("auth/login.html", error=error, name=name, next_url=next_url)
 
@@ -88,6 +144,7 @@ def logout():
     user = User.get_by_id(current_user.id)
     user.end_sessions()
     logout_user()
+    session.clear()
     log.info("sign-out user=%s", user.id)
     flash("You have logged out. See you next time.")
     return redirect(url_for("pages.home"))
@@ -111,9 +168,9 @@ def setup(token: str):
                 if not link.spend():
                     return render_template("auth/setup_used.html"), 404
                 user = User.create_account(name, password, role=FACILITATOR)
-            sign_in(user)
+            sign_in_new_account(user)
             flash(f"Welcome, {user.name}. Your facilitator account is ready.")
-            return redirect(url_for("pages.home"))
+            return redirect(url_for("auth.recovery_code"))
     return render_template("auth/setup.html", errors=errors, name=name, token=token)
 
 
@@ -129,15 +186,15 @@ def change_password():
     errors = {}
     if request.method == "POST":
         user = User.get_by_id(current_user.id)
-        new = request.form.get("password", "")
-        if not User.authenticate(user.name, request.form.get("current", "")):
+        new, current = request.form.get("password", ""), request.form.get("current", "")
+        if not User.authenticate(user.name, current):
             errors["current"] = "That is not your current password. Please try again."
         problem = password_problem(new, request.form.get("confirm", ""))
         if problem:
             errors["password"] = problem
         if not errors:
-            user.set_password(new)  # also ends every other session
-            sign_in(user)
+            user.set_password(new, user.unlock_with_password(current))  # re-wraps the key; ends other sessions
+            sign_in(user, user.data_key)
             log.info("password-changed user=%s", user.id)
             flash("Your password has been changed. Other devices have been logged out.")
             return redirect(url_for("auth.account"))
@@ -164,17 +221,65 @@ def reset():
             problem = password_problem(password, request.form.get("confirm", ""))
             if problem:
                 errors["password"] = problem
-            else:
+            recovery, data_key = request.form.get("recovery", "").strip(), None
+            if recovery:
+                try:
+                    data_key = user.unlock_with_recovery_code(recovery)
+                except crypto.CannotOpen:
+                    Throttle.fail(key, window)
+                    errors["recovery"] = ("That recovery code doesn't open this workbook. Please check it, or leave "
+                                          "it empty to start a fresh workbook.")
+            elif user.has_workbook_key and not request.form.get("fresh"):
+                errors["recovery"] = ("Please type your recovery code to keep your workbook, or tick the box to "
+                                      "start a fresh one.")
+            if not errors:
                 with db.atomic():
                     if not code.spend():  # the same code sent twice: the first one already did the work
                         return redirect(url_for("auth.login"))
-                    user.set_password(password)
+                    if data_key:
+                        user.set_password(password, data_key)
+                    else:
+                        user.start_fresh_workbook(password)
                 Throttle.clear(key)
-                sign_in(User.get_by_id(user.id))
-                log.info("password-reset user=%s", user.id)
-                flash("Your new password is set. You are logged in.")
-                return redirect(url_for("pages.home"))
+                log.info("password-reset user=%s kept-workbook=%s", user.id, bool(data_key))
+                if data_key:
+                    sign_in(user, data_key)
+                    flash("Your new password is set and your workbook is just as you left it.")
+                    return redirect(url_for("pages.home"))
+                sign_in_new_account(user)
+                flash("Your new password is set. You have a fresh, empty workbook.")
+                return redirect(url_for("auth.recovery_code"))
     return render_template("auth/reset.html", errors=errors, name=name)
+
+
+@bp.route("/account/recovery-code", methods=["GET", "POST"])
+@login_required
+def recovery_code():
+    """Shows a new recovery code until its owner says it is written down; it is never shown again after."""
+    next_url = safe_next(request.values.get("next"))
+    if request.method == "POST":
+        session.pop("new_recovery", None)
+        return redirect(next_url)
+    code = pending_recovery_code()
+    return render_template("auth/recovery_code.html", code=code and crypto.format_recovery_code(code),
+                           next_url=next_url)
+
+
+@bp.post("/account/recovery-code/new")
+@login_required
+def new_recovery_code():
+    """A lost code can be replaced while signed in: the old one stops working."""
+    data_key = workbook_key()
+    if data_key is None:
+        flash("Please log in again first, so your workbook is open.")
+        return redirect(url_for("auth.login", next=url_for("auth.recovery_code")))
+    user = User.get_by_id(current_user.id)
+    user.data_key, user.recovery_code = data_key, crypto.new_recovery_code()
+    user.rewrap_recovery()
+    user.save()
+    remember_recovery_code(user, user.recovery_code)
+    log.info("recovery-code-replaced user=%s", user.id)
+    return redirect(url_for("auth.recovery_code"))
 
 
 @bp.route("/facilitators/invite", methods=["GET", "POST"])

@@ -47,13 +47,33 @@ def init_app(app: Flask) -> None:
 # Schema upgrades. Append a step; never edit or reorder one that has shipped.
 
 
+# Steps may run on a database made by any earlier step, or on a fresh one where step 1 already created tables
+# from today's models: so each step only adds what is missing (safe=True, add_columns_if_missing).
+
+
+def add_columns_if_missing(model, *field_names: str) -> None:
+    from playhouse.migrate import migrate, SchemaMigrator
+    present = {column.name for column in db.get_columns(model._meta.table_name)}
+    migrator = SchemaMigrator.from_database(db.obj)
+    migrate(*(migrator.add_column(model._meta.table_name, model._meta.fields[name].column_name,
+                                  model._meta.fields[name])
+              for name in field_names if model._meta.fields[name].column_name not in present))
+
+
 def _create_tables():
     from . import models
-    db.create_tables(models.ALL_MODELS)
+    db.create_tables(models.ALL_MODELS, safe=True)
+
+
+def _workbooks():
+    from . import models
+    add_columns_if_missing(models.User, "key_salt", "key_by_password", "key_by_recovery", "key_generation")
+    db.create_tables(models.WORKBOOK_MODELS, safe=True)
 
 
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
+    _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
 ]
 
 

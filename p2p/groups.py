@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from . import permissions
-from .auth import name_problem, password_problem, sign_in
+from .auth import name_problem, password_problem, sign_in_new_account
 from .db import db
 from .models import FACILITATOR, Group, Membership, OneTimeToken, Throttle, User, format_join_code, \
     normalise_join_code
@@ -255,10 +255,10 @@ def join_with_code(code: str):
             with db.atomic():
                 user = User.create_account(name, password)
                 Membership.join(user, group)
-            sign_in(user)
+            sign_in_new_account(user)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
             flash(f"Welcome to {group.name}, {user.name}.")
-            return redirect(url_for("groups.show", group_id=group.id))
+            return redirect(url_for("auth.recovery_code", next=url_for("groups.show", group_id=group.id)))
     return render_template("groups/join.html", group=group, code=group.join_code, errors=errors, name=name)
 
 

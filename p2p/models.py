@@ -10,10 +10,11 @@ from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
 from peewee import (
-    BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model, fn,
+    BlobField, BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model,
+    fn,
 )
 
-from . import passwords
+from . import crypto, passwords
 from .db import db
 
 FACILITATOR = "facilitator"
@@ -70,6 +71,12 @@ class User(UserMixin, BaseModel):
     # Bumped on logout, password change, reset and removal: cookies carrying an older number stop working.
     session_version = IntegerField(default=1)
     created_at = DateTimeField(default=utcnow)
+    # The workbook's data key, only ever stored wrapped (see crypto.py). key_generation counts fresh keys
+    # made by a reset without the recovery code; answers remember which generation sealed them.
+    key_salt = BlobField(null=True)
+    key_by_password = BlobField(null=True)
+    key_by_recovery = BlobField(null=True)
+    key_generation = IntegerField(default=1)
 
     @property
     def is_facilitator(self) -> bool:
@@ -95,8 +102,13 @@ class User(UserMixin, BaseModel):
 
     @classmethod
     def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
+        """A new account with a new workbook key. The key and the recovery code are on the returned object
+        (`data_key`, `recovery_code`) for this request only: neither is stored in readable form."""
         name = normalise_name(name)
-        return cls.create(name=name, name_key=name_key(name), password_hash=passwords.hash(password), role=role)
+        user = cls(name=name, name_key=name_key(name), password_hash=passwords.hash(password), role=role)
+        user.new_workbook_key(password)
+        user.save()
+        return user
 
     @classmethod
     def authenticate(cls, name: str, password: str) -> User | None:
@@ -119,9 +131,59 @@ class User(UserMixin, BaseModel):
     def any_facilitator(cls) -> bool:
         return cls.select().where(cls.role == FACILITATOR).exists()
 
-    def set_password(self, password: str) -> None:
+    # Workbook keys. A context string binds each wrapped key to its owner and purpose.
+
+    def _wrap_context(self, purpose: str) -> str:
+        return f"wrap:{self.key_generation}:{purpose}"
+
+    def new_workbook_key(self, password: str) -> None:
+        """A fresh data key, wrapped by the password and by a new recovery code (kept on self, unsaved)."""
+        self.data_key = crypto.new_data_key()
+        self.recovery_code = crypto.new_recovery_code()
+        self.key_salt = crypto.new_salt()
+        self._wrap(password)
+
+    def _wrap(self, password: str) -> None:
+        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), self.data_key,
+                                           self._wrap_context("password"))
+        self.rewrap_recovery()
+
+    def rewrap_recovery(self) -> None:
+        """Wrap self.data_key under self.recovery_code (a new code replaces the old one)."""
+        self.key_by_recovery = crypto.seal(crypto.recovery_key(self.recovery_code, self.key_salt), self.data_key,
+                                           self._wrap_context("recovery"))
+
+    def unlock_with_password(self, password: str) -> bytes:
+        """The data key, opened with the password (raises crypto.CannotOpen if it does not open)."""
+        key = crypto.password_key(password, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_password, self._wrap_context("password"))
+
+    def unlock_with_recovery_code(self, code: str) -> bytes:
+        key = crypto.recovery_key(code, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_recovery, self._wrap_context("recovery"))
+
+    def set_password(self, password: str, data_key: bytes) -> None:
+        """A new password; the same workbook key is wrapped again under it."""
         self.password_hash = passwords.hash(password)
+        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), data_key,
+                                           self._wrap_context("password"))
+        self.data_key = data_key
         self.end_sessions()
+
+    def start_fresh_workbook(self, password: str) -> None:
+        """After a reset without the recovery code: a new, empty workbook. The old key's recovery wrap is kept
+        (EarlierKey), so the old answers come back if the old recovery code turns up."""
+        if self.key_by_recovery is not None:
+            EarlierKey.create(user=self, generation=self.key_generation, key_salt=self.key_salt,
+                              key_by_recovery=self.key_by_recovery)
+            self.key_generation += 1
+        self.password_hash = passwords.hash(password)
+        self.new_workbook_key(password)
+        self.end_sessions()
+
+    @property
+    def has_workbook_key(self) -> bool:
+        return self.key_by_password is not None
 
     def end_sessions(self) -> None:
         """Sign this person out everywhere, by making every existing cookie stale."""
@@ -274,4 +336,48 @@ class Throttle(BaseModel):
         cls.delete().where(cls.key == key).execute()
 
 
+class EarlierKey(BaseModel):
+    """A workbook key replaced by a reset without the recovery code. Only its recovery wrap is kept, so the
+    earlier answers stay unreadable until their owner brings the old recovery code."""
+
+    user = ForeignKeyField(User, backref="earlier_keys", on_delete="CASCADE")
+    generation = IntegerField()
+    key_salt = BlobField()
+    key_by_recovery = BlobField()
+    replaced_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "generation"), True),)
+
+    def unlock(self, code: str) -> bytes:
+        key = crypto.recovery_key(code, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_recovery, f"wrap:{self.generation}:recovery")
+
+
+class Answer(BaseModel):
+    """One answer in someone's workbook, sealed with their data key. `place` is the exercise's stable path in
+    content/ (programme/module/session/block[/part]), so edited wording keeps its answer."""
+
+    user = ForeignKeyField(User, backref="answers", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    sealed = BlobField()
+    key_generation = IntegerField()
+    revision = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "place"), True),)  # one answer per person per place: autosave is an upsert
+
+
+class LadderSnapshot(BaseModel):
+    """A dated marking of the ladder of change: which statements felt real then. Sealed like answers."""
+
+    user = ForeignKeyField(User, backref="ladder_snapshots", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    sealed = BlobField()
+    key_generation = IntegerField()
+    taken_at = DateTimeField(default=utcnow)
+
+
 ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
+WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot]

@@ -57,7 +57,8 @@ def test_joining_by_link_creates_an_account_in_the_group(app, room):
     path = f"/join/{room.group.join_code}"
     assert "Join Tuesday group" in text(client.get(path))
     response = post(client, path, {"name": "Dana", "password": PASSWORD, "confirm": PASSWORD}, token_from=path)
-    assert response.headers["Location"] == f"/groups/{room.group.id}"
+    # First the recovery code for their new workbook, then the group.
+    assert response.headers["Location"] == f"/account/recovery-code?next=/groups/{room.group.id}"
     dana = User.by_name("Dana")
     assert Membership.of(dana, room.group).role == "participant"
     assert "Welcome to Tuesday group, Dana" in text(client.get(response.headers["Location"]))

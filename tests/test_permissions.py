@@ -29,6 +29,8 @@ ACCESS = {
     "auth.logout": SIGNED_IN,
     "auth.account": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
+    "auth.recovery_code": SIGNED_IN,
+    "auth.new_recovery_code": SIGNED_IN,
     "auth.invite_facilitator": FACILITATORS,
     "groups.create": FACILITATORS,
     "groups.show": MEMBERS,

@@ -1,0 +1,91 @@
+"""Workbook encryption: the only module that touches keys.
+
+Each person has a random 256-bit data key. Their answers are sealed with it (AES-GCM), bound to the owner
+and the answer's place as associated data, so a sealed answer copied to another row or person fails to open.
+The data key is stored only wrapped (encrypted):
+  - by a key derived from their password (Argon2id: memory-hard, so a copied database resists guessing);
+  - by a key derived from their recovery code (shown once at sign-up; 80 random bits, so HKDF suffices).
+While someone is signed in, their data key travels in their session cookie wrapped by a key derived from the
+server's secret: not readable in the cookie, and useless with a copied database alone.
+
+What this protects against: facilitators using the app, a copied SD card or database file, backups.
+What it does not: someone who changes the code running on the host (they could capture keys at login).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+
+from argon2.low_level import Type, hash_secret_raw
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+KEY_BYTES = 32
+NONCE_BYTES = 12
+SALT_BYTES = 16
+
+# No 0/O, 1/I/L: the code is written down by hand and typed back in, maybe years later.
+RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
+RECOVERY_LENGTH = 16   # 31^16 ≈ 2^79
+
+_settings = {"memory_kib": 19 * 1024, "time_cost": 2}
+
+
+class CannotOpen(Exception):
+    """A wrapped key or sealed answer did not open: wrong password or code, or data moved or damaged."""
+
+
+def configure(memory_kib: int, time_cost: int) -> None:
+    _settings.update(memory_kib=memory_kib, time_cost=time_cost)
+
+
+def new_data_key() -> bytes:
+    return AESGCM.generate_key(bit_length=256)
+
+
+def new_salt() -> bytes:
+    return os.urandom(SALT_BYTES)
+
+
+def new_recovery_code() -> str:
+    return "".join(secrets.choice(RECOVERY_ALPHABET) for _ in range(RECOVERY_LENGTH))
+
+
+def format_recovery_code(code: str) -> str:
+    return "-".join(code[i:i + 4] for i in range(0, len(code), 4))
+
+
+def normalise_recovery_code(code: str) -> str:
+    return "".join(ch for ch in (code or "").upper() if ch.isalnum())
+
+
+def _hkdf(material: bytes, purpose: bytes, salt: bytes | None = None) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=KEY_BYTES, salt=salt, info=b"p2p " + purpose).derive(material)
+
+
+def password_key(password: str, salt: bytes) -> bytes:
+    return hash_secret_raw(password.encode(), salt, time_cost=_settings["time_cost"],
+                           memory_cost=_settings["memory_kib"], parallelism=1, hash_len=KEY_BYTES, type=Type.ID)
+
+
+def recovery_key(code: str, salt: bytes) -> bytes:
+    return _hkdf(normalise_recovery_code(code).encode(), b"recovery wrap", salt)
+
+
+def seal(key: bytes, plaintext: bytes, context: str) -> bytes:
+    nonce = os.urandom(NONCE_BYTES)
+    return nonce + AESGCM(key).encrypt(nonce, plaintext, context.encode())
+
+
+def open_sealed(key: bytes, sealed: bytes, context: str) -> bytes:
+    try:
+        return AESGCM(key).decrypt(sealed[:NONCE_BYTES], sealed[NONCE_BYTES:], context.encode())
+    except (InvalidTag, ValueError) as error:
+        raise CannotOpen("could not open") from error
+
+
+def session_key(secret_key: str) -> bytes:
+    return _hkdf(secret_key.encode(), b"session wrap")
