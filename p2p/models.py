@@ -366,7 +366,9 @@ class Answer(BaseModel):
     updated_at = DateTimeField(default=utcnow)
 
     class Meta:
-        indexes = ((("user", "place"), True),)  # one answer per person per place: autosave is an upsert
+        # One answer per person per place (per key generation: a fresh workbook after a reset starts empty
+        # beside the old, still-locked one).
+        indexes = ((("user", "place", "key_generation"), True),)
 
 
 class LadderSnapshot(BaseModel):

@@ -53,6 +53,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def wants_json() -> bool:
+    """Callers of the autosave API (static/js/autosave.js) ask for JSON: they get status codes, not pages."""
+    return request.accept_mimetypes.best == "application/json"
+
+
 def redirect_to(location: str) -> Response:
     """A redirect that also works for htmx callers, which would otherwise swap the next page into a fragment."""
     if htmx:
@@ -76,6 +81,8 @@ def init_app(app: Flask) -> None:
 
     @login_manager.unauthorized_handler
     def _unauthorized():
+        if wants_json():
+            return {"login": url_for("auth.login")}, 401  # the page adds next=, it knows where it is
         target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
         return redirect_to(target)
 
@@ -107,6 +114,8 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
         log.info("csrf-rejected path=%s", request.path)
+        if wants_json():  # autosave after the session ended: the page keeps the text and asks to log in
+            return {"login": url_for("auth.login")}, 401
         return calm_error(400, "That form had gone stale",
                           "This page was open a long time or you signed in elsewhere in between. "
                           "Go back, reload the page, and send it again.")

@@ -1,0 +1,196 @@
+"""What can be answered, and the sealed store of answers.
+
+Every answerable thing in content/ has a *place*: programme/module/session/block, plus a part for blocks with
+several answers (a table row, a story question). Places are made of the stable ids in content/, so an edited
+question keeps its answer and a removed one leaves its answers in the store (shown as "earlier answers").
+The save endpoint accepts only places listed here: the allow-list of what a workbook can hold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from . import crypto
+from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
+from .db import db
+from .models import Answer, LadderSnapshot, User, utcnow
+
+TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
+SHORT_TEXT_MAX = 200       # a value's name
+SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
+
+
+class AnswerProblem(ValueError):
+    """A value that cannot be stored at a place: said kindly, shown to the person."""
+
+
+@dataclass(frozen=True)
+class Field:
+    """One answerable spot. `kind` decides how a value is checked: text, short, yesno, stop, choices."""
+
+    part: str
+    kind: str
+    label: str
+    choices: tuple[str, ...] = ()
+    limit: int = 0
+
+    def clean(self, value: str) -> str:
+        if self.kind in ("text", "short"):
+            value = value.replace("\r\n", "\n")
+            maximum = TEXT_MAX if self.kind == "text" else SHORT_TEXT_MAX
+            if len(value) > maximum:
+                raise AnswerProblem(f"This is longer than {maximum:,} characters, so it could not be saved. "
+                                    "Your text is still here; please shorten it a little.")
+            return value
+        if self.kind == "yesno":
+            if value not in ("", "yes", "no"):
+                raise AnswerProblem("Please choose yes or no.")
+            return value
+        if self.kind == "stop":
+            if value not in ("", *SPECTRUM_STOPS):
+                raise AnswerProblem("Please choose one of the places on the line.")
+            return value
+        if self.kind == "choices":
+            chosen = [c for c in value.split(",") if c]
+            if len(set(chosen)) != len(chosen) or not set(chosen) <= set(self.choices):
+                raise AnswerProblem("Please choose from the list.")
+            if len(chosen) > self.limit:
+                raise AnswerProblem(f"You can choose up to {self.limit}. To choose another, untick one first.")
+            return ",".join(chosen)
+        raise AssertionError(self.kind)
+
+
+def fields_of(block: Block) -> dict[str, Field]:
+    """The answerable parts of a block, by part name ("" for a block with a single answer)."""
+    if isinstance(block, FreeText):
+        return {"": Field("", "text", block.prompt)}
+    if isinstance(block, Ladder):
+        return {stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}
+    if isinstance(block, Spectrum):
+        return {"position": Field("position", "stop", block.prompt, SPECTRUM_STOPS),
+                "reflection": Field("reflection", "text", "Your thoughts")}
+    if isinstance(block, TableNotes):
+        return {row.id: Field(row.id, "text", f"{block.notes_label} ({row.cells[0]})") for row in block.rows}
+    if isinstance(block, PickN) and block.free:
+        fields = {}
+        for n in range(1, block.count + 1):
+            fields[f"{n}/name"] = Field(f"{n}/name", "short", f"Value {n}")
+            fields[f"{n}/note"] = Field(f"{n}/note", "text", block.note_label or f"About value {n}")
+        return fields
+    if isinstance(block, PickN):
+        fields = {"choices": Field("choices", "choices", block.prompt, tuple(o.id for o in block.options),
+                                   block.count)}
+        if block.note_label:
+            fields.update({f"note/{o.id}": Field(f"note/{o.id}", "text", f"{block.note_label} ({o.name})")
+                           for o in block.options})
+        return fields
+    if isinstance(block, YesNo):
+        return {item.id: Field(item.id, "yesno", item.text) for item in block.items}
+    if isinstance(block, Story):
+        return {f"{s.id}/{q.id}": Field(f"{s.id}/{q.id}", "text", q.prompt)
+                for s in block.sections for q in s.questions}
+    return {}
+
+
+def place_of(programme_id: str, module_id: str, session_id: str, block_id: str, part: str = "") -> str:
+    return "/".join(p for p in (programme_id, module_id, session_id, block_id, part) if p)
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A place found in the content: the block it belongs to, and (for an answer) the field that says what it
+    may hold."""
+
+    place: str
+    programme_id: str
+    module_id: str
+    session_id: str
+    block: Block
+    part: str
+    field: Field | None
+
+
+def locate(library: Library, place: str) -> Spot | None:
+    """Find a place in the content; None if it is not there (a typo, or an exercise since removed)."""
+    parts = place.split("/")
+    if len(parts) < 4:
+        return None
+    programme_id, module_id, session_id, block_id, part = *parts[:4], "/".join(parts[4:])
+    programme = library.programme(programme_id)
+    module = programme and programme.module(module_id)
+    session = module and module.session(session_id)
+    block = session and session.block(block_id)
+    if not block:
+        return None
+    return Spot(place, programme_id, module_id, session_id, block, part, fields_of(block).get(part))
+
+
+def resolve(library: Library, place: str) -> Spot | None:
+    """A place that can hold an answer."""
+    spot = locate(library, place)
+    return spot if spot and spot.field else None
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Saved:
+    value: str
+    revision: int
+    updated_at: datetime
+
+
+class Workbook:
+    """One person's answers, opened with their data key. Nothing here is readable without that key."""
+
+    def __init__(self, user: User, data_key: bytes):
+        self.user, self.key = user, data_key
+
+    def _context(self, kind: str, place: str) -> str:
+        # Bound to owner and place: a sealed value moved to another row or person does not open.
+        return f"{kind}:{self.user.id}:{place}"
+
+    def _seal(self, kind: str, place: str, value: str) -> bytes:
+        return crypto.seal(self.key, value.encode(), self._context(kind, place))
+
+    def _open(self, kind: str, place: str, sealed: bytes) -> str:
+        return crypto.open_sealed(self.key, bytes(sealed), self._context(kind, place)).decode()
+
+    def _current(self, query):
+        return query.where(query.model.user == self.user.id, query.model.key_generation == self.user.key_generation)
+
+    def all(self) -> dict[str, Saved]:
+        return {a.place: Saved(self._open("answer", a.place, a.sealed), a.revision, a.updated_at)
+                for a in self._current(Answer.select())}
+
+    def get(self, place: str) -> Saved | None:
+        row = self._current(Answer.select()).where(Answer.place == place).first()
+        return row and Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
+
+    def save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
+        """Store a value (the later save wins). Returns the new revision, and whether it replaced a version this
+        writer had not seen (another tab or device saved in between)."""
+        with db.atomic():  # IMMEDIATE: read the revision and write the next one without a race
+            row = self._current(Answer.select()).where(Answer.place == place).first()
+            if row is None:
+                Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
+                              key_generation=self.user.key_generation, revision=1, updated_at=utcnow()).execute()
+                return 1, False
+            conflict = base_revision is not None and base_revision != row.revision
+            (Answer.update(sealed=self._seal("answer", place, value), revision=row.revision + 1, updated_at=utcnow())
+             .where(Answer.id == row.id).execute())
+            return row.revision + 1, conflict
+
+    # Ladder of change: dated snapshots of which statements felt real.
+
+    def take_snapshot(self, place: str, numbers: list[int]) -> None:
+        LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
+                              sealed=self._seal("ladder", place, ",".join(map(str, sorted(numbers)))))
+
+    def snapshots(self, place: str) -> list[tuple[datetime, frozenset[int]]]:
+        rows = (self._current(LadderSnapshot.select()).where(LadderSnapshot.place == place)
+                .order_by(LadderSnapshot.taken_at, LadderSnapshot.id))
+        return [(r.taken_at, frozenset(int(n) for n in self._open("ladder", place, r.sealed).split(",") if n))
+                for r in rows]

@@ -1,0 +1,207 @@
+/* Autosave for workbook answers: the one place where htmx is not enough, because a dropped Wi-Fi must lose
+   nothing. Each answer is a plain <form> that posts to /workbook/save (it works without this script, with a
+   Save button). This script saves while typing, shows "Saved" only after the server has committed, keeps
+   unsent text in sessionStorage until the server acknowledges it, retries when the network is back, and asks
+   to log in again (keeping the text) when the session has ended. */
+(function () {
+  "use strict";
+
+  var DRAFT_PREFIX = "p2p-draft:";
+  var TYPING_PAUSE_MS = 800;
+  var FIRST_RETRY_MS = 2000;
+  var LONGEST_RETRY_MS = 30000;
+
+  function csrfToken() {
+    try { return JSON.parse(document.body.getAttribute("data-hx-headers") || "{}")["X-CSRFToken"] || ""; }
+    catch (e) { return ""; }
+  }
+
+  function draftKey(place) {
+    // Drafts are kept per person: on a shared tablet one person's unsent text is never offered to another.
+    return DRAFT_PREFIX + (document.body.getAttribute("data-owner") || "") + ":" + place;
+  }
+
+  function clearAllDrafts() {
+    for (var i = sessionStorage.length - 1; i >= 0; i--) {
+      var k = sessionStorage.key(i);
+      if (k && k.indexOf(DRAFT_PREFIX) === 0) sessionStorage.removeItem(k);
+    }
+  }
+
+  function Answer(form) {
+    this.form = form;
+    this.place = form.getAttribute("data-place");
+    this.revision = form.getAttribute("data-revision") || "";
+    this.limit = parseInt(form.getAttribute("data-limit") || "0", 10);
+    this.status = form.querySelector(".save-status");
+    this.timer = null;
+    this.sending = false;
+    this.sendAgain = false;
+    this.retryDelay = FIRST_RETRY_MS;
+    form.classList.add("autosaving");
+    var self = this;
+    form.addEventListener("input", function (event) { self.changed(event, false); });
+    form.addEventListener("change", function (event) { self.changed(event, true); });
+    form.addEventListener("submit", function (event) { event.preventDefault(); self.send(); });
+    this.restoreDraft();
+  }
+
+  Answer.prototype.controls = function () {
+    return Array.prototype.slice.call(this.form.querySelectorAll("[name=value]"));
+  };
+
+  Answer.prototype.value = function () {
+    var controls = this.controls();
+    if (controls.length && (controls[0].type === "checkbox" || controls[0].type === "radio")) {
+      return controls.filter(function (c) { return c.checked; }).map(function (c) { return c.value; }).join(",");
+    }
+    return controls.length ? controls[0].value : "";
+  };
+
+  Answer.prototype.setValue = function (value) {
+    var controls = this.controls();
+    if (controls.length && (controls[0].type === "checkbox" || controls[0].type === "radio")) {
+      var chosen = value.split(",");
+      controls.forEach(function (c) { c.checked = chosen.indexOf(c.value) !== -1; });
+    } else if (controls.length) {
+      controls[0].value = value;
+    }
+  };
+
+  Answer.prototype.show = function (message, tone) {
+    if (!this.status) return;
+    this.status.textContent = message;
+    this.status.setAttribute("data-tone", tone || "");
+  };
+
+  Answer.prototype.changed = function (event, immediate) {
+    if (this.limit && event.target.type === "checkbox" && event.target.checked) {
+      var chosen = this.controls().filter(function (c) { return c.checked; }).length;
+      if (chosen > this.limit) {
+        // Kindly, in place: no error page, nothing lost. The box simply does not stay ticked.
+        event.target.checked = false;
+        this.show("You have chosen " + this.limit + ", the most for this. To choose another, untick one first.",
+                  "notice");
+        return;
+      }
+    }
+    sessionStorage.setItem(draftKey(this.place), this.value());
+    clearTimeout(this.timer);
+    var self = this;
+    if (immediate) this.send();
+    else this.timer = setTimeout(function () { self.send(); }, TYPING_PAUSE_MS);
+  };
+
+  Answer.prototype.restoreDraft = function () {
+    var draft = sessionStorage.getItem(draftKey(this.place));
+    if (draft === null) return;
+    if (draft === this.value()) { sessionStorage.removeItem(draftKey(this.place)); return; }
+    this.setValue(draft);
+    this.show("Your unsaved text is back. Saving…", "pending");
+    this.send();
+  };
+
+  Answer.prototype.send = function () {
+    clearTimeout(this.timer);
+    if (this.sending) { this.sendAgain = true; return; }  // one save in flight per answer, then the latest
+    var self = this;
+    var value = this.value();
+    var body = new URLSearchParams();
+    body.set("place", this.place);
+    body.set("value", value);
+    body.set("revision", this.revision);
+    this.sending = true;
+    this.show("Saving…", "pending");
+    fetch(this.form.action, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        self.sending = false;
+        self.answered(response.status, data, value);
+      });
+    }, function () {
+      self.sending = false;
+      self.retry();
+    });
+  };
+
+  Answer.prototype.answered = function (status, data, sentValue) {
+    if (status === 401) return this.loggedOut();
+    if (status >= 500 || status === 429 || status === 0) return this.retry();
+    if (status >= 400) {  // said kindly by the server; the text stays on the page and in the draft
+      this.show(data.problem || "This could not be saved. Your text is still here.", "problem");
+      return;
+    }
+    this.revision = String(data.revision);
+    this.retryDelay = FIRST_RETRY_MS;
+    if (this.value() === sentValue) sessionStorage.removeItem(draftKey(this.place));
+    this.show(data.conflict
+      ? "Saved. This answer had also been changed in another tab or on another device; this version is the one kept."
+      : "Saved", data.conflict ? "notice" : "saved");
+    this.form.dispatchEvent(new CustomEvent("p2p:saved", {bubbles: true}));
+    if (this.sendAgain || this.value() !== sentValue) { this.sendAgain = false; this.send(); }
+  };
+
+  Answer.prototype.retry = function () {
+    var self = this;
+    this.show("Not saved — retrying", "problem");
+    clearTimeout(this.timer);
+    this.timer = setTimeout(function () { self.send(); }, this.retryDelay);
+    this.retryDelay = Math.min(this.retryDelay * 2, LONGEST_RETRY_MS);
+  };
+
+  Answer.prototype.loggedOut = function () {
+    if (!this.status) return;
+    var here = window.location.pathname + window.location.search + "#" + this.form.id;
+    this.status.textContent = "Not saved: you have been logged out. Your text is kept on this device. ";
+    var link = document.createElement("a");
+    link.href = "/login?next=" + encodeURIComponent(here);
+    link.textContent = "Log in again to save it";
+    this.status.appendChild(link);
+    this.status.setAttribute("data-tone", "problem");
+  };
+
+  Answer.prototype.outOfDate = function (revision) {
+    if (sessionStorage.getItem(draftKey(this.place)) !== null || this.sending) return;
+    if (Number(revision) > Number(this.revision || 0)) {
+      this.show("This answer was changed in another tab or on another device. Reload the page to see the latest.",
+                "notice");
+    }
+  };
+
+  var answers = [];
+
+  function checkForChangesElsewhere() {
+    if (!answers.length) return;
+    var body = new URLSearchParams();
+    answers.forEach(function (a) { body.append("place", a.place); });
+    fetch("/workbook/revisions", {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
+    }).then(function (r) { return r.ok ? r.json() : {}; }).then(function (saved) {
+      answers.forEach(function (a) { if (a.place in saved) a.outOfDate(saved[a.place]); });
+    }, function () {});
+  }
+
+  function start() {
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-autosave]"), function (form) {
+      answers.push(new Answer(form));
+    });
+    window.addEventListener("online", function () {
+      answers.forEach(function (a) { if (sessionStorage.getItem(draftKey(a.place)) !== null) a.send(); });
+    });
+    document.addEventListener("visibilitychange", function () {
+      if (document.visibilityState === "visible") checkForChangesElsewhere();
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-clear-drafts]"), function (form) {
+      form.addEventListener("submit", clearAllDrafts);
+    });
+    Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.addEventListener("click", function (event) { event.preventDefault(); window.print(); });
+    });
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
