@@ -141,7 +141,8 @@ def join_url(group: Group) -> str:
         local = host == "localhost" or ip_address(host).is_loopback
     except ValueError:
         local = False
-    if local:
+    # Only when the server listens on every interface: one bound to 127.0.0.1 is not reachable from the LAN.
+    if local and current_app.config["HOST"] in ("0.0.0.0", "::", ""):
         addresses = lan_addresses()
         if addresses:
             port = urlsplit(base).port

@@ -293,7 +293,10 @@ class OneTimeToken(BaseModel):
     def new_reset_code(cls, user: User, created_by: User, hours: int) -> str:
         """Eight characters a facilitator can read out; returned formatted as ABCD-EFGH."""
         code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(8))
-        cls.issue(cls.RESET, hours, user=user, created_by=created_by, token=code)
+        with db.atomic():
+            # One working code per person: a new one (or the page reloaded) replaces any earlier one.
+            cls.delete().where((cls.purpose == cls.RESET) & (cls.user == user) & (cls.used == False)).execute()  # noqa: E712
+            cls.issue(cls.RESET, hours, user=user, created_by=created_by, token=code)
         return f"{code[:4]}-{code[4:]}"
 
     @classmethod

@@ -209,3 +209,16 @@ def test_participants_cannot_make_facilitator_links(room, as_user):
     alice = as_user(room.alice)
     assert alice.get("/facilitators/invite").status_code == 404
     assert post(alice, "/facilitators/invite").status_code == 404
+
+
+def test_a_new_reset_code_replaces_the_earlier_one(app, room, as_user):
+    fran = as_user(room.facilitator)
+    codes = [re.search(r'class="join-code"[^>]*>([A-Z0-9-]+)<', post(
+        fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code", token_from=f"/groups/{room.group.id}"
+    ).get_data(as_text=True)).group(1) for _ in range(2)]
+    first = post(app.test_client(), "/reset", {"name": "Alice", "code": codes[0], "password": "new password!",
+                                               "confirm": "new password!"}, token_from="/reset")
+    assert "don't match, or the code has been used" in text(first)
+    second = post(app.test_client(), "/reset", {"name": "Alice", "code": codes[1], "password": "new password!",
+                                                "confirm": "new password!"}, token_from="/reset")
+    assert second.status_code == 302

@@ -1,0 +1,50 @@
+"""What the browser tests do again and again: log in, measure width, enlarge text."""
+
+from __future__ import annotations
+
+import re
+
+from playwright.sync_api import Page, expect
+
+PHONE = {"width": 360, "height": 740}
+DESKTOP = {"width": 1280, "height": 800}
+
+# app.css sets the root size to 112.5 % of the browser's; doubling the text means 225 %.
+DOUBLE_TEXT = "html { font-size: 225% !important; }"
+
+
+def log_in(page: Page, name: str, password: str) -> None:
+    page.goto("/login")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Password", exact=True).fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
+
+
+def overflowing(page: Page) -> str:
+    """'' when the page fits its viewport's width; otherwise how far it sticks out and the culprits."""
+    return page.evaluate("""() => {
+        const width = window.innerWidth, extra = document.documentElement.scrollWidth - width;
+        if (extra <= 0) return "";
+        const culprits = [...document.querySelectorAll("body *")]
+            .filter(el => el.getBoundingClientRect().right > width + 0.5)
+            .filter(el => !el.closest(".table-wrap"))
+            .slice(0, 8)
+            .map(el => el.tagName.toLowerCase() + (el.id ? "#" + el.id : "")
+                       + (el.className && typeof el.className === "string" ? "." + el.className.trim().split(/\\s+/).join(".") : "")
+                       + " (right edge " + Math.round(el.getBoundingClientRect().right) + " px)");
+        return `${extra} px wider than the ${width} px viewport: ${culprits.join(", ")}`;
+    }""")
+
+
+def double_the_text(page: Page) -> None:
+    """Twice the app's text size, as a person who enlarges text would. The app's CSP forbids inline styles,
+    so this works only in a context made with bypass_csp=True; the check below makes sure it took effect."""
+    before = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    page.add_style_tag(content=DOUBLE_TEXT)
+    after = page.evaluate("parseFloat(getComputedStyle(document.documentElement).fontSize)")
+    assert after >= 2 * before - 0.5, f"the larger text did not apply ({before} px → {after} px)"
+
+
+def heading(page: Page, name: str | re.Pattern, level: int | None = None):
+    return page.get_by_role("heading", name=name, level=level) if level else page.get_by_role("heading", name=name)

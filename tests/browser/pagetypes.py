@@ -1,0 +1,209 @@
+"""Every kind of page the app shows, and how a person gets to each one.
+
+Shared by the accessibility tests and the HTML validity tests, so both look at the same pages. Each page kind
+says who is looking (someone not logged in, a participant, a facilitator), how they get there (a link, or a
+form sent empty to show its messages), and the page's main heading, which is checked so that a test never
+passes on the wrong page.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from playwright.sync_api import Browser, Page, Response, expect
+
+from p2p.content import load_library
+
+from .helpers import DESKTOP, log_in
+from .server import PROJECT_ROOT, LiveServer
+
+# The programme as the server will load it (reading content/ does not touch the app's database).
+LIBRARY = load_library(PROJECT_ROOT / "content")
+
+ANYONE, PARTICIPANT, FACILITATOR = "anyone", "participant", "facilitator"
+JOIN_CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")   # as shown on the invite page, like KXR-4TP
+
+
+@dataclass(frozen=True)
+class PageKind:
+    id: str
+    who: str
+    open: Callable[[Site, Page], Response | None]
+    heading: str | re.Pattern
+    # True when htmx changed the page after it loaded: check the DOM as it now stands, not what was sent.
+    swapped: bool = False
+
+
+def _goto(path: str) -> Callable:
+    """Open a path; `{name}` parts are filled from Site.places (group addresses, codes, tokens)."""
+    def open(site: Site, page: Page) -> Response | None:
+        return page.goto(path.format(**site.places))
+    return open
+
+
+def _send(path: str, button: str, fields: tuple[tuple[str, str], ...] = ()) -> Callable:
+    """Open a page, fill some fields (or none), and press a button: shows the page a form answers with."""
+    def open(site: Site, page: Page) -> Response | None:
+        page.goto(path.format(**site.places))
+        for label, value in fields:
+            page.get_by_label(label, exact=True).fill(value)
+        with page.expect_navigation() as navigation:
+            page.get_by_role("button", name=button, exact=True).click()
+        return navigation.value
+    return open
+
+
+def _follow(path: str, role: str, name: str) -> Callable:
+    """Open a page and use one of its links or buttons, as a person would (the target's address is not
+    known beforehand, as with the "Remove …" link, or it is a form, as with "Give … a reset code")."""
+    def open(site: Site, page: Page) -> Response | None:
+        page.goto(path.format(**site.places))
+        with page.expect_navigation() as navigation:
+            page.get_by_role(role, name=name.format(**site.places), exact=True).click()
+        return navigation.value
+    return open
+
+
+def _new_code(site: Site, page: Page) -> Response | None:
+    """The invite page after "Make a new code": the panel is swapped in place by htmx."""
+    response = page.goto("{rotating}/invite".format(**site.places))
+    page.get_by_role("button", name="Make a new code").click()
+    expect(page.get_by_role("status")).to_contain_text("New code made")
+    return response
+
+
+def _programme_pages() -> list[PageKind]:
+    """Every module page and every session page of every programme, as a facilitator sees it (facilitators see
+    everything participants see, plus the facilitator notes)."""
+    kinds = []
+    for programme in LIBRARY.programmes.values():
+        group = f"{{group[{programme.id}]}}"
+        for module in programme.modules:
+            kinds.append(PageKind(f"module:{programme.id}/{module.id}", FACILITATOR,
+                                  _goto(f"{group}/modules/{module.id}"), module.title))
+            for session in module.sessions:
+                kinds.append(PageKind(f"session:{programme.id}/{module.id}/{session.id}", FACILITATOR,
+                                      _goto(f"{group}/modules/{module.id}/sessions/{session.id}"), session.title))
+    return kinds
+
+
+PAGE_KINDS: list[PageKind] = [
+    # Someone who is not logged in.
+    PageKind("welcome", ANYONE, _goto("/"), "Welcome to Peer 2 Peer"),
+    PageKind("login", ANYONE, _goto("/login"), "Log in"),
+    PageKind("login-wrong-password", ANYONE,
+             _send("/login", "Log in", (("Your name", "Nobody here"), ("Password", "not the password"))), "Log in"),
+    PageKind("join", ANYONE, _goto("/join"), "Join a group"),
+    PageKind("join-wrong-code", ANYONE, _send("/join", "Continue", (("Join code", "ZZZ-ZZZ"),)), "Join a group"),
+    PageKind("join-by-link", ANYONE, _goto("/join/{demo_code}"), "Join Demo group"),
+    PageKind("join-by-link-sent-empty", ANYONE, _send("/join/{demo_code}", "Join the group"), "Join Demo group"),
+    PageKind("setup-link", ANYONE, _goto("{setup}"), "Create your facilitator account"),
+    PageKind("setup-link-sent-empty", ANYONE, _send("{setup}", "Create my account"),
+             "Create your facilitator account"),
+    PageKind("setup-link-used", ANYONE, _goto("/setup/not-a-link-anyone-was-given"),
+             "This setup link has been used or has expired"),
+    PageKind("reset", ANYONE, _goto("/reset"), "Choose a new password"),
+    PageKind("reset-sent-empty", ANYONE, _send("/reset", "Set my new password"), "Choose a new password"),
+    PageKind("privacy", ANYONE, _goto("/privacy"), "Privacy: who can see what"),
+    PageKind("not-found", ANYONE, _goto("/no/such/page"), "This page isn't here"),
+    # A participant.
+    PageKind("home-participant", PARTICIPANT, _goto("/"), "Hello, {participant}"),
+    PageKind("group-participant", PARTICIPANT, _goto("{demo}"), "Demo group"),
+    PageKind("module-participant", PARTICIPANT, _goto("{demo}/modules/module-1"),
+             "Module 1: Introducing Peer Support"),
+    PageKind("session-participant", PARTICIPANT, _goto("{demo}/modules/module-1/sessions/session-1"),
+             LIBRARY.programme("p2p").module("module-1").session("session-1").title),
+    PageKind("join-when-logged-in", PARTICIPANT, _goto("/join/{code[p2p]}"), "Join {group_name[p2p]}?"),
+    PageKind("group-not-mine", PARTICIPANT, _goto("{group[p2p]}"), "This page isn't here"),
+    PageKind("account", PARTICIPANT, _goto("/account"), "Your account"),
+    PageKind("password", PARTICIPANT, _goto("/account/password"), "Change your password"),
+    PageKind("password-sent-empty", PARTICIPANT, _send("/account/password", "Change my password"),
+             "Change your password"),
+    # A facilitator.
+    PageKind("home-facilitator", FACILITATOR, _goto("/"), "Hello, {facilitator}"),
+    PageKind("group-new", FACILITATOR, _goto("/groups/new"), "Create a group"),
+    PageKind("group-new-sent-empty", FACILITATOR, _send("/groups/new", "Create the group"), "Create a group"),
+    PageKind("group-edit", FACILITATOR, _goto("{demo}/edit"), "Edit the group’s details"),
+    PageKind("group-facilitator", FACILITATOR, _goto("{demo}"), "Demo group"),
+    PageKind("invite", FACILITATOR, _goto("{demo}/invite"), "Invite people to Demo group"),
+    PageKind("invite-new-code", FACILITATOR, _new_code, "Invite people to Rotating group", swapped=True),
+    PageKind("invite-closed", FACILITATOR, _goto("{closed}/invite"), "Invite people to Closed group"),
+    PageKind("remove-confirm", FACILITATOR, _follow("{demo}", "link", "Remove {last_participant}"),
+             "Remove {last_participant} from Demo group?"),
+    PageKind("reset-code", FACILITATOR, _follow("{demo}", "button", "Give {last_participant} a reset code"),
+             "Reset code for {last_participant}"),
+    PageKind("invite-facilitator", FACILITATOR, _goto("/facilitators/invite"), "Invite a facilitator"),
+    PageKind("invite-facilitator-link", FACILITATOR,
+             _send("/facilitators/invite", "Make a facilitator link"), "Invite a facilitator"),
+    PageKind("account-facilitator", FACILITATOR, _goto("/account"), "Your account"),
+    *_programme_pages(),
+]
+PAGE_IDS = [kind.id for kind in PAGE_KINDS]
+assert len(set(PAGE_IDS)) == len(PAGE_IDS), "page kind ids must be unique"
+
+
+class Site:
+    """A running server with people in it: the `p2p demo` group (a facilitator and participants), a group the
+    facilitator made through the app for every programme, one whose code is changed again and again, and one
+    whose joining is closed. One browser
+    context per kind of visitor, each with one page that moves from page to page."""
+
+    def __init__(self, server: LiveServer, browser: Browser, **context_args):
+        self.server = server
+        demo = server.demo()
+        self.demo = demo
+        self.contexts = {who: browser.new_context(**context_args) for who in (ANYONE, PARTICIPANT, FACILITATOR)}
+        self.pages = {who: context.new_page() for who, context in self.contexts.items()}
+        participant = demo.participants[0]
+        log_in(self.pages[PARTICIPANT], participant.name, participant.password)
+        staff = self.pages[FACILITATOR]
+        log_in(staff, demo.facilitator.name, demo.facilitator.password)
+        self.places: dict = {
+            "setup": urlsplit(server.new_setup_link()).path,
+            "demo_code": demo.join_code,
+            "demo": urlsplit(staff.get_by_role("link", name=demo.group_name).get_attribute("href")).path,
+            "participant": participant.name,
+            "facilitator": demo.facilitator.name,
+            "last_participant": demo.participants[-1].name,
+            "group": {}, "code": {}, "group_name": {},
+        }
+        for programme in LIBRARY.programmes.values():
+            name = f"{programme.title} group"
+            path, code = self.create_group(name, programme.title)
+            self.places["group"][programme.id] = path
+            self.places["code"][programme.id] = code
+            self.places["group_name"][programme.id] = name
+        self.places["rotating"], _ = self.create_group("Rotating group", LIBRARY.programme("p2p").title)
+        self.places["closed"], _ = self.create_group("Closed group", LIBRARY.programme("p2p").title)
+        staff.get_by_role("button", name="Close joining").click()
+        expect(staff.get_by_text("Joining is closed: there is no code at the moment.")).to_be_visible()
+
+    def create_group(self, name: str, programme_title: str) -> tuple[str, str]:
+        """Create a group through the app, as a facilitator does; return its address and join code."""
+        page = self.pages[FACILITATOR]
+        page.goto("/groups/new")
+        page.get_by_label("Group name").fill(name)
+        page.get_by_role("radio", name=re.compile("^" + re.escape(programme_title))).check()
+        page.get_by_role("button", name="Create the group").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text(f"Invite people to {name}")
+        path = urlsplit(page.url).path.removesuffix("/invite")
+        code = page.get_by_text(JOIN_CODE, exact=True).inner_text()
+        return path, code
+
+    def visit(self, kind: PageKind, viewport: dict = DESKTOP) -> tuple[Page, Response]:
+        page = self.pages[kind.who]
+        page.set_viewport_size(viewport)
+        response = kind.open(self, page)
+        assert response is not None, f"{kind.id}: no page was loaded"
+        page.wait_for_load_state()
+        expected = kind.heading if isinstance(kind.heading, re.Pattern) else kind.heading.format(**self.places)
+        expect(page.get_by_role("heading", level=1)).to_have_text(expected)
+        return page, response
+
+    def close(self) -> None:
+        for context in self.contexts.values():
+            context.close()

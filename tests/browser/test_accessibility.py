@@ -1,0 +1,32 @@
+"""Every kind of page passes axe with no violations, fits a 360 px phone, and still fits with twice the text.
+
+axe runs with its default rule set (WCAG 2.x A and AA plus best practices). Its script is added to the page,
+which the app's Content-Security-Policy would refuse: these contexts are made with bypass_csp=True, as is
+the style that doubles the text size. The flows in test_flows.py run with the policy in force.
+"""
+
+from __future__ import annotations
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+
+from .helpers import PHONE, double_the_text, overflowing
+from .pagetypes import PAGE_IDS, PAGE_KINDS
+
+SITE_CONTEXT_ARGS = {"bypass_csp": True}
+AXE = Axe()
+
+
+@pytest.mark.parametrize("kind", PAGE_KINDS, ids=PAGE_IDS)
+def test_axe_finds_no_violations(site, kind):
+    page, _ = site.visit(kind)
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{kind.id} ({page.url}):\n{results.generate_report()}"
+
+
+@pytest.mark.parametrize("kind", PAGE_KINDS, ids=PAGE_IDS)
+def test_fits_a_360px_phone_also_with_twice_the_text(site, kind):
+    page, _ = site.visit(kind, viewport=PHONE)
+    assert not (problem := overflowing(page)), f"{kind.id} at 360 px: {problem}"
+    double_the_text(page)
+    assert not (problem := overflowing(page)), f"{kind.id} at 360 px with twice the text: {problem}"
