@@ -7,7 +7,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import auth, cli, crypto, db, groups, pages, passwords, programme, web
+from . import auth, cli, crypto, db, groups, pages, passwords, programme, web, workbook
 from .config import PROJECT_ROOT, ensure_instance, load_config
 from .content import load_library
 
@@ -34,7 +34,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     db.init_app(app)
     web.init_app(app)
-    for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp):
+    for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     return app

@@ -93,7 +93,7 @@ def fields_of(block: Block) -> dict[str, Field]:
     return {}
 
 
-def place_of(programme_id: str, module_id: str, session_id: str, block_id: str, part: str = "") -> str:
+def place_of(programme_id: str, module_id: str, session_id: str, block_id: str = "", part: str = "") -> str:
     return "/".join(p for p in (programme_id, module_id, session_id, block_id, part) if p)
 
 
@@ -161,9 +161,12 @@ class Workbook:
     def _current(self, query):
         return query.where(query.model.user == self.user.id, query.model.key_generation == self.user.key_generation)
 
-    def all(self) -> dict[str, Saved]:
-        return {a.place: Saved(self._open("answer", a.place, a.sealed), a.revision, a.updated_at)
-                for a in self._current(Answer.select())}
+    def all(self, under: str = "") -> dict[str, Saved]:
+        """Every answer, or those under one place (a session's prefix)."""
+        query = self._current(Answer.select())
+        if under:
+            query = query.where(Answer.place.startswith(under + "/"))
+        return {a.place: Saved(self._open("answer", a.place, a.sealed), a.revision, a.updated_at) for a in query}
 
     def get(self, place: str) -> Saved | None:
         row = self._current(Answer.select()).where(Answer.place == place).first()

@@ -108,10 +108,11 @@ def _login_throttle_key(name: str) -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     next_url = safe_next(request.values.get("next"))
-    if current_user.is_authenticated:
+    # Signed in but without the workbook key (a session from before it was needed): the password opens it.
+    if current_user.is_authenticated and workbook_key() is not None:
         return redirect(next_url)
     error = None
-    name = request.form.get("name", "")
+    name = request.form.get("name", "") or (current_user.name if current_user.is_authenticated else "")
     if request.method == "POST":
         limit, window = current_app.config["LOGIN_THROTTLE"]
         key = _login_throttle_key(name)

@@ -7,7 +7,9 @@ from flask_login import login_required
 
 from . import permissions
 from .groups import membership_or_404
+from .answers import place_of
 from .web import content
+from .workbook import open_workbook
 
 bp = Blueprint("programme", __name__)
 
@@ -37,8 +39,13 @@ def session(group_id: int, module_id: str, session_id: str):
     module = programme.module(module_id) or abort(404)
     session = module.session(session_id) or abort(404)
     index = module.sessions.index(session)
+    workbook = open_workbook()
+    base = place_of(programme.id, module.id, session.id)
     return render_template(
         "programme/session.html", group=group, programme=programme, module=module, session=session,
+        workbook_open=workbook is not None, base=base, answers=workbook.all(under=base) if workbook else {},
+        snapshots={f"{base}/{b.id}": workbook.snapshots(f"{base}/{b.id}")
+                   for b in session.blocks if b.type == "ladder"} if workbook else {},
         previous=module.sessions[index - 1] if index > 0 else None,
         next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
         show_notes=permissions.can_see_facilitator_notes(membership),

@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from .answers import AnswerProblem, Workbook, locate, resolve
 from .auth import workbook_key
 from .models import Group, User
-from .web import content, safe_next
+from .web import content, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
 
@@ -35,24 +35,52 @@ def _spot_or_problem(place: str):
     return spot
 
 
+def _answered(status: int, message: str | None = None, **data):
+    """Autosave (JSON) callers get the status and data; a plain form post goes back to its page."""
+    if wants_json():
+        return jsonify(problem=message, **data), status
+    flash(message or "Saved.")
+    back = safe_next(request.form.get("back"))
+    anchor = "a-" + request.form.get("place", "").replace("/", "--") + "-form"
+    return redirect(f"{back}#{anchor}")
+
+
 @bp.post("/workbook/save")
 @login_required
 def save():
-    """Autosave (static/js/autosave.js). Answers JSON; "Saved" is shown only after this commit returns."""
+    """One answer saved (autosave from static/js/autosave.js, or the form's Save button without script).
+    "Saved" is shown only after this commit returns."""
     workbook = open_workbook()
     if workbook is None:
+        if not wants_json():
+            flash("Please log in again to open your workbook.")
+            return redirect(url_for("auth.login", next=safe_next(request.form.get("back"))))
         return jsonify(login=url_for("auth.login"), problem="Please log in again to keep saving."), 401
     place = request.form.get("place", "")
     spot = _spot_or_problem(place)
     if spot is None:
-        return jsonify(problem="This question is not in your workbook any more. Your text is still on this page."), 404
+        return _answered(404, "This question is not in your workbook any more. Your text is still on this page.")
+    raw = ",".join(request.form.getlist("value")) if spot.field.kind == "choices" else request.form.get("value", "")
     try:
-        value = spot.field.clean(request.form.get("value", ""))
+        value = spot.field.clean(raw)
     except AnswerProblem as problem:
-        return jsonify(problem=str(problem)), 422
-    base = request.form.get("revision", type=int)
-    revision, conflict = workbook.save(place, value, base)
-    return jsonify(revision=revision, conflict=conflict, value=value)
+        return _answered(422, str(problem))
+    revision, conflict = workbook.save(place, value, request.form.get("revision", type=int))
+    return _answered(200, None, revision=revision, conflict=conflict)
+
+
+@bp.get("/workbook/picks")
+@login_required
+def picks_diagram():
+    """The diagram of chosen options, re-drawn by htmx after each save of the choices."""
+    workbook = open_workbook()
+    place = request.args.get("place", "")
+    spot = _spot_or_problem(place)
+    if workbook is None or spot is None or spot.block.type != "pick_n" or spot.part != "choices":
+        abort(404)
+    saved = workbook.get(place)
+    return render_template("workbook/_picks_diagram.html", block=spot.block, place=place,
+                           answers={place: saved} if saved else {})
 
 
 @bp.post("/workbook/revisions")

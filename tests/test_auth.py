@@ -220,5 +220,5 @@ def test_a_new_reset_code_replaces_the_earlier_one(app, room, as_user):
                                                "confirm": "new password!"}, token_from="/reset")
     assert "don't match, or the code has been used" in text(first)
     second = post(app.test_client(), "/reset", {"name": "Alice", "code": codes[1], "password": "new password!",
-                                                "confirm": "new password!"}, token_from="/reset")
+                                                "confirm": "new password!", "fresh": "yes"}, token_from="/reset")
     assert second.status_code == 302

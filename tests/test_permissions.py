@@ -16,6 +16,7 @@ SIGNED_IN = "anyone signed in"
 FACILITATORS = "facilitator accounts"
 MEMBERS = "members of the group"
 GROUP_FACILITATORS = "facilitators of the group"
+PROGRAMME_MEMBERS = "anyone in a group that follows the programme"
 
 ACCESS = {
     "static": PUBLIC,
@@ -44,15 +45,20 @@ ACCESS = {
     "groups.remove_member": GROUP_FACILITATORS,
     "groups.reset_code": GROUP_FACILITATORS,
     "groups.add_facilitator": GROUP_FACILITATORS,
+    # The workbook: every route works on the signed-in person's own answers only; none takes another's id.
+    "workbook.save": SIGNED_IN,
+    "workbook.revisions": SIGNED_IN,
+    "workbook.picks_diagram": PROGRAMME_MEMBERS,
+    "workbook.ladder_snapshot": SIGNED_IN,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
-PERSONAS = {
+PERSONAS = {  # both groups of the room follow the same programme
     "anonymous": set(),
-    "member participant": {SIGNED_IN, MEMBERS},
-    "other-group participant": {SIGNED_IN},
-    "own facilitator": {SIGNED_IN, FACILITATORS, MEMBERS, GROUP_FACILITATORS},
-    "other facilitator": {SIGNED_IN, FACILITATORS},
+    "member participant": {SIGNED_IN, MEMBERS, PROGRAMME_MEMBERS},
+    "other-group participant": {SIGNED_IN, PROGRAMME_MEMBERS},
+    "own facilitator": {SIGNED_IN, FACILITATORS, MEMBERS, GROUP_FACILITATORS, PROGRAMME_MEMBERS},
+    "other facilitator": {SIGNED_IN, FACILITATORS, PROGRAMME_MEMBERS},
     "removed member": {SIGNED_IN},
 }
 
@@ -82,9 +88,10 @@ def people(app, room):
 def url_for_rule(app, rule, room):
     values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
               "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css"}
+    query = {"place": "p2p/module-1/session-4/strengths/choices"} if rule.endpoint == "workbook.picks_diagram" else {}
     with app.test_request_context():
         from flask import url_for
-        return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments})
+        return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}, **query)
 
 
 @pytest.mark.parametrize("endpoint", sorted(ACCESS))
