@@ -25,7 +25,8 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,        # set True when served over HTTPS (a VPS behind Caddy)
     "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
-    "MAX_CONTENT_LENGTH": 256 * 1024,      # no form in the app needs more; bigger bodies get a calm 413 page
+    # The longest answer (50,000 characters) can take 600 KB once form-encoded; bigger bodies get a calm 413.
+    "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,           # token lives as long as the session: no "expired form" after lunch
     "WTF_CSRF_SSL_STRICT": False,          # Referer checks break behind plain-HTTP LANs; the token still guards
     "JOIN_CODE_DAYS": 14,                  # a join code expires this many days after it is made

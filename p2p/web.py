@@ -136,6 +136,8 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(413)
     def _too_large(error):
+        if wants_json():
+            return {"problem": "This is too long to save in one go. Your text is still here; please shorten it."}, 413
         return calm_error(413, "That was more than the app can take in one go",
                           "Please go back and send a shorter text.")
 

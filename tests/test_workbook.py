@@ -1,0 +1,238 @@
+"""The private workbook: every kind of answer saved and shown to its owner only, sealed in the database."""
+
+import re
+
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+from markupsafe import escape
+
+from conftest import PASSWORD, csrf_token, login, post, text
+from p2p.answers import Workbook, fields_of
+from p2p.models import Answer, Group, Membership, User
+
+S1 = "p2p/module-1/session-1"
+STRENGTHS = "p2p/module-1/session-4/strengths/choices"
+SESSION_PAGES = {
+    "p2p/preparing/personal-stocktake": "preparing/sessions/personal-stocktake",
+    "p2p/preparing/personal-recovery-story": "preparing/sessions/personal-recovery-story",
+    "p2p/module-1/session-1": "module-1/sessions/session-1",
+    "p2p/module-1/session-2": "module-1/sessions/session-2",
+    "p2p/module-1/session-3": "module-1/sessions/session-3",
+    "p2p/module-1/session-4": "module-1/sessions/session-4",
+}
+
+
+def autosave(client, place, value, revision=""):
+    """What static/js/autosave.js sends."""
+    token = csrf_token(client, "/")
+    return client.post("/workbook/save", data={"place": place, "value": value, "revision": revision},
+                       headers={"Accept": "application/json", "X-CSRFToken": token})
+
+
+def session_page(client, room, place_prefix):
+    return text(client.get(f"/groups/{room.group.id}/modules/{SESSION_PAGES[place_prefix]}"))
+
+
+def test_a_reflection_is_saved_and_shown_again(room, as_user):
+    alice = as_user(room.alice)
+    response = autosave(alice, f"{S1}/behaviours-help-you-feel-safe", "Listening without judging ❤")
+    assert response.status_code == 200 and response.json == {"problem": None, "revision": 1, "conflict": False}
+    page = session_page(alice, room, S1)
+    assert ">\nListening without judging ❤</textarea>" in page
+    assert 'data-revision="1"' in page
+
+
+def test_the_later_save_wins_and_the_earlier_tab_is_told(room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    place = f"{S1}/positive-about-p2p"
+    autosave(phone, place, "first")                               # revision 1, both tabs saw it
+    assert autosave(laptop, place, "from the laptop", 1).json["conflict"] is False   # revision 2
+    stale = autosave(phone, place, "from the phone", 1)           # the phone had not seen revision 2
+    assert stale.json == {"problem": None, "revision": 3, "conflict": True}
+    assert "from the phone</textarea>" in session_page(laptop, room, S1)
+    revisions = laptop.post("/workbook/revisions", data={"place": [place]},
+                            headers={"Accept": "application/json", "X-CSRFToken": csrf_token(laptop)})
+    assert revisions.json == {place: 3}
+
+
+@pytest.mark.parametrize("place, value, words", [
+    (STRENGTHS, "planner,empathy,learner,nope", "choose from the list"),
+    (STRENGTHS, "planner,planner", "choose from the list"),
+    ("p2p/preparing/personal-recovery-story/language-and-impact/reflects-what-you-want-to-say", "maybe",
+     "yes or no"),
+    ("p2p/module-1/session-2/helper-or-peer-relationship/position", "9", "places on the line"),
+    (f"{S1}/anything-challenging", "x" * 50_001, "longer than 50,000 characters"),
+    ("p2p/module-1/session-3/top-5-values/1/name", "x" * 201, "longer than 200"),
+])
+def test_values_that_cannot_be_stored_are_explained_kindly(room, as_user, place, value, words):
+    response = autosave(as_user(room.alice), place, value)
+    assert response.status_code == 422 and words in response.json["problem"]
+    assert Answer.select().count() == 0
+
+
+def test_choosing_more_than_allowed_is_refused_kindly(room, as_user):
+    alice = as_user(room.alice)
+    nine = "planner,accountable,consistent,disciplined,focused,responsible,problem-solver,energetic,empathy"
+    response = autosave(alice, STRENGTHS, nine)
+    assert response.status_code == 422
+    assert response.json["problem"] == "You can choose up to 8. To choose another, untick one first."
+    assert autosave(alice, STRENGTHS, nine.rsplit(",", 1)[0]).status_code == 200
+
+
+def test_places_that_are_not_in_the_content_are_refused(room, as_user):
+    alice = as_user(room.alice)
+    for place in ("p2p/module-1/session-1/no-such-question", "p2p/module-1/session-1", "../../etc",
+                  "p2p/module-1/session-1/preparing-for-session-1"):  # a reading holds no answer
+        assert autosave(alice, place, "x").status_code == 404
+
+
+def test_only_programmes_of_my_groups_can_be_answered(room, as_user, app):
+    Group.update(programme="peer-support-training").where(Group.id.in_([room.group.id, room.other_group.id])).execute()
+    assert autosave(as_user(room.alice), f"{S1}/positive-about-p2p", "x").status_code == 404
+
+
+def test_a_session_without_the_key_is_asked_to_log_in_and_keeps_nothing(app, room, as_user):
+    alice = as_user(room.alice)
+    with alice.session_transaction() as session:
+        session.pop("wk")
+    response = autosave(alice, f"{S1}/positive-about-p2p", "typed while the key was missing")
+    assert response.status_code == 401 and response.json["login"] == "/login"
+    page = session_page(alice, room, S1)
+    assert "log in again" in page and "<textarea" not in page
+    login_page = text(alice.get("/login?next=/groups/1"))
+    assert 'value="Alice"' in login_page  # signed in but without the key: the login form opens it again
+    post(alice, "/login", {"name": "Alice", "password": PASSWORD}, token_from="/login")
+    assert autosave(alice, f"{S1}/positive-about-p2p", "now it saves").status_code == 200
+
+
+def test_an_ended_session_answers_autosave_with_401_not_a_page(app, room, as_user):
+    alice = as_user(room.alice)
+    token = csrf_token(alice)
+    User.get_by_id(room.alice.id).end_sessions()  # logged out on another device
+    response = alice.post("/workbook/save", data={"place": f"{S1}/positive-about-p2p", "value": "x"},
+                          headers={"Accept": "application/json", "X-CSRFToken": token})
+    assert response.status_code == 401 and response.json["login"] == "/login"
+    fresh = app.test_client()
+    stale_token = fresh.post("/workbook/save", data={"place": "x", "value": "y"},
+                             headers={"Accept": "application/json", "X-CSRFToken": "stale"})
+    assert stale_token.status_code == 401
+
+
+def test_the_save_button_works_without_script(room, as_user):
+    alice = as_user(room.alice)
+    place = f"{S1}/anything-challenging"
+    response = post(alice, "/workbook/save", {"place": place, "value": "saved by the button", "back":
+                                              f"/groups/{room.group.id}/modules/module-1/sessions/session-1"})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("#a-p2p--module-1--session-1--anything-challenging-form")
+    assert "saved by the button</textarea>" in session_page(alice, room, S1)
+
+
+def test_strengths_are_shown_on_the_diagram(room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, STRENGTHS, "planner,empathy")
+    diagram = text(alice.get(f"/workbook/picks?place={STRENGTHS}"))
+    assert "(2 of 8)" in diagram
+    assert "Executing: Planner. Influencing: none chosen. Relationship building: Empathy." in diagram
+    page = session_page(alice, room, "p2p/module-1/session-4")
+    assert page.count(" checked>") == 2 and "• Planner" in page
+
+
+def test_ladder_snapshots_are_kept_side_by_side(room, as_user):
+    alice = as_user(room.alice)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    place = "p2p/preparing/personal-stocktake/ladder-of-change"
+    post(alice, "/workbook/ladder", {"place": place, "statement": ["1", "2"], "back": back}, token_from=back)
+    response = post(alice, "/workbook/ladder", {"place": place, "statement": ["4", "99", "x"], "back": back},
+                    token_from=back)
+    assert response.headers["Location"] == back + "#ladder-of-change"
+    page = session_page(alice, room, "p2p/preparing/personal-stocktake")
+    table = page[page.index("<caption>Your snapshots</caption>"):page.index("</table>")]
+    assert table.count("<th scope=\"col\">") == 3  # the statement column and two snapshots
+    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
+    assert [row.count(">marked<") for row in rows[:4]] == [1, 1, 0, 1]
+
+
+def test_a_facilitator_never_sees_a_participants_answers(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    autosave(alice, f"{S1}/behaviours-help-you-feel-safe", "ALICE-PRIVATE-MARKER")
+    for path in (f"/groups/{room.group.id}", f"/groups/{room.group.id}/modules/module-1",
+                 f"/groups/{room.group.id}/modules/module-1/sessions/session-1"):
+        assert "ALICE-PRIVATE-MARKER" not in text(fran.get(path))
+    assert "ALICE-PRIVATE-MARKER" not in text(as_user(room.bob).get(
+        f"/groups/{room.group.id}/modules/module-1/sessions/session-1"))
+
+
+def every_answer_place(app):
+    """One place of every field kind of every exercise type in the programme."""
+    library = app.extensions["p2p.content"]
+    programme = library.programme("p2p")
+    for module in programme.modules:
+        for session in module.sessions:
+            for block in session.exercises:
+                for part, field in fields_of(block).items():
+                    yield "/".join(p for p in ("p2p", module.id, session.id, block.id, part) if p), field
+
+
+def test_a_marker_typed_everywhere_is_not_in_the_database_file(app, room, as_user, tmp_path):
+    alice = as_user(room.alice)
+    saved_kinds = set()
+    for n, (place, field) in enumerate(every_answer_place(app)):
+        if field.kind in ("text", "short"):
+            value = f"MARKER-{n}-ZQX"
+        elif field.kind == "choices":
+            value = ",".join(field.choices[:2])
+        elif field.kind == "yesno":
+            value = "yes"
+        else:
+            value = "4"
+        assert autosave(alice, place, value).status_code == 200, place
+        saved_kinds.add(field.kind)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
+                                     "statement": ["7"], "back": back}, token_from=back)
+    assert saved_kinds == {"text", "short", "choices", "yesno", "stop"}
+    raw = b"".join(p.read_bytes() for p in tmp_path.glob("test.sqlite3*"))
+    assert b"ZQX" not in raw and "ZQX".encode("utf-16-le") not in raw
+    assert b"planner" not in raw  # a chosen strength would betray itself by its id
+    # ...and each value opens again for its owner.
+    workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    assert workbook.get("p2p/module-1/session-1/positive-about-p2p").value.startswith("MARKER-")
+
+
+def test_a_sealed_answer_does_not_open_for_another_person_or_place(room):
+    alice, bob = User.get_by_id(room.alice.id), User.get_by_id(room.bob.id)
+    Workbook(alice, room.alice.data_key).save(f"{S1}/positive-about-p2p", "mine", None)
+    row = Answer.get(Answer.user == alice)
+    Answer.update(place=f"{S1}/anything-challenging").where(Answer.id == row.id).execute()
+    from p2p.crypto import CannotOpen
+    with pytest.raises(CannotOpen):
+        Workbook(alice, room.alice.data_key).all()
+    Answer.update(place=row.place, user=bob).where(Answer.id == row.id).execute()
+    with pytest.raises(CannotOpen):
+        Workbook(bob, room.alice.data_key).all()
+
+
+awkward_text = st.text(st.characters(codec="utf-8"), max_size=300) | st.sampled_from([
+    "<script>alert(1)</script>", '<b data-hx-post="/logout" hx-trigger="load">x</b>', "a\x00b", "💜" * 500,
+    "x" * 50_000, "</textarea><script>alert(1)</script>", "{{ 7*7 }}", "\r\nline\r\n",
+])
+
+
+@settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(value=awkward_text)
+def test_fuzz_any_text_is_stored_exactly_and_shown_escaped(room, as_user, value):
+    alice = as_user(room.alice)
+    place = f"{S1}/anything-challenging"
+    response = autosave(alice, place, value)
+    assert response.status_code == 200
+    stored = Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(place).value
+    assert stored == value.replace("\r\n", "\n")
+    page = alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1").get_data(as_text=True)
+    assert f">\n{escape(stored)}</textarea>" in page
+
+
+def test_the_longest_answer_in_any_script_fits_in_one_request(room, as_user):
+    alice = as_user(room.alice)
+    longest = "💜" * 50_000   # 4 bytes each, 12 once form-encoded
+    assert autosave(alice, f"{S1}/anything-challenging", longest).status_code == 200
