@@ -13,8 +13,8 @@ from datetime import datetime
 
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
-from .db import db
-from .models import Answer, LadderSnapshot, User, utcnow
+from .db import checkpoint, db
+from .models import Answer, EarlierKey, LadderSnapshot, User, utcnow
 
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
 SHORT_TEXT_MAX = 200       # a value's name
@@ -33,7 +33,17 @@ class Field:
     kind: str
     label: str
     choices: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()     # what a person reads for each of the choices
     limit: int = 0
+
+    def display(self, value: str) -> str:
+        """A stored value as a person reads it (for print and export)."""
+        if self.kind == "yesno":
+            return {"yes": "Yes", "no": "No"}.get(value, "")
+        if self.kind in ("stop", "choices"):
+            names = dict(zip(self.choices, self.names))
+            return ", ".join(names[c] for c in value.split(",") if c in names)
+        return value
 
     def clean(self, value: str) -> str:
         if self.kind in ("text", "short"):
@@ -68,7 +78,8 @@ def fields_of(block: Block) -> dict[str, Field]:
     if isinstance(block, Ladder):
         return {stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}
     if isinstance(block, Spectrum):
-        return {"position": Field("position", "stop", block.prompt, SPECTRUM_STOPS),
+        stops = (block.left, "More to the left", "In the middle", "More to the right", block.right)
+        return {"position": Field("position", "stop", block.prompt, SPECTRUM_STOPS, stops),
                 "reflection": Field("reflection", "text", "Your thoughts")}
     if isinstance(block, TableNotes):
         return {row.id: Field(row.id, "text", f"{block.notes_label} ({row.cells[0]})") for row in block.rows}
@@ -80,13 +91,13 @@ def fields_of(block: Block) -> dict[str, Field]:
         return fields
     if isinstance(block, PickN):
         fields = {"choices": Field("choices", "choices", block.prompt, tuple(o.id for o in block.options),
-                                   block.count)}
+                                   tuple(o.name for o in block.options), block.count)}
         if block.note_label:
             fields.update({f"note/{o.id}": Field(f"note/{o.id}", "text", f"{block.note_label} ({o.name})")
                            for o in block.options})
         return fields
     if isinstance(block, YesNo):
-        return {item.id: Field(item.id, "yesno", item.text) for item in block.items}
+        return {item.id: Field(item.id, "yesno", item.text, ("yes", "no"), ("Yes", "No")) for item in block.items}
     if isinstance(block, Story):
         return {f"{s.id}/{q.id}": Field(f"{s.id}/{q.id}", "text", q.prompt)
                 for s in block.sections for q in s.questions}
@@ -193,7 +204,45 @@ class Workbook:
                               sealed=self._seal("ladder", place, ",".join(map(str, sorted(numbers)))))
 
     def snapshots(self, place: str) -> list[tuple[datetime, frozenset[int]]]:
-        rows = (self._current(LadderSnapshot.select()).where(LadderSnapshot.place == place)
-                .order_by(LadderSnapshot.taken_at, LadderSnapshot.id))
-        return [(r.taken_at, frozenset(int(n) for n in self._open("ladder", place, r.sealed).split(",") if n))
-                for r in rows]
+        return self.all_snapshots(place).get(place, [])
+
+    def all_snapshots(self, place: str | None = None) -> dict[str, list[tuple[datetime, frozenset[int]]]]:
+        query = self._current(LadderSnapshot.select()).order_by(LadderSnapshot.taken_at, LadderSnapshot.id)
+        if place is not None:
+            query = query.where(LadderSnapshot.place == place)
+        found: dict[str, list] = {}
+        for r in query:
+            marked = frozenset(int(n) for n in self._open("ladder", r.place, r.sealed).split(",") if n)
+            found.setdefault(r.place, []).append((r.taken_at, marked))
+        return found
+
+    def adopt(self, earlier: EarlierKey, old_key: bytes) -> int:
+        """Bring an earlier workbook (opened with its old recovery code) into this one. Where both have an answer
+        for the same question, this workbook's stays and the earlier one is kept among the earlier answers."""
+        old = Workbook(self.user, old_key)
+        moved = 0
+        with db.atomic():
+            current = set(self.all())
+            for row in Answer.select().where(Answer.user == self.user.id, Answer.key_generation == earlier.generation):
+                value = old._open("answer", row.place, row.sealed)
+                place = row.place if row.place not in current else f"earlier/{earlier.generation}/{row.place}"
+                self.save(place, value, None)
+                moved += 1
+            for row in LadderSnapshot.select().where(LadderSnapshot.user == self.user.id,
+                                                     LadderSnapshot.key_generation == earlier.generation):
+                LadderSnapshot.create(user=self.user.id, place=row.place, key_generation=self.user.key_generation,
+                                      taken_at=row.taken_at,
+                                      sealed=self._seal("ladder", row.place, old._open("ladder", row.place, row.sealed)))
+                moved += 1
+            for model in (Answer, LadderSnapshot):
+                model.delete().where(model.user == self.user.id, model.key_generation == earlier.generation).execute()
+            earlier.delete_instance()
+        return moved
+
+
+def delete_workbook(user_id: int) -> None:
+    """A whole workbook, every key generation, gone; the WAL is checkpointed so no copy lingers there."""
+    with db.atomic():
+        for model in (Answer, LadderSnapshot, EarlierKey):
+            model.delete().where(model.user == user_id).execute()
+    checkpoint()

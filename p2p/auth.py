@@ -8,8 +8,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required, login_user, logout_user
 
 from . import crypto
-from .db import db
-from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, Throttle, User, name_key, \
+from .db import checkpoint, db
+from .models import FACILITATOR, NAME_MAX, Group, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, Throttle, User, name_key, \
     normalise_join_code, normalise_name
 from .web import log, safe_next
 
@@ -296,3 +296,29 @@ def invite_facilitator():
         link = url_for("auth.setup", token=token, _external=True)
         log.info("facilitator-link-issued by=%s", current_user.id)
     return render_template("auth/invite_facilitator.html", link=link, hours=current_app.config["SETUP_LINK_HOURS"])
+
+
+@bp.route("/account/delete", methods=["GET", "POST"])
+@login_required
+def delete_account():
+    """Gone from the database: the account, memberships, workbook. Facilitators hand their groups on first."""
+    user = User.get_by_id(current_user.id)
+    sole = [g for g in Group.for_user(user) if g.my_role == FACILITATOR and g.memberships(FACILITATOR).count() == 1
+            and g.memberships().count() > 1]
+    error = None
+    if request.method == "POST" and not sole:
+        if not User.authenticate(user.name, request.form.get("password", "")):
+            error = "That is not your password. Please try again."
+        else:
+            with db.atomic():
+                for group in Group.for_user(user):  # a group only this person was in goes with them
+                    if group.memberships().count() == 1:
+                        group.delete_instance()
+                user.delete_instance()  # memberships, answers, snapshots and keys follow (ON DELETE CASCADE)
+            checkpoint()
+            logout_user()
+            session.clear()
+            log.info("account-deleted user=%s", user.id)
+            flash("Your account and everything in it have been deleted. Take care.")
+            return redirect(url_for("pages.home"))
+    return render_template("auth/delete_account.html", sole=sole, error=error)

@@ -43,6 +43,12 @@ def init_app(app: Flask) -> None:
             db.close()
 
 
+def checkpoint() -> None:
+    """Fold the WAL into the database and empty it, so deleted data is not left readable in the -wal file."""
+    if isinstance(db.obj, SqliteDatabase):
+        db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 # ---------------------------------------------------------------------------------------------------
 # Schema upgrades. Append a step; never edit or reorder one that has shipped.
 

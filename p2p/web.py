@@ -86,6 +86,8 @@ def init_app(app: Flask) -> None:
         target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
         return redirect_to(target)
 
+    app.jinja_env.globals.update(zip=zip)
+
     @app.context_processor
     def _globals():
         return {"programmes": content()}

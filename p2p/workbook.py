@@ -6,15 +6,17 @@ carries. There is no route that takes another person's id: a facilitator has no 
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from .answers import AnswerProblem, Workbook, locate, resolve
+from . import crypto, document
+from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
-from .models import Group, User
-from .web import content, safe_next, wants_json
+from .models import EarlierKey, Group, User, utcnow
+from .web import content, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
+bp.add_app_template_global(fields_of)
 
 
 def open_workbook() -> Workbook | None:
@@ -113,3 +115,102 @@ def ladder_snapshot():
     workbook.take_snapshot(place, numbers)
     flash("Your snapshot is saved with today’s date.")
     return redirect(f"{back}#{spot.block.id}")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The owner's overview, print view, downloads and deletion.
+
+
+def _workbook_or_login() -> Workbook:
+    workbook = open_workbook()
+    if workbook is None:
+        abort(redirect(url_for("auth.login", next=request.full_path.rstrip("?"))))
+    return workbook
+
+
+def _document(workbook: Workbook) -> document.WorkbookDoc:
+    return document.build(content(), workbook, my_programmes())
+
+
+def _private(response):
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.get("/workbook")
+@login_required
+def overview():
+    workbook = _workbook_or_login()
+    first_group = {}
+    for group in Group.for_user(current_user):
+        first_group.setdefault(group.programme, group.id)
+    return render_template("workbook/overview.html", doc=_document(workbook), first_group=first_group,
+                           earlier_keys=EarlierKey.select().where(EarlierKey.user == workbook.user.id).count())
+
+
+@bp.get("/workbook/print")
+@login_required
+def print_view():
+    workbook = _workbook_or_login()
+    doc = _document(workbook).only(request.args.get("module"))
+    return render_template("workbook/print.html", doc=doc)
+
+
+@bp.get("/workbook/story")
+@login_required
+def story():
+    """The recovery story, read as one piece: the section titles and the owner's words, without the questions."""
+    found = document.find_story(_document(_workbook_or_login()), request.args.get("place", ""))
+    if found is None:
+        abort(404)
+    session, block = found
+    return render_template("workbook/story.html", session=session, story=block)
+
+
+@bp.get("/workbook/download.<any(md, json):kind>")
+@login_required
+def download(kind: str):
+    workbook = _workbook_or_login()
+    now = utcnow()
+    doc = _document(workbook)
+    body, mimetype = ((document.as_markdown(doc, now), "text/markdown") if kind == "md"
+                      else (document.as_json(doc, now), "application/json"))
+    log.info("workbook-exported user=%s format=%s", workbook.user.id, kind)
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="my-workbook-{now:%Y-%m-%d}.{kind}"'
+    return _private(response)
+
+
+@bp.route("/workbook/delete", methods=["GET", "POST"])
+@login_required
+def delete():
+    if request.method == "POST":
+        delete_workbook(current_user.id)
+        log.info("workbook-deleted user=%s", current_user.id)
+        flash("Your workbook has been deleted. Your account and groups are as they were.")
+        return redirect(url_for("workbook.overview"))
+    return render_template("workbook/delete.html")
+
+
+@bp.route("/workbook/earlier", methods=["GET", "POST"])
+@login_required
+def earlier():
+    """After a reset without the recovery code: the old recovery code brings the earlier workbook back."""
+    workbook = _workbook_or_login()
+    earlier_keys = list(EarlierKey.select().where(EarlierKey.user == workbook.user.id))
+    if not earlier_keys:
+        return redirect(url_for("workbook.overview"))
+    error = None
+    if request.method == "POST":
+        code = request.form.get("code", "")
+        for earlier_key in earlier_keys:
+            try:
+                old_key = earlier_key.unlock(code)
+            except crypto.CannotOpen:
+                continue
+            moved = workbook.adopt(earlier_key, old_key)
+            log.info("earlier-workbook-restored user=%s", workbook.user.id)
+            flash(f"Your earlier workbook is back ({moved} answers and snapshots).")
+            return redirect(url_for("workbook.overview"))
+        error = "That code doesn't open an earlier workbook. Please check it and try again."
+    return render_template("workbook/earlier.html", error=error)

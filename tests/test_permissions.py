@@ -50,6 +50,13 @@ ACCESS = {
     "workbook.revisions": SIGNED_IN,
     "workbook.picks_diagram": PROGRAMME_MEMBERS,
     "workbook.ladder_snapshot": SIGNED_IN,
+    "workbook.overview": SIGNED_IN,
+    "workbook.print_view": SIGNED_IN,
+    "workbook.story": PROGRAMME_MEMBERS,
+    "workbook.download": SIGNED_IN,
+    "workbook.delete": SIGNED_IN,
+    "workbook.earlier": SIGNED_IN,
+    "auth.delete_account": SIGNED_IN,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
@@ -87,8 +94,11 @@ def people(app, room):
 
 def url_for_rule(app, rule, room):
     values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
-              "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css"}
-    query = {"place": "p2p/module-1/session-4/strengths/choices"} if rule.endpoint == "workbook.picks_diagram" else {}
+              "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css",
+              "kind": "md"}
+    query = {"workbook.picks_diagram": {"place": "p2p/module-1/session-4/strengths/choices"},
+             "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"}
+             }.get(rule.endpoint, {})
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}, **query)

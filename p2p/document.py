@@ -1,0 +1,180 @@
+"""The workbook as a document: the programme's exercises with the owner's answers, in the programme's order.
+
+One structure feeds the overview's quiet progress, the print view, the Markdown and JSON downloads and the
+recovery story read as one piece, so they always agree.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .answers import Saved, Workbook, fields_of, place_of
+from .content import Block, Library, Module, Programme, Session, Story
+
+
+@dataclass
+class Entry:
+    place: str
+    label: str
+    kind: str
+    value: str          # as a person reads it ("Yes", "Planner, Empathy")
+    raw: str            # as stored
+    updated_at: datetime | None
+
+
+@dataclass
+class BlockDoc:
+    block: Block
+    title: str
+    entries: list[Entry]
+    snapshots: list[tuple[datetime, frozenset[int]]] = field(default_factory=list)
+
+    @property
+    def started(self) -> bool:
+        return bool(self.snapshots) or any(e.raw.strip() for e in self.entries)
+
+
+@dataclass
+class SessionDoc:
+    session: Session
+    place: str
+    blocks: list[BlockDoc]
+
+    @property
+    def started_count(self) -> int:
+        return sum(b.started for b in self.blocks)
+
+
+@dataclass
+class ModuleDoc:
+    programme: Programme
+    module: Module
+    sessions: list[SessionDoc]
+
+    @property
+    def place(self) -> str:
+        return f"{self.programme.id}/{self.module.id}"
+
+
+@dataclass
+class WorkbookDoc:
+    owner: str
+    modules: list[ModuleDoc]
+    earlier: list[Entry]        # answers whose question is no longer in the programme: still the owner's
+
+    def only(self, module_place: str | None) -> WorkbookDoc:
+        if not module_place:
+            return self
+        return WorkbookDoc(self.owner, [m for m in self.modules if m.place == module_place], [])
+
+
+def block_title(block: Block) -> str:
+    return getattr(block, "prompt", None) if block.type == "free_text" else (
+        getattr(block, "title", None) or getattr(block, "prompt", None) or block.id.replace("-", " ").capitalize())
+
+
+def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> WorkbookDoc:
+    saved = workbook.all()
+    snapshots = workbook.all_snapshots()
+    # Programmes of the person's groups, and any other they wrote in before (they may have left a group).
+    wanted = set(programme_ids) | {place.split("/", 1)[0] for place in saved}
+    used: set[str] = set()
+    modules = []
+    for programme in library.programmes.values():
+        if programme.id not in wanted:
+            continue
+        for module in programme.modules:
+            sessions = []
+            for session in module.sessions:
+                base = place_of(programme.id, module.id, session.id)
+                blocks = []
+                for block in session.exercises:
+                    entries = []
+                    for part, answer_field in fields_of(block).items():
+                        place = place_of(programme.id, module.id, session.id, block.id, part)
+                        used.add(place)
+                        answer: Saved | None = saved.get(place)
+                        raw = answer.value if answer else ""
+                        label = "" if block.type == "free_text" else answer_field.label
+                        entries.append(Entry(place, label, answer_field.kind, answer_field.display(raw), raw,
+                                             answer.updated_at if answer else None))
+                    blocks.append(BlockDoc(block, block_title(block), entries,
+                                           snapshots.get(f"{base}/{block.id}", [])))
+                if blocks:
+                    sessions.append(SessionDoc(session, base, blocks))
+            if sessions:
+                modules.append(ModuleDoc(programme, module, sessions))
+    earlier = [Entry(place, place, "text", answer.value, answer.value, answer.updated_at)
+               for place, answer in sorted(saved.items()) if place not in used and answer.value.strip()]
+    return WorkbookDoc(workbook.user.name, modules, earlier)
+
+
+def find_story(doc: WorkbookDoc, place: str) -> tuple[SessionDoc, BlockDoc] | None:
+    for module in doc.modules:
+        for session in module.sessions:
+            for block in session.blocks:
+                if isinstance(block.block, Story) and f"{session.place}/{block.block.id}" == place:
+                    return session, block
+    return None
+
+
+# ---------------------------------------------------------------------------------------------------
+# Downloads.
+
+
+def _statements_marked(block: BlockDoc, marked: frozenset[int]) -> list[str]:
+    return [f"{s.number}. {s.text}" for s in block.block.statements if s.number in marked]
+
+
+def as_json(doc: WorkbookDoc, exported_at: datetime) -> str:
+    def entry(e: Entry) -> dict:
+        return {"place": e.place, "question": e.label or None, "answer": e.value, "stored_value": e.raw,
+                "updated_at": e.updated_at.isoformat() + "Z" if e.updated_at else None}
+
+    data = {
+        "exported_at": exported_at.isoformat() + "Z",
+        "name": doc.owner,
+        "modules": [{
+            "programme": m.programme.title, "module": m.module.title,
+            "sessions": [{
+                "session": s.session.title,
+                "exercises": [{
+                    "exercise": b.title,
+                    "answers": [entry(e) for e in b.entries if e.raw],
+                    **({"ladder_snapshots": [{"taken_at": t.isoformat() + "Z",
+                                              "statements_marked": _statements_marked(b, marked)}
+                                             for t, marked in b.snapshots]} if b.snapshots else {}),
+                } for b in s.blocks],
+            } for s in m.sessions],
+        } for m in doc.modules],
+        "earlier_answers": [entry(e) for e in doc.earlier],
+    }
+    return json.dumps(data, ensure_ascii=False, indent=2)
+
+
+def as_markdown(doc: WorkbookDoc, exported_at: datetime) -> str:
+    def quote(text: str) -> str:
+        return "\n".join(f"> {line}" if line else ">" for line in text.splitlines()) if text.strip() else "_(not answered)_"
+
+    lines = [f"# Workbook of {doc.owner}", "", f"Downloaded on {exported_at:%-d %B %Y at %H:%M} (UTC).", ""]
+    for m in doc.modules:
+        lines += [f"## {m.module.title}", ""]
+        for s in m.sessions:
+            lines += [f"### {s.session.title}", ""]
+            for b in s.blocks:
+                lines += [f"#### {b.title}", ""]
+                for e in b.entries:
+                    if e.label:
+                        lines += [f"**{e.label}**", ""]
+                    lines += [quote(e.value), ""]
+                for taken_at, marked in b.snapshots:
+                    lines += [f"Snapshot of {taken_at:%-d %B %Y}:", ""]
+                    lines += [f"- {line}" for line in _statements_marked(b, marked)] or ["- (nothing marked)"]
+                    lines += [""]
+    if doc.earlier:
+        lines += ["## Earlier answers", "", "Answers to questions that are no longer in the programme.", ""]
+        for e in doc.earlier:
+            lines += [f"**{e.place}**", "", quote(e.value), ""]
+    return "\n".join(lines)

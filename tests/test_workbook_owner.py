@@ -1,0 +1,125 @@
+"""The workbook belongs to its owner: overview, print, downloads, deleting it, and bringing an earlier one back."""
+
+import json
+import re
+
+from conftest import PASSWORD, login, post, text
+from p2p.models import Answer, EarlierKey, Group, LadderSnapshot, Membership, User
+from test_workbook import S1, STRENGTHS, autosave
+from test_workbook_keys import reset_code_for
+
+STORY = "p2p/preparing/personal-recovery-story/recovery-story"
+
+
+def fill_some(alice):
+    autosave(alice, f"{S1}/behaviours-help-you-feel-safe", "Being listened to\nwithout judgement")
+    autosave(alice, STRENGTHS, "planner,empathy")
+    autosave(alice, f"{STORY}/the-beginning/early-signs", "I stopped sleeping.")
+    autosave(alice, f"{STORY}/introduction-to-you/who-are-you", "A gardener.")
+    autosave(alice, "p2p/preparing/personal-recovery-story/language-and-impact/reflects-what-you-want-to-say", "yes")
+
+
+def test_the_overview_shows_progress_quietly(room, as_user):
+    alice = as_user(room.alice)
+    fill_some(alice)
+    page = text(alice.get("/workbook"))
+    assert "Session 1: Co-create an empowering and safe learning environment" in page
+    assert "· 1 of 4 started" in page   # session 1 has four questions, one answered
+    assert "incomplete" not in page.lower()
+    assert "Read my story as one piece" in page
+
+
+def test_the_print_view_reads_like_the_paper_workbook(room, as_user):
+    alice = as_user(room.alice)
+    fill_some(alice)
+    page = text(alice.get("/workbook/print"))
+    assert "Being listened to\nwithout judgement" in page
+    assert "What feels positive about undertaking P2P?" in page          # unanswered questions are there...
+    assert page.count('class="blank-lines"') > 20                          # ...with blank lines to write on
+    assert "Planner, Empathy" in page
+    module = text(alice.get("/workbook/print?module=p2p/preparing"))
+    assert "I stopped sleeping." in module and "Being listened to" not in module
+
+
+def test_the_story_reads_as_one_piece(room, as_user):
+    alice = as_user(room.alice)
+    fill_some(alice)
+    page = text(alice.get(f"/workbook/story?place={STORY}"))
+    assert page.index("A gardener.") < page.index("I stopped sleeping.")
+    assert "When were you aware something was wrong?" not in page
+
+
+def test_downloads_hold_everything_and_are_not_cached(room, as_user):
+    alice = as_user(room.alice)
+    fill_some(alice)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
+                                     "statement": ["3"], "back": back}, token_from=back)
+    md = alice.get("/workbook/download.md")
+    assert md.headers["Content-Disposition"].startswith('attachment; filename="my-workbook-')
+    assert md.headers["Cache-Control"] == "no-store"
+    body = md.get_data(as_text=True)
+    assert "# Workbook of Alice" in body and "> Being listened to\n> without judgement" in body
+    assert "- 3. I am feeling more and more that I don’t like how things are." in body
+    data = json.loads(alice.get("/workbook/download.json").get_data(as_text=True))
+    answers = [a for m in data["modules"] for s in m["sessions"] for e in s["exercises"] for a in e["answers"]]
+    assert {"place": STRENGTHS, "answer": "Planner, Empathy"}.items() <= next(
+        a for a in answers if a["place"] == STRENGTHS).items()
+    assert len(answers) == 5
+
+
+def test_a_facilitator_cannot_reach_anyone_elses_workbook(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    fill_some(alice)
+    for path in ("/workbook", "/workbook/print", "/workbook/download.md", "/workbook/download.json",
+                 f"/workbook/story?place={STORY}"):
+        assert "gardener" not in text(fran.get(path)), path
+
+
+def test_deleting_the_workbook_removes_it_from_the_database_file(app, room, as_user, tmp_path):
+    alice = as_user(room.alice)
+    autosave(alice, f"{S1}/positive-about-p2p", "x")
+    post(alice, "/workbook/delete", token_from="/workbook/delete")
+    assert Answer.select().where(Answer.user == room.alice.id).count() == 0
+    assert (tmp_path / "test.sqlite3-wal").stat().st_size == 0   # checkpointed: no old page left in the WAL
+    assert Membership.of(room.alice, room.group)                    # the account and groups stay
+    assert "Your workbook has been deleted" in text(alice.get("/workbook"))
+
+
+def test_deleting_the_account_needs_the_password_and_takes_everything(app, room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, f"{S1}/positive-about-p2p", "x")
+    assert "not your password" in text(post(alice, "/account/delete", {"password": "wrong!"},
+                                            token_from="/account/delete"))
+    post(alice, "/account/delete", {"password": PASSWORD}, token_from="/account/delete")
+    assert User.by_name("Alice") is None
+    assert Answer.select().count() == 0 and Membership.select().where(Membership.user == room.alice.id).count() == 0
+    assert alice.get("/workbook").status_code == 302
+
+
+def test_the_only_facilitator_hands_the_group_on_before_leaving(room, as_user):
+    fran = as_user(room.facilitator)
+    page = text(fran.get("/account/delete"))
+    assert "only facilitator of" in page and "Tuesday group" in page
+    post(fran, "/account/delete", {"password": PASSWORD}, token_from="/")
+    assert User.by_name("Fran")
+
+
+def test_an_earlier_workbook_comes_back_with_its_recovery_code(app, room, as_user):
+    alice = as_user(room.alice)
+    fill_some(alice)
+    code = reset_code_for(as_user, room, room.alice)
+    client = app.test_client()
+    post(client, "/reset", {"name": "Alice", "code": code, "password": "fresh password", "confirm": "fresh password",
+                            "fresh": "yes"}, token_from="/reset")
+    assert "gardener" not in text(client.get("/workbook/print"))      # a fresh, empty workbook
+    autosave(client, f"{STORY}/introduction-to-you/who-are-you", "A painter, now.")
+    assert "Bring back my earlier workbook" in text(client.get("/workbook"))
+    wrong = post(client, "/workbook/earlier", {"code": "AAAA-BBBB-CCCC-DDDD"}, token_from="/workbook/earlier")
+    assert "doesn't open an earlier workbook" in text(wrong)
+    post(client, "/workbook/earlier", {"code": room.alice.recovery_code}, token_from="/workbook/earlier")
+    printed = text(client.get("/workbook/print"))
+    assert "I stopped sleeping." in printed and "A painter, now." in printed
+    assert "A gardener." in printed   # both answers to the same question are kept: the earlier one among earlier answers
+    assert EarlierKey.select().count() == 0
+    assert Answer.select().where(Answer.key_generation == 1).count() == 0
