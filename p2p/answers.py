@@ -14,7 +14,7 @@ from datetime import datetime
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
 from .db import checkpoint, db
-from .models import Answer, EarlierKey, LadderSnapshot, User, utcnow
+from .models import Answer, EarlierKey, LadderSnapshot, Share, User, utcnow
 
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
 SHORT_TEXT_MAX = 200       # a value's name
@@ -243,6 +243,6 @@ class Workbook:
 def delete_workbook(user_id: int) -> None:
     """A whole workbook, every key generation, gone; the WAL is checkpointed so no copy lingers there."""
     with db.atomic():
-        for model in (Answer, LadderSnapshot, EarlierKey):
+        for model in (Answer, LadderSnapshot, EarlierKey, Share):
             model.delete().where(model.user == user_id).execute()
     checkpoint()

@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from . import permissions
 from .auth import name_problem, password_problem, sign_in_new_account
 from .db import db
-from .models import FACILITATOR, Group, Membership, OneTimeToken, Throttle, User, format_join_code, \
+from .models import FACILITATOR, Group, Membership, OneTimeToken, Share, Throttle, User, format_join_code, \
     normalise_join_code
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log
@@ -125,7 +125,19 @@ def show(group_id: int):
         can_remove=lambda target: permissions.can_remove(membership, target, facilitator_count),
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
         other_facilitators=[u for u in User.facilitators() if u.id not in in_group] if manage else [],
+        shared=_shared_with_facilitators(group) if manage else [],
     )
+
+
+def _shared_with_facilitators(group: Group) -> list[dict]:
+    """Answers participants chose to share with this group's facilitators, each with its question."""
+    from .answers import resolve
+    items = []
+    for share in Share.for_group(group):
+        spot = resolve(content(), share.place)
+        items.append({"name": share.membership.user.name, "question": spot.field.label if spot else share.place,
+                      "text": share.text, "shared_at": share.shared_at})
+    return items
 
 
 # ---------------------------------------------------------------------------------------------------

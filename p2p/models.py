@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from flask_login import UserMixin
 from peewee import (
     BlobField, BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model,
-    fn,
+    TextField, fn,
 )
 
 from . import crypto, passwords
@@ -384,5 +384,35 @@ class LadderSnapshot(BaseModel):
     taken_at = DateTimeField(default=utcnow)
 
 
+class Share(BaseModel):
+    """An answer its owner chose to bring out of the private workbook: marked "to discuss" (a list for
+    themselves), or shared with the facilitators of one of their groups. A shared copy is plain text, because
+    its owner chose to show it; it belongs to the membership, so leaving or being removed withdraws it."""
+
+    DISCUSS = "discuss"
+    FACILITATOR = "facilitator"
+
+    user = ForeignKeyField(User, backref="shares", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    kind = CharField(max_length=20)
+    membership = ForeignKeyField(Membership, null=True, backref="shares", on_delete="CASCADE")
+    text = TextField(null=True)
+    shared_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "place", "kind"), True),)
+
+    @classmethod
+    def of(cls, user, under: str = ""):
+        query = cls.select().where(cls.user == user.id)
+        return query.where(cls.place.startswith(under + "/")) if under else query
+
+    @classmethod
+    def for_group(cls, group):
+        return (cls.select(cls, Membership, User).join(Membership).join(User)
+                .where(Membership.group == group, cls.kind == cls.FACILITATOR)
+                .order_by(cls.shared_at.desc()))
+
+
 ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
-WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot]
+WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]

@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 from flask import Blueprint, abort, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from . import permissions
 from .groups import membership_or_404
 from .answers import place_of
 from .web import content
+from .models import Share
 from .workbook import open_workbook
+
+
+def shares_under(base: str) -> dict[str, dict[str, Share]]:
+    found: dict[str, dict[str, Share]] = {}
+    for share in Share.of(current_user, under=base):
+        found.setdefault(share.place, {})[share.kind] = share
+    return found
 
 bp = Blueprint("programme", __name__)
 
@@ -46,6 +54,7 @@ def session(group_id: int, module_id: str, session_id: str):
         workbook_open=workbook is not None, base=base, answers=workbook.all(under=base) if workbook else {},
         snapshots={f"{base}/{b.id}": workbook.snapshots(f"{base}/{b.id}")
                    for b in session.blocks if b.type == "ladder"} if workbook else {},
+        session_shares=shares_under(base) if workbook else {},
         previous=module.sessions[index - 1] if index > 0 else None,
         next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
         show_notes=permissions.can_see_facilitator_notes(membership),

@@ -12,8 +12,8 @@ from flask_login import current_user, login_required
 from . import crypto, document
 from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
-from .models import EarlierKey, Group, User, utcnow
-from .web import content, log, safe_next, wants_json
+from .models import EarlierKey, Group, Membership, Share, User, utcnow
+from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
@@ -214,3 +214,68 @@ def earlier():
             return redirect(url_for("workbook.overview"))
         error = "That code doesn't open an earlier workbook. Please check it and try again."
     return render_template("workbook/earlier.html", error=error)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Sharing by choice: nothing leaves the private workbook without one of these explicit acts.
+
+
+def share_panel_context(place: str, group_id: int) -> dict:
+    return {"place": place, "group_id": group_id,
+            "shares": {s.kind: s for s in Share.select().where(Share.user == current_user.id, Share.place == place)}}
+
+
+@bp.post("/workbook/share")
+@login_required
+def share():
+    workbook = _workbook_or_login()
+    place, action = request.form.get("place", ""), request.form.get("action", "")
+    spot = _spot_or_problem(place)
+    group = Group.get_or_none(Group.id == request.form.get("group_id", type=int))
+    membership = Membership.of(current_user, group) if group else None
+    if spot is None or spot.field.kind != "text" or membership is None or group.programme != spot.programme_id:
+        abort(404)
+    mine = (Share.user == workbook.user.id) & (Share.place == place)
+    if action == "discuss":
+        Share.insert(user=workbook.user.id, place=place, kind=Share.DISCUSS).on_conflict_ignore().execute()
+    elif action == "undiscuss":
+        Share.delete().where(mine & (Share.kind == Share.DISCUSS)).execute()
+    elif action == "share":
+        saved = workbook.get(place)
+        if not saved or not saved.value.strip():
+            flash("There is nothing written here yet to share.")
+        else:
+            (Share.insert(user=workbook.user.id, place=place, kind=Share.FACILITATOR, membership=membership,
+                          text=saved.value, shared_at=utcnow())
+             .on_conflict(conflict_target=[Share.user, Share.place, Share.kind],
+                          update={Share.text: saved.value, Share.membership: membership, Share.shared_at: utcnow()})
+             .execute())
+            log.info("answer-shared user=%s group=%s", workbook.user.id, group.id)
+    elif action == "unshare":
+        Share.delete().where(mine & (Share.kind == Share.FACILITATOR)).execute()
+        log.info("answer-unshared user=%s group=%s", workbook.user.id, group.id)
+    else:
+        abort(400)
+    if is_fragment_request():
+        return render_template("workbook/_share.html", **share_panel_context(place, group.id))
+    anchor = "a-" + place.replace("/", "--") + "-form"
+    return redirect(f"{safe_next(request.form.get('back'))}#{anchor}")
+
+
+@bp.get("/workbook/to-discuss")
+@login_required
+def to_discuss():
+    """The answers this person marked to take to a conversation with their facilitator."""
+    workbook = _workbook_or_login()
+    marked = Share.of(workbook.user).where(Share.kind == Share.DISCUSS).order_by(Share.shared_at)
+    saved = workbook.all()
+    items = []
+    for mark in marked:
+        spot = resolve(content(), mark.place)
+        items.append({"label": spot.field.label if spot else mark.place, "session": spot and spot.session_id,
+                      "module": spot and spot.module_id, "programme": spot and spot.programme_id,
+                      "value": saved[mark.place].value if mark.place in saved else ""})
+    first_group = {}
+    for group in Group.for_user(current_user):
+        first_group.setdefault(group.programme, group.id)
+    return render_template("workbook/to_discuss.html", items=items, first_group=first_group)

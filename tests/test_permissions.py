@@ -57,6 +57,8 @@ ACCESS = {
     "workbook.delete": SIGNED_IN,
     "workbook.earlier": SIGNED_IN,
     "auth.delete_account": SIGNED_IN,
+    "workbook.share": SIGNED_IN,
+    "workbook.to_discuss": SIGNED_IN,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".

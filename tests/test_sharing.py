@@ -1,0 +1,72 @@
+"""Sharing by choice: marked to discuss (a private list), or one answer shown to the group's facilitators."""
+
+from conftest import post, text
+from p2p.models import Membership, Share
+from test_workbook import S1, autosave
+
+PLACE = f"{S1}/behaviours-help-you-feel-safe"
+
+
+def share(client, room, action, place=PLACE, htmx=False):
+    page = f"/groups/{room.group.id}/modules/module-1/sessions/session-1"
+    return post(client, "/workbook/share", {"place": place, "action": action, "group_id": room.group.id,
+                                            "back": page}, token_from=page,
+                headers={"HX-Request": "true"} if htmx else {})
+
+
+def test_nothing_is_shared_until_the_owner_chooses(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    autosave(alice, PLACE, "Kindness and patience")
+    page = text(fran.get(f"/groups/{room.group.id}"))
+    assert "Kindness and patience" not in page and "When a participant chooses to share" in page
+
+
+def test_sharing_with_the_facilitator_shows_that_answer_labelled_and_can_be_withdrawn(room, as_user):
+    alice, fran, bob = as_user(room.alice), as_user(room.facilitator), as_user(room.bob)
+    autosave(alice, PLACE, "Kindness and patience")
+    autosave(alice, f"{S1}/anything-challenging", "NOT-SHARED")
+    fragment = text(share(alice, room, "share", htmx=True))
+    assert fragment.lstrip().startswith('<div class="share"') and "Shared with your facilitators" in fragment
+    page = text(fran.get(f"/groups/{room.group.id}"))
+    assert "Shared by Alice on" in page and "What behaviours help you feel safe?" in page
+    assert "Kindness and patience" in page and "NOT-SHARED" not in page
+    assert "Kindness and patience" not in text(bob.get(f"/groups/{room.group.id}"))          # not other members
+    assert "Kindness and patience" not in text(as_user(room.other_facilitator).get("/"))    # nor other facilitators
+    # A later edit is not shared until the owner shares the latest version.
+    autosave(alice, PLACE, "Kindness, patience and humour", 1)
+    assert "humour" not in text(fran.get(f"/groups/{room.group.id}"))
+    share(alice, room, "share")
+    assert "humour" in text(fran.get(f"/groups/{room.group.id}"))
+    share(alice, room, "unshare")
+    assert "Kindness" not in text(fran.get(f"/groups/{room.group.id}"))
+
+
+def test_leaving_the_group_withdraws_what_was_shared(room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, PLACE, "Kindness")
+    share(alice, room, "share")
+    Membership.of(room.alice, room.group).delete_instance()
+    assert Share.select().count() == 0
+
+
+def test_to_discuss_is_a_private_list(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    autosave(alice, PLACE, "Kindness")
+    share(alice, room, "discuss")
+    page = text(alice.get("/workbook/to-discuss"))
+    assert "What behaviours help you feel safe?" in page and "Kindness" in page
+    assert "Kindness" not in text(fran.get(f"/groups/{room.group.id}"))
+    share(alice, room, "undiscuss")
+    assert "Nothing is marked yet" in text(alice.get("/workbook/to-discuss"))
+
+
+def test_only_my_groups_and_written_text_answers_can_be_shared(room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, PLACE, "Kindness")
+    other = post(alice, "/workbook/share", {"place": PLACE, "action": "share", "group_id": room.other_group.id},
+                 token_from="/")
+    assert other.status_code == 404
+    choices = share(alice, room, "share", place="p2p/module-1/session-4/strengths/choices")
+    assert choices.status_code == 404
+    share(alice, room, "share", place=f"{S1}/anything-challenging")   # empty: nothing to share
+    assert Share.select().where(Share.kind == "facilitator").count() == 0
