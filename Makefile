@@ -15,6 +15,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test $(VNU) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Benchmarks print figures (see README); nothing here fails on a slow machine.
+bench: $(VENV)/.installed
+	$(BIN)/python -m bench.login
+
 check-content: $(VENV)/.installed
 	$(BIN)/p2p check-content
 

@@ -1,0 +1,1 @@
+"""Benchmarks: commands that print figures. Timing is measured here, never asserted in the test suite."""
