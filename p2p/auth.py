@@ -50,46 +50,43 @@ def password_problem(password: str, confirm: str) -> str | None:
 # to this person's session version: unreadable in the cookie, and dead once they log out anywhere.
 
 
-def _sealed_for_session(purpose: str, user: User) -> tuple[bytes, str]:
-    return crypto.session_key(current_app.secret_key), f"{purpose}:{user.id}:{user.session_version}"
+def _keep_sealed(name: str, user: User, secret: bytes) -> None:
+    key = crypto.session_key(current_app.secret_key)
+    session[name] = b64encode(crypto.seal(key, secret, f"{name}:{user.id}:{user.session_version}")).decode()
+
+
+def _open_kept(name: str) -> bytes | None:
+    sealed = session.get(name)
+    if not sealed or not current_user.is_authenticated:
+        return None
+    key = crypto.session_key(current_app.secret_key)
+    try:
+        return crypto.open_sealed(key, b64decode(sealed), f"{name}:{current_user.id}:{current_user.session_version}")
+    except (crypto.CannotOpen, ValueError):
+        return None
 
 
 def sign_in(user: User, data_key: bytes) -> None:
     session.clear()
     login_user(user, remember=False)
     session.permanent = True
-    key, context = _sealed_for_session("workbook-key", user)
-    session["wk"] = b64encode(crypto.seal(key, data_key, context)).decode()
+    _keep_sealed("wk", user, data_key)
     log.info("sign-in user=%s", user.id)
 
 
 def workbook_key() -> bytes | None:
     """The signed-in person's data key, or None if this session does not carry it (log in again)."""
-    sealed = session.get("wk")
-    if not sealed or not current_user.is_authenticated:
-        return None
-    key, context = _sealed_for_session("workbook-key", current_user)
-    try:
-        return crypto.open_sealed(key, b64decode(sealed), context)
-    except (crypto.CannotOpen, ValueError):
-        return None
+    return _open_kept("wk")
 
 
 def remember_recovery_code(user: User, code: str) -> None:
     """Keep a new recovery code (sealed) until its owner says they have written it down."""
-    key, context = _sealed_for_session("recovery-code", user)
-    session["new_recovery"] = b64encode(crypto.seal(key, code.encode(), context)).decode()
+    _keep_sealed("new_recovery", user, code.encode())
 
 
 def pending_recovery_code() -> str | None:
-    sealed = session.get("new_recovery")
-    if not sealed or not current_user.is_authenticated:
-        return None
-    key, context = _sealed_for_session("recovery-code", current_user)
-    try:
-        return crypto.open_sealed(key, b64decode(sealed), context).decode()
-    except (crypto.CannotOpen, ValueError):
-        return None
+    code = _open_kept("new_recovery")
+    return code.decode() if code else None
 
 
 def sign_in_new_account(user: User) -> None:
