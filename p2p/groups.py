@@ -297,13 +297,16 @@ def remove_member(group_id: int, user_id: int):
     return render_template("groups/remove.html", group=group, target=target)
 
 
-@bp.post("/groups/<int:group_id>/members/<int:user_id>/reset-code")
+@bp.route("/groups/<int:group_id>/members/<int:user_id>/reset-code", methods=["GET", "POST"])
 @login_required
 def reset_code(group_id: int, user_id: int):
+    """Before the code is made, the facilitator reads what it does to the participant's workbook."""
     group, membership = managed_or_404(group_id)
     target = member_or_404(group, user_id)
     if not permissions.can_issue_reset(membership, target):
         abort(404)
+    if request.method == "GET":
+        return render_template("groups/reset_confirm.html", group=group, target=target)
     code = OneTimeToken.new_reset_code(target.user, User.get_by_id(current_user.id),
                                        current_app.config["RESET_CODE_HOURS"])
     log.info("reset-code-issued group=%s user=%s by=%s", group.id, target.user_id, current_user.id)

@@ -48,11 +48,20 @@ def test_htmx_sends_the_csrf_token_as_a_header(room, as_user):
 
 def test_no_get_changes_state(app, room, as_user):
     """Every rule that changes something accepts POST only (GET shows a form or a confirmation)."""
-    state_changing = {"auth.logout", "groups.new_code", "groups.close_code", "groups.reset_code",
-                      "groups.add_facilitator"}
+    state_changing = {"auth.logout", "groups.new_code", "groups.close_code", "groups.add_facilitator",
+                      "auth.new_recovery_code", "workbook.save", "workbook.revisions", "workbook.ladder_snapshot",
+                      "workbook.share"}
     for rule in app.url_map.iter_rules():
         if rule.endpoint in state_changing:
             assert "GET" not in rule.methods, rule
+
+
+def test_a_get_of_a_confirming_page_changes_nothing(room, as_user):
+    from p2p.models import OneTimeToken
+    fran = as_user(room.facilitator)
+    page = text(fran.get(f"/groups/{room.group.id}/members/{room.alice.id}/reset-code"))
+    assert "Make a reset code for Alice" in page and "recovery code" in page
+    assert OneTimeToken.select().where(OneTimeToken.purpose == OneTimeToken.RESET).count() == 0
 
 
 def test_too_large_a_request_gets_a_calm_page(client):
