@@ -184,8 +184,9 @@ class Workbook:
         return row and Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
 
     def save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
-        """Store a value (the later save wins). Returns the new revision, and whether it replaced a version this
-        writer had not seen (another tab or device saved in between)."""
+        """Store a value (the later save wins). `base_revision` is the version the writer last saw (0: none;
+        None: not known). Returns the new revision, and whether it replaced a version the writer had not seen
+        (another tab or device saved in between)."""
         with db.atomic():  # IMMEDIATE: read the revision and write the next one without a race
             row = self._current(Answer.select()).where(Answer.place == place).first()
             if row is None:

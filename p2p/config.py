@@ -39,7 +39,7 @@ DEFAULTS = {
     # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes): memory per login stays bounded on a Pi.
     "ARGON2_MEMORY_KIB": 19 * 1024,
     "ARGON2_TIME_COST": 2,
-    "SUPPORT_TEXT": "",
+    "TIMEZONE": "Europe/London",          # how times are shown; they are stored in UTC
 }
 
 EXAMPLE_CONFIG = '''\

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timezone
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, redirect, render_template, request, url_for
@@ -53,6 +55,15 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
+def local_time(moment: datetime, zone: str) -> datetime:
+    """Times are stored in UTC; people read them in the host's time zone (TIMEZONE, default Europe/London)."""
+    try:
+        tz = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        tz = timezone.utc
+    return moment.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
 def wants_json() -> bool:
     """Callers of the autosave API (static/js/autosave.js) ask for JSON: they get status codes, not pages."""
     return request.accept_mimetypes.best == "application/json"
@@ -87,6 +98,7 @@ def init_app(app: Flask) -> None:
         return redirect_to(target)
 
     app.jinja_env.globals.update(zip=zip)
+    app.jinja_env.filters["local"] = lambda moment: local_time(moment, app.config["TIMEZONE"])
 
     @app.context_processor
     def _globals():
@@ -118,6 +130,8 @@ def init_app(app: Flask) -> None:
         log.info("csrf-rejected path=%s", request.path)
         if wants_json():  # autosave after the session ended: the page keeps the text and asks to log in
             return {"login": url_for("auth.login")}, 401
+        if request.endpoint == "auth.logout" and not current_user.is_authenticated:
+            return redirect(url_for("pages.home"))  # already logged out (the session had ended): nothing to do
         return calm_error(400, "That form had gone stale",
                           "This page was open a long time or you signed in elsewhere in between. "
                           "Go back, reload the page, and send it again.")

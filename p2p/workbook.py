@@ -67,7 +67,9 @@ def save():
         value = spot.field.clean(raw)
     except AnswerProblem as problem:
         return _answered(422, str(problem))
-    revision, conflict = workbook.save(place, value, request.form.get("revision", type=int))
+    # An empty revision means the page saw no saved answer: if one exists now, another tab wrote it.
+    seen = request.form.get("revision", "")
+    revision, conflict = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
     return _answered(200, None, revision=revision, conflict=conflict)
 
 

@@ -236,3 +236,27 @@ def test_the_longest_answer_in_any_script_fits_in_one_request(room, as_user):
     alice = as_user(room.alice)
     longest = "💜" * 50_000   # 4 bytes each, 12 once form-encoded
     assert autosave(alice, f"{S1}/anything-challenging", longest).status_code == 200
+
+
+def test_times_are_shown_in_the_hosts_time_zone():
+    from datetime import datetime
+    from p2p.web import local_time
+    assert local_time(datetime(2026, 7, 1, 23, 30), "Europe/London").strftime("%-d %b %H:%M") == "2 Jul 00:30"
+    assert local_time(datetime(2026, 12, 1, 23, 30), "Europe/London").strftime("%-d %b %H:%M") == "1 Dec 23:30"
+    assert local_time(datetime(2026, 7, 1, 23, 30), "Not/AZone").hour == 23
+
+
+def test_logging_out_after_the_session_ended_just_goes_home(app, room, as_user):
+    alice = as_user(room.alice)
+    token = csrf_token(alice)
+    with alice.session_transaction() as session:
+        session.clear()
+    response = alice.post("/logout", data={"csrf_token": token})
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_first_answer_written_in_two_tabs_tells_the_later_one(room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    place = f"{S1}/anything-challenging"
+    assert autosave(phone, place, "from the phone", "").json["conflict"] is False
+    assert autosave(laptop, place, "from the laptop", "").json["conflict"] is True

@@ -35,13 +35,26 @@
     this.limit = parseInt(form.getAttribute("data-limit") || "0", 10);
     this.status = form.querySelector(".save-status");
     this.timer = null;
+    this.waiting = false;     // text typed, to be saved after the pause in typing
+    this.loggedOutShown = false;
     this.sending = false;
     this.sendAgain = false;
     this.retryDelay = FIRST_RETRY_MS;
+    this.restored = false;  // text brought back from sessionStorage, not yet saved: said until it is
     form.classList.add("autosaving");
     var self = this;
-    form.addEventListener("input", function (event) { self.changed(event, false); });
-    form.addEventListener("change", function (event) { self.changed(event, true); });
+    form.addEventListener("input", function (event) {
+      // A tick or a choice is saved on "change", which follows its "input" at once: handled there only, so a
+      // tick refused for being one too many is not then saved anyway (and its kind message kept on screen).
+      if (event.target.type === "checkbox" || event.target.type === "radio") return;
+      self.changed(event, false);
+    });
+    form.addEventListener("change", function (event) {
+      if (event.target.type === "checkbox" || event.target.type === "radio") self.changed(event, true);
+      // Leaving a text field saves at once what was waiting for the pause in typing, and nothing if nothing was
+      // (a save on every blur would also redraw the status line under the pointer, as a link in it is clicked).
+      else if (self.waiting) self.send();
+    });
     form.addEventListener("submit", function (event) { event.preventDefault(); self.send(); });
     this.restoreDraft();
   }
@@ -86,10 +99,12 @@
       }
     }
     sessionStorage.setItem(draftKey(this.place), this.value());
+    // "Saved" is true of the text as it was: once it changes, say nothing until the new text is saved.
+    if (this.status && this.status.getAttribute("data-tone") === "saved") this.show("", "");
     clearTimeout(this.timer);
     var self = this;
     if (immediate) this.send();
-    else this.timer = setTimeout(function () { self.send(); }, TYPING_PAUSE_MS);
+    else { this.waiting = true; this.timer = setTimeout(function () { self.send(); }, TYPING_PAUSE_MS); }
   };
 
   Answer.prototype.restoreDraft = function () {
@@ -97,12 +112,13 @@
     if (draft === null) return;
     if (draft === this.value()) { sessionStorage.removeItem(draftKey(this.place)); return; }
     this.setValue(draft);
-    this.show("Your unsaved text is back. Saving…", "pending");
+    this.restored = true;
     this.send();
   };
 
   Answer.prototype.send = function () {
     clearTimeout(this.timer);
+    this.waiting = false;
     if (this.sending) { this.sendAgain = true; return; }  // one save in flight per answer, then the latest
     var self = this;
     var value = this.value();
@@ -111,7 +127,8 @@
     body.set("value", value);
     body.set("revision", this.revision);
     this.sending = true;
-    this.show("Saving…", "pending");
+    // Once logged out, the "log in again" message and its link stay put while the person types on.
+    if (!this.loggedOutShown) this.show(this.restored ? "Your unsaved text is back. Saving…" : "Saving…", "pending");
     fetch(this.form.action, {
       method: "POST", body: body, credentials: "same-origin",
       headers: {"X-CSRFToken": csrfToken(), "Accept": "application/json"}
@@ -135,16 +152,19 @@
     }
     this.revision = String(data.revision);
     this.retryDelay = FIRST_RETRY_MS;
+    this.loggedOutShown = false;
     if (this.value() === sentValue) sessionStorage.removeItem(draftKey(this.place));
     this.show(data.conflict
       ? "Saved. This answer had also been changed in another tab or on another device; this version is the one kept."
-      : "Saved", data.conflict ? "notice" : "saved");
+      : this.restored ? "Saved. Your unsaved text is back." : "Saved", data.conflict ? "notice" : "saved");
+    this.restored = false;
     this.form.dispatchEvent(new CustomEvent("p2p:saved", {bubbles: true}));
     if (this.sendAgain || this.value() !== sentValue) { this.sendAgain = false; this.send(); }
   };
 
   Answer.prototype.retry = function () {
     var self = this;
+    this.loggedOutShown = false;
     this.show("Not saved — retrying", "problem");
     clearTimeout(this.timer);
     this.timer = setTimeout(function () { self.send(); }, this.retryDelay);
@@ -152,7 +172,8 @@
   };
 
   Answer.prototype.loggedOut = function () {
-    if (!this.status) return;
+    if (!this.status || this.loggedOutShown) return;
+    this.loggedOutShown = true;
     var here = window.location.pathname + window.location.search + "#" + this.form.id;
     this.status.textContent = "Not saved: you have been logged out. Your text is kept on this device. ";
     var link = document.createElement("a");

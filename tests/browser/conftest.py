@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from .helpers import BrowserProblems
 from .server import LiveServer
 
 HERE = Path(__file__).resolve().parent
@@ -63,3 +64,11 @@ def site(live_server, browser, browser_context_args, request):
     site = Site(live_server, browser, **browser_context_args, **extra)
     yield site
     site.close()
+
+
+@pytest.fixture
+def problems():
+    """Watch contexts with `problems.watch(context)`: any CSP violation or script error fails the test."""
+    watcher = BrowserProblems()
+    yield watcher
+    assert not watcher.seen, "the browser reported problems:\n" + "\n".join(watcher.seen)

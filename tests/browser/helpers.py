@@ -1,10 +1,10 @@
-"""What the browser tests do again and again: log in, measure width, enlarge text."""
+"""What the browser tests do again and again: log in, measure width, enlarge text, watch for browser problems."""
 
 from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page, expect
+from playwright.sync_api import BrowserContext, Locator, Page, expect
 
 PHONE = {"width": 360, "height": 740}
 DESKTOP = {"width": 1280, "height": 800}
@@ -48,3 +48,26 @@ def double_the_text(page: Page) -> None:
 
 def heading(page: Page, name: str | re.Pattern, level: int | None = None):
     return page.get_by_role("heading", name=name, level=level) if level else page.get_by_role("heading", name=name)
+
+
+def focus_is_visible(locator: Locator) -> bool:
+    """The focused element draws the app's focus ring (an outline), so a keyboard user can see where they are."""
+    return locator.evaluate("""el => el === document.activeElement && el.matches(":focus-visible")
+        && getComputedStyle(el).outlineStyle !== "none" && parseFloat(getComputedStyle(el).outlineWidth) >= 2""")
+
+
+class BrowserProblems:
+    """Collects what the browser complains about: CSP violations, script errors, failed htmx requests."""
+
+    def __init__(self):
+        self.seen: list[str] = []
+
+    def watch(self, context: BrowserContext) -> BrowserContext:
+        def on_console(message):
+            # Expected answers in these tests (a 404 page, a 401 to an autosave after logging out, a refused
+            # connection while the server is stopped): Chromium logs each as "Failed to load resource".
+            if message.type == "error" and "Failed to load resource" not in message.text:
+                self.seen.append(f"console: {message.text}")
+        context.on("console", on_console)
+        context.on("weberror", lambda error: self.seen.append(f"script error: {error.error}"))
+        return context

@@ -18,13 +18,15 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from p2p.content import load_library
 
+from .exercises import answer_all, by_session, take_snapshot
 from .helpers import DESKTOP, log_in
-from .server import PROJECT_ROOT, LiveServer
+from .server import PASSWORD, PROJECT_ROOT, LiveServer
 
 # The programme as the server will load it (reading content/ does not touch the app's database).
 LIBRARY = load_library(PROJECT_ROOT / "content")
 
 ANYONE, PARTICIPANT, FACILITATOR = "anyone", "participant", "facilitator"
+NEWCOMER = "newcomer"   # someone not logged in who joins a group: a new account each time (cookies cleared first)
 JOIN_CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")   # as shown on the invite page, like KXR-4TP
 
 
@@ -59,7 +61,7 @@ def _send(path: str, button: str, fields: tuple[tuple[str, str], ...] = ()) -> C
 
 def _follow(path: str, role: str, name: str) -> Callable:
     """Open a page and use one of its links or buttons, as a person would (the target's address is not
-    known beforehand, as with the "Remove …" link, or it is a form, as with "Give … a reset code")."""
+    known beforehand, as with the "Remove …" and "Give … a reset code" links, or it is a form)."""
     def open(site: Site, page: Page) -> Response | None:
         page.goto(path.format(**site.places))
         with page.expect_navigation() as navigation:
@@ -74,6 +76,74 @@ def _new_code(site: Site, page: Page) -> Response | None:
     page.get_by_role("button", name="Make a new code").click()
     expect(page.get_by_role("status")).to_contain_text("New code made")
     return response
+
+
+def _join_as_newcomer(site: Site, page: Page) -> Response | None:
+    """A new participant joins with the invite link; the page after is their recovery code, shown once."""
+    page.context.clear_cookies()
+    site.newcomers += 1
+    page.goto("/join/{demo_code}".format(**site.places))
+    page.get_by_label("Your name").fill(f"Newcomer {site.newcomers}")
+    page.get_by_label("Choose a password").fill(PASSWORD)
+    page.get_by_label("Type the password again").fill(PASSWORD)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Join the group").click()
+    return navigation.value
+
+
+def _make_reset_code(site: Site, page: Page) -> Response | None:
+    """The facilitator gives the demo group's last participant a reset code: the link beside their name, a page
+    that says what a reset does to their workbook, then the button that makes the code."""
+    name = site.places["last_participant"]
+    page.goto(site.places["demo"])
+    page.get_by_role("link", name=f"Give {name} a reset code", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"A reset code for {name}")
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name=f"Make a reset code for {name}", exact=True).click()
+    return navigation.value
+
+
+def _reset_without_recovery_code(site: Site, page: Page) -> Response | None:
+    """A participant with a reset code from their facilitator, but no recovery code typed and the "fresh workbook"
+    box not ticked: the reset page asks about the workbook, in its "Your workbook" fieldset."""
+    staff, name = site.pages[FACILITATOR], site.places["last_participant"]
+    _make_reset_code(site, staff)
+    code = staff.get_by_text(re.compile(r"^The code is ")).inner_text()
+    page.goto("/reset")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Reset code").fill(re.sub(r"[^A-Z0-9]", "", code.removeprefix("The code is ")))
+    page.get_by_label("New password").fill(PASSWORD)
+    page.get_by_label("Type the password again").fill(PASSWORD)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Set my new password").click()
+    expect(page.get_by_role("group", name="Your workbook")).to_contain_text(
+        "Please type your recovery code to keep your workbook")
+    return navigation.value
+
+
+def _answered(module_id: str, session_id: str) -> Callable:
+    """A session page with the participant's answers in it (the first visit answers every exercise there, as in
+    exercises.py, and takes a second ladder snapshot so the history has two columns)."""
+    def open(site: Site, page: Page) -> Response | None:
+        path = "{demo}/modules/{module}/sessions/{session}".format(**site.places, module=module_id,
+                                                                 session=session_id)
+        response = page.goto(path)
+        if (module_id, session_id) not in site.answered:
+            exercises = by_session()[module_id, session_id]
+            answer_all(page, exercises)
+            if any(exercise.kind == "ladder of change" for exercise in exercises):
+                take_snapshot(page, [4, 7])
+            site.answered.add((module_id, session_id))
+            response = page.goto(path)   # what the server sends with the answers in place
+        return response
+    return open
+
+
+def _answered_pages() -> list[PageKind]:
+    programme = LIBRARY.programme("p2p")
+    return [PageKind(f"session-answered:{module_id}/{session_id}", PARTICIPANT, _answered(module_id, session_id),
+                     programme.module(module_id).session(session_id).title)
+            for module_id, session_id in by_session()]
 
 
 def _programme_pages() -> list[PageKind]:
@@ -120,6 +190,10 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("join-when-logged-in", PARTICIPANT, _goto("/join/{code[p2p]}"), "Join {group_name[p2p]}?"),
     PageKind("group-not-mine", PARTICIPANT, _goto("{group[p2p]}"), "This page isn't here"),
     PageKind("account", PARTICIPANT, _goto("/account"), "Your account"),
+    PageKind("recovery-code-after-joining", NEWCOMER, _join_as_newcomer, "Your recovery code"),
+    PageKind("recovery-code-shown-before", PARTICIPANT, _goto("/account/recovery-code"), "Your recovery code"),
+    PageKind("reset-needs-recovery-code", ANYONE, _reset_without_recovery_code, "Choose a new password"),
+    *_answered_pages(),
     PageKind("password", PARTICIPANT, _goto("/account/password"), "Change your password"),
     PageKind("password-sent-empty", PARTICIPANT, _send("/account/password", "Change my password"),
              "Change your password"),
@@ -134,8 +208,9 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("invite-closed", FACILITATOR, _goto("{closed}/invite"), "Invite people to Closed group"),
     PageKind("remove-confirm", FACILITATOR, _follow("{demo}", "link", "Remove {last_participant}"),
              "Remove {last_participant} from Demo group?"),
-    PageKind("reset-code", FACILITATOR, _follow("{demo}", "button", "Give {last_participant} a reset code"),
-             "Reset code for {last_participant}"),
+    PageKind("reset-confirm", FACILITATOR, _follow("{demo}", "link", "Give {last_participant} a reset code"),
+             "A reset code for {last_participant}"),
+    PageKind("reset-code", FACILITATOR, _make_reset_code, "Reset code for {last_participant}"),
     PageKind("invite-facilitator", FACILITATOR, _goto("/facilitators/invite"), "Invite a facilitator"),
     PageKind("invite-facilitator-link", FACILITATOR,
              _send("/facilitators/invite", "Make a facilitator link"), "Invite a facilitator"),
@@ -156,7 +231,8 @@ class Site:
         self.server = server
         demo = server.demo()
         self.demo = demo
-        self.contexts = {who: browser.new_context(**context_args) for who in (ANYONE, PARTICIPANT, FACILITATOR)}
+        self.contexts = {who: browser.new_context(**context_args)
+                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER)}
         self.pages = {who: context.new_page() for who, context in self.contexts.items()}
         participant = demo.participants[0]
         log_in(self.pages[PARTICIPANT], participant.name, participant.password)
@@ -171,6 +247,8 @@ class Site:
             "last_participant": demo.participants[-1].name,
             "group": {}, "code": {}, "group_name": {},
         }
+        self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
+        self.newcomers = 0
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)

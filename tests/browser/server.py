@@ -14,6 +14,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,11 +65,14 @@ class LiveServer:
             "P2P_ARGON2_MEMORY_KIB": "8",
             "P2P_ARGON2_TIME_COST": "1",
             "PYTHONUNBUFFERED": "1",
+            # The code beside these tests, also when the virtual environment's editable install points at another
+            # checkout (a git worktree sharing one .venv): PYTHONPATH comes before the install's finder.
+            "PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
         })
         self.output: list[str] = []
         self.setup_link: str | None = None
-        self._lines: queue.Queue[str | None] = queue.Queue()
         self.process: subprocess.Popen | None = None
+        self._drainer: threading.Thread | None = None
 
     # -- life cycle --------------------------------------------------------------------------------
 
@@ -78,12 +83,16 @@ class LiveServer:
             [str(P2P), "serve"], cwd=PROJECT_ROOT, env=self.env, text=True, bufsize=1,
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         )
-        # Keep draining the pipe for the server's whole life, so a chatty server can never block on it.
-        threading.Thread(target=self._drain, name="p2p-serve-output", daemon=True).start()
+        # Keep draining the pipe for the server's whole life, so a chatty server can never block on it. Each
+        # process has its own queue of lines: after a restart, the old process's end is not read as the new one's.
+        lines: queue.Queue[str | None] = queue.Queue()
+        self._drainer = threading.Thread(target=self._drain, args=(self.process, lines), name="p2p-serve-output",
+                                         daemon=True)
+        self._drainer.start()
         deadline = time.monotonic() + START_TIMEOUT
         while True:
             try:
-                line = self._lines.get(timeout=max(0.0, deadline - time.monotonic()))
+                line = lines.get(timeout=max(0.0, deadline - time.monotonic()))
             except queue.Empty:
                 self.stop()
                 raise RuntimeError(f"`p2p serve` did not start within {START_TIMEOUT} s:\n{self.log}") from None
@@ -96,12 +105,12 @@ class LiveServer:
         self._wait_for_port(deadline)
         return self
 
-    def _drain(self) -> None:
-        assert self.process and self.process.stdout
-        for line in self.process.stdout:
+    def _drain(self, process: subprocess.Popen, lines: queue.Queue[str | None]) -> None:
+        assert process.stdout
+        for line in process.stdout:
             self.output.append(line)
-            self._lines.put(line)
-        self._lines.put(None)
+            lines.put(line)
+        lines.put(None)
 
     def _wait_for_port(self, deadline: float) -> None:
         # The ready line is printed just before waitress binds the socket.
@@ -124,8 +133,21 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
+        if self._drainer:  # the pipe ends with the process: read it to the end before closing it
+            self._drainer.join(timeout=10)
         if self.process and self.process.stdout:
             self.process.stdout.close()
+
+    @contextmanager
+    def stopped(self) -> Iterator[None]:
+        """The server is down inside the `with` block (as when a Pi is unplugged or the Wi-Fi drops), and back
+        after it: the same port and instance folder, so the same database, secret key and sessions. It comes
+        back even if the block fails, so later tests in the module still have a server."""
+        self.stop()
+        try:
+            yield
+        finally:
+            self.start()
 
     @property
     def log(self) -> str:

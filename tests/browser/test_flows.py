@@ -15,9 +15,9 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Page, expect
+from playwright.sync_api import Page, expect
 
-from .helpers import PHONE, log_in, overflowing
+from .helpers import PHONE, focus_is_visible, log_in, overflowing
 from .pagetypes import JOIN_CODE, LIBRARY
 from .server import PASSWORD
 
@@ -26,29 +26,7 @@ SESSION_1 = MODULE_1.session("session-1")
 SAFE_QUESTION = "What behaviours help you feel safe?"
 CODE_NOT_WORKING = "That code isn't working. It may have expired or been changed."
 JOIN_LINK = re.compile(r"^https?://\S+/join/[A-Z0-9]{6}$")
-
-
-class BrowserProblems:
-    """Collects what the browser complains about: CSP violations, script errors, failed htmx requests."""
-
-    def __init__(self):
-        self.seen: list[str] = []
-
-    def watch(self, context: BrowserContext) -> BrowserContext:
-        def on_console(message):
-            # A 404 page is an expected answer in these tests; Chromium logs every 4xx document as an error.
-            if message.type == "error" and "Failed to load resource" not in message.text:
-                self.seen.append(f"console: {message.text}")
-        context.on("console", on_console)
-        context.on("weberror", lambda error: self.seen.append(f"script error: {error.error}"))
-        return context
-
-
-@pytest.fixture
-def problems():
-    watcher = BrowserProblems()
-    yield watcher
-    assert not watcher.seen, "the browser reported problems:\n" + "\n".join(watcher.seen)
+RECOVERY_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")   # four groups of four
 
 
 @pytest.fixture(scope="module")
@@ -69,16 +47,18 @@ def fits(page: Page) -> None:
     assert not (problem := overflowing(page)), f"{page.url}: {problem}"
 
 
-def focus_is_visible(locator) -> bool:
-    """The focused element draws the app's focus ring (an outline), so a keyboard user can see where they are."""
-    return locator.evaluate("""el => el === document.activeElement && el.matches(":focus-visible")
-        && getComputedStyle(el).outlineStyle !== "none" && parseFloat(getComputedStyle(el).outlineWidth) >= 2""")
-
-
 def choose_name_and_password(page: Page, name: str) -> None:
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Choose a password").fill(PASSWORD)
     page.get_by_label("Type the password again").fill(PASSWORD)
+
+
+def write_down_the_recovery_code(page: Page, welcome: str) -> None:
+    """A new account's first page: the workbook's recovery code, shown once, with the welcome above it."""
+    expect(h1(page)).to_have_text("Your recovery code")
+    expect(page.get_by_role("status")).to_contain_text(welcome)
+    expect(page.get_by_text(RECOVERY_CODE)).to_be_visible()
+    page.get_by_role("button", name="I have written it down").click()
 
 
 def read_module_1_session_1(page: Page, *, facilitator: bool) -> None:
@@ -114,8 +94,8 @@ def test_setup_link_group_two_joiners_reading_and_removal(live_server, new_conte
     expect(h1(fran)).to_have_text("Create your facilitator account")
     choose_name_and_password(fran, "Fran")
     fran.get_by_role("button", name="Create my account").click()
+    write_down_the_recovery_code(fran, "Welcome, Fran. Your facilitator account is ready.")
     expect(h1(fran)).to_have_text("Hello, Fran")
-    expect(fran.get_by_role("status")).to_contain_text("Welcome, Fran. Your facilitator account is ready.")
 
     # The link works once.
     stranger = problems.watch(new_context()).new_page()
@@ -148,8 +128,8 @@ def test_setup_link_group_two_joiners_reading_and_removal(live_server, new_conte
     expect(h1(alice)).to_have_text("Join Tuesday group")
     choose_name_and_password(alice, "Alice")
     alice.get_by_role("button", name="Join the group").click()
+    write_down_the_recovery_code(alice, "Welcome to Tuesday group, Alice.")
     expect(h1(alice)).to_have_text("Tuesday group")
-    expect(alice.get_by_role("status")).to_contain_text("Welcome to Tuesday group, Alice.")
 
     # -- Bob types the code on a small phone, in lower case and without the dash. -----------------------
     bob = problems.watch(new_context(viewport=PHONE, is_mobile=True, has_touch=True)).new_page()
@@ -167,6 +147,8 @@ def test_setup_link_group_two_joiners_reading_and_removal(live_server, new_conte
     fits(bob)
     choose_name_and_password(bob, "Bob")
     bob.get_by_role("button", name="Join the group").click()
+    fits(bob)
+    write_down_the_recovery_code(bob, "Welcome to Tuesday group, Bob.")
     expect(h1(bob)).to_have_text("Tuesday group")
     expect(bob.get_by_text("from 1 December 2026")).to_be_visible()
     fits(bob)
