@@ -123,3 +123,15 @@ def test_an_earlier_workbook_comes_back_with_its_recovery_code(app, room, as_use
     assert "A gardener." in printed   # both answers to the same question are kept: the earlier one among earlier answers
     assert EarlierKey.select().count() == 0
     assert Answer.select().where(Answer.key_generation == 1).count() == 0
+
+
+def test_answers_to_removed_questions_stay_with_their_owner(room, as_user):
+    """Content edits never wipe answers: an answer whose question left the content shows as an earlier answer."""
+    from p2p.answers import Workbook
+    alice = as_user(room.alice)
+    Workbook(User.get_by_id(room.alice.id), room.alice.data_key).save(
+        "p2p/module-1/session-1/a-question-since-removed", "Still mine.", None)
+    page = text(alice.get("/workbook"))
+    assert "Earlier answers" in page and "Still mine." in page
+    assert "Still mine." in text(alice.get("/workbook/print"))
+    assert "Still mine." in alice.get("/workbook/download.md").get_data(as_text=True)
