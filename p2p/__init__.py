@@ -2,30 +2,28 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from flask import Flask
 
 from . import auth, cli, crypto, db, groups, pages, passwords, programme, web, workbook
-from .config import PROJECT_ROOT, ensure_instance, load_config
+from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
 from .content import load_library
 
 
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
     # templates/, static/ and instance/ sit beside the package (the design card's layout), so name them:
     # Flask would otherwise look inside p2p/, and for an installed package under sys.prefix.
-    instance = Path(instance_path or (test_config or {}).get("INSTANCE_PATH")
-                    or os.environ.get("P2P_INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance = instance_folder(instance_path, test_config)
     ensure_instance(instance)
     app = Flask(
         __name__,
-        instance_path=str(instance.resolve()),
+        instance_path=str(instance),
         instance_relative_config=True,
         template_folder=str(PROJECT_ROOT / "templates"),
         static_folder=str(PROJECT_ROOT / "static"),
     )
-    load_config(app, test_config)
+    load_config(app.config, instance, test_config)
 
     # A broken content file stops start-up here, with the file and place named (ContentError).
     app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))

@@ -7,17 +7,21 @@ from __future__ import annotations
 
 import secrets
 import sys
+import threading
+import time
 from pathlib import Path
 
 import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .config import DEFAULTS
+from .backup import DatabaseDamaged, list_backups, make_backup, restore
+from .config import DEFAULTS, instance_folder, standalone_config
 from .content import ContentError, load_library
 from .db import db
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
 from .netinfo import lan_addresses
+from .web import log
 
 
 def base_urls(port: int, host: str) -> list[str]:
@@ -58,7 +62,10 @@ def serve_command(host: str | None, port: int | None):
                        f"(it works once, for {hours} hours):")
             click.echo(f"    {new_setup_link(urls[0])}")
     click.echo("")
-    click.echo(f"Data is kept in {app.config['DATABASE']}. Press Ctrl+C to stop.")
+    if app.config["BACKUP_EVERY_HOURS"]:
+        backup_every(app, app.config["BACKUP_EVERY_HOURS"])
+    click.echo(f"Data is kept in {app.config['DATABASE']}; backups in {Path(app.instance_path) / 'backups'}.")
+    click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     serve(app, host=host, port=port, threads=app.config["THREADS"], ident="p2p")
 
@@ -125,11 +132,61 @@ def check_content_command(content_dir: Path):
     click.echo("Content is valid.")
 
 
-COMMANDS = (serve_command, setup_link_command, demo_command, check_content_command)
+@click.command("backup")
+@with_appcontext
+def backup_command():
+    """Make a backup now: online, consistent and checked, in instance/backups/."""
+    cfg = current_app.config
+    made = make_backup(Path(cfg["DATABASE"]), Path(current_app.instance_path) / "backups", "manual",
+                       cfg["BACKUP_KEEP"])
+    log.info("backup-made file=%s", made.name)
+    click.echo(f"Backup made and checked: {made}")
+
+
+@click.command("restore")
+@click.argument("backup_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def restore_command(backup_file: Path, yes: bool):
+    """Put a backup in place of the database (stop the server first). The current database is kept aside,
+    and everyone is logged out."""
+    instance = instance_folder()
+    database = Path(standalone_config(instance)["DATABASE"])
+    if not yes:
+        click.confirm(f"Replace {database} with {backup_file}? Stop the server first.", abort=True)
+    try:
+        aside = restore(backup_file, database)
+    except RuntimeError as error:
+        raise click.ClickException(str(error)) from None
+    log.info("backup-restored file=%s", backup_file.name)
+    click.echo(f"Restored {backup_file}. The database it replaced is in {aside}. Everyone will need to log in again.")
+
+
+def backup_every(app: Flask, hours: float) -> threading.Thread:
+    """The server's own backups: one now if the newest is older than `hours`, then one every `hours`."""
+    def loop():
+        database, folder = Path(app.config["DATABASE"]), Path(app.instance_path) / "backups"
+        while True:
+            newest = list_backups(folder)[:1]
+            age = time.time() - newest[0].stat().st_mtime if newest else float("inf")
+            if age >= hours * 3600:
+                try:
+                    made = make_backup(database, folder, "daily", app.config["BACKUP_KEEP"])
+                    log.info("backup-made file=%s", made.name)
+                except Exception:  # noqa: BLE001 - a failed backup is logged and tried again; serving goes on
+                    log.exception("backup-failed")
+                age = 0
+            time.sleep(max(60.0, hours * 3600 - age))
+
+    thread = threading.Thread(target=loop, name="p2p-backups", daemon=True)
+    thread.start()
+    return thread
+
+
+COMMANDS = (serve_command, setup_link_command, demo_command, check_content_command, backup_command)
 
 
 def init_app(app: Flask) -> None:
-    for command in COMMANDS:
+    for command in (*COMMANDS, restore_command):
         app.cli.add_command(command)
 
 
@@ -138,6 +195,12 @@ def main(args: list[str] | None = None) -> None:
 
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
                      help="Peer 2 Peer: serve the app and look after it.")
-    # check-content is added to the group itself, so it runs even when broken content stops the app loading.
+    # These are added to the group itself, so they run even when the app cannot load: check-content with broken
+    # content, restore with a damaged database.
     cli.add_command(check_content_command)
-    cli.main(args=args, prog_name="p2p")
+    cli.add_command(restore_command)
+    try:
+        cli.main(args=args, prog_name="p2p")
+    except DatabaseDamaged as damaged:
+        click.echo(str(damaged), err=True)
+        sys.exit(1)

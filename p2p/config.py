@@ -12,6 +12,8 @@ import secrets
 from datetime import timedelta
 from pathlib import Path
 
+from flask import Config
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
@@ -40,6 +42,8 @@ DEFAULTS = {
     "ARGON2_MEMORY_KIB": 19 * 1024,
     "ARGON2_TIME_COST": 2,
     "TIMEZONE": "Europe/London",          # how times are shown; they are stored in UTC
+    "BACKUP_KEEP": 14,                     # backups kept in instance/backups/ (the oldest go first)
+    "BACKUP_EVERY_HOURS": 24,              # `p2p serve` makes one this often (0: never)
 }
 
 EXAMPLE_CONFIG = '''\
@@ -76,17 +80,29 @@ def _parse_env(value: str, default: object) -> object:
     return value
 
 
-def load_config(app, test_config: dict | None) -> None:
-    app.config.from_mapping(DEFAULTS)
+def instance_folder(explicit: str | Path | None = None, test_config: dict | None = None) -> Path:
+    return Path(explicit or (test_config or {}).get("INSTANCE_PATH") or os.environ.get("P2P_INSTANCE_PATH")
+                or PROJECT_ROOT / "instance").resolve()
+
+
+def load_config(config: Config, instance_path: Path, test_config: dict | None) -> None:
+    """Fill `config` in layers. Also used without an app (p2p restore must not open a damaged database)."""
+    config.from_mapping(DEFAULTS)
     if test_config is None:
-        app.config.from_pyfile("config.py", silent=True)
+        config.from_pyfile(str(instance_path / "config.py"), silent=True)
         for name, value in os.environ.items():
             if name.startswith("P2P_"):
                 key = name[4:]
-                app.config[key] = _parse_env(value, app.config.get(key, ""))
+                config[key] = _parse_env(value, config.get(key, ""))
     else:
-        app.config.from_mapping(test_config)
-    if not app.config.get("SECRET_KEY"):
-        app.config["SECRET_KEY"] = (Path(app.instance_path) / "secret_key").read_text().strip()
-    database = Path(app.config["DATABASE"])
-    app.config["DATABASE"] = str(database if database.is_absolute() else Path(app.instance_path) / database)
+        config.from_mapping(test_config)
+    if not config.get("SECRET_KEY"):
+        config["SECRET_KEY"] = (instance_path / "secret_key").read_text().strip()
+    database = Path(config["DATABASE"])
+    config["DATABASE"] = str(database if database.is_absolute() else instance_path / database)
+
+
+def standalone_config(instance_path: Path) -> Config:
+    config = Config(str(instance_path))
+    load_config(config, instance_path, None)
+    return config

@@ -6,10 +6,13 @@ Upgrades are a numbered list of steps. Each runs in its own transaction and reco
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable
 
 from flask import Flask
 from peewee import DatabaseProxy, SqliteDatabase
+
+from .backup import check_at_start, make_backup
 
 db = DatabaseProxy()
 
@@ -29,9 +32,12 @@ def open_database(path: str) -> SqliteDatabase:
 
 
 def init_app(app: Flask) -> None:
-    db.initialize(open_database(app.config["DATABASE"]))
+    database, backups = Path(app.config["DATABASE"]), Path(app.instance_path) / "backups"
+    check_at_start(database, backups)   # a damaged file is moved aside with a clear message, never replaced silently
+    db.initialize(open_database(str(database)))
     with db.connection_context():
-        upgrade()
+        upgrade(before=lambda version: make_backup(database, backups, f"before-upgrade-from-v{version}",
+                                                   app.config["BACKUP_KEEP"]))
 
     @app.before_request
     def _connect():
@@ -89,8 +95,9 @@ def schema_version() -> int:
     return row[0] or 0
 
 
-def upgrade(steps: list[Callable[[], None]] | None = None) -> int:
-    """Apply the steps not yet applied; return the version the database is now at."""
+def upgrade(steps: list[Callable[[], None]] | None = None, before: Callable[[int], object] | None = None) -> int:
+    """Apply the steps not yet applied; return the version the database is now at. `before(version)` runs
+    first when an existing database is about to change (the app makes a backup there)."""
     steps = UPGRADES if steps is None else steps
     current = schema_version()
     if current > len(steps):
@@ -98,6 +105,8 @@ def upgrade(steps: list[Callable[[], None]] | None = None) -> int:
             f"The database is at schema version {current}, newer than this code knows ({len(steps)}). "
             "Update the app before using this database."
         )
+    if 0 < current < len(steps) and before is not None:
+        before(current)
     for number, step in enumerate(steps[current:], start=current + 1):
         with db.atomic():
             step()

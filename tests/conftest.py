@@ -16,11 +16,13 @@ PASSWORD = "a calm long password"
 
 # Argon2 at its lowest cost: the tests check behaviour, not hashing strength.
 FAST_HASHING = {"ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1}
+NO_TIMED_BACKUPS = {"BACKUP_EVERY_HOURS": 0}  # tests of the timed backups start them themselves
 
 
 def make_app(tmp_path, **overrides):
     config = {"TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path / "instance"),
-              "DATABASE": str(tmp_path / "test.sqlite3"), **FAST_HASHING, **overrides}
+              "DATABASE": str(tmp_path / "test.sqlite3"), **FAST_HASHING, **NO_TIMED_BACKUPS,
+              **overrides}
     return create_app(config)
 
 

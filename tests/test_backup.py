@@ -1,0 +1,162 @@
+"""Nothing lost: backups that are consistent and checked, restore that keeps the old file aside, and a start-up
+check that never lets the app start silently empty."""
+
+import sqlite3
+import threading
+import time
+
+import pytest
+from click.testing import CliRunner
+
+from conftest import PASSWORD, login, make_app
+from p2p import backup as backups
+from p2p.answers import Workbook
+from p2p.cli import backup_every, restore_command
+from p2p.db import db
+from p2p.models import Answer, User
+
+
+def rows(path, sql):
+    connection = sqlite3.connect(path)
+    try:
+        return connection.execute(sql).fetchall()
+    finally:
+        connection.close()
+
+
+def test_p2p_backup_makes_a_checked_backup(app, room, tmp_path):
+    out = app.test_cli_runner().invoke(args=["backup"]).output
+    made = list(backups.list_backups(tmp_path / "instance" / "backups"))
+    assert len(made) == 1 and str(made[0]) in out
+    assert backups.integrity_problem(made[0]) is None
+    assert rows(made[0], 'select name from "user" order by id')[0] == ("Fran",)
+    assert not list((tmp_path / "instance" / "backups").glob(".incomplete-*"))
+
+
+def test_backups_beyond_the_number_kept_are_removed(app, room, tmp_path):
+    database, folder = tmp_path / "test.sqlite3", tmp_path / "b"
+    for _ in range(5):
+        backups.make_backup(database, folder, "manual", keep=3)
+    assert len(backups.list_backups(folder)) == 3
+
+
+def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, room, tmp_path):
+    database = tmp_path / "test.sqlite3"
+    stop = threading.Event()
+    written = []
+
+    def writer(n):
+        workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+        i = 0
+        with db.connection_context():
+            while not stop.is_set():
+                workbook.save(f"p2p/module-1/session-1/positive-about-p2p-{n}-{i}", "x" * 200, None)
+                written.append(1)
+                i += 1
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    time.sleep(0.3)
+    made = backups.make_backup(database, tmp_path / "b")
+    time.sleep(0.2)
+    stop.set()
+    for t in threads:
+        t.join()
+    assert len(written) > 20
+    assert backups.integrity_problem(made) is None
+    in_backup = rows(made, "select count(*) from answer")[0][0]
+    assert 0 < in_backup <= Answer.select().count()
+    db.close()
+    aside = backups.restore(made, database)
+    assert rows(database, "select count(*) from answer")[0][0] == in_backup
+    assert (aside / "test.sqlite3").exists()
+
+
+def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, tmp_path, as_user):
+    alice = as_user(room.alice)
+    made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
+    User.create_account("Added after the backup", PASSWORD)
+    db.close()
+    aside = backups.restore(made, tmp_path / "test.sqlite3")
+    assert ("Added after the backup",) in rows(aside / "test.sqlite3", 'select name from "user"')
+    assert User.by_name("Added after the backup") is None
+    assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
+    login(app.test_client(), "Alice")                                  # and people can log in again
+
+
+def test_restore_refuses_a_file_that_is_not_a_sound_database(app, room, tmp_path):
+    bad = tmp_path / "not-a-backup.sqlite3"
+    bad.write_bytes(b"this is not a database" * 100)
+    with pytest.raises(RuntimeError, match="not a sound database"):
+        backups.restore(bad, tmp_path / "test.sqlite3")
+    assert User.by_name("Alice")   # nothing changed
+
+
+def test_the_restore_command_works_without_loading_the_app(app, room, tmp_path, monkeypatch):
+    made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("P2P_DATABASE", str(tmp_path / "test.sqlite3"))
+    db.close()
+    result = CliRunner().invoke(restore_command, [str(made), "--yes"])
+    assert result.exit_code == 0, result.output
+    assert "Everyone will need to log in again" in result.output
+
+
+def test_a_damaged_database_is_moved_aside_and_the_app_does_not_start_empty(tmp_path):
+    app = make_app(tmp_path)
+    with db.connection_context():
+        User.create_account("Alice", PASSWORD)
+    db.close()
+    backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "instance" / "backups")
+    database = tmp_path / "test.sqlite3"
+    data = bytearray(database.read_bytes())
+    data[100:4096] = b"\xff" * (4096 - 100)   # the schema page, ruined
+    database.write_bytes(bytes(data))
+    with pytest.raises(backups.DatabaseDamaged) as damaged:
+        make_app(tmp_path)
+    message = str(damaged.value)
+    assert "has been moved" in message and "p2p restore" in message
+    assert not database.exists()                      # moved aside, together with its -wal...
+    assert list(tmp_path.glob("damaged-*/test.sqlite3"))
+    assert app is not None
+
+
+def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
+    from p2p import db as database_module
+
+    steps = [*database_module.UPGRADES, lambda: None]
+    made = []
+    with db.connection_context():
+        database_module.upgrade(steps, before=lambda version: made.append(
+            backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b", f"before-upgrade-from-v{version}")))
+    assert len(made) == 1 and "before-upgrade-from-v" in made[0].name
+    with db.connection_context():
+        database_module.upgrade(steps, before=lambda version: made.append("again"))
+    assert len(made) == 1   # nothing to upgrade: no backup
+
+
+def test_the_server_backs_up_on_a_timer(app, room, tmp_path):
+    thread = backup_every(app, hours=24)
+    deadline = time.time() + 5
+    while not backups.list_backups(tmp_path / "instance" / "backups") and time.time() < deadline:
+        time.sleep(0.05)
+    assert thread.daemon and backups.list_backups(tmp_path / "instance" / "backups")[0].name.endswith("-daily.sqlite3")
+
+
+def test_backups_hold_no_readable_workbook(app, room, as_user, tmp_path):
+    from test_workbook import S1, autosave
+    autosave(as_user(room.alice), f"{S1}/positive-about-p2p", "BACKUP-MARKER-QZV")
+    made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
+    assert b"QZV" not in made.read_bytes()
+
+
+def test_p2p_serve_explains_a_damaged_database_instead_of_a_traceback(tmp_path, monkeypatch, capsys):
+    from p2p.cli import main
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path))
+    (tmp_path / "p2p.sqlite3").write_bytes(b"garbage" * 1000)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "failed its check" in err and "Traceback" not in err
