@@ -6,7 +6,7 @@ from pathlib import Path
 
 from flask import Flask
 
-from . import auth, cli, crypto, db, groups, pages, passwords, programme, web, workbook
+from . import auth, cli, crypto, db, groups, logs, pages, passwords, programme, web, workbook
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
 from .content import load_library
 
@@ -30,6 +30,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
+    logs.init_app(app)
     db.init_app(app)
     web.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
@@ -12,12 +11,12 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import User
 
 htmx = HTMX()
 csrf = CSRFProtect()
 login_manager = LoginManager()
-log = logging.getLogger("p2p")
 
 # No inline script or style anywhere: htmx is configured from a <meta> tag and its own indicator
 # styles are turned off (includeIndicatorStyles: false), so the policy needs no 'unsafe-inline'.
