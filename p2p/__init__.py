@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, cli, crypto, db, groups, logs, pages, passwords, programme, web, workbook
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
@@ -36,4 +37,9 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
+    if app.config["TRUSTED_PROXIES"]:
+        # Believe X-Forwarded-For/-Proto/-Host only from the configured number of proxies in front (Caddy on
+        # a VPS); with none configured, anyone on the LAN could claim to be "https" or another address.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)
     return app

@@ -26,6 +26,7 @@ DEFAULTS = {
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,        # set True when served over HTTPS (a VPS behind Caddy)
+    "TRUSTED_PROXIES": 0,                  # how many reverse proxies (Caddy: 1) may set X-Forwarded-* headers
     "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
     # The longest answer (50,000 characters) can take 600 KB once form-encoded; bigger bodies get a calm 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

@@ -181,3 +181,23 @@ def test_fuzz_group_form_and_join_code(app, room, name, start, code):
         assert Group.get_by_id(room.group.id).name == " ".join(name.split())
     assert post(fran, "/join", {"code": code}, token_from="/").status_code in (200, 302)
     assert post(app.test_client(), "/login", {"name": name, "password": code}, token_from="/login").status_code == 200
+
+
+def test_forwarded_headers_are_believed_only_from_a_configured_proxy(tmp_path):
+    from conftest import make_app
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-For": "203.0.113.9"}
+    lan = make_app(tmp_path / "lan").test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" not in lan.headers   # on a LAN anyone could send that header
+    vps = make_app(tmp_path / "vps", TRUSTED_PROXIES=1).test_client().get("/", headers=forwarded)
+    assert "Strict-Transport-Security" in vps.headers
+
+
+def test_the_deploy_examples_match_the_settings_they_name():
+    from p2p.config import DEFAULTS, PROJECT_ROOT
+    unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
+    caddy = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text()
+    for text in (unit, caddy):
+        for name in re.findall(r"P2P_([A-Z_]+)=", text):
+            assert name in DEFAULTS, name
+    assert "ExecStart=/home/pi/peer2peer/.venv/bin/p2p serve" in unit
+    assert f"reverse_proxy 127.0.0.1:{DEFAULTS['PORT']}" in caddy
