@@ -158,5 +158,7 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(500)
     def _server_error(error):
+        if wants_json():  # autosave: the page says "Not saved — retrying" and keeps the text
+            return {"problem": "Not saved — retrying"}, 500
         return calm_error(500, "Something went wrong on our side",
                           "Nothing you did caused this. Please try again in a moment.")

@@ -160,3 +160,26 @@ def test_p2p_serve_explains_a_damaged_database_instead_of_a_traceback(tmp_path, 
     assert exit_.value.code == 1
     err = capsys.readouterr().err
     assert "failed its check" in err and "Traceback" not in err
+
+
+def test_a_full_disk_on_save_loses_nothing_and_saves_once_it_clears(app, room, as_user):
+    """SQLite's max_page_count stands in for a full SD card: the next write that needs a page fails."""
+    from test_workbook import S1, autosave
+    app.testing = False                      # errors answer as in production, not as exceptions
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+    alice = as_user(room.alice)
+    pages = lambda: db.execute_sql("PRAGMA page_count").fetchone()[0]  # noqa: E731
+    with db.connection_context():
+        full = pages()
+    big = "a long reflection " * 2000        # needs new pages
+
+    pragmas = list(db.obj._pragmas)
+    db.obj._pragmas = pragmas + [("max_page_count", full)]   # applied to every new connection (each request)
+    response = autosave(alice, f"{S1}/positive-about-p2p", big)
+    assert response.status_code == 500 and response.json == {"problem": "Not saved — retrying"}
+    assert Answer.select().count() == 0       # nothing half-written
+    db.obj._pragmas = pragmas
+    response = autosave(alice, f"{S1}/positive-about-p2p", big)   # the retry, once there is room again
+    assert response.status_code == 200
+    assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(
+        f"{S1}/positive-about-p2p").value == big
