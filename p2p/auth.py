@@ -66,6 +66,14 @@ def _open_kept(name: str) -> bytes | None:
         return None
 
 
+def new_account_problems() -> dict[str, str]:
+    """What is wrong with the name and password of a sign-up form (setup link or join), by field."""
+    form = request.form
+    problems = {"name": name_problem(form.get("name", "")),
+                "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
+    return {field: problem for field, problem in problems.items() if problem}
+
+
 def sign_in(user: User, data_key: bytes) -> None:
     session.clear()
     login_user(user, remember=False)
@@ -156,16 +164,12 @@ def setup(token: str):
         return render_template("auth/setup_used.html"), 404
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        password = request.form.get("password", "")
-        errors = {k: v for k, v in {
-            "name": name_problem(name),
-            "password": password_problem(password, request.form.get("confirm", "")),
-        }.items() if v}
+        errors = new_account_problems()
         if not errors:
             with db.atomic():
                 if not link.spend():
                     return render_template("auth/setup_used.html"), 404
-                user = User.create_account(name, password, role=FACILITATOR)
+                user = User.create_account(name, request.form["password"], role=FACILITATOR)
             sign_in_new_account(user)
             flash(f"Welcome, {user.name}. Your facilitator account is ready.")
             return redirect(url_for("auth.recovery_code"))

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from . import permissions
-from .auth import name_problem, password_problem, sign_in_new_account
+from .auth import new_account_problems, sign_in_new_account
 from .db import db
 from .models import FACILITATOR, Group, Membership, OneTimeToken, Share, Throttle, User, format_join_code, \
     normalise_join_code
@@ -162,17 +162,15 @@ def join_url(group: Group) -> str:
     return base + url_for("groups.join_with_code", code=group.join_code)
 
 
-def _invite_panel(group: Group):
-    return render_template("groups/_invite.html", group=group,
-                           url=join_url(group) if group.join_code_active else None)
+def _invite(template: str, group: Group):
+    return render_template(template, group=group, url=join_url(group) if group.join_code_active else None)
 
 
 @bp.get("/groups/<int:group_id>/invite")
 @login_required
 def invite(group_id: int):
     group, _ = managed_or_404(group_id)
-    return render_template("groups/invite.html", group=group,
-                           url=join_url(group) if group.join_code_active else None)
+    return _invite("groups/invite.html", group)
 
 
 @bp.get("/groups/<int:group_id>/invite/qr.svg")
@@ -193,7 +191,8 @@ def new_code(group_id: int):
     group, _ = managed_or_404(group_id)
     group.rotate_join_code(current_app.config["JOIN_CODE_DAYS"])
     log.info("join-code-rotated group=%s by=%s", group.id, current_user.id)
-    return _invite_panel(group) if is_fragment_request() else redirect(url_for("groups.invite", group_id=group.id))
+    return (_invite("groups/_invite.html", group) if is_fragment_request()
+            else redirect(url_for("groups.invite", group_id=group.id)))
 
 
 @bp.post("/groups/<int:group_id>/invite/close")
@@ -202,7 +201,8 @@ def close_code(group_id: int):
     group, _ = managed_or_404(group_id)
     group.close_join_code()
     log.info("join-code-closed group=%s by=%s", group.id, current_user.id)
-    return _invite_panel(group) if is_fragment_request() else redirect(url_for("groups.invite", group_id=group.id))
+    return (_invite("groups/_invite.html", group) if is_fragment_request()
+            else redirect(url_for("groups.invite", group_id=group.id)))
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -259,14 +259,10 @@ def join_with_code(code: str):
 
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        password = request.form.get("password", "")
-        errors = {k: v for k, v in {
-            "name": name_problem(name),
-            "password": password_problem(password, request.form.get("confirm", "")),
-        }.items() if v}
+        errors = new_account_problems()
         if not errors:
             with db.atomic():
-                user = User.create_account(name, password)
+                user = User.create_account(name, request.form["password"])
                 Membership.join(user, group)
             sign_in_new_account(user)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
