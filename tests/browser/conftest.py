@@ -66,6 +66,23 @@ def site(live_server, browser, browser_context_args, request):
     site.close()
 
 
+@pytest.fixture(scope="module")
+def demo(live_server):
+    """`p2p demo` on the module's server: a facilitator, participants, and the demo group's join code."""
+    return live_server.demo()
+
+
+@pytest.fixture
+def join(demo, new_context, problems):
+    """Join the demo group as a new participant, in a new browser context watched for problems (see
+    people.join_demo_group); `join(viewport=PHONE, ...)` passes browser context options."""
+    from .people import join_demo_group
+
+    def join(**context_args):
+        return join_demo_group(problems.watch(new_context(**context_args)).new_page(), demo)
+    return join
+
+
 @pytest.fixture
 def problems():
     """Watch contexts with `problems.watch(context)`: any CSP violation or script error fails the test."""

@@ -26,6 +26,28 @@ def status_of(control: Locator) -> Locator:
     return control.locator("xpath=ancestor::form[1]").get_by_role("status")
 
 
+def share_panel(control: Locator) -> Locator:
+    """The "Share or mark this answer" panel under a written answer: the element right after its form."""
+    return control.locator("xpath=ancestor::form[1]/following-sibling::div[1]")
+
+
+def open_share_panel(panel: Locator) -> None:
+    panel.get_by_text("Share or mark this answer", exact=True).click()
+    expect(panel.get_by_text("Only you can see your answer unless you choose one of these.")).to_be_visible()
+
+
+def choose_in_panel(panel: Locator, button: str, keyboard: bool = False) -> None:
+    """Press one of the share panel's buttons (or focus it and press Enter), and wait until htmx has put the new
+    panel in place of the old one: some buttons (as "Share the latest version") are in both."""
+    old = panel.element_handle()
+    if keyboard:
+        panel.get_by_role("button", name=button).focus()
+        panel.page.keyboard.press("Enter")
+    else:
+        panel.get_by_role("button", name=button).click()
+    panel.page.wait_for_function("panel => !panel.isConnected", arg=old)
+
+
 def textbox(page: Page, name: str) -> Locator:
     return page.get_by_role("textbox", name=name, exact=True)
 

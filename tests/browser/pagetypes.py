@@ -18,7 +18,10 @@ from playwright.sync_api import Browser, Page, Response, expect
 
 from p2p.content import load_library
 
-from .exercises import answer_all, by_session, take_snapshot
+from .exercises import (
+    DISCOVERED, STOCKTAKE, STORY, answer_all, by_session, choose_in_panel, open_share_panel, share_panel, take_snapshot,
+    textbox,
+)
 from .helpers import DESKTOP, log_in
 from .server import PASSWORD, PROJECT_ROOT, LiveServer
 
@@ -27,6 +30,8 @@ LIBRARY = load_library(PROJECT_ROOT / "content")
 
 ANYONE, PARTICIPANT, FACILITATOR = "anyone", "participant", "facilitator"
 NEWCOMER = "newcomer"   # someone not logged in who joins a group: a new account each time (cookies cleared first)
+RESTARTER = "restarter"   # a participant whose password was reset without their recovery code: a fresh workbook
+NOT_THE_CODE = "ABCD-EFGH-JKMN-PQRS"   # a recovery code in the right shape that opens nothing
 JOIN_CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")   # as shown on the invite page, like KXR-4TP
 
 
@@ -92,9 +97,13 @@ def _join_as_newcomer(site: Site, page: Page) -> Response | None:
 
 
 def _make_reset_code(site: Site, page: Page) -> Response | None:
-    """The facilitator gives the demo group's last participant a reset code: the link beside their name, a page
+    """The facilitator gives the demo group's last participant a reset code."""
+    return _make_reset_code_for(site, page, site.places["last_participant"])
+
+
+def _make_reset_code_for(site: Site, page: Page, name: str) -> Response | None:
+    """The facilitator gives a participant of the demo group a reset code: the link beside their name, a page
     that says what a reset does to their workbook, then the button that makes the code."""
-    name = site.places["last_participant"]
     page.goto(site.places["demo"])
     page.get_by_role("link", name=f"Give {name} a reset code", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(f"A reset code for {name}")
@@ -106,14 +115,7 @@ def _make_reset_code(site: Site, page: Page) -> Response | None:
 def _reset_without_recovery_code(site: Site, page: Page) -> Response | None:
     """A participant with a reset code from their facilitator, but no recovery code typed and the "fresh workbook"
     box not ticked: the reset page asks about the workbook, in its "Your workbook" fieldset."""
-    staff, name = site.pages[FACILITATOR], site.places["last_participant"]
-    _make_reset_code(site, staff)
-    code = staff.get_by_text(re.compile(r"^The code is ")).inner_text()
-    page.goto("/reset")
-    page.get_by_label("Your name").fill(name)
-    page.get_by_label("Reset code").fill(re.sub(r"[^A-Z0-9]", "", code.removeprefix("The code is ")))
-    page.get_by_label("New password").fill(PASSWORD)
-    page.get_by_label("Type the password again").fill(PASSWORD)
+    _fill_reset_form(site, page, site.places["last_participant"])
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Set my new password").click()
     expect(page.get_by_role("group", name="Your workbook")).to_contain_text(
@@ -121,21 +123,102 @@ def _reset_without_recovery_code(site: Site, page: Page) -> Response | None:
     return navigation.value
 
 
-def _answered(module_id: str, session_id: str) -> Callable:
-    """A session page with the participant's answers in it (the first visit answers every exercise there, as in
-    exercises.py, and takes a second ladder snapshot so the history has two columns)."""
+def _fill_reset_form(site: Site, page: Page, name: str, fresh: bool = False) -> None:
+    """The facilitator makes a reset code for this participant, who types it on the reset page with a new
+    password, and no recovery code; with `fresh`, they tick "Start a fresh, empty workbook". Not sent yet."""
+    staff = site.pages[FACILITATOR]
+    _make_reset_code_for(site, staff, name)
+    code = staff.get_by_text(re.compile(r"^The code is ")).inner_text()
+    page.goto("/reset")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Reset code").fill(re.sub(r"[^A-Z0-9]", "", code.removeprefix("The code is ")))
+    if fresh:
+        page.get_by_role("checkbox", name=re.compile(r"^I don’t have my recovery code\.")).check()
+    page.get_by_label("New password").fill(PASSWORD)
+    page.get_by_label("Type the password again").fill(PASSWORD)
+
+
+def _newcomer_then(path: str) -> Callable:
+    """A participant who has just joined (a new account, see _join_as_newcomer) opens their empty workbook."""
     def open(site: Site, page: Page) -> Response | None:
-        path = "{demo}/modules/{module}/sessions/{session}".format(**site.places, module=module_id,
-                                                                 session=session_id)
-        response = page.goto(path)
-        if (module_id, session_id) not in site.answered:
-            exercises = by_session()[module_id, session_id]
-            answer_all(page, exercises)
-            if any(exercise.kind == "ladder of change" for exercise in exercises):
-                take_snapshot(page, [4, 7])
-            site.answered.add((module_id, session_id))
-            response = page.goto(path)   # what the server sends with the answers in place
-        return response
+        _join_as_newcomer(site, page)
+        page.get_by_role("button", name="I have written it down").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Demo group")
+        return page.goto(path)
+    return open
+
+
+def _restarted(then: Callable) -> Callable:
+    """The first time: a newcomer joins, and their password is reset without the recovery code, so their
+    workbook starts afresh and the earlier one waits for that code. Then (every time) `then`."""
+    def open(site: Site, page: Page) -> Response | None:
+        if not site.restarted:
+            _join_as_newcomer(site, page)
+            page.get_by_role("button", name="I have written it down").click()
+            _fill_reset_form(site, page, f"Newcomer {site.newcomers}", fresh=True)
+            page.get_by_role("button", name="Set my new password").click()
+            expect(page.get_by_role("status")).to_contain_text("You have a fresh, empty workbook.")
+            page.get_by_role("button", name="I have written it down").click()
+            site.restarted = True
+        return then(site, page)
+    return open
+
+
+def _nothing_to_share(site: Site, page: Page) -> Response | None:
+    """Module 1, Session 1, where the participant has written nothing: "Share this answer with my facilitators"
+    under the first question. htmx swaps the panel for one that says there is nothing to share yet."""
+    response = page.goto("{demo}/modules/module-1/sessions/session-1".format(**site.places))
+    panel = share_panel(textbox(page, "What feels positive about undertaking P2P?"))
+    open_share_panel(panel)
+    choose_in_panel(panel, "Share this answer with my facilitators")
+    expect(panel.get_by_text("There is nothing written here yet to share.")).to_be_visible()
+    return response
+
+
+def _answer_once(site: Site, page: Page, module_id: str, session_id: str) -> str:
+    """The participant answers every exercise of this session page (as in exercises.py) the first time, and takes
+    a second ladder snapshot so the history has two columns. Returns the page's address."""
+    path = "{demo}/modules/{module}/sessions/{session}".format(**site.places, module=module_id, session=session_id)
+    if (module_id, session_id) not in site.answered:
+        page.goto(path)
+        exercises = by_session()[module_id, session_id]
+        answer_all(page, exercises)
+        if any(exercise.kind == "ladder of change" for exercise in exercises):
+            take_snapshot(page, [4, 7])
+        site.answered.add((module_id, session_id))
+    return path
+
+
+def _answered(module_id: str, session_id: str) -> Callable:
+    """A session page with the participant's answers in it: what the server sends with the answers in place."""
+    def open(site: Site, page: Page) -> Response | None:
+        return page.goto(_answer_once(site, page, module_id, session_id))
+    return open
+
+
+def _with_answers(path: str) -> Callable:
+    """One of the participant's workbook pages, once there are answers in it (the stocktake and the story)."""
+    def open(site: Site, page: Page) -> Response | None:
+        for module_id, session_id in (STOCKTAKE, STORY):
+            _answer_once(site, page, module_id, session_id)
+        return page.goto(path.format(**site.places))
+    return open
+
+
+def _with_shared(path: str) -> Callable:
+    """A page seen once the participant has marked the stocktake's "What have you discovered…" to discuss, and
+    shared it with the facilitators, with the panel under the answer (the first time only)."""
+    def open(site: Site, page: Page) -> Response | None:
+        if not site.shared:
+            mine = site.pages[PARTICIPANT]
+            mine.goto(_answer_once(site, mine, *STOCKTAKE))
+            panel = share_panel(textbox(mine, DISCOVERED))
+            open_share_panel(panel)
+            choose_in_panel(panel, "Mark to discuss with my facilitator")
+            choose_in_panel(panel, "Share this answer with my facilitators")
+            expect(panel.get_by_role("button", name="Stop sharing")).to_be_visible()
+            site.shared = True
+        return page.goto(path.format(**site.places))
     return open
 
 
@@ -194,6 +277,30 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("recovery-code-shown-before", PARTICIPANT, _goto("/account/recovery-code"), "Your recovery code"),
     PageKind("reset-needs-recovery-code", ANYONE, _reset_without_recovery_code, "Choose a new password"),
     *_answered_pages(),
+    PageKind("session-with-shared-answer", PARTICIPANT,
+             _with_shared("{demo}/modules/preparing/sessions/personal-stocktake"),
+             LIBRARY.programme("p2p").module("preparing").session("personal-stocktake").title),
+    PageKind("session-share-panel-nothing-to-share", PARTICIPANT, _nothing_to_share,
+             LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
+    PageKind("workbook", PARTICIPANT, _with_answers("/workbook"), "My workbook"),
+    PageKind("workbook-empty", NEWCOMER, _newcomer_then("/workbook"), "My workbook"),
+    PageKind("workbook-print", PARTICIPANT, _with_answers("/workbook/print"), "Workbook of {participant}"),
+    PageKind("workbook-print-module", PARTICIPANT, _with_answers("/workbook/print?module=p2p/preparing"),
+             "Workbook of {participant}"),
+    PageKind("workbook-story", PARTICIPANT,
+             _with_answers("/workbook/story?place=p2p/preparing/personal-recovery-story/recovery-story"),
+             "Personal recovery story"),
+    PageKind("to-discuss", PARTICIPANT, _with_shared("/workbook/to-discuss"), "To discuss"),
+    PageKind("to-discuss-empty", NEWCOMER, _newcomer_then("/workbook/to-discuss"), "To discuss"),
+    PageKind("workbook-delete-confirm", PARTICIPANT, _goto("/workbook/delete"), "Delete my workbook?"),
+    PageKind("workbook-earlier", RESTARTER, _restarted(_goto("/workbook/earlier")), "Bring back my earlier workbook"),
+    PageKind("workbook-earlier-wrong-code", RESTARTER,
+             _restarted(_send("/workbook/earlier", "Open it", (("Your earlier recovery code", NOT_THE_CODE),))),
+             "Bring back my earlier workbook"),
+    PageKind("account-delete", PARTICIPANT, _goto("/account/delete"), "Delete my account?"),
+    PageKind("account-delete-wrong-password", PARTICIPANT,
+             _send("/account/delete", "Delete my account", (("Your password, to confirm", "not the password"),)),
+             "Delete my account?"),
     PageKind("password", PARTICIPANT, _goto("/account/password"), "Change your password"),
     PageKind("password-sent-empty", PARTICIPANT, _send("/account/password", "Change my password"),
              "Change your password"),
@@ -215,6 +322,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("invite-facilitator-link", FACILITATOR,
              _send("/facilitators/invite", "Make a facilitator link"), "Invite a facilitator"),
     PageKind("account-facilitator", FACILITATOR, _goto("/account"), "Your account"),
+    PageKind("account-delete-sole-facilitator", FACILITATOR, _goto("/account/delete"), "Delete my account?"),
+    PageKind("group-facilitator-shared-answer", FACILITATOR, _with_shared("{demo}"), "Demo group"),
     *_programme_pages(),
 ]
 PAGE_IDS = [kind.id for kind in PAGE_KINDS]
@@ -224,15 +333,16 @@ assert len(set(PAGE_IDS)) == len(PAGE_IDS), "page kind ids must be unique"
 class Site:
     """A running server with people in it: the `p2p demo` group (a facilitator and participants), a group the
     facilitator made through the app for every programme, one whose code is changed again and again, and one
-    whose joining is closed. One browser
-    context per kind of visitor, each with one page that moves from page to page."""
+    whose joining is closed. One browser context per kind of visitor, each with one page that moves from page to
+    page. Some pages need something done first, once per site: answers written (`answered`), one of them shared
+    with the facilitators (`shared`), a participant whose workbook started afresh after a reset (`restarted`)."""
 
     def __init__(self, server: LiveServer, browser: Browser, **context_args):
         self.server = server
         demo = server.demo()
         self.demo = demo
         self.contexts = {who: browser.new_context(**context_args)
-                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER)}
+                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER, RESTARTER)}
         self.pages = {who: context.new_page() for who, context in self.contexts.items()}
         participant = demo.participants[0]
         log_in(self.pages[PARTICIPANT], participant.name, participant.password)
@@ -249,6 +359,8 @@ class Site:
         }
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
+        self.shared = False      # the participant has shared an answer (see _with_shared)
+        self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)

@@ -14,7 +14,6 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
-import pytest
 from playwright.sync_api import Page, expect
 
 from .helpers import PHONE, focus_is_visible, log_in, overflowing
@@ -27,11 +26,6 @@ SAFE_QUESTION = "What behaviours help you feel safe?"
 CODE_NOT_WORKING = "That code isn't working. It may have expired or been changed."
 JOIN_LINK = re.compile(r"^https?://\S+/join/[A-Z0-9]{6}$")
 RECOVERY_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")   # four groups of four
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    return live_server.demo()
 
 
 def h1(page: Page):

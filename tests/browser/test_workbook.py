@@ -9,13 +9,11 @@ fails the test (see the `problems` fixture).
 
 from __future__ import annotations
 
-import itertools
 import re
-from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Error, Page, expect
+from playwright.sync_api import Error, Page, expect
 
 from p2p.answers import fields_of
 
@@ -23,11 +21,11 @@ from .exercises import (
     EXERCISES, SAVED, SNAPSHOT_DATE, answer_all, by_session, snapshot_marks, snapshots_table, status_of, strength,
     strengths_diagram, take_snapshot, textbox,
 )
-from .helpers import PHONE, focus_is_visible, log_in, overflowing
+from .helpers import PHONE, focus_is_visible, overflowing
 from .pagetypes import LIBRARY
+from .people import Participant
 from .server import PASSWORD
 
-RECOVERY_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")
 NOT_SAVED = "Not saved — retrying"
 RESTORED = "Saved. Your unsaved text is back."
 LOGGED_OUT = ("Not saved: you have been logged out. Your text is kept on this device. Log in again to save it")
@@ -41,53 +39,6 @@ POSITIVE = "What feels positive about undertaking P2P?"
 CHALLENGING = "Is there anything that feels challenging?"
 SAFE = "What behaviours help you feel safe?"
 MODULE_1 = LIBRARY.programme("p2p").module("module-1")
-NAMES = (f"Participant {n}" for n in itertools.count(1))
-
-
-@dataclass
-class Participant:
-    page: Page
-    name: str
-    group: str   # the demo group's address, like /groups/1
-
-    def open(self, module: str, session: str, page: Page | None = None) -> Page:
-        """Open a session page (in this person's page, or another page of theirs) and check it is the one."""
-        page = page or self.page
-        page.goto(f"{self.group}/modules/{module}/sessions/{session}")
-        title = LIBRARY.programme("p2p").module(module).session(session).title
-        expect(page.get_by_role("heading", level=1)).to_have_text(title)
-        return page
-
-    def log_in_elsewhere(self, context: BrowserContext) -> Page:
-        """The same person on another device (another browser context)."""
-        page = context.new_page()
-        log_in(page, self.name, PASSWORD)
-        return page
-
-
-@pytest.fixture(scope="module")
-def demo(live_server):
-    return live_server.demo()
-
-
-@pytest.fixture
-def join(demo, new_context, problems):
-    """Join the demo group as a new participant: the join link, a name and password, the recovery code shown
-    once ("I have written it down"), then the group's page."""
-    def join(**context_args) -> Participant:
-        page = problems.watch(new_context(**context_args)).new_page()
-        name = next(NAMES)
-        page.goto(f"/join/{demo.join_code}")
-        page.get_by_label("Your name").fill(name)
-        page.get_by_label("Choose a password").fill(PASSWORD)
-        page.get_by_label("Type the password again").fill(PASSWORD)
-        page.get_by_role("button", name="Join the group").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery code")
-        expect(page.get_by_text(RECOVERY_CODE)).to_be_visible()
-        page.get_by_role("button", name="I have written it down").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text(demo.group_name)
-        return Participant(page, name, urlsplit(page.url).path)
-    return join
 
 
 def drafts(page: Page) -> dict[str, str]:
