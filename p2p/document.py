@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .answers import Saved, Workbook, fields_of, place_of
+from .answers import Saved, Workbook, fields_of, locate, place_of
 from .content import Block, Library, Module, Programme, Session, Story
 
 
@@ -106,9 +106,24 @@ def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> Work
                     sessions.append(SessionDoc(session, base, blocks))
             if sessions:
                 modules.append(ModuleDoc(programme, module, sessions))
-    earlier = [Entry(place, place, "text", answer.value, answer.value, answer.updated_at)
+    earlier = [Entry(place, earlier_label(library, place), "text", answer.value, answer.value, answer.updated_at)
                for place, answer in sorted(saved.items()) if place not in used and answer.value.strip()]
     return WorkbookDoc(workbook.user.name, modules, earlier)
+
+
+def earlier_label(library: Library, place: str) -> str:
+    """What a person reads for an answer kept aside: its question if still there, else where it was."""
+    if place.startswith("earlier/"):   # an earlier workbook's answer to a question answered again since
+        place = place.split("/", 2)[2]
+    spot = locate(library, place)
+    if spot and spot.field:
+        return f"{spot.field.label} (an earlier answer)"
+    programme_id, module_id, session_id = (place.split("/") + ["", "", ""])[:3]
+    programme = library.programme(programme_id)
+    module = programme and programme.module(module_id)
+    session = module and module.session(session_id)
+    where = " · ".join(x.title for x in (module, session) if x)
+    return f"A question no longer in the programme{f' ({where})' if where else ''}"
 
 
 def find_story(doc: WorkbookDoc, place: str) -> tuple[SessionDoc, BlockDoc] | None:
@@ -176,5 +191,5 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime) -> str:
     if doc.earlier:
         lines += ["## Earlier answers", "", "Answers to questions that are no longer in the programme.", ""]
         for e in doc.earlier:
-            lines += [f"**{e.place}**", "", quote(e.value), ""]
+            lines += [f"**{e.label}**", "", quote(e.value), ""]
     return "\n".join(lines)

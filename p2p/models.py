@@ -177,6 +177,8 @@ class User(UserMixin, BaseModel):
             EarlierKey.create(user=self, generation=self.key_generation, key_salt=self.key_salt,
                               key_by_recovery=self.key_by_recovery)
             self.key_generation += 1
+        # What was marked or shared came from the workbook now locked away: the fresh one starts with none.
+        Share.delete().where(Share.user == self.id).execute()
         self.password_hash = passwords.hash(password)
         self.new_workbook_key(password)
         self.end_sessions()

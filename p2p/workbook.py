@@ -238,6 +238,7 @@ def share():
     if spot is None or spot.field.kind != "text" or membership is None or group.programme != spot.programme_id:
         abort(404)
     mine = (Share.user == workbook.user.id) & (Share.place == place)
+    message = None
     if action == "discuss":
         Share.insert(user=workbook.user.id, place=place, kind=Share.DISCUSS).on_conflict_ignore().execute()
     elif action == "undiscuss":
@@ -245,7 +246,7 @@ def share():
     elif action == "share":
         saved = workbook.get(place)
         if not saved or not saved.value.strip():
-            flash("There is nothing written here yet to share.")
+            message = "There is nothing written here yet to share."
         else:
             (Share.insert(user=workbook.user.id, place=place, kind=Share.FACILITATOR, membership=membership,
                           text=saved.value, shared_at=utcnow())
@@ -259,7 +260,9 @@ def share():
     else:
         abort(400)
     if is_fragment_request():
-        return render_template("workbook/_share.html", **share_panel_context(place, group.id))
+        return render_template("workbook/_share.html", **share_panel_context(place, group.id), message=message)
+    if message:
+        flash(message)
     anchor = "a-" + place.replace("/", "--") + "-form"
     return redirect(f"{safe_next(request.form.get('back'))}#{anchor}")
 
@@ -274,7 +277,8 @@ def to_discuss():
     items = []
     for mark in marked:
         spot = resolve(content(), mark.place)
-        items.append({"label": spot.field.label if spot else mark.place, "session": spot and spot.session_id,
+        items.append({"label": spot.field.label if spot else mark.place, "place": mark.place,
+                      "session": spot and spot.session_id,
                       "module": spot and spot.module_id, "programme": spot and spot.programme_id,
                       "value": saved[mark.place].value if mark.place in saved else ""})
     first_group = {}

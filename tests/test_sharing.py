@@ -70,3 +70,14 @@ def test_only_my_groups_and_written_text_answers_can_be_shared(room, as_user):
     assert choices.status_code == 404
     share(alice, room, "share", place=f"{S1}/anything-challenging")   # empty: nothing to share
     assert Share.select().where(Share.kind == "facilitator").count() == 0
+
+
+def test_a_fresh_workbook_after_a_reset_starts_with_nothing_shared(app, room, as_user):
+    from test_workbook_keys import reset_code_for
+    alice = as_user(room.alice)
+    autosave(alice, PLACE, "Kindness")
+    share(alice, room, "share")
+    code = reset_code_for(as_user, room, room.alice)
+    post(app.test_client(), "/reset", {"name": "Alice", "code": code, "password": "fresh password",
+                                       "confirm": "fresh password", "fresh": "yes"}, token_from="/reset")
+    assert Share.select().count() == 0

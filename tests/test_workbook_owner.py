@@ -121,6 +121,7 @@ def test_an_earlier_workbook_comes_back_with_its_recovery_code(app, room, as_use
     printed = text(client.get("/workbook/print"))
     assert "I stopped sleeping." in printed and "A painter, now." in printed
     assert "A gardener." in printed   # both answers to the same question are kept: the earlier one among earlier answers
+    assert "Who are you? (an earlier answer)" in printed and "earlier/1/" not in printed
     assert EarlierKey.select().count() == 0
     assert Answer.select().where(Answer.key_generation == 1).count() == 0
 
@@ -133,5 +134,6 @@ def test_answers_to_removed_questions_stay_with_their_owner(room, as_user):
         "p2p/module-1/session-1/a-question-since-removed", "Still mine.", None)
     page = text(alice.get("/workbook"))
     assert "Earlier answers" in page and "Still mine." in page
+    assert "A question no longer in the programme (Module 1: Introducing Peer Support · Session 1:" in page
     assert "Still mine." in text(alice.get("/workbook/print"))
     assert "Still mine." in alice.get("/workbook/download.md").get_data(as_text=True)
