@@ -416,3 +416,75 @@ class Share(BaseModel):
 
 ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
 WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The code of behaviour board: one per group, live on every screen through its version counter.
+
+
+class Board(BaseModel):
+    # Agreeing version 1 and committing to it come next (issue 4); the phases grow with them.
+    PHASES = ("propose", "shape", "respond")
+
+    group = ForeignKeyField(Group, unique=True, backref="boards", on_delete="CASCADE")
+    phase = CharField(max_length=20, default="propose")
+    named = BooleanField(default=False)               # new proposals show their author's name
+    hide_until_reveal = BooleanField(default=False)   # people write without seeing each other's proposals...
+    revealed = BooleanField(default=True)             # ...until the facilitator reveals them all at once
+    tallies_shown = BooleanField(default=False)       # responses are counted out of sight until revealed
+    blank = BooleanField(default=False)               # the projector shows nothing
+    # Bumped by every change. Screens poll with the version they show; the database, not a process, holds it,
+    # so it stays right with several worker processes.
+    version = IntegerField(default=1)
+
+    @classmethod
+    def for_group(cls, group: Group) -> Board:
+        cls.insert(group=group).on_conflict_ignore().execute()
+        return cls.get(cls.group == group)
+
+    def changed(self) -> None:
+        Board.update(version=Board.version + 1).where(Board.id == self.id).execute()
+        self.version = Board.get_by_id(self.id).version
+
+    def proposals_for(self, user, facilitator: bool):
+        """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the
+        facilitator sees all). A proposal the facilitator hid stays visible to its author."""
+        query = Proposal.select().where(Proposal.board == self).order_by(Proposal.created_at, Proposal.id)
+        if facilitator:
+            return query
+        if self.hide_until_reveal and not self.revealed:
+            return query.where(Proposal.author == user.id)
+        return query.where((Proposal.hidden == False) | (Proposal.author == user.id))  # noqa: E712
+
+
+class Proposal(BaseModel):
+    TEXT_MAX = 200
+
+    board = ForeignKeyField(Board, backref="proposals", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="proposals", on_delete="CASCADE")
+    text = CharField(max_length=TEXT_MAX)
+    named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
+    hidden = BooleanField(default=False)
+    created_at = DateTimeField(default=utcnow)
+
+    def tally(self) -> dict[str, int]:
+        counts = {kind: 0 for kind in Response.KINDS}
+        for kind, count in (Response.select(Response.kind, fn.COUNT(Response.id)).where(Response.proposal == self)
+                            .group_by(Response.kind).tuples()):
+            counts[kind] = count
+        return counts
+
+
+class Response(BaseModel):
+    KINDS = ("agree", "unsure", "object")
+
+    proposal = ForeignKeyField(Proposal, backref="responses", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="responses", on_delete="CASCADE")
+    kind = CharField(max_length=10)
+    private = BooleanField(default=False)  # an objection that shows only as "needs discussion", never who
+
+    class Meta:
+        indexes = ((("proposal", "user"), True),)  # one response per person per behaviour: changing it is an upsert
+
+
+BOARD_MODELS = [Board, Proposal, Response]
