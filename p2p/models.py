@@ -449,7 +449,8 @@ class Board(BaseModel):
     def proposals_for(self, user, facilitator: bool):
         """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the
         facilitator sees all). A proposal the facilitator hid stays visible to its author."""
-        query = Proposal.select().where(Proposal.board == self).order_by(Proposal.created_at, Proposal.id)
+        query = (Proposal.select(Proposal, User).join(User).where(Proposal.board == self)  # authors in one query
+                 .order_by(Proposal.created_at, Proposal.id))
         if facilitator:
             return query
         if self.hide_until_reveal and not self.revealed:

@@ -22,6 +22,7 @@ ACCESS = {
     "static": PUBLIC,
     "pages.home": PUBLIC,
     "pages.privacy": PUBLIC,
+    "pages.health": PUBLIC,
     "auth.login": PUBLIC,
     "auth.reset": PUBLIC,
     "auth.setup": PUBLIC,
