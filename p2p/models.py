@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 import unicodedata
@@ -423,8 +424,7 @@ WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
 
 
 class Board(BaseModel):
-    # Agreeing version 1 and committing to it come next (issue 4); the phases grow with them.
-    PHASES = ("propose", "shape", "respond")
+    PHASES = ("propose", "shape", "respond", "agree", "commit")
 
     group = ForeignKeyField(Group, unique=True, backref="boards", on_delete="CASCADE")
     phase = CharField(max_length=20, default="propose")
@@ -449,7 +449,8 @@ class Board(BaseModel):
     def proposals_for(self, user, facilitator: bool):
         """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the
         facilitator sees all). A proposal the facilitator hid stays visible to its author."""
-        query = (Proposal.select(Proposal, User).join(User).where(Proposal.board == self)  # authors in one query
+        query = (Proposal.select(Proposal, User).join(User)  # authors in one query
+                 .where(Proposal.board == self, Proposal.merged_into.is_null())  # merged ones show in their merge
                  .order_by(Proposal.created_at, Proposal.id))
         if facilitator:
             return query
@@ -466,6 +467,9 @@ class Proposal(BaseModel):
     text = CharField(max_length=TEXT_MAX)
     named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
     hidden = BooleanField(default=False)
+    agreed = BooleanField(default=False)  # marked agreed by the facilitator: part of the next version of the code
+    # Merging keeps provenance: the originals stay, pointing at the merged behaviour, and can be split back out.
+    merged_into = ForeignKeyField("self", null=True, backref="originals", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
 
     def tally(self) -> dict[str, int]:
@@ -488,4 +492,33 @@ class Response(BaseModel):
         indexes = ((("proposal", "user"), True),)  # one response per person per behaviour: changing it is an upsert
 
 
-BOARD_MODELS = [Board, Proposal, Response]
+class CodeVersion(BaseModel):
+    """A version of the group's code, as agreed: a snapshot of the behaviours' words, kept for good."""
+
+    board = ForeignKeyField(Board, backref="versions", on_delete="CASCADE")
+    number = IntegerField()
+    items = TextField()   # JSON list of the behaviours' texts, in order
+    made_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("board", "number"), True),)
+
+    @property
+    def behaviours(self) -> list[str]:
+        return json.loads(self.items)
+
+    @classmethod
+    def latest(cls, board) -> CodeVersion | None:
+        return cls.select().where(cls.board == board).order_by(cls.number.desc()).first()
+
+
+class Commitment(BaseModel):
+    version = ForeignKeyField(CodeVersion, backref="commitments", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="commitments", on_delete="CASCADE")
+    committed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("version", "user"), True),)  # one commitment per person per version: a double tap counts once
+
+
+BOARD_MODELS = [Board, Proposal, Response, CodeVersion, Commitment]

@@ -158,3 +158,79 @@ def test_proposals_are_rate_limited_per_person(app, room, as_user):
     assert "a lot of proposals at once" in text(propose(alice, room, "One more", htmx=True))
     propose(bob, room, "Bob's idea")
     assert Proposal.select().count() == PROPOSAL_LIMIT[0] + 1
+
+
+# Merging, agreeing, versions and commitments.
+
+def shape(client, room, proposal, action, **data):
+    return post(client, board_url(room, f"/proposals/{proposal.id}"), {"action": action, **data},
+                token_from=board_url(room))
+
+
+def test_merging_keeps_provenance_and_responses_follow(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    for client, words in ((alice, "Listen"), (bob, "Listen to each other"), (alice, "Be on time")):
+        propose(client, room, words)
+    listen, listen2, on_time = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:respond")
+    respond(alice, room, listen, "agree")
+    respond(bob, room, listen2, "object", private=True)
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, "/merge"), {"proposal": [listen.id, listen2.id], "text": "Listen to each other fully"},
+         token_from=board_url(room))
+    page = text(alice.get(board_url(room)))
+    assert "Listen to each other fully" in page and "Proposed by 2 people" in page
+    assert page.count('class="proposal__text"') == 2   # the merge and "Be on time"
+    assert "needs discussion" in page                  # Bob's objection moved with his proposal
+    merged = Proposal.get(Proposal.text == "Listen to each other fully")
+    shape(fran, room, merged, "split")
+    page = text(alice.get(board_url(room)))
+    assert "Listen to each other fully" not in page and page.count('class="proposal__text"') == 3
+    assert [r.kind for r in Response.select().order_by(Response.id)] == ["agree", "object"]
+
+
+def test_agreeing_makes_version_1_and_everyone_commits_once(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Be kind")
+    propose(bob, room, "No phones")
+    kind, phones = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:respond")
+    for client in (alice, bob):
+        respond(client, room, kind, "agree")
+    respond(alice, room, phones, "object")
+    settings(fran, room, "phase:agree")
+    page = text(fran.get(board_url(room)))
+    assert page.count("suggested: no objection, most agree") == 1
+    shape(fran, room, kind, "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    assert Board.for_group(room.group).phase == "commit"
+    code = text(alice.get(f"/groups/{room.group.id}/code"))
+    assert "version 1" in code and "Be kind" in code and "No phones" not in code
+    assert "Please read it, and commit to it" in text(alice.get(f"/groups/{room.group.id}"))
+    for _ in range(2):   # a double tap counts once
+        post(alice, board_url(room, "/commit"), token_from=board_url(room))
+    assert "1 person has committed" in text(bob.get(f"/groups/{room.group.id}/code"))
+    assert "Please read it" not in text(alice.get(f"/groups/{room.group.id}"))
+    assert "Alice" not in text(bob.get(f"/groups/{room.group.id}/code"))   # anonymous group: a count only
+    md = alice.get(f"/groups/{room.group.id}/code.md").get_data(as_text=True)
+    assert "- Be kind" in md and "Version 1" in md and "Alice" not in md
+
+
+def test_a_reaffirm_round_makes_version_2_and_shows_what_changed(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Be kind")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, Proposal.get(), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    post(fran, board_url(room, "/round"), token_from=board_url(room))
+    assert "Still agree" in text(alice.get(board_url(room)))
+    settings(fran, room, "phase:propose")
+    propose(alice, room, "Start on time")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, Proposal.get(Proposal.text == "Start on time"), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    code = text(alice.get(f"/groups/{room.group.id}/code"))
+    assert "version 2" in code and "What changed since version 1" in code
+    changes = code[code.index("What changed since version 1"):]
+    assert "Start on time" in changes[changes.index("Added or reworded"):] and "Taken out" not in changes
+    assert "Please read it" in text(alice.get(f"/groups/{room.group.id}"))   # a new version asks again

@@ -67,6 +67,12 @@ ACCESS = {
     "board.projector": GROUP_FACILITATORS,
     "board.settings": GROUP_FACILITATORS,
     "board.shape": GROUP_FACILITATORS,
+    "board.merge": GROUP_FACILITATORS,
+    "board.make_version": GROUP_FACILITATORS,
+    "board.new_round": GROUP_FACILITATORS,
+    "board.commit": MEMBERS,
+    "board.code": MEMBERS,
+    "board.code_markdown": MEMBERS,
     "workbook.to_discuss": SIGNED_IN,
 }
 
