@@ -18,7 +18,7 @@ from . import permissions
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
 from .models import Board, CodeVersion, Commitment, Proposal, Response, Throttle, User
-from .web import is_fragment_request, local_time, log
+from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
 
@@ -108,7 +108,22 @@ def board_state(group, membership, view: str = "page") -> dict:
 def page(group_id: int):
     group, membership = membership_or_404(group_id)
     return render_template("board/page.html", **board_state(group, membership),
-                           text_max=Proposal.TEXT_MAX)
+                           text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
+
+
+def _from_workbook(place: str) -> str:
+    """"Propose to the group" from a workbook answer: the owner's own words, pre-filled for them to edit before
+    sending. Only the place travels in the link; the words are read from their workbook, and nothing is sent
+    until they press Propose."""
+    if not place:
+        return ""
+    from .answers import resolve
+    from .workbook import open_workbook
+    spot, workbook = resolve(content(), place), open_workbook()
+    if spot is None or workbook is None or not getattr(spot.block, "to_board", False):
+        return ""
+    saved = workbook.get(place)
+    return " ".join(saved.value.split())[:Proposal.TEXT_MAX] if saved else ""
 
 
 @bp.get("/groups/<int:group_id>/board/projector")

@@ -234,3 +234,19 @@ def test_a_reaffirm_round_makes_version_2_and_shows_what_changed(room, as_user):
     changes = code[code.index("What changed since version 1"):]
     assert "Start on time" in changes[changes.index("Added or reworded"):] and "Taken out" not in changes
     assert "Please read it" in text(alice.get(f"/groups/{room.group.id}"))   # a new version asks again
+
+
+def test_a_workbook_answer_can_be_proposed_after_editing_and_nothing_leaves_until_then(room, as_user):
+    from test_workbook import S1, autosave
+    alice = as_user(room.alice)
+    place = f"{S1}/behaviours-help-you-feel-safe"
+    autosave(alice, place, "Being listened to, without advice.")
+    session = text(alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1"))
+    assert session.count("Propose to the group’s code of behaviour") == 2   # the two questions that offer it
+    page = text(alice.get(board_url(room, f"?from={place}")))
+    assert ">Being listened to, without advice.</textarea>" in page
+    assert Proposal.select().count() == 0                                      # only pre-filled
+    fran = as_user(room.facilitator)
+    assert "Being listened to" not in text(fran.get(board_url(room, f"?from={place}")))  # their own workbook only
+    other = text(alice.get(board_url(room, f"?from={S1}/anything-challenging")))        # not offered there
+    assert "></textarea>" in other
