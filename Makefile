@@ -18,6 +18,7 @@ test: $(VENV)/.installed-test $(VNU) browser
 # Benchmarks print figures (see README); nothing here fails on a slow machine.
 bench: $(VENV)/.installed
 	$(BIN)/python -m bench.login
+	$(BIN)/python -m bench.board
 
 check-content: $(VENV)/.installed
 	$(BIN)/p2p check-content

@@ -22,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from contextlib import contextmanager
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -35,7 +36,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_people(instance: Path, count: int) -> list[str]:
+def make_people(instance: Path, count: int) -> tuple[list[str], int]:
     os.environ["P2P_INSTANCE_PATH"] = str(instance)
     from p2p import create_app
     from p2p.models import FACILITATOR, Group, Membership, User
@@ -45,7 +46,36 @@ def make_people(instance: Path, count: int) -> list[str]:
     names = [f"Person {n}" for n in range(1, count + 1)]
     for name in names:
         Membership.join(User.create_account(name, PASSWORD), group)
-    return names
+    return names, group.id
+
+
+@contextmanager
+def running_server(people: int, **_):
+    """The real server (`p2p serve`) on a free loopback port, with a group of `people` in a fresh instance.
+    Yields (port, names, group id, start-up seconds)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        instance = Path(tmp)
+        names, group_id = make_people(instance, people)
+        port = free_port()
+        env = {**os.environ, "P2P_INSTANCE_PATH": str(instance), "P2P_HOST": "127.0.0.1", "P2P_PORT": str(port),
+               "P2P_BACKUP_EVERY_HOURS": "0"}
+        started = time.perf_counter()
+        server = subprocess.Popen([sys.executable, "-c", "from p2p.cli import main; main(['serve'])"], env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        try:
+            for line in server.stdout:
+                if "Press Ctrl+C" in line:
+                    break
+            for _ in range(100):
+                try:
+                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            yield port, names, group_id, time.perf_counter() - started
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
 
 
 def log_in(base: str, name: str, durations: list[float], errors: list[str]) -> None:
@@ -84,30 +114,9 @@ def main() -> None:
     parser.add_argument("--within", type=float, default=5.0, help="seconds over which they arrive")
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
-        instance = Path(tmp)
-        names = make_people(instance, args.people)
-        port = free_port()
-        env = {**os.environ, "P2P_INSTANCE_PATH": str(instance), "P2P_HOST": "127.0.0.1", "P2P_PORT": str(port)}
-        started = time.perf_counter()
-        server = subprocess.Popen([sys.executable, "-c", "from p2p.cli import main; main(['serve'])"], env=env,
-                                  stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        try:
-            for line in server.stdout:
-                if "Press Ctrl+C" in line:
-                    break
-            for _ in range(100):
-                try:
-                    socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            startup = time.perf_counter() - started
-            base = f"http://127.0.0.1:{port}"
-            rounds = {within: run_round(base, names, within) for within in (args.within, 0.0)}
-        finally:
-            server.terminate()
-            server.wait(timeout=10)
+    with running_server(args.people) as (port, names, _, startup):
+        base = f"http://127.0.0.1:{port}"
+        rounds = {within: run_round(base, names, within) for within in (args.within, 0.0)}
 
     print(f"{'figure':<52}{'value':>10}")
     print(f"{'server start-up (s)':<52}{startup:>10.2f}")

@@ -63,6 +63,7 @@ class FreeText(Block):
     type: ClassVar[str] = "free_text"
     prompt: str
     help: Markup | None
+    to_board: bool = False   # its answer can be proposed to the group's code of behaviour board
 
 
 @dataclass(frozen=True)
@@ -382,7 +383,7 @@ def _reading(t: _Table) -> Reading:
 
 
 def _free_text(t: _Table) -> FreeText:
-    return FreeText(id=t.id(), prompt=t.text("prompt"), help=t.markdown("help"))
+    return FreeText(id=t.id(), prompt=t.text("prompt"), help=t.markdown("help"), to_board=t.flag("to_board"))
 
 
 def _ladder(t: _Table) -> Ladder:

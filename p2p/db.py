@@ -83,9 +83,15 @@ def _workbooks():
     db.create_tables(models.WORKBOOK_MODELS, safe=True)
 
 
+def _boards():
+    from . import models
+    db.create_tables(models.BOARD_MODELS, safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
+    _boards,          # 3: the code of behaviour board: boards, proposals, responses
 ]
 
 

@@ -126,7 +126,13 @@ def show(group_id: int):
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
         other_facilitators=[u for u in User.facilitators() if u.id not in in_group] if manage else [],
         shared=_shared_with_facilitators(group) if manage else [],
+        code_to_commit=code_to_commit(group, current_user),
     )
+
+
+def code_to_commit(group: Group, user):
+    from .board import code_to_commit as pending   # the board builds on groups: imported when needed
+    return pending(group, user)
 
 
 def _shared_with_facilitators(group: Group) -> list[dict]:

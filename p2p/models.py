@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 import time
 import unicodedata
@@ -418,3 +419,108 @@ class Share(BaseModel):
 
 ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
 WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The code of behaviour board: one per group, live on every screen through its version counter.
+
+
+class Board(BaseModel):
+    PHASES = ("propose", "shape", "respond", "agree", "commit")
+
+    group = ForeignKeyField(Group, unique=True, backref="boards", on_delete="CASCADE")
+    phase = CharField(max_length=20, default="propose")
+    named = BooleanField(default=False)               # new proposals show their author's name
+    hide_until_reveal = BooleanField(default=False)   # people write without seeing each other's proposals...
+    revealed = BooleanField(default=True)             # ...until the facilitator reveals them all at once
+    tallies_shown = BooleanField(default=False)       # responses are counted out of sight until revealed
+    blank = BooleanField(default=False)               # the projector shows nothing
+    # Bumped by every change. Screens poll with the version they show; the database, not a process, holds it,
+    # so it stays right with several worker processes.
+    version = IntegerField(default=1)
+
+    @classmethod
+    def for_group(cls, group: Group) -> Board:
+        cls.insert(group=group).on_conflict_ignore().execute()
+        return cls.get(cls.group == group)
+
+    def changed(self) -> None:
+        Board.update(version=Board.version + 1).where(Board.id == self.id).execute()
+        self.version = Board.get_by_id(self.id).version
+
+    def proposals_for(self, user, facilitator: bool):
+        """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the
+        facilitator sees all). A proposal the facilitator hid stays visible to its author."""
+        query = (Proposal.select(Proposal, User).join(User)  # authors in one query
+                 .where(Proposal.board == self, Proposal.merged_into.is_null())  # merged ones show in their merge
+                 .order_by(Proposal.created_at, Proposal.id))
+        if facilitator:
+            return query
+        if self.hide_until_reveal and not self.revealed:
+            return query.where(Proposal.author == user.id)
+        return query.where((Proposal.hidden == False) | (Proposal.author == user.id))  # noqa: E712
+
+
+class Proposal(BaseModel):
+    TEXT_MAX = 200
+
+    board = ForeignKeyField(Board, backref="proposals", on_delete="CASCADE")
+    author = ForeignKeyField(User, backref="proposals", on_delete="CASCADE")
+    text = CharField(max_length=TEXT_MAX)
+    named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
+    hidden = BooleanField(default=False)
+    agreed = BooleanField(default=False)  # marked agreed by the facilitator: part of the next version of the code
+    # Merging keeps provenance: the originals stay, pointing at the merged behaviour, and can be split back out.
+    merged_into = ForeignKeyField("self", null=True, backref="originals", on_delete="SET NULL")
+    created_at = DateTimeField(default=utcnow)
+
+    def tally(self) -> dict[str, int]:
+        counts = {kind: 0 for kind in Response.KINDS}
+        for kind, count in (Response.select(Response.kind, fn.COUNT(Response.id)).where(Response.proposal == self)
+                            .group_by(Response.kind).tuples()):
+            counts[kind] = count
+        return counts
+
+
+class Response(BaseModel):
+    KINDS = ("agree", "unsure", "object")
+
+    proposal = ForeignKeyField(Proposal, backref="responses", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="responses", on_delete="CASCADE")
+    kind = CharField(max_length=10)
+    private = BooleanField(default=False)  # an objection that shows only as "needs discussion", never who
+
+    class Meta:
+        indexes = ((("proposal", "user"), True),)  # one response per person per behaviour: changing it is an upsert
+
+
+class CodeVersion(BaseModel):
+    """A version of the group's code, as agreed: a snapshot of the behaviours' words, kept for good."""
+
+    board = ForeignKeyField(Board, backref="versions", on_delete="CASCADE")
+    number = IntegerField()
+    items = TextField()   # JSON list of the behaviours' texts, in order
+    made_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("board", "number"), True),)
+
+    @property
+    def behaviours(self) -> list[str]:
+        return json.loads(self.items)
+
+    @classmethod
+    def latest(cls, board) -> CodeVersion | None:
+        return cls.select().where(cls.board == board).order_by(cls.number.desc()).first()
+
+
+class Commitment(BaseModel):
+    version = ForeignKeyField(CodeVersion, backref="commitments", on_delete="CASCADE")
+    user = ForeignKeyField(User, backref="commitments", on_delete="CASCADE")
+    committed_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("version", "user"), True),)  # one commitment per person per version: a double tap counts once
+
+
+BOARD_MODELS = [Board, Proposal, Response, CodeVersion, Commitment]

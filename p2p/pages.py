@@ -20,3 +20,10 @@ def home():
 @bp.get("/privacy")
 def privacy():
     return render_template("pages/privacy.html")
+
+
+@bp.get("/healthz")
+def health():
+    """For a host's monitoring (and the benchmarks' bare route): the app answers and its database opens."""
+    Group.select().limit(1).count()
+    return "ok", 200, {"Content-Type": "text/plain; charset=utf-8"}

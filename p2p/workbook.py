@@ -19,6 +19,13 @@ bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
 
 
+@bp.app_template_global()
+def fields_block(place: str):
+    """The content block an answer place belongs to (templates ask what it allows)."""
+    spot = locate(content(), place)
+    return spot.block if spot else None
+
+
 def open_workbook() -> Workbook | None:
     """The signed-in person's workbook, or None when this session does not carry their key."""
     key = workbook_key()

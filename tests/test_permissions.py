@@ -22,6 +22,7 @@ ACCESS = {
     "static": PUBLIC,
     "pages.home": PUBLIC,
     "pages.privacy": PUBLIC,
+    "pages.health": PUBLIC,
     "auth.login": PUBLIC,
     "auth.reset": PUBLIC,
     "auth.setup": PUBLIC,
@@ -58,6 +59,20 @@ ACCESS = {
     "workbook.earlier": SIGNED_IN,
     "auth.delete_account": SIGNED_IN,
     "workbook.share": SIGNED_IN,
+    # The code of behaviour board: the group's members take part; its facilitators steer and project.
+    "board.page": MEMBERS,
+    "board.live": MEMBERS,
+    "board.propose": MEMBERS,
+    "board.respond": MEMBERS,
+    "board.projector": GROUP_FACILITATORS,
+    "board.settings": GROUP_FACILITATORS,
+    "board.shape": GROUP_FACILITATORS,
+    "board.merge": GROUP_FACILITATORS,
+    "board.make_version": GROUP_FACILITATORS,
+    "board.new_round": GROUP_FACILITATORS,
+    "board.commit": MEMBERS,
+    "board.code": MEMBERS,
+    "board.code_markdown": MEMBERS,
     "workbook.to_discuss": SIGNED_IN,
 }
 
@@ -97,7 +112,7 @@ def people(app, room):
 def url_for_rule(app, rule, room):
     values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
               "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css",
-              "kind": "md"}
+              "kind": "md", "proposal_id": 999}
     query = {"workbook.picks_diagram": {"place": "p2p/module-1/session-4/strengths/choices"},
              "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"}
              }.get(rule.endpoint, {})
