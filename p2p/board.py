@@ -67,8 +67,9 @@ def board_state(group, membership, view: str = "page") -> dict:
     facilitator = permissions.can_manage_group(membership)
     projector = view == "projector"
     proposals = list(board.proposals_for(current_user, facilitator and not projector))
-    if projector:
-        proposals = [p for p in proposals if not p.hidden]
+    if projector:   # the room's screen: nothing hidden, and nothing at all while proposals wait to be revealed
+        waiting_room = board.hide_until_reveal and not board.revealed
+        proposals = [] if waiting_room else [p for p in proposals if not p.hidden]
     responses = effective_responses(proposals)
     mine = {item: by_user[current_user.id] for item, by_user in responses.items() if current_user.id in by_user}
     needs_talk = {item for item, by_user in responses.items() if any(r.kind == "object" for r in by_user.values())}

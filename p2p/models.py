@@ -441,8 +441,11 @@ class Board(BaseModel):
 
     @classmethod
     def for_group(cls, group: Group) -> Board:
-        cls.insert(group=group).on_conflict_ignore().execute()
-        return cls.get(cls.group == group)
+        board = cls.get_or_none(cls.group == group)   # a read: polls must not write
+        if board is None:
+            cls.insert(group=group).on_conflict_ignore().execute()
+            board = cls.get(cls.group == group)
+        return board
 
     def changed(self) -> None:
         Board.update(version=Board.version + 1).where(Board.id == self.id).execute()

@@ -250,3 +250,11 @@ def test_a_workbook_answer_can_be_proposed_after_editing_and_nothing_leaves_unti
     assert "Being listened to" not in text(fran.get(board_url(room, f"?from={place}")))  # their own workbook only
     other = text(alice.get(board_url(room, f"?from={S1}/anything-challenging")))        # not offered there
     assert "></textarea>" in other
+
+
+def test_the_projector_shows_no_proposal_while_they_wait_to_be_revealed(room, as_user):
+    fran = as_user(room.facilitator)
+    settings(fran, room, "hide-on")
+    propose(fran, room, "The facilitator's own idea")
+    page = text(fran.get(board_url(room, "/projector")))
+    assert "The facilitator's own idea" not in page and "1 behaviour proposed so far" in page
