@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from . import permissions
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
-from .models import Board, CodeVersion, Commitment, Proposal, Response, Throttle, User
+from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, Throttle, User
 from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -58,6 +58,17 @@ def effective_responses(items) -> dict[int, dict[int, Response]]:
         elif key not in direct and (current is None or CAUTION[r.kind] > CAUTION[current.kind]):
             found[item][r.user_id] = r
     return found
+
+
+def in_theme_order(proposals) -> list[Proposal]:
+    """Grouped by theme, the themes in the order they first appear, behaviours without a theme last."""
+    proposals = list(proposals)
+    first = {}
+    for index, p in enumerate(proposals):
+        first.setdefault(p.theme, index)
+    return sorted(proposals, key=lambda p: (p.theme is None, first[p.theme]))
+
+
 PROPOSAL_LIMIT = (20, 300)   # proposals per person per 5 minutes: plenty for a person, a brake for a script
 
 
@@ -66,10 +77,9 @@ def board_state(group, membership, view: str = "page") -> dict:
     board = Board.for_group(group)
     facilitator = permissions.can_manage_group(membership)
     projector = view == "projector"
-    proposals = list(board.proposals_for(current_user, facilitator and not projector))
-    if projector:   # the room's screen: nothing hidden, and nothing at all while proposals wait to be revealed
-        waiting_room = board.hide_until_reveal and not board.revealed
-        proposals = [] if waiting_room else [p for p in proposals if not p.hidden]
+    proposals = in_theme_order(board.proposals_for(current_user, facilitator and not projector))
+    if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
+        proposals = [p for p in proposals if not (p.hidden or p.held)]
     responses = effective_responses(proposals)
     mine = {item: by_user[current_user.id] for item, by_user in responses.items() if current_user.id in by_user}
     needs_talk = {item for item, by_user in responses.items() if any(r.kind == "object" for r in by_user.values())}
@@ -91,17 +101,21 @@ def board_state(group, membership, view: str = "page") -> dict:
     version = CodeVersion.latest(board)
     committed = (list(Commitment.select(Commitment, User).join(User).where(Commitment.version == version)
                       .order_by(Commitment.committed_at)) if version else [])
-    waiting = (board.hide_until_reveal and not board.revealed and (projector or not facilitator))
-    total = Proposal.select().where(Proposal.board == board, Proposal.hidden == False,  # noqa: E712
-                                    Proposal.merged_into.is_null()).count()
+    in_play = Proposal.select().where(Proposal.board == board, Proposal.hidden == False,  # noqa: E712
+                                      Proposal.merged_into.is_null())
+    total = in_play.count()
+    held = in_play.where(Proposal.held == True).count()  # noqa: E712
     return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
             "proposals": proposals, "mine": mine, "needs_talk": needs_talk, "open_objectors": open_objectors,
-            "tallies": tallies, "waiting": waiting, "total": total, "suggested": suggested,
+            "tallies": tallies, "holding": board.holding, "held": held, "total": total, "suggested": suggested,
             "responded": len({u for by_user in responses.values() for u in by_user}),
             "version": version, "committed": committed, "merges": merges,
             "i_committed": any(c.user_id == current_user.id for c in committed),
-            "members": group.memberships().count(),
-            "phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase]}
+            "members": group.memberships().count(), "themes": board.themes(),
+            "sections": [(theme, [p for p in proposals if p.theme == theme])
+                         for theme in dict.fromkeys(p.theme for p in proposals)],
+            "phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase],
+            "join_url": join_url(group) if projector and group.join_code_active else None}
 
 
 @bp.get("/groups/<int:group_id>/board")
@@ -131,8 +145,7 @@ def _from_workbook(place: str) -> str:
 @login_required
 def projector(group_id: int):
     group, membership = managed_or_404(group_id)
-    return render_template("board/projector.html", **board_state(group, membership, "projector"),
-                           join_url=join_url(group) if group.join_code_active else None)
+    return render_template("board/projector.html", **board_state(group, membership, "projector"))
 
 
 @bp.get("/groups/<int:group_id>/board/live")
@@ -176,7 +189,8 @@ def propose(group_id: int):
         problem = None
         Throttle.fail(key, window)
         with db.atomic():
-            Proposal.create(board=board, author=current_user.id, text=text, named=board.named)
+            Proposal.create(board=board, author=current_user.id, text=text, named=_named_as_shown(board),
+                            held=board.holding)
             board.changed()
         log.info("proposal-added group=%s", group.id)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
@@ -185,6 +199,19 @@ def propose(group_id: int):
     if problem:
         flash(problem)
     return redirect(url_for("board.page", group_id=group.id) + "#propose")
+
+
+def _named_as_shown(board: Board) -> bool:
+    """Named only if the board says so now and the form said so when it was sent: a setting changed while
+    someone was typing never puts their name on words they wrote believing them anonymous."""
+    shown = request.form.get("named")
+    return board.named if shown is None else board.named and shown == "1"
+
+
+# The choices on each behaviour. "Object without my name" shows the group only "needs discussion"; a named
+# objection lets the facilitator invite that person to speak.
+CHOICES = {"agree": ("agree", False), "unsure": ("unsure", False), "object": ("object", False),
+           "object-private": ("object", True)}
 
 
 @bp.post("/groups/<int:group_id>/board/proposals/<int:proposal_id>/respond")
@@ -196,14 +223,14 @@ def respond(group_id: int, proposal_id: int):
         Proposal.id == proposal_id).first()
     if proposal is None:
         abort(404)
-    kind = request.form.get("kind", "")
-    if board.phase != "respond" or kind not in (*Response.KINDS, "pass"):
+    choice = request.form.get("kind", "")
+    if board.phase != "respond" or choice not in (*CHOICES, "pass"):
         abort(400)
     with db.atomic():
-        if kind == "pass":
+        if choice == "pass":
             Response.delete().where(Response.proposal == proposal, Response.user == current_user.id).execute()
         else:
-            private = kind == "object" and bool(request.form.get("private"))
+            kind, private = CHOICES[choice]
             (Response.insert(proposal=proposal, user=current_user.id, kind=kind, private=private)
              .on_conflict(conflict_target=[Response.proposal, Response.user],
                           update={Response.kind: kind, Response.private: private}).execute())
@@ -216,7 +243,7 @@ def respond(group_id: int, proposal_id: int):
 
 SETTINGS = {  # action: (field, value)
     "named-on": ("named", True), "named-off": ("named", False),
-    "hide-on": ("hide_until_reveal", True), "hide-off": ("hide_until_reveal", False),
+    "hide-on": ("hide_until_reveal", True), "hide-off": ("revealed", True),
     "reveal": ("revealed", True),
     "tallies-on": ("tallies_shown", True), "tallies-off": ("tallies_shown", False),
     "blank-on": ("blank", True), "blank-off": ("blank", False),
@@ -240,6 +267,8 @@ def settings(group_id: int):
         abort(400)
     with db.atomic():
         Board.update(**changes).where(Board.id == board.id).execute()
+        if action in ("reveal", "hide-off"):   # everything held back is shown to everyone at once
+            Proposal.update(held=False).where(Proposal.board == board).execute()
         board.changed()
     log.info("board-changed group=%s action=%s", group.id, action)
     back = request.form.get("back") == "projector"
@@ -261,6 +290,9 @@ def shape(group_id: int, proposal_id: int):
             flash(f"A behaviour needs some words, and at most {Proposal.TEXT_MAX} characters.")
             return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
         changes = {"text": text}
+    elif action == "theme":
+        theme = " ".join(request.form.get("theme", "").split())[:THEME_MAX]
+        changes = {"theme": theme or None}
     elif action in ("hide", "show"):
         changes = {"hidden": action == "hide"}
     elif action in ("agree", "unagree"):
@@ -295,7 +327,8 @@ def merge(group_id: int):
         text = text or chosen[0].text
         with db.atomic():
             merged = Proposal.create(board=board, author=current_user.id, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=any(p.agreed for p in chosen))
+                                     agreed=any(p.agreed for p in chosen),
+                                     theme=next((p.theme for p in chosen if p.theme), None))
             chosen_ids = [p.id for p in chosen]
             # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
             earlier = list({p.merged_into_id for p in Proposal.select(Proposal.merged_into)
@@ -316,7 +349,8 @@ def make_version(group_id: int):
     """The agreed behaviours become the next version of the code; then everyone is asked to commit to it."""
     group, _ = managed_or_404(group_id)
     board = Board.for_group(group)
-    agreed = [p.text for p in board.proposals_for(current_user, True) if p.agreed and not p.hidden]
+    agreed = [[p.text, p.theme] if p.theme else p.text
+              for p in in_theme_order(board.proposals_for(current_user, True)) if p.agreed and not p.hidden]
     if not agreed:
         flash("Mark at least one behaviour as agreed first.")
         return redirect(url_for("board.page", group_id=group.id))
@@ -394,8 +428,9 @@ def code_markdown(group_id: int):
         return redirect(url_for("board.code", group_id=group.id))
     lines = [f"# Our code of behaviour — {group.name}", "",
              f"Version {version.number}, agreed on {local_time(version.made_at, current_app.config['TIMEZONE']):%-d %B %Y}.", ""]
-    lines += [f"- {behaviour}" for behaviour in version.behaviours]
-    lines += ["", f"{len(context['committed'])} people have committed to it."]
+    for theme, behaviours in version.by_theme:
+        lines += ([f"## {theme}", ""] if theme else []) + [f"- {behaviour}" for behaviour in behaviours] + [""]
+    lines += [f"{len(context['committed'])} people have committed to it."]
     if context["board"].named and context["committed"]:
         lines += ["", "Committed: " + ", ".join(c.user.name for c in context["committed"])]
     response = HttpResponse(("\n".join(lines) + "\n"), mimetype="text/markdown")

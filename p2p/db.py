@@ -88,10 +88,21 @@ def _boards():
     db.create_tables(models.BOARD_MODELS, safe=True)
 
 
+def _board_details():
+    from . import models
+    add_columns_if_missing(models.Proposal, "held", "theme")
+    # Proposals waiting to be revealed when this step runs stay waiting (before it, the board held them all).
+    (models.Proposal.update(held=True)
+     .where(models.Proposal.board.in_(models.Board.select(models.Board.id).where(
+         (models.Board.hide_until_reveal == True) & (models.Board.revealed == False))))  # noqa: E712
+     .execute())
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
     _boards,          # 3: the code of behaviour board: boards, proposals, responses
+    _board_details,   # 4: proposals held back until revealed (each its own), themes
 ]
 
 

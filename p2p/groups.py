@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from . import permissions
 from .auth import new_account_problems, sign_in_new_account
 from .db import db
-from .models import FACILITATOR, Group, Membership, OneTimeToken, Share, Throttle, User, format_join_code, \
+from .models import FACILITATOR, Board, Group, Membership, OneTimeToken, Share, Throttle, User, format_join_code, \
     normalise_join_code
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log
@@ -293,6 +293,7 @@ def remove_member(group_id: int, user_id: int):
         with db.atomic():
             target.delete_instance()
             target.user.end_sessions()  # their open pages stop working at once, not at the next login
+            Board.touch(group)
         log.info("member-removed group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
         flash(f"{target.user.name} has been removed from {group.name}.")
         return redirect(url_for("groups.show", group_id=group.id))
@@ -327,6 +328,7 @@ def add_facilitator(group_id: int):
         (Membership.insert(user=user, group=group, role=FACILITATOR)
          .on_conflict(conflict_target=[Membership.user, Membership.group], update={Membership.role: FACILITATOR})
          .execute())
+        Board.touch(group)   # their open board page gains the facilitator's controls
         log.info("co-facilitator-added group=%s user=%s by=%s", group.id, user.id, current_user.id)
         flash(f"{user.name} now co-facilitates {group.name}.")
     return redirect(url_for("groups.show", group_id=group.id) + "#facilitators")

@@ -237,11 +237,13 @@ class Group(BaseModel):
         self.join_code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(JOIN_CODE_LENGTH))
         self.join_code_expires_at = utcnow() + timedelta(days=days)
         self.save()
+        Board.touch(self)   # the projector shows the code
 
     def close_join_code(self) -> None:
         self.join_code = None
         self.join_code_expires_at = None
         self.save()
+        Board.touch(self)
 
     def memberships(self, role: str | None = None):
         query = (Membership.select(Membership, User).join(User)
@@ -267,7 +269,8 @@ class Membership(BaseModel):
     @classmethod
     def join(cls, user: User, group: Group, role: str = PARTICIPANT) -> Membership:
         """Idempotent: a double submit or a second tab joins once."""
-        cls.insert(user=user, group=group, role=role).on_conflict_ignore().execute()
+        if cls.insert(user=user, group=group, role=role).on_conflict_ignore().execute():
+            Board.touch(group)   # the board counts who has committed out of how many
         return cls.of(user, group)
 
 
@@ -433,11 +436,23 @@ class Board(BaseModel):
     named = BooleanField(default=False)               # new proposals show their author's name
     hide_until_reveal = BooleanField(default=False)   # people write without seeing each other's proposals...
     revealed = BooleanField(default=True)             # ...until the facilitator reveals them all at once
+    # (what is held back is marked on each proposal, Proposal.held: turning hiding on later never re-hides
+    # proposals everyone has already seen)
     tallies_shown = BooleanField(default=False)       # responses are counted out of sight until revealed
     blank = BooleanField(default=False)               # the projector shows nothing
     # Bumped by every change. Screens poll with the version they show; the database, not a process, holds it,
     # so it stays right with several worker processes.
     version = IntegerField(default=1)
+
+    @property
+    def holding(self) -> bool:
+        """New proposals are held back from the group until the facilitator reveals them."""
+        return self.hide_until_reveal and not self.revealed
+
+    @classmethod
+    def touch(cls, group) -> None:
+        """Something every screen of the board shows changed outside it (a join code, who facilitates)."""
+        cls.update(version=cls.version + 1).where(cls.group == group).execute()
 
     @classmethod
     def for_group(cls, group: Group) -> Board:
@@ -459,9 +474,17 @@ class Board(BaseModel):
                  .order_by(Proposal.created_at, Proposal.id))
         if facilitator:
             return query
-        if self.hide_until_reveal and not self.revealed:
-            return query.where(Proposal.author == user.id)
-        return query.where((Proposal.hidden == False) | (Proposal.author == user.id))  # noqa: E712
+        return query.where(((Proposal.hidden == False) & (Proposal.held == False))  # noqa: E712
+                           | (Proposal.author == user.id))
+
+    def themes(self) -> list[str]:
+        """The themes the facilitator has used so far, for grouping and for suggesting while shaping."""
+        return [t for (t,) in Proposal.select(Proposal.theme).distinct().where(
+            Proposal.board == self, Proposal.theme.is_null(False), Proposal.merged_into.is_null())
+            .order_by(Proposal.theme).tuples()]
+
+
+THEME_MAX = 60
 
 
 class Proposal(BaseModel):
@@ -472,6 +495,8 @@ class Proposal(BaseModel):
     text = CharField(max_length=TEXT_MAX)
     named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
     hidden = BooleanField(default=False)
+    held = BooleanField(default=False)    # proposed while hiding was on: shown to the group only once revealed
+    theme = CharField(max_length=THEME_MAX, null=True)   # the facilitator groups behaviours by theme while shaping
     agreed = BooleanField(default=False)  # marked agreed by the facilitator: part of the next version of the code
     # Merging keeps provenance: the originals stay, pointing at the merged behaviour, and can be split back out.
     merged_into = ForeignKeyField("self", null=True, backref="originals", on_delete="SET NULL")
@@ -502,7 +527,8 @@ class CodeVersion(BaseModel):
 
     board = ForeignKeyField(Board, backref="versions", on_delete="CASCADE")
     number = IntegerField()
-    items = TextField()   # JSON list of the behaviours' texts, in order
+    # JSON list of the behaviours, in order: each a text, or [text, theme] when the group grouped them by theme
+    items = TextField()
     made_at = DateTimeField(default=utcnow)
 
     class Meta:
@@ -510,7 +536,16 @@ class CodeVersion(BaseModel):
 
     @property
     def behaviours(self) -> list[str]:
-        return json.loads(self.items)
+        return [item[0] if isinstance(item, list) else item for item in json.loads(self.items)]
+
+    @property
+    def by_theme(self) -> list[tuple[str | None, list[str]]]:
+        """The behaviours under their themes, in the order the themes first appear (one unnamed group if none)."""
+        groups: dict[str | None, list[str]] = {}
+        for item in json.loads(self.items):
+            text, theme = (item if isinstance(item, list) else (item, None))
+            groups.setdefault(theme, []).append(text)
+        return list(groups.items())
 
     @classmethod
     def latest(cls, board) -> CodeVersion | None:

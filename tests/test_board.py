@@ -19,7 +19,7 @@ def settings(client, room, action):
 
 
 def respond(client, room, proposal, kind, private=False):
-    data = {"kind": kind, **({"private": "1"} if private else {})}
+    data = {"kind": "object-private" if private else kind}
     return post(client, board_url(room, f"/proposals/{proposal.id}/respond"), data, token_from=board_url(room))
 
 
@@ -70,9 +70,9 @@ def test_proposals_hidden_until_revealed(room, as_user):
     propose(bob, room, "One voice at a time")
     alice_page = text(alice.get(board_url(room)))
     assert "Phones on silent" in alice_page and "One voice at a time" not in alice_page
-    assert "2 behaviours proposed so far" in alice_page
+    assert "2 behaviours waiting to be revealed" in alice_page
     projector = text(fran.get(board_url(room, "/projector")))
-    assert "Phones on silent" not in projector and "2 behaviours proposed so far" in projector
+    assert "Phones on silent" not in projector and "2 behaviours waiting to be revealed" in projector
     assert "One voice at a time" in text(fran.get(board_url(room)))   # the facilitator can prepare
     settings(fran, room, "reveal")
     assert "One voice at a time" in text(alice.get(board_url(room)))
@@ -257,4 +257,101 @@ def test_the_projector_shows_no_proposal_while_they_wait_to_be_revealed(room, as
     settings(fran, room, "hide-on")
     propose(fran, room, "The facilitator's own idea")
     page = text(fran.get(board_url(room, "/projector")))
-    assert "The facilitator's own idea" not in page and "1 behaviour proposed so far" in page
+    assert "The facilitator's own idea" not in page and "1 behaviour waiting to be revealed" in page
+
+
+def test_hiding_turned_on_later_holds_back_only_what_comes_next(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Seen by everyone already")
+    settings(fran, room, "hide-on")
+    propose(alice, room, "Written while hiding")
+    bob_page = text(bob.get(board_url(room)))
+    assert "Seen by everyone already" in bob_page and "Written while hiding" not in bob_page
+    assert "1 behaviour waiting to be revealed" in bob_page
+    assert "waiting to be revealed" in text(alice.get(board_url(room)))   # its author sees it, marked
+    settings(fran, room, "reveal")
+    assert "Written while hiding" in text(bob.get(board_url(room)))
+    propose(alice, room, "After the reveal")   # revealing ends the hiding: new proposals show at once
+    assert "After the reveal" in text(bob.get(board_url(room)))
+
+
+def test_a_proposal_is_named_only_if_the_form_said_so_when_it_was_sent(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    page = text(alice.get(board_url(room)))
+    assert "It is anonymous." in page and 'name="named" value="0"' in page
+    settings(fran, room, "named-on")   # ...while Alice is still typing
+    post(alice, board_url(room, "/proposals"), {"text": "Written as anonymous", "named": "0"}, token_from=board_url(room))
+    post(alice, board_url(room, "/proposals"), {"text": "Written as named", "named": "1"}, token_from=board_url(room))
+    page = text(bob.get(board_url(room)))
+    assert "Proposed by Alice" in page and page.count("Proposed by Alice") == 1
+    assert Proposal.get(Proposal.text == "Written as anonymous").named is False
+    live = text(alice.get(board_url(room, "/live?v=1")))
+    assert "Your name is shown with it." in live and 'id="proposal-naming" data-hx-swap-oob="true"' in live
+
+
+def test_object_without_my_name_is_a_choice_of_its_own(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Hugs at the end")
+    settings(fran, room, "phase:respond")
+    proposal = Proposal.get(Proposal.text == "Hugs at the end")
+    respond(bob, room, proposal, "object-private")
+    assert Response.get(Response.user == room.bob.id).private
+    page = text(bob.get(board_url(room)))
+    assert 'value="object-private" id="respond-%d-object-private" checked' % proposal.id in page
+    fran_page = text(fran.get(board_url(room)))
+    assert "needs discussion" in fran_page and "Bob" not in fran_page
+    respond(bob, room, proposal, "object")   # changing their mind: now the facilitator may invite them to speak
+    assert "would like to talk about it: Bob" in text(fran.get(board_url(room)))
+
+
+def test_themes_group_the_behaviours_on_the_board_and_in_the_code(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    for words in ("Phones on silent", "Hear each other out", "Start on time"):
+        propose(alice, room, words)
+    settings(fran, room, "phase:shape")
+    by_text = {p.text: p for p in Proposal.select()}
+    for words, theme in (("Phones on silent", "Being present"), ("Start on time", "Being present"),
+                         ("Hear each other out", "  Listening  ")):
+        post(fran, board_url(room, f"/proposals/{by_text[words].id}"), {"action": "theme", "theme": theme},
+             token_from=board_url(room))
+    page = text(alice.get(board_url(room)))
+    assert page.index("Being present") < page.index("Phones on silent") < page.index("Start on time") \
+        < page.index("Listening") < page.index("Hear each other out")
+    assert '<option value="Being present">' in text(fran.get(board_url(room)))   # suggested while shaping
+    settings(fran, room, "phase:agree")
+    for p in list(Proposal.select()):
+        post(fran, board_url(room, f"/proposals/{p.id}"), {"action": "agree"}, token_from=board_url(room))
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    code = text(alice.get(f"/groups/{room.group.id}/code"))
+    assert code.index("Being present") < code.index("Phones on silent") < code.index("Listening")
+    markdown = text(alice.get(f"/groups/{room.group.id}/code.md"))
+    assert "## Being present" in markdown and "- Start on time" in markdown
+
+
+def test_changes_outside_the_board_reach_its_screens(room, as_user):
+    """A new join code reaches the projector; a co-facilitator's open page gains the controls."""
+    fran = as_user(room.facilitator)
+    version = Board.for_group(room.group).version
+    post(fran, f"/groups/{room.group.id}/invite/new-code", token_from=f"/groups/{room.group.id}/invite")
+    room.group = type(room.group).get_by_id(room.group.id)
+    live = text(fran.get(board_url(room, f"/live?v={version}&view=projector")))
+    assert room.group.join_code_display in live and 'id="projector-join"' in live
+    other = as_user(room.other_facilitator)
+    Membership.join(room.other_facilitator, room.group)
+    version = Board.for_group(room.group).version
+    assert 'id="board-controls"></div>' in text(other.get(board_url(room)))
+    post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": room.other_facilitator.id},
+         token_from=f"/groups/{room.group.id}")
+    live = text(other.get(board_url(room, f"/live?v={version}")))
+    assert "Facilitator’s controls" in live
+
+
+def test_a_blanked_projector_keeps_places_for_live_updates(room, as_user):
+    fran = as_user(room.facilitator)
+    settings(fran, room, "blank-on")
+    page = text(fran.get(board_url(room, "/projector")))
+    for place in ('id="board-list"', 'id="board-phase"', 'id="board-poller"', 'id="board-announce"',
+                  'id="projector-state"', "Show the board again"):
+        assert place in page
+    live = text(fran.get(board_url(room, "/live?v=1&view=projector")))
+    assert 'data-blank="true"' in live
