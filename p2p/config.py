@@ -25,7 +25,7 @@ DEFAULTS = {
     "SESSION_COOKIE_NAME": "p2p_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
-    "SESSION_COOKIE_SECURE": False,        # set True when served over HTTPS (a VPS behind Caddy)
+    "SESSION_COOKIE_SECURE": False,        # True forces it; it is Secure anyway whenever a request came over HTTPS
     "TRUSTED_PROXIES": 0,                  # how many reverse proxies (Caddy: 1) may set X-Forwarded-* headers
     "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
     # The longest answer (50,000 characters) can take 600 KB once form-encoded; bigger bodies get a calm 413.

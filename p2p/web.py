@@ -6,7 +6,8 @@ from datetime import datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, has_request_context, redirect, render_template, request, url_for
+from flask.sessions import SecureCookieSessionInterface
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -77,7 +78,16 @@ def redirect_to(location: str) -> Response:
     return redirect(location)
 
 
+class SessionCookies(SecureCookieSessionInterface):
+    """The session cookie is Secure whenever the request came over HTTPS (directly, or through a configured proxy),
+    so a VPS behind Caddy needs no extra setting; on a LAN over plain HTTP it could not be sent back if it were."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return super().get_cookie_secure(app) or (has_request_context() and request.is_secure)
+
+
 def init_app(app: Flask) -> None:
+    app.session_interface = SessionCookies()
     htmx.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

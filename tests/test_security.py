@@ -192,6 +192,16 @@ def test_forwarded_headers_are_believed_only_from_a_configured_proxy(tmp_path):
     assert "Strict-Transport-Security" in vps.headers
 
 
+def test_the_session_cookie_is_secure_whenever_the_request_came_over_https(app, room):
+    def session_cookie(**kwargs):
+        response = post(app.test_client(), "/login", {"name": "Alice", "password": PASSWORD}, token_from="/login",
+                        **kwargs)
+        return next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("p2p_session="))
+    plain = session_cookie()   # a LAN over plain HTTP: a Secure cookie would never come back
+    assert "Secure" not in plain and "HttpOnly" in plain
+    assert "Secure" in session_cookie(base_url="https://localhost")
+
+
 def test_the_deploy_examples_match_the_settings_they_name():
     from p2p.config import DEFAULTS, PROJECT_ROOT
     unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
