@@ -6,6 +6,7 @@ from base64 import b64decode, b64encode
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf.csrf import generate_csrf
 
 from . import crypto
 from .db import checkpoint, db
@@ -154,6 +155,14 @@ def logout():
     log.info("sign-out user=%s", user.id)
     flash("You have logged out. See you next time.")
     return redirect(url_for("pages.home"))
+
+
+@bp.get("/session")
+@login_required
+def session_state():
+    """Asked by an open page that found itself logged out (static/js/autosave.js): once its owner has logged in
+    again (in another tab, say), the page takes the new form token and saves what it kept, without a reload."""
+    return {"user": current_user.id, "csrf": generate_csrf(), "workbook": workbook_key() is not None}
 
 
 @bp.route("/setup/<token>", methods=["GET", "POST"])

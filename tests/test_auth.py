@@ -222,3 +222,10 @@ def test_a_new_reset_code_replaces_the_earlier_one(app, room, as_user):
     second = post(app.test_client(), "/reset", {"name": "Alice", "code": codes[1], "password": "new password!",
                                                 "confirm": "new password!", "fresh": "yes"}, token_from="/reset")
     assert second.status_code == 302
+
+
+def test_an_open_page_can_ask_whether_its_owner_is_signed_in_again(client, room, as_user):
+    """static/js/autosave.js asks after a 401: the answer carries the new session's form token."""
+    assert client.get("/session", headers={"Accept": "application/json"}).status_code == 401
+    state = as_user(room.alice).get("/session", headers={"Accept": "application/json"}).get_json()
+    assert state["user"] == room.alice.id and state["workbook"] is True and len(state["csrf"]) > 20

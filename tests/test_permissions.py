@@ -30,6 +30,7 @@ ACCESS = {
     "groups.join_with_code": PUBLIC,
     "auth.logout": SIGNED_IN,
     "auth.account": SIGNED_IN,
+    "auth.session_state": SIGNED_IN,
     "auth.change_password": SIGNED_IN,
     "auth.recovery_code": SIGNED_IN,
     "auth.new_recovery_code": SIGNED_IN,

@@ -10,10 +10,22 @@
   var TYPING_PAUSE_MS = 800;
   var FIRST_RETRY_MS = 2000;
   var LONGEST_RETRY_MS = 30000;
+  var LOGIN_CHECK_MS = 4000;
 
   function csrfToken() {
     try { return JSON.parse(document.body.getAttribute("data-hx-headers") || "{}")["X-CSRFToken"] || ""; }
     catch (e) { return ""; }
+  }
+
+  function useCsrfToken(token) {
+    // After logging in again the session is new, and so is its form token: every form and request uses it.
+    var headers = {};
+    try { headers = JSON.parse(document.body.getAttribute("data-hx-headers") || "{}"); } catch (e) {}
+    headers["X-CSRFToken"] = token;
+    document.body.setAttribute("data-hx-headers", JSON.stringify(headers));
+    Array.prototype.forEach.call(document.querySelectorAll("input[name=csrf_token]"), function (input) {
+      input.value = token;
+    });
   }
 
   function draftKey(place) {
@@ -181,6 +193,7 @@
     link.textContent = "Log in again to save it";
     this.status.appendChild(link);
     this.status.setAttribute("data-tone", "problem");
+    watchForLogIn();
   };
 
   Answer.prototype.outOfDate = function (revision) {
@@ -192,6 +205,27 @@
   };
 
   var answers = [];
+  var loginWatch = null;
+
+  // Logged out with text kept: ask now and then whether the same person has logged in again (another tab, the
+  // link above in a new tab); then save what was kept. Someone else logged in on this device never gets it.
+  function watchForLogIn() {
+    if (loginWatch === null) loginWatch = setInterval(checkLoggedInAgain, LOGIN_CHECK_MS);
+  }
+
+  function checkLoggedInAgain() {
+    fetch("/session", {credentials: "same-origin", headers: {"Accept": "application/json"}})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (state) {
+        if (!state || !state.workbook || String(state.user) !== document.body.getAttribute("data-owner")) return;
+        clearInterval(loginWatch);
+        loginWatch = null;
+        useCsrfToken(state.csrf);
+        answers.forEach(function (a) {
+          if (a.loggedOutShown) { a.loggedOutShown = false; a.restored = true; a.send(); }
+        });
+      }, function () {});
+  }
 
   function checkForChangesElsewhere() {
     if (!answers.length) return;
@@ -213,7 +247,8 @@
       answers.forEach(function (a) { if (sessionStorage.getItem(draftKey(a.place)) !== null) a.send(); });
     });
     document.addEventListener("visibilitychange", function () {
-      if (document.visibilityState === "visible") checkForChangesElsewhere();
+      if (document.visibilityState !== "visible") return;
+      if (loginWatch !== null) checkLoggedInAgain(); else checkForChangesElsewhere();
     });
     Array.prototype.forEach.call(document.querySelectorAll("form[data-clear-drafts]"), function (form) {
       form.addEventListener("submit", clearAllDrafts);

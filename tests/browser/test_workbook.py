@@ -296,6 +296,41 @@ def test_logged_out_while_typing_keeps_the_text_and_saves_it_after_logging_in(jo
     assert drafts(page) == {}
 
 
+def test_logging_in_again_in_another_tab_saves_what_a_logged_out_page_kept(join, new_context, problems):
+    """No reload needed: the page notices its owner is back, takes the new session's form token and saves. If
+    someone else logs in on this device instead, the kept text is never saved into their workbook."""
+    person = join()
+    page = person.open("module-1", "session-1")
+    elsewhere = person.log_in_elsewhere(problems.watch(new_context()))
+    elsewhere.get_by_role("button", name="Log out").click()   # ends this person's sessions everywhere
+    field = textbox(page, POSITIVE)
+    field.fill("Kept while logged out.")
+    expect(status_of(field)).to_have_text(LOGGED_OUT)
+
+    someone_else = join()   # a different person, in another browser: they must not receive it
+    tab = page.context.new_page()
+    tab.goto("/login")
+    tab.get_by_label("Your name").fill(someone_else.name)
+    tab.get_by_label("Password", exact=True).fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    page.wait_for_timeout(5_000)   # longer than the page's check for a log-in
+    expect(status_of(field)).to_have_text(LOGGED_OUT)
+
+    tab.get_by_role("button", name="Log out").click()
+    tab.goto("/login")
+    tab.get_by_label("Your name").fill(person.name)
+    tab.get_by_label("Password", exact=True).fill(PASSWORD)
+    tab.get_by_role("button", name="Log in").click()
+    expect(status_of(field)).to_have_text(RESTORED, timeout=8_000)
+    expect(field).to_have_value("Kept while logged out.")
+    field.press("Control+End")
+    field.press_sequentially(" And after.")   # the page keeps working with the new session
+    expect(status_of(field)).to_have_text(SAVED)
+    tab.close()
+    page.reload()
+    expect(textbox(page, POSITIVE)).to_have_value("Kept while logged out. And after.")
+
+
 def test_keyboard_only_type_move_along_the_spectrum_and_tick_a_strength(join):
     person = join()
     page = person.open("module-1", "session-2")
