@@ -253,7 +253,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-clear-drafts]"), function (form) {
       form.addEventListener("submit", clearAllDrafts);
     });
+    // Print buttons wait hidden until this script can make them work.
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
+      button.hidden = false;
       button.addEventListener("click", function (event) { event.preventDefault(); window.print(); });
     });
   }

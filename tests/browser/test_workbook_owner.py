@@ -134,7 +134,7 @@ def test_quiet_progress_the_print_view_on_screen_and_on_paper_and_the_story_as_o
     # On paper: no site header, navigation, footer or Print button; the answers and blank lines stay.
     site_parts = [page.get_by_role("banner", include_hidden=True), page.get_by_role("contentinfo", include_hidden=True),
                   page.get_by_role("navigation", name="Main", include_hidden=True),
-                  page.get_by_role("link", name="Print", exact=True, include_hidden=True)]
+                  page.get_by_role("button", name="Print", exact=True, include_hidden=True)]
     for part in site_parts:
         expect(part).to_be_visible()
     page.emulate_media(media="print")
@@ -171,7 +171,7 @@ def test_quiet_progress_the_print_view_on_screen_and_on_paper_and_the_story_as_o
     for question in ("Who are you?", "What matters to you?", "When were you aware something was changing"):
         expect(page.get_by_text(question)).to_have_count(0)
     expect(story.get_by_text("Nothing written here yet.")).to_have_count(len(sections) - 2)
-    print_story = page.get_by_role("link", name="Print my story")
+    print_story = page.get_by_role("button", name="Print my story")
     expect(print_story).to_be_visible()
     page.emulate_media(media="print")   # on paper: the story alone, without the way back or the button
     expect(page.get_by_role("main").get_by_role("link", name="My workbook", include_hidden=True)).to_be_hidden()
