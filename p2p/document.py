@@ -12,6 +12,7 @@ from datetime import datetime
 
 from .answers import Saved, Workbook, fields_of, locate, place_of
 from .content import Block, Library, Module, Programme, Session, Story
+from .web import local_time
 
 
 @dataclass
@@ -169,11 +170,15 @@ def as_json(doc: WorkbookDoc, exported_at: datetime) -> str:
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def as_markdown(doc: WorkbookDoc, exported_at: datetime) -> str:
+def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC") -> str:
+    """For people to read: dates in the host's time zone, as on screen (the JSON keeps UTC, for programs)."""
+    def local(moment: datetime) -> datetime:
+        return local_time(moment, zone)
+
     def quote(text: str) -> str:
         return "\n".join(f"> {line}" if line else ">" for line in text.splitlines()) if text.strip() else "_(not answered)_"
 
-    lines = [f"# Workbook of {doc.owner}", "", f"Downloaded on {exported_at:%-d %B %Y at %H:%M} (UTC).", ""]
+    lines = [f"# Workbook of {doc.owner}", "", f"Downloaded on {local(exported_at):%-d %B %Y at %H:%M}.", ""]
     for m in doc.modules:
         lines += [f"## {m.module.title}", ""]
         for s in m.sessions:
@@ -185,7 +190,7 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime) -> str:
                         lines += [f"**{e.label}**", ""]
                     lines += [quote(e.value), ""]
                 for taken_at, marked in b.snapshots:
-                    lines += [f"Snapshot of {taken_at:%-d %B %Y}:", ""]
+                    lines += [f"Snapshot of {local(taken_at):%-d %B %Y}:", ""]
                     lines += [f"- {line}" for line in _statements_marked(b, marked)] or ["- (nothing marked)"]
                     lines += [""]
     if doc.earlier:

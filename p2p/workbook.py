@@ -6,7 +6,7 @@ carries. There is no route that takes another person's id: a facilitator has no 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import crypto, document
@@ -182,7 +182,7 @@ def download(kind: str):
     workbook = _workbook_or_login()
     now = utcnow()
     doc = _document(workbook)
-    body, mimetype = ((document.as_markdown(doc, now), "text/markdown") if kind == "md"
+    body, mimetype = ((document.as_markdown(doc, now, current_app.config["TIMEZONE"]), "text/markdown") if kind == "md"
                       else (document.as_json(doc, now), "application/json"))
     log.info("workbook-exported user=%s format=%s", workbook.user.id, kind)
     response = Response(body, mimetype=mimetype)

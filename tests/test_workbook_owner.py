@@ -68,6 +68,20 @@ def test_downloads_hold_everything_and_are_not_cached(room, as_user):
     assert len(answers) == 5
 
 
+def test_the_markdown_gives_dates_in_the_hosts_time_zone_as_on_screen(room, as_user):
+    from datetime import datetime
+    from p2p.models import LadderSnapshot
+    alice = as_user(room.alice)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
+                                     "statement": ["3"], "back": back}, token_from=back)
+    LadderSnapshot.update(taken_at=datetime(2026, 6, 30, 23, 30)).execute()   # 00:30 on 1 July in London
+    body = alice.get("/workbook/download.md").get_data(as_text=True)
+    assert "Snapshot of 1 July 2026:" in body and "(UTC)" not in body
+    snapshot = json.loads(alice.get("/workbook/download.json").get_data(as_text=True))["modules"][0]["sessions"][0]
+    assert "2026-06-30T23:30:00Z" in json.dumps(snapshot)   # JSON stays in UTC, marked as such
+
+
 def test_a_facilitator_cannot_reach_anyone_elses_workbook(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     fill_some(alice)
