@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 from flask_login import current_user
 
-from .models import Group
+from .models import FollowUp, Group
 
 bp = Blueprint("pages", __name__)
 
@@ -14,7 +14,8 @@ bp = Blueprint("pages", __name__)
 def home():
     if not current_user.is_authenticated:
         return render_template("pages/welcome.html")
-    return render_template("pages/home.html", groups=list(Group.for_user(current_user)))
+    return render_template("pages/home.html", groups=list(Group.for_user(current_user)),
+                           follow_ups=FollowUp.by_group_for(current_user))
 
 
 @bp.get("/privacy")
