@@ -23,6 +23,7 @@ ACCESS = {
     "pages.home": PUBLIC,
     "pages.privacy": PUBLIC,
     "pages.health": PUBLIC,
+    "pages.support": PUBLIC,
     "auth.login": PUBLIC,
     "auth.reset": PUBLIC,
     "auth.setup": PUBLIC,
