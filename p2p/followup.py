@@ -7,6 +7,7 @@ their home page and the group page. The log says that something was recorded, wi
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import date, datetime, timedelta
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
@@ -41,9 +42,10 @@ def parse_date(raw: str) -> date | None:
 
 
 def clean_note(raw: str) -> str:
-    """Plain text as typed: line breaks kept (as \\n), other control characters (NUL…) dropped, ends trimmed."""
+    """Plain text as typed: line breaks kept (as \\n), control characters (NUL…) dropped, ends trimmed. Joiners
+    and other format characters stay: an emoji or a name in another script must come back as it was written."""
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
-    return "".join(ch for ch in text if ch in "\n\t" or ch.isprintable()).strip()
+    return "".join(ch for ch in text if ch in "\n\t" or unicodedata.category(ch) not in ("Cc", "Cs")).strip()
 
 
 def read_form(record: FollowUp | None, facilitators: list[User], today: date) -> tuple[dict, dict, dict]:

@@ -222,3 +222,36 @@ def test_the_upgrade_step_adds_the_table_to_an_older_database(app):
         db.execute_sql("DELETE FROM schema_version WHERE version = ?", (len(database.UPGRADES),))
         assert database.upgrade() == len(database.UPGRADES)
         assert FollowUp.table_exists()
+
+
+# Fuzzing: any text in any field gives a calm answer; a saved note is stored as typed (control characters
+# dropped) and shown escaped.
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from markupsafe import escape  # noqa: E402
+
+from p2p.followup import clean_note  # noqa: E402
+from test_security import awkward_text  # noqa: E402
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(finish=awkward_text, talked=awkward_text, note=awkward_text)
+def test_fuzz_the_between_sessions_form(app, room, finish, talked, note):
+    fran = app.test_client()
+    login(fran, "Fran")
+    response = post(fran, path(room), {"finish_by": finish, "talked_on": talked, "next_step": note,
+                                       "talked_with": str(room.facilitator.id)}, token_from="/")
+    assert response.status_code in (200, 302)
+    row = FollowUp.get_or_none()
+    if response.status_code == 302 and row is not None:   # all empty: nothing to save, no row
+        assert (row.next_step or "") == clean_note(note)
+        page = fran.get(path(room)).get_data(as_text=True)
+        if row.next_step and any(ch in row.next_step for ch in "<>&"):
+            assert str(escape(row.next_step)) in page
+
+
+def test_a_note_keeps_its_emoji_and_line_breaks(app, room, as_user):
+    note = "Rest well 👩🏽‍🦱\r\nthen read\x00 session 1"
+    record(as_user(room.facilitator), room, talked_on=today(app).isoformat(), talked_with=str(room.facilitator.id),
+           next_step=note)
+    assert FollowUp.get().next_step == "Rest well 👩🏽‍🦱\nthen read session 1"
