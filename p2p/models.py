@@ -11,8 +11,8 @@ from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
 from peewee import (
-    JOIN, BlobField, BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField, Model,
-    TextField, fn,
+    JOIN, BlobField, BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField,
+    Model, TextField, fn,
 )
 
 from . import crypto, passwords

@@ -63,7 +63,8 @@ def test_the_facilitator_records_and_the_participant_sees_the_same_on_home_and_g
     assert "Between sessions with Alice" in group_page and "Between sessions with Fran" not in group_page
     # Bob sees nothing of Alice's.
     bob = as_user(room.bob)
-    assert "Between sessions" not in text(bob.get("/")) and "first evening" not in text(bob.get(f"/groups/{room.group.id}"))
+    assert "Between sessions" not in text(bob.get("/"))
+    assert "first evening" not in text(bob.get(f"/groups/{room.group.id}"))
 
 
 def test_a_date_alone_is_fine_and_empty_fields_clear_it(app, room, as_user):
@@ -90,7 +91,8 @@ def test_hand_typed_dates_are_understood(app, room, as_user):
     ({"finish_by": "FAR_PAST"}, "That date is more than a year ago. Please check the year."),
     ({"finish_by": "FAR_FUTURE"}, "That date is more than a year away. Please check the year."),
     ({"talked_on": "TOMORROW"}, "That date is still to come."),
-    ({"talked_on": "YESTERDAY", "next_step": "x" * 501}, "Please keep the next step to 500 characters or fewer (it has 501 now)."),
+    ({"talked_on": "YESTERDAY", "next_step": "x" * 501},
+     "Please keep the next step to 500 characters or fewer (it has 501 now)."),
     ({"next_step": "Meet again"}, "Please add the date of the conversation"),
     ({"talked_on": "YESTERDAY", "talked_with": "OUTSIDER"}, "Please choose who talked with them."),
 ])
@@ -216,12 +218,12 @@ def test_the_log_says_what_was_recorded_by_ids_never_the_note(app, room, as_user
 
 def test_the_upgrade_step_adds_the_table_to_an_older_database(app):
     from p2p import db as database
-    assert database.UPGRADES[-1].__name__ == "_follow_ups"
+    assert database._follow_ups in database.UPGRADES   # its number may change when branches are merged
     with db.connection_context():
         db.drop_tables([FollowUp])
-        db.execute_sql("DELETE FROM schema_version WHERE version = ?", (len(database.UPGRADES),))
-        assert database.upgrade() == len(database.UPGRADES)
+        database._follow_ups()
         assert FollowUp.table_exists()
+        database._follow_ups()   # safe to run again
 
 
 # Fuzzing: any text in any field gives a calm answer; a saved note is stored as typed (control characters

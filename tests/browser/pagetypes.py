@@ -228,7 +228,8 @@ def _between_sessions(site: Site, page: Page) -> None:
     """The facilitator opens "Between sessions with …" for the demo group's first participant."""
     page.goto(site.places["demo"])
     page.get_by_role("link", name="Between sessions with {participant}".format(**site.places), exact=True).click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Between sessions with {participant}".format(**site.places))
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Between sessions with {participant}".format(**site.places))
 
 
 def _between_sessions_problems(site: Site, page: Page) -> Response | None:
@@ -370,7 +371,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("support-facilitator", FACILITATOR, _goto("/support"), "Support"),
     PageKind("between-sessions", FACILITATOR, _follow("{demo}", "link", "Between sessions with {participant}"),
              "Between sessions with {participant}"),
-    PageKind("between-sessions-problems", FACILITATOR, _between_sessions_problems, "Between sessions with {participant}"),
+    PageKind("between-sessions-problems", FACILITATOR, _between_sessions_problems,
+             "Between sessions with {participant}"),
     PageKind("between-sessions-recorded", FACILITATOR, _with_follow_up(_goto("{demo}")), "Demo group"),
     *_programme_pages(),
 ]
