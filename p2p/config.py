@@ -45,6 +45,11 @@ DEFAULTS = {
     "TIMEZONE": "Europe/London",          # how times are shown; they are stored in UTC
     "BACKUP_KEEP": 14,                     # backups kept in instance/backups/ (the oldest go first)
     "BACKUP_EVERY_HOURS": 24,              # `p2p serve` makes one this often (0: never)
+    # The "Support" page (linked from every page): helplines and who to talk to, as the host writes them in
+    # Markdown. The file (relative to the instance folder) is read each time the page opens, so editing it needs
+    # no restart; if it is missing or empty, SUPPORT_TEXT (Markdown) is shown; if both are empty, a calm default.
+    "SUPPORT_FILE": "support.md",
+    "SUPPORT_TEXT": "",
 }
 
 EXAMPLE_CONFIG = '''\
@@ -55,6 +60,23 @@ EXAMPLE_CONFIG = '''\
 # HOST = "0.0.0.0"            # all network interfaces, so phones on the Wi-Fi can reach it
 # SESSION_COOKIE_SECURE = True  # only when the app is served over HTTPS
 # JOIN_CODE_DAYS = 14
+# TIMEZONE = "Europe/London"   # how dates and times are shown
+# SUPPORT_TEXT = "Talk to Fran or Sam, your facilitators, at any session."   # or write instance/support.md
+'''
+
+# A starting point for instance/support.md (copy it to that name, then edit): what everyone sees on "Support".
+EXAMPLE_SUPPORT = '''\
+## Who to talk to
+
+- **Your facilitators**, [names]: at any session, or ask for a quiet word afterwards.
+- **Between sessions**: [how to reach a facilitator, and when].
+
+## Helplines
+
+- **Samaritans**: call 116 123, free, any time, day or night.
+- **Shout**: text SHOUT to 85258, free, any time.
+
+If you are in danger or cannot keep yourself safe, call 999.
 '''
 
 
@@ -66,9 +88,16 @@ def ensure_instance(instance_path: Path) -> None:
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
-    example = instance_path / "config.example.py"
-    if not example.exists():
-        example.write_text(EXAMPLE_CONFIG)
+    # Examples only, written once: a host's own config.py and support.md are never created or touched here.
+    for name, text in (("config.example.py", EXAMPLE_CONFIG), ("support.example.md", EXAMPLE_SUPPORT)):
+        example = instance_path / name
+        if not example.exists():
+            example.write_text(text)
+
+
+def support_path(config: Config, instance_path: Path) -> Path:
+    path = Path(config["SUPPORT_FILE"])
+    return path if path.is_absolute() else instance_path / path
 
 
 def _parse_env(value: str, default: object) -> object:

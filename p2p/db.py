@@ -98,11 +98,17 @@ def _board_details():
      .execute())
 
 
+def _follow_ups():
+    from . import models
+    db.create_tables(models.FOLLOW_UP_MODELS, safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
     _boards,          # 3: the code of behaviour board: boards, proposals, responses
     _board_details,   # 4: proposals held back until revealed (each its own), themes
+    _follow_ups,      # 5: between sessions: the agreed date for the reflection, the follow-up conversation
 ]
 
 

@@ -14,8 +14,8 @@ from flask_login import current_user, login_required
 from . import permissions
 from .auth import new_account_problems, sign_in_new_account
 from .db import db
-from .models import FACILITATOR, Board, Group, Membership, OneTimeToken, Share, Throttle, User, format_join_code, \
-    normalise_join_code
+from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, Share, Throttle, User, \
+    format_join_code, normalise_join_code
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log
 
@@ -127,6 +127,9 @@ def show(group_id: int):
         other_facilitators=[u for u in User.facilitators() if u.id not in in_group] if manage else [],
         shared=_shared_with_facilitators(group) if manage else [],
         code_to_commit=code_to_commit(group, current_user),
+        can_follow_up=lambda target: permissions.can_record_follow_up(membership, target),
+        follow_ups=FollowUp.by_membership(group) if manage else {},
+        my_follow_up=None if manage else FollowUp.of(membership),
     )
 
 

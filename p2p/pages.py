@@ -1,11 +1,17 @@
-"""Pages that belong to no one feature: home and the privacy page."""
+"""Pages that belong to no one feature: home, privacy, and support."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from pathlib import Path
+
+from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from .models import Group
+from .config import support_path
+from .content import render_markdown
+from .web import log
+
+from .models import FollowUp, Group
 
 bp = Blueprint("pages", __name__)
 
@@ -14,12 +20,41 @@ bp = Blueprint("pages", __name__)
 def home():
     if not current_user.is_authenticated:
         return render_template("pages/welcome.html")
-    return render_template("pages/home.html", groups=list(Group.for_user(current_user)))
+    return render_template("pages/home.html", groups=list(Group.for_user(current_user)),
+                           follow_ups=FollowUp.by_group_for(current_user))
 
 
 @bp.get("/privacy")
 def privacy():
     return render_template("pages/privacy.html")
+
+
+SUPPORT_FILE_MAX = 100_000   # characters: a page of helplines, not a book
+
+
+def host_support_text() -> tuple[str, str]:
+    """The host's support text and where it came from ("file", "config", or "" for none). Read on every request,
+    so an edited instance/support.md shows at once; an unreadable file falls back, with a line in the log."""
+    path = support_path(current_app.config, Path(current_app.instance_path))
+    try:
+        text = path.read_text(encoding="utf-8")[:SUPPORT_FILE_MAX]
+    except FileNotFoundError:
+        text = ""
+    except (OSError, UnicodeDecodeError) as error:
+        log.warning("support-file-unreadable error=%s", type(error).__name__)
+        text = ""
+    if text.strip():
+        return text, "file"
+    text = current_app.config.get("SUPPORT_TEXT") or ""
+    return (text, "config") if text.strip() else ("", "")
+
+
+@bp.get("/support")
+def support():
+    """Helplines and who to talk to, as the host wrote them (Markdown, raw HTML off), or a calm default."""
+    text, source = host_support_text()
+    return render_template("pages/support.html", support=render_markdown(text) if text else None, source=source,
+                           support_file=current_app.config["SUPPORT_FILE"])
 
 
 @bp.get("/healthz")

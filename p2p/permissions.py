@@ -43,3 +43,11 @@ def can_issue_reset(actor, target) -> bool:
     """A facilitator can give a participant of their group a one-time reset code; never see or set a password."""
     return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
             and target.role == PARTICIPANT and not target.user.is_facilitator)
+
+
+def can_record_follow_up(actor, target) -> bool:
+    """Between sessions: a facilitator of the group (co-facilitators too) records, for a participant of that same
+    group, the date agreed for the reflection and the follow-up conversation."""
+    return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
+            and target.role == PARTICIPANT)
+

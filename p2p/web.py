@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
 
@@ -62,6 +62,11 @@ def local_time(moment: datetime, zone: str) -> datetime:
     except (ZoneInfoNotFoundError, ValueError):
         tz = timezone.utc
     return moment.replace(tzinfo=timezone.utc).astimezone(tz)
+
+
+def local_today(zone: str) -> date:
+    """Today's date where the group meets (TIMEZONE), not in UTC: at 00:30 in London it is already tomorrow."""
+    return local_time(datetime.now(timezone.utc).replace(tzinfo=None), zone).date()
 
 
 def wants_json() -> bool:

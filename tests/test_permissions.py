@@ -23,6 +23,7 @@ ACCESS = {
     "pages.home": PUBLIC,
     "pages.privacy": PUBLIC,
     "pages.health": PUBLIC,
+    "pages.support": PUBLIC,
     "auth.login": PUBLIC,
     "auth.reset": PUBLIC,
     "auth.setup": PUBLIC,
@@ -75,6 +76,8 @@ ACCESS = {
     "board.code": MEMBERS,
     "board.code_markdown": MEMBERS,
     "workbook.to_discuss": SIGNED_IN,
+    # Between sessions: the group's facilitators record, for a participant of the group (user_id is Alice).
+    "follow_up.edit": GROUP_FACILITATORS,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
@@ -187,6 +190,20 @@ def test_can_remove(actor, target, facilitators, expected):
 ])
 def test_can_issue_reset(actor, target, expected):
     assert permissions.can_issue_reset(actor, target) is expected
+
+
+@pytest.mark.parametrize("actor, target, expected", [
+    (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT), True),
+    (M(5, 1, FACILITATOR), M(2, 1, PARTICIPANT), True),        # a co-facilitator
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), False),       # records are for participants
+    (M(1, 1, FACILITATOR), M(2, 2, PARTICIPANT), False),       # another group's participant
+    (M(2, 1, PARTICIPANT), M(4, 1, PARTICIPANT), False),
+    (M(2, 1, PARTICIPANT), M(2, 1, PARTICIPANT), False),       # a participant reads theirs, never edits it
+    (None, M(2, 1, PARTICIPANT), False),
+    (M(1, 1, FACILITATOR), None, False),
+])
+def test_can_record_follow_up(actor, target, expected):
+    assert permissions.can_record_follow_up(actor, target) is expected
 
 
 def test_facilitator_notes_are_for_the_groups_facilitators_only():

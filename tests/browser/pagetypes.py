@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page, Response, expect
 
@@ -222,6 +224,45 @@ def _with_shared(path: str) -> Callable:
     return open
 
 
+def _between_sessions(site: Site, page: Page) -> None:
+    """The facilitator opens "Between sessions with …" for the demo group's first participant."""
+    page.goto(site.places["demo"])
+    page.get_by_role("link", name="Between sessions with {participant}".format(**site.places), exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Between sessions with {participant}".format(**site.places))
+
+
+def _between_sessions_problems(site: Site, page: Page) -> Response | None:
+    """The between-sessions form sent with a date from long ago and a next step that is too long: the page
+    answers with its calm messages beside the fields, and everything typed still in them."""
+    _between_sessions(site, page)
+    page.get_by_label("Date agreed to finish the reflection (optional)").fill("2001-01-01")
+    page.get_by_label("Next step agreed (optional)").fill("A next step that goes on and on. " * 20)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.get_by_text("Nothing is saved yet.")).to_be_visible()
+    return navigation.value
+
+
+def _with_follow_up(then: Callable) -> Callable:
+    """The first time: the facilitator records, for the demo group's first participant, a date to finish the
+    reflection and a follow-up conversation with its next step. Then (every time) `then`."""
+    def open(site: Site, page: Page) -> Response | None:
+        if not site.followed_up:
+            staff = site.pages[FACILITATOR]
+            _between_sessions(site, staff)
+            today = datetime.now(ZoneInfo("Europe/London")).date()
+            staff.get_by_label("Date agreed to finish the reflection (optional)").fill(
+                (today + timedelta(days=14)).isoformat())
+            staff.get_by_label("Date you talked (optional)").fill(today.isoformat())
+            staff.get_by_label("Next step agreed (optional)").fill("Come to the first evening <b>of</b> Module 1.")
+            staff.get_by_role("button", name="Save", exact=True).click()
+            expect(staff.get_by_role("status")).to_contain_text("Saved.")
+            site.followed_up = True
+        return then(site, page)
+    return open
+
+
 def _answered_pages() -> list[PageKind]:
     programme = LIBRARY.programme("p2p")
     return [PageKind(f"session-answered:{module_id}/{session_id}", PARTICIPANT, _answered(module_id, session_id),
@@ -263,9 +304,12 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("reset-sent-empty", ANYONE, _send("/reset", "Set my new password"), "Choose a new password"),
     PageKind("privacy", ANYONE, _goto("/privacy"), "Privacy: who can see what"),
     PageKind("not-found", ANYONE, _goto("/no/such/page"), "This page isn't here"),
+    PageKind("support", ANYONE, _goto("/support"), "Support"),
     # A participant.
     PageKind("home-participant", PARTICIPANT, _goto("/"), "Hello, {participant}"),
     PageKind("group-participant", PARTICIPANT, _goto("{demo}"), "Demo group"),
+    PageKind("home-participant-between-sessions", PARTICIPANT, _with_follow_up(_goto("/")), "Hello, {participant}"),
+    PageKind("group-participant-between-sessions", PARTICIPANT, _with_follow_up(_goto("{demo}")), "Demo group"),
     PageKind("module-participant", PARTICIPANT, _goto("{demo}/modules/module-1"),
              "Module 1: Introducing Peer Support"),
     PageKind("session-participant", PARTICIPANT, _goto("{demo}/modules/module-1/sessions/session-1"),
@@ -324,6 +368,12 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("account-facilitator", FACILITATOR, _goto("/account"), "Your account"),
     PageKind("account-delete-sole-facilitator", FACILITATOR, _goto("/account/delete"), "Delete my account?"),
     PageKind("group-facilitator-shared-answer", FACILITATOR, _with_shared("{demo}"), "Demo group"),
+    PageKind("support-facilitator", FACILITATOR, _goto("/support"), "Support"),
+    PageKind("between-sessions", FACILITATOR, _follow("{demo}", "link", "Between sessions with {participant}"),
+             "Between sessions with {participant}"),
+    PageKind("between-sessions-problems", FACILITATOR, _between_sessions_problems,
+             "Between sessions with {participant}"),
+    PageKind("between-sessions-recorded", FACILITATOR, _with_follow_up(_goto("{demo}")), "Demo group"),
     *_programme_pages(),
 ]
 PAGE_IDS = [kind.id for kind in PAGE_KINDS]
@@ -361,6 +411,7 @@ class Site:
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
         self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
+        self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)
