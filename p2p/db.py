@@ -88,10 +88,16 @@ def _boards():
     db.create_tables(models.BOARD_MODELS, safe=True)
 
 
+def _sessions():
+    from . import models
+    db.create_tables(models.SESSION_MODELS, safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
     _boards,          # 3: the code of behaviour board: boards, proposals, responses
+    _sessions,        # 5 (4 until the board details' step merges): current session, timer, discussions, thoughts
 ]
 
 

@@ -43,3 +43,9 @@ def can_issue_reset(actor, target) -> bool:
     """A facilitator can give a participant of their group a one-time reset code; never see or set a password."""
     return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
             and target.role == PARTICIPANT and not target.user.is_facilitator)
+
+
+def can_run_session(membership) -> bool:
+    """Choose the group's current session, start and stop its timer, hide a thought on a discussion board."""
+    return is_group_facilitator(membership)
+

@@ -74,6 +74,17 @@ ACCESS = {
     "board.code": MEMBERS,
     "board.code_markdown": MEMBERS,
     "workbook.to_discuss": SIGNED_IN,
+    # Running a session: members see where the group is, the timer and the discussion boards, and add thoughts
+    # (and take back their own); only the group's facilitators choose the session, run the timer, hide thoughts.
+    "sessions.run": GROUP_FACILITATORS,
+    "sessions.choose": GROUP_FACILITATORS,
+    "sessions.timer": GROUP_FACILITATORS,
+    "sessions.timer_live": MEMBERS,
+    "sessions.discussion": MEMBERS,
+    "sessions.discussion_live": MEMBERS,
+    "sessions.add_thought": MEMBERS,
+    "sessions.take_back": MEMBERS,
+    "sessions.shape_thought": GROUP_FACILITATORS,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
@@ -112,7 +123,10 @@ def people(app, room):
 def url_for_rule(app, rule, room):
     values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
               "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css",
-              "kind": "md", "proposal_id": 999}
+              "kind": "md", "proposal_id": 999, "thought_id": 999, "block_id": "boundaries",
+              "scenario_id": "scenario-1"}
+    if rule.endpoint in DISCUSSIONS:
+        values.update(module_id="course", session_id="positive-risk-taking-and-boundaries")
     query = {"workbook.picks_diagram": {"place": "p2p/module-1/session-4/strengths/choices"},
              "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"}
              }.get(rule.endpoint, {})
@@ -121,9 +135,17 @@ def url_for_rule(app, rule, room):
         return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}, **query)
 
 
+# Discussion boards belong to scenarios, and the four boundaries scenarios are in the Peer Support Training course:
+# their rules are tried with both groups of the room following that programme.
+DISCUSSIONS = {"sessions.discussion", "sessions.discussion_live", "sessions.add_thought"}
+
+
 @pytest.mark.parametrize("endpoint", sorted(ACCESS))
 def test_access(app, room, people, endpoint):
     needed = ACCESS[endpoint]
+    if endpoint in DISCUSSIONS:
+        Group.update(programme="peer-support-training").where(
+            Group.id.in_([room.group.id, room.other_group.id])).execute()
     for rule in [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]:
         url = url_for_rule(app, rule, room)
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
@@ -186,6 +208,12 @@ def test_can_remove(actor, target, facilitators, expected):
 ])
 def test_can_issue_reset(actor, target, expected):
     assert permissions.can_issue_reset(actor, target) is expected
+
+
+def test_running_a_session_is_for_the_groups_facilitators_only():
+    assert permissions.can_run_session(M(1, 1, FACILITATOR))
+    assert not permissions.can_run_session(M(2, 1, PARTICIPANT))
+    assert not permissions.can_run_session(None)
 
 
 def test_facilitator_notes_are_for_the_groups_facilitators_only():
