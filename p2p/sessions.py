@@ -170,7 +170,7 @@ def timer(group_id: int):
     else:
         minutes = _read_minutes()
         if minutes is None:
-            flash(f"Please give the timer a number of minutes, from 1 to {Timer.MINUTES_MAX}.")
+            flash(f"Please give the timer a number of minutes, up to {Timer.MINUTES_MAX} (half a minute is 0.5).")
         else:
             label = " ".join(request.form.get("label", "").split())[:80]
             with db.atomic():

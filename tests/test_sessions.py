@@ -353,7 +353,7 @@ def test_the_timer_takes_a_number_of_minutes_and_says_so_kindly_otherwise(room, 
     fran = as_user(room.facilitator)
     for wrong in ("", "none", "0", "-3", "999"):
         start_timer(fran, room, length=wrong)
-        assert "Please give the timer a number of minutes, from 1 to 180." in text(fran.get(run_url(room))), wrong
+        assert "Please give the timer a number of minutes, up to 180 (half a minute is 0.5)." in text(fran.get(run_url(room))), wrong
     assert Timer.select().count() == 0
     start_timer(fran, room, length="1.5")
     assert Timer.get().seconds == 90
