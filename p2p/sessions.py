@@ -325,7 +325,7 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     if problem:
         return _discussion_page(group, membership, where, text=text, anonymous=anonymous, problem=problem)
     flash("Added, without your name." if anonymous else "Added. Everyone in the group can see it now.")
-    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts")
+    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
 
 
 def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioSpot]:
@@ -340,7 +340,7 @@ def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioSpo
 def _after_change(group, membership, where):
     if is_fragment_request():
         return render_template("sessions/_thoughts.html", **thoughts_state(group, membership, where))
-    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts")
+    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
 
 
 @bp.post("/groups/<int:group_id>/thoughts/<int:thought_id>")
@@ -365,7 +365,7 @@ def take_back(group_id: int, thought_id: int):
     """Its author takes a thought back: it goes from every screen. Sharing stays a choice that can be undone."""
     group, membership = membership_or_404(group_id)
     thought, where = _thought_or_404(group, thought_id)
-    if thought.author_id != current_user.id:
+    if not permissions.can_take_back(membership, thought):
         abort(404)
     with db.atomic():
         thought.delete_instance()

@@ -216,6 +216,17 @@ def test_running_a_session_is_for_the_groups_facilitators_only():
     assert not permissions.can_run_session(None)
 
 
+@pytest.mark.parametrize("actor, author_id, expected", [
+    (M(2, 1, PARTICIPANT), 2, True),
+    (M(2, 1, PARTICIPANT), 4, False),     # another participant's thought
+    (M(1, 1, FACILITATOR), 2, False),     # facilitators hide a thought; they never remove someone's words
+    (None, 2, False),
+])
+def test_only_its_author_takes_a_thought_back(actor, author_id, expected):
+    thought = type("T", (), {"author_id": author_id})()
+    assert permissions.can_take_back(actor, thought) is expected
+
+
 def test_facilitator_notes_are_for_the_groups_facilitators_only():
     assert permissions.can_see_facilitator_notes(M(1, 1, FACILITATOR))
     assert not permissions.can_see_facilitator_notes(M(2, 1, PARTICIPANT))
