@@ -68,7 +68,7 @@ def _next_spot(group: Group, spot: Spot | None) -> Spot | None:
     spots = all_sessions(content().programme(group.programme))
     if spot is None:
         return spots[0] if spots else None
-    index = spots.index(spot)
+    index = [s.place for s in spots].index(spot.place)
     return spots[index + 1] if index + 1 < len(spots) else None
 
 
@@ -150,13 +150,14 @@ def choose(group_id: int):
 # The timer.
 
 
-def _read_minutes() -> float | None:
+def _read_seconds() -> int | None:
+    """The length asked for, in whole seconds: a quick button's minutes, or the number typed (0.5 is half a minute)."""
     raw = (request.form.get("minutes") or request.form.get("length") or "").strip().replace(",", ".")
     try:
-        minutes = float(raw)
-    except ValueError:
+        seconds = round(float(raw) * 60)
+    except (ValueError, OverflowError):
         return None
-    return minutes if 0 < minutes <= Timer.MINUTES_MAX else None
+    return seconds if 1 <= seconds <= Timer.MINUTES_MAX * 60 else None
 
 
 @bp.post("/groups/<int:group_id>/timer")
@@ -168,15 +169,15 @@ def timer(group_id: int):
             Timer.stop(group)
         flash("The timer is stopped.")
     else:
-        minutes = _read_minutes()
-        if minutes is None:
+        seconds = _read_seconds()
+        if seconds is None:
             flash(f"Please give the timer a number of minutes, up to {Timer.MINUTES_MAX} (half a minute is 0.5).")
         else:
             label = " ".join(request.form.get("label", "").split())[:80]
             with db.atomic():
-                Timer.start(group, round(minutes * 60), label)
-            log.info("timer-started group=%s seconds=%s", group.id, round(minutes * 60))
-            flash(f"The timer is running: {minutes_text(round(minutes * 60))}. Everyone in the group sees it.")
+                Timer.start(group, seconds, label)
+            log.info("timer-started group=%s seconds=%s", group.id, seconds)
+            flash(f"The timer is running: {minutes_text(seconds)}. Everyone in the group sees it.")
     return redirect(url_for("sessions.run", group_id=group.id) + "#timer")
 
 

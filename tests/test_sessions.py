@@ -351,7 +351,7 @@ def test_the_timer_polls_by_version_and_stops(room, as_user):
 
 def test_the_timer_takes_a_number_of_minutes_and_says_so_kindly_otherwise(room, as_user):
     fran = as_user(room.facilitator)
-    for wrong in ("", "none", "0", "-3", "999"):
+    for wrong in ("", "none", "0", "-3", "999", "0.001", "nan", "1e999"):
         start_timer(fran, room, length=wrong)
         assert "Please give the timer a number of minutes, up to 180 (half a minute is 0.5)." in text(fran.get(run_url(room))), wrong
     assert Timer.select().count() == 0
