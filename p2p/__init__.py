@@ -7,7 +7,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, web, workbook
+from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, sessions, web, \
+    workbook
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
 from .content import load_library
 
@@ -34,7 +35,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     logs.init_app(app)
     db.init_app(app)
     web.init_app(app)
-    for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, followup.bp):
+    for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, sessions.bp, followup.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
     if app.config["TRUSTED_PROXIES"]:

@@ -203,6 +203,13 @@ class Scenarios(Block):
     closing: Markup | None
 
 
+# The group's live activities a session can open from the facilitator's run page (see sessions.py).
+ACTIVITIES = {
+    "code-board": "the code of behaviour board, where the group makes its code",
+    "reaffirm-round": "a re-affirm round of the group's code of behaviour",
+}
+
+
 @dataclass(frozen=True)
 class Session:
     id: str
@@ -211,6 +218,7 @@ class Session:
     learning_intentions: tuple[str, ...]
     facilitator_notes: Markup | None
     blocks: tuple[Block, ...]
+    activities: tuple[str, ...] = ()   # keys of ACTIVITIES, in the order the run page offers them
 
     def block(self, block_id: str) -> Block | None:
         return next((b for b in self.blocks if b.id == block_id), None)
@@ -500,9 +508,14 @@ def _block(t: _Table) -> Block:
 
 def _session(t: _Table) -> Session:
     blocks = [_read(b, _block) for b in t.tables("blocks", required=False)]
+    activities = t.texts("activities", required=False)
+    for i, activity in enumerate(activities):
+        if activity not in ACTIVITIES:
+            t.fail(f"activities[{i}]", f"{activity!r} is not an activity; use one of: {', '.join(ACTIVITIES)}")
     return Session(id=t.id(), title=t.text("title"), aim=t.markdown("aim"),
                    learning_intentions=t.texts("learning_intentions", required=False),
-                   facilitator_notes=t.markdown("facilitator_notes"), blocks=_unique(blocks, t, "blocks"))
+                   facilitator_notes=t.markdown("facilitator_notes"), blocks=_unique(blocks, t, "blocks"),
+                   activities=activities)
 
 
 def _module(t: _Table) -> Module:

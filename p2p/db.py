@@ -101,6 +101,9 @@ def _board_details():
 def _follow_ups():
     from . import models
     db.create_tables(models.FOLLOW_UP_MODELS, safe=True)
+def _sessions():
+    from . import models
+    db.create_tables(models.SESSION_MODELS, safe=True)
 
 
 UPGRADES: list[Callable[[], None]] = [
@@ -109,6 +112,7 @@ UPGRADES: list[Callable[[], None]] = [
     _boards,          # 3: the code of behaviour board: boards, proposals, responses
     _board_details,   # 4: proposals held back until revealed (each its own), themes
     _follow_ups,      # 5: between sessions: the agreed date for the reflection, the follow-up conversation
+    _sessions,        # 6: running a session: current session, timer, discussions, thoughts
 ]
 
 

@@ -51,3 +51,12 @@ def can_record_follow_up(actor, target) -> bool:
     return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
             and target.role == PARTICIPANT)
 
+
+def can_run_session(membership) -> bool:
+    """Choose the group's current session, start and stop its timer, hide a thought on a discussion board."""
+    return is_group_facilitator(membership)
+
+
+def can_take_back(membership, thought) -> bool:
+    """Only its author takes a thought back, and only while still in the group: nobody removes another's words."""
+    return membership is not None and thought.author_id == membership.user_id

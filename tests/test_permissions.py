@@ -78,6 +78,17 @@ ACCESS = {
     "workbook.to_discuss": SIGNED_IN,
     # Between sessions: the group's facilitators record, for a participant of the group (user_id is Alice).
     "follow_up.edit": GROUP_FACILITATORS,
+    # Running a session: members see where the group is, the timer and the discussion boards, and add thoughts
+    # (and take back their own); only the group's facilitators choose the session, run the timer, hide thoughts.
+    "sessions.run": GROUP_FACILITATORS,
+    "sessions.choose": GROUP_FACILITATORS,
+    "sessions.timer": GROUP_FACILITATORS,
+    "sessions.timer_live": MEMBERS,
+    "sessions.discussion": MEMBERS,
+    "sessions.discussion_live": MEMBERS,
+    "sessions.add_thought": MEMBERS,
+    "sessions.take_back": MEMBERS,
+    "sessions.shape_thought": GROUP_FACILITATORS,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
@@ -116,7 +127,10 @@ def people(app, room):
 def url_for_rule(app, rule, room):
     values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
               "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css",
-              "kind": "md", "proposal_id": 999}
+              "kind": "md", "proposal_id": 999, "thought_id": 999, "block_id": "boundaries",
+              "scenario_id": "scenario-1"}
+    if rule.endpoint in DISCUSSIONS:
+        values.update(module_id="course", session_id="positive-risk-taking-and-boundaries")
     query = {"workbook.picks_diagram": {"place": "p2p/module-1/session-4/strengths/choices"},
              "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"}
              }.get(rule.endpoint, {})
@@ -125,9 +139,17 @@ def url_for_rule(app, rule, room):
         return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}, **query)
 
 
+# Discussion boards belong to scenarios, and the four boundaries scenarios are in the Peer Support Training course:
+# their rules are tried with both groups of the room following that programme.
+DISCUSSIONS = {"sessions.discussion", "sessions.discussion_live", "sessions.add_thought"}
+
+
 @pytest.mark.parametrize("endpoint", sorted(ACCESS))
 def test_access(app, room, people, endpoint):
     needed = ACCESS[endpoint]
+    if endpoint in DISCUSSIONS:
+        Group.update(programme="peer-support-training").where(
+            Group.id.in_([room.group.id, room.other_group.id])).execute()
     for rule in [r for r in app.url_map.iter_rules() if r.endpoint == endpoint]:
         url = url_for_rule(app, rule, room)
         methods = sorted(rule.methods - {"HEAD", "OPTIONS"})
@@ -204,6 +226,23 @@ def test_can_issue_reset(actor, target, expected):
 ])
 def test_can_record_follow_up(actor, target, expected):
     assert permissions.can_record_follow_up(actor, target) is expected
+
+
+def test_running_a_session_is_for_the_groups_facilitators_only():
+    assert permissions.can_run_session(M(1, 1, FACILITATOR))
+    assert not permissions.can_run_session(M(2, 1, PARTICIPANT))
+    assert not permissions.can_run_session(None)
+
+
+@pytest.mark.parametrize("actor, author_id, expected", [
+    (M(2, 1, PARTICIPANT), 2, True),
+    (M(2, 1, PARTICIPANT), 4, False),     # another participant's thought
+    (M(1, 1, FACILITATOR), 2, False),     # facilitators hide a thought; they never remove someone's words
+    (None, 2, False),
+])
+def test_only_its_author_takes_a_thought_back(actor, author_id, expected):
+    thought = type("T", (), {"author_id": author_id})()
+    assert permissions.can_take_back(actor, thought) is expected
 
 
 def test_facilitator_notes_are_for_the_groups_facilitators_only():

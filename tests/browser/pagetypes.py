@@ -285,6 +285,49 @@ def _programme_pages() -> list[PageKind]:
     return kinds
 
 
+# Running a session. The discussion boards belong to the boundaries scenarios of the Peer Support Training course:
+# the facilitator's course group runs that session, and the participant joins that group (the first time).
+COURSE = "peer-support-training"
+BOUNDARIES_SESSION = LIBRARY.programme(COURSE).module("course").session("positive-risk-taking-and-boundaries")
+DISCUSSION = "{group[peer-support-training]}/discuss/course/positive-risk-taking-and-boundaries/boundaries/scenario-1"
+
+
+def _run_course_session(site: Site, page: Page) -> Response | None:
+    """The run page once the facilitator has chosen the boundaries session, with a timer running."""
+    page.goto("{group[peer-support-training]}/run".format(**site.places))
+    page.get_by_label("Or choose a session").select_option(label=BOUNDARIES_SESSION.title)
+    page.get_by_role("button", name="Make this the current session").click()
+    expect(page.get_by_role("heading", name=f"Now: {BOUNDARIES_SESSION.title}")).to_be_visible()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="3 minutes", exact=True).click()
+    return navigation.value
+
+
+def _in_the_course(then: Callable) -> Callable:
+    """The participant, once a member of the facilitator's course group (joined with its code the first time)."""
+    def open(site: Site, page: Page) -> Response | None:
+        if not site.in_course:
+            page.goto("/join/{code[peer-support-training]}".format(**site.places))
+            page.get_by_role("button", name="Join {group_name[peer-support-training]}".format(**site.places)).click()
+            expect(page.get_by_role("heading", level=1)).to_have_text(site.places["group_name"][COURSE])
+            site.in_course = True
+        return then(site, page)
+    return open
+
+
+def _send_thought(words: str, anonymous: bool = False) -> Callable:
+    """The participant sends a thought (or an empty box) on the first scenario's board; htmx answers in place."""
+    def open(site: Site, page: Page) -> Response | None:
+        response = page.goto(DISCUSSION.format(**site.places))
+        page.get_by_label("Your thought on Scenario 1").fill(words)
+        if anonymous:
+            page.get_by_label(re.compile("^Don’t show my name")).check()
+        page.get_by_role("button", name="Add my thought").click()
+        expect(page.get_by_role("status").filter(has_text="Added" if words else "Please write")).to_be_visible()
+        return response
+    return open
+
+
 PAGE_KINDS: list[PageKind] = [
     # Someone who is not logged in.
     PageKind("welcome", ANYONE, _goto("/"), "Welcome to Peer 2 Peer"),
@@ -374,6 +417,17 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("between-sessions-problems", FACILITATOR, _between_sessions_problems,
              "Between sessions with {participant}"),
     PageKind("between-sessions-recorded", FACILITATOR, _with_follow_up(_goto("{demo}")), "Demo group"),
+    # Running a session.
+    PageKind("run-nothing-chosen", FACILITATOR, _goto("{demo}/run"), "Run a session"),
+    PageKind("run-session-with-timer", FACILITATOR, _run_course_session, "Run a session"),
+    PageKind("discussion-participant", PARTICIPANT, _in_the_course(_goto(DISCUSSION)), "Scenario 1"),
+    PageKind("discussion-participant-sent", PARTICIPANT,
+             _in_the_course(_send_thought("Say at the start what the relationship is", anonymous=True)),
+             "Scenario 1", swapped=True),
+    PageKind("discussion-participant-empty-sent", PARTICIPANT, _in_the_course(_send_thought("")), "Scenario 1",
+             swapped=True),
+    PageKind("discussion-facilitator", FACILITATOR, _goto(DISCUSSION), "Scenario 1"),
+    PageKind("home-participant-now", PARTICIPANT, _in_the_course(_goto("/")), "Hello, {participant}"),
     *_programme_pages(),
 ]
 PAGE_IDS = [kind.id for kind in PAGE_KINDS]
@@ -412,6 +466,7 @@ class Site:
         self.shared = False      # the participant has shared an answer (see _with_shared)
         self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
+        self.in_course = False   # the participant has joined the course group (see _in_the_course)
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)

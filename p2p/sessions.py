@@ -1,0 +1,375 @@
+"""Running a session: the group's current session, the facilitator's run page, a countdown everyone sees, and
+discussion boards for the scenarios of a `scenarios` block.
+
+Live parts work like the board (see board.py): each screen polls with the version number it shows, kept in the
+database, and gets 204 No Content while nothing has changed. The timer stores only its end time; a screen is
+told how many seconds are left and counts down by its own clock (static/js/timer.js), so a phone whose clock is
+wrong still shows the right time left.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from . import permissions
+from .answers import place_of
+from .content import Module, Programme, Scenario, Scenarios, Session
+from .db import db
+from .groups import membership_or_404
+from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Throttle, Timer
+from .web import content, is_fragment_request, log
+
+bp = Blueprint("sessions", __name__)
+
+THOUGHT_LIMIT = (20, 300)   # thoughts per person per 5 minutes: plenty for a person, a brake for a script
+QUICK_MINUTES = (1, 2, 3, 5, 10)
+# The pages that show the group's timer (in base.html, above the content): the facilitator starts it on the run
+# page, and everyone sees it wherever they are in the group's session, the projector included.
+TIMER_PAGES = {"board.page", "board.projector", "board.code", "groups.show", "programme.module", "programme.session",
+               "sessions.run", "sessions.discussion"}
+AGENDA_KINDS = {"reading": "Read", "free_text": "Reflect", "ladder": "Exercise", "spectrum": "Exercise",
+                "table_notes": "Exercise", "pick_n": "Exercise", "yes_no": "Check", "story": "Write",
+                "scenarios": "Discuss"}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where the group is: its programme's sessions in order, and the one it is in now.
+
+
+@dataclass(frozen=True)
+class Spot:
+    """A session of the group's programme, with its module and its place (programme/module/session)."""
+
+    programme: Programme
+    module: Module
+    session: Session
+
+    @property
+    def place(self) -> str:
+        return place_of(self.programme.id, self.module.id, self.session.id)
+
+
+def all_sessions(programme: Programme) -> list[Spot]:
+    return [Spot(programme, module, session) for module in programme.modules for session in module.sessions]
+
+
+def current_spot(group: Group) -> Spot | None:
+    """The group's current session, or None if none is chosen (or the content no longer has it)."""
+    programme, place = content().programme(group.programme), CurrentSession.place_of(group)
+    if programme is None or not place:
+        return None
+    return next((spot for spot in all_sessions(programme) if spot.place == place), None)
+
+
+def _next_spot(group: Group, spot: Spot | None) -> Spot | None:
+    spots = all_sessions(content().programme(group.programme))
+    if spot is None:
+        return spots[0] if spots else None
+    index = [s.place for s in spots].index(spot.place)
+    return spots[index + 1] if index + 1 < len(spots) else None
+
+
+@bp.app_template_global()
+def current_session(group: Group) -> Spot | None:
+    """For the home and group pages: "Now: <session>"."""
+    return current_spot(group)
+
+
+def agenda(session: Session) -> list[dict]:
+    """What happens in the session, from its blocks: a kind ("Read", "Reflect", …) and a name for each."""
+    items = []
+    for block in session.blocks:
+        name = getattr(block, "title", None) or getattr(block, "prompt", None) or block.id.replace("-", " ").capitalize()
+        if isinstance(block, Scenarios):
+            name = f"{name}: {len(block.scenarios)} scenario{'s' if len(block.scenarios) != 1 else ''} to discuss"
+        items.append({"kind": AGENDA_KINDS.get(block.type, "Exercise"), "name": name, "anchor": block.id})
+    return items
+
+
+def scenario_places(spot: Spot) -> list[tuple[Scenarios, list[tuple[Scenario, str]]]]:
+    """The session's `scenarios` blocks, each with its scenarios and their discussion places."""
+    return [(block, [(scenario, place_of(spot.programme.id, spot.module.id, spot.session.id, block.id, scenario.id))
+                     for scenario in block.scenarios])
+            for block in spot.session.blocks if isinstance(block, Scenarios)]
+
+
+# ---------------------------------------------------------------------------------------------------
+# The facilitator's run page.
+
+
+def running_or_404(group_id: int) -> tuple[Group, Membership]:
+    group, membership = membership_or_404(group_id)
+    if not permissions.can_run_session(membership):
+        abort(404)
+    return group, membership
+
+
+def _has_code(group: Group) -> bool:
+    return CodeVersion.select().join(Board).where(Board.group == group).exists()
+
+
+@bp.get("/groups/<int:group_id>/run")
+@login_required
+def run(group_id: int):
+    group, membership = running_or_404(group_id)
+    programme = content().programme(group.programme)
+    if programme is None:
+        abort(404)
+    spot = current_spot(group)
+    blocks = scenario_places(spot) if spot else []
+    counts = Discussion.counts(group, [place for _, scenarios in blocks for _, place in scenarios])
+    timer = Timer.of(group)
+    return render_template(
+        "sessions/run.html", group=group, programme=programme, spot=spot, next_spot=_next_spot(group, spot),
+        spots=all_sessions(programme), agenda=agenda(spot.session) if spot else [], scenario_blocks=blocks,
+        counts=counts, has_code=_has_code(group), timer=timer, running=bool(timer and timer.remaining),
+        quick_minutes=QUICK_MINUTES, minutes_max=Timer.MINUTES_MAX,
+    )
+
+
+@bp.post("/groups/<int:group_id>/run/current")
+@login_required
+def choose(group_id: int):
+    group, _ = running_or_404(group_id)
+    programme = content().programme(group.programme) or abort(404)
+    place = request.form.get("place", "")
+    spot = next((s for s in all_sessions(programme) if s.place == place), None)
+    if spot is None:
+        flash("Please choose a session from the list.")
+    else:
+        CurrentSession.choose(group, spot.place)
+        log.info("current-session-set group=%s by=%s", group.id, current_user.id)
+        flash(f"Now: {spot.session.title}. Everyone in the group sees it on their home page.")
+    return redirect(url_for("sessions.run", group_id=group.id))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The timer.
+
+
+def _read_seconds() -> int | None:
+    """The length asked for, in whole seconds: a quick button's minutes, or the number typed (0.5 is half a minute)."""
+    raw = (request.form.get("minutes") or request.form.get("length") or "").strip().replace(",", ".")
+    try:
+        seconds = round(float(raw) * 60)
+    except (ValueError, OverflowError):
+        return None
+    return seconds if 1 <= seconds <= Timer.MINUTES_MAX * 60 else None
+
+
+@bp.post("/groups/<int:group_id>/timer")
+@login_required
+def timer(group_id: int):
+    group, _ = running_or_404(group_id)
+    if request.form.get("action") == "stop":
+        with db.atomic():
+            Timer.stop(group)
+        flash("The timer is stopped.")
+    else:
+        seconds = _read_seconds()
+        if seconds is None:
+            flash(f"Please give the timer a number of minutes, up to {Timer.MINUTES_MAX} (half a minute is 0.5).")
+        else:
+            label = " ".join(request.form.get("label", "").split())[:80]
+            with db.atomic():
+                Timer.start(group, seconds, label)
+            log.info("timer-started group=%s seconds=%s", group.id, seconds)
+            flash(f"The timer is running: {minutes_text(seconds)}. Everyone in the group sees it.")
+    return redirect(url_for("sessions.run", group_id=group.id) + "#timer")
+
+
+def minutes_text(seconds: int) -> str:
+    minutes, rest = divmod(seconds, 60)
+    parts = [f"{minutes} minute{'s' if minutes != 1 else ''}"] if minutes else []
+    if rest:
+        parts.append(f"{rest} second{'s' if rest != 1 else ''}")
+    return " and ".join(parts) or "0 seconds"
+
+
+def timer_context(group: Group) -> dict:
+    timer = Timer.of(group)
+    return {"group": group, "timer": timer, "version": timer.version if timer else 0,
+            "remaining": timer.remaining if timer else 0, "length": minutes_text(timer.seconds) if timer else ""}
+
+
+@bp.app_context_processor
+def _group_timer():
+    """The group's timer on the pages of a group's session (TIMER_PAGES). Those routes have checked membership,
+    but an error page on the same address has not: so check again here, and show nothing to non-members."""
+    if request.endpoint not in TIMER_PAGES or not current_user.is_authenticated:
+        return {}
+    group_id = (request.view_args or {}).get("group_id")
+    group = Group.get_or_none(Group.id == group_id) if group_id else None
+    if group is None or Membership.of(current_user, group) is None:
+        return {}
+    return {"group_timer": timer_context(group)}
+
+
+@bp.get("/groups/<int:group_id>/timer/live")
+@login_required
+def timer_live(group_id: int):
+    """Polled by every screen showing the timer. 204 while it is unchanged; the screen counts down by itself."""
+    group, _ = membership_or_404(group_id)
+    if request.args.get("v", type=int) == Timer.version_of(group):
+        return "", 204
+    return render_template("sessions/_timer.html", fresh=True, group_timer=timer_context(group))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discussion boards: one per scenario, per group.
+
+
+@dataclass(frozen=True)
+class ScenarioSpot:
+    spot: Spot
+    block: Scenarios
+    scenario: Scenario
+
+    @property
+    def place(self) -> str:
+        return place_of(self.spot.programme.id, self.spot.module.id, self.spot.session.id, self.block.id,
+                        self.scenario.id)
+
+    def url_args(self, group: Group) -> dict:
+        return {"group_id": group.id, "module_id": self.spot.module.id, "session_id": self.spot.session.id,
+                "block_id": self.block.id, "scenario_id": self.scenario.id}
+
+
+def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str, scenario_id: str) -> ScenarioSpot:
+    programme = content().programme(group.programme) or abort(404)
+    module = programme.module(module_id) or abort(404)
+    session = module.session(session_id) or abort(404)
+    block = session.block(block_id)
+    if not isinstance(block, Scenarios):
+        abort(404)
+    scenario = next((s for s in block.scenarios if s.id == scenario_id), None) or abort(404)
+    return ScenarioSpot(Spot(programme, module, session), block, scenario)
+
+
+def thoughts_state(group: Group, membership: Membership, where: ScenarioSpot, seen: int | None = None) -> dict:
+    """What the discussion's live list shows this person; with `seen` (the newest thought id their screen
+    showed), also what to announce to screen readers: thoughts by others that arrived since."""
+    facilitator = permissions.can_run_session(membership)
+    discussion = Discussion.find(group, where.place)
+    thoughts = list(discussion.thoughts_for(current_user, facilitator)) if discussion else []
+    new = [t for t in thoughts if seen is not None and t.id > seen and t.author_id != current_user.id and not t.hidden]
+    return {"group": group, "where": where, "facilitator": facilitator, "thoughts": thoughts,
+            "version": discussion.version if discussion else 0,
+            "newest": max((t.id for t in thoughts), default=0), "new_thoughts": new}
+
+
+_ROUTE = "/groups/<int:group_id>/discuss/<module_id>/<session_id>/<block_id>/<scenario_id>"
+
+
+@bp.get(_ROUTE)
+@login_required
+def discussion(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    group, membership = membership_or_404(group_id)
+    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    return _discussion_page(group, membership, where)
+
+
+def _discussion_page(group, membership, where, text: str = "", anonymous: bool = False, problem: str | None = None):
+    scenarios = where.block.scenarios
+    index = scenarios.index(where.scenario)
+    return render_template(
+        "sessions/discussion.html", **thoughts_state(group, membership, where), text=text, anonymous=anonymous,
+        problem=problem, text_max=Thought.TEXT_MAX,
+        previous=scenarios[index - 1] if index > 0 else None,
+        next=scenarios[index + 1] if index + 1 < len(scenarios) else None,
+    ), 200
+
+
+@bp.get(_ROUTE + "/live")
+@login_required
+def discussion_live(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    """Polled by every screen on the discussion. Membership is checked on every poll."""
+    group, membership = membership_or_404(group_id)
+    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    if request.args.get("v", type=int) == Discussion.version_of(group, where.place):
+        return "", 204
+    return render_template("sessions/_thoughts_live.html",
+                           **thoughts_state(group, membership, where, request.args.get("last", 0, type=int)))
+
+
+@bp.post(_ROUTE + "/thoughts")
+@login_required
+def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    group, membership = membership_or_404(group_id)
+    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    text = " ".join(request.form.get("text", "").split())
+    anonymous = bool(request.form.get("anonymous"))
+    limit, window = THOUGHT_LIMIT
+    key = f"thought:{current_user.id}"
+    if not text:
+        problem = "Please write your thought first."
+    elif len(text) > Thought.TEXT_MAX:
+        problem = (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
+                   "Your words are still here to shorten.")
+    elif Throttle.blocked(key, limit, window):
+        problem = "That is a lot of thoughts at once. Please wait a moment and try again."
+    else:
+        problem = None
+        Throttle.fail(key, window)
+        with db.atomic():
+            board = Discussion.for_place(group, where.place)
+            Thought.create(discussion=board, author=current_user.id, text=text, anonymous=anonymous)
+            board.changed()
+        log.info("thought-added group=%s", group.id)
+    if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
+        return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
+                               text=text if problem else "", anonymous=anonymous, problem=problem,
+                               just_sent=not problem, text_max=Thought.TEXT_MAX, oob_list=not problem)
+    if problem:
+        return _discussion_page(group, membership, where, text=text, anonymous=anonymous, problem=problem)
+    flash("Added, without your name." if anonymous else "Added. Everyone in the group can see it now.")
+    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
+
+
+def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioSpot]:
+    thought = (Thought.select(Thought, Discussion).join(Discussion)
+               .where(Thought.id == thought_id, Discussion.group == group).first()) or abort(404)
+    programme_id, module_id, session_id, block_id, scenario_id = (thought.discussion.place.split("/") + [""] * 5)[:5]
+    if programme_id != group.programme:
+        abort(404)
+    return thought, scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+
+
+def _after_change(group, membership, where):
+    if is_fragment_request():
+        return render_template("sessions/_thoughts.html", **thoughts_state(group, membership, where))
+    return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
+
+
+@bp.post("/groups/<int:group_id>/thoughts/<int:thought_id>")
+@login_required
+def shape_thought(group_id: int, thought_id: int):
+    """A facilitator hides a thought from the group (its author still sees it), or shows it again."""
+    group, membership = running_or_404(group_id)
+    thought, where = _thought_or_404(group, thought_id)
+    action = request.form.get("action", "")
+    if action not in ("hide", "show"):
+        abort(400)
+    with db.atomic():
+        Thought.update(hidden=action == "hide").where(Thought.id == thought.id).execute()
+        thought.discussion.changed()
+    log.info("thought-%s group=%s", action, group.id)
+    return _after_change(group, membership, where)
+
+
+@bp.post("/groups/<int:group_id>/thoughts/<int:thought_id>/take-back")
+@login_required
+def take_back(group_id: int, thought_id: int):
+    """Its author takes a thought back: it goes from every screen. Sharing stays a choice that can be undone."""
+    group, membership = membership_or_404(group_id)
+    thought, where = _thought_or_404(group, thought_id)
+    if not permissions.can_take_back(membership, thought):
+        abort(404)
+    with db.atomic():
+        thought.delete_instance()
+        thought.discussion.changed()
+    log.info("thought-taken-back group=%s", group.id)
+    return _after_change(group, membership, where)
