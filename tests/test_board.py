@@ -355,3 +355,13 @@ def test_a_blanked_projector_keeps_places_for_live_updates(room, as_user):
         assert place in page
     live = text(fran.get(board_url(room, "/live?v=1&view=projector")))
     assert 'data-blank="true"' in live
+
+
+def test_the_facilitator_blanks_the_projector_from_their_own_controls(room, as_user):
+    fran, alice = as_user(room.facilitator), as_user(room.alice)
+    assert "Blank the projector" in text(fran.get(board_url(room)))
+    assert "Blank the projector" not in text(alice.get(board_url(room)))
+    settings(fran, room, "blank-on")
+    assert Board.get(Board.group == room.group).blank
+    assert "Show the board on the projector" in text(fran.get(board_url(room)))
+    assert "Show the board again" in text(fran.get(board_url(room, "/projector")))
