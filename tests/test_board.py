@@ -1,6 +1,8 @@
 """The code of behaviour board: proposing, live updates by version, responding, the facilitator's controls,
 the projector. Names appear only where the group chose named proposals, and never on the projector."""
 
+import re
+
 from conftest import post, text
 from p2p.models import Board, Membership, Proposal, Response
 
@@ -365,3 +367,26 @@ def test_the_facilitator_blanks_the_projector_from_their_own_controls(room, as_u
     assert Board.get(Board.group == room.group).blank
     assert "Show the board on the projector" in text(fran.get(board_url(room)))
     assert "Show the board again" in text(fran.get(board_url(room, "/projector")))
+
+
+def announcement(client, room, **seen) -> str:
+    """What a screen's live region is given, for a poll from a screen that showed `seen` (see _poller.html)."""
+    query = "&".join(f"{key}={value}" for key, value in {"v": 0, "phase": "propose", **seen}.items())
+    body = text(client.get(board_url(room, f"/live?{query}")))
+    return re.search(r'<p id="board-announce"[^>]*>(.*?)</p>', body, re.S)[1].strip()
+
+
+def test_screen_readers_hear_the_words_of_what_is_new_on_their_screen_only(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Listen without judging")
+    first = Proposal.get(Proposal.text == "Listen without judging")
+    assert announcement(bob, room, n=0, t=0, m=0) == "New behaviour: Listen without judging"
+    propose(alice, room, "Be on time")
+    newest = Proposal.get(Proposal.text == "Be on time")
+    assert announcement(bob, room, n=1, t=1, m=first.id) == "New behaviour: Be on time"
+    # A hidden behaviour shown again is not new, and its words are not another's: Bob's screen showed only
+    # "Be on time"; saying "New behaviour: Be on time" again would be wrong.
+    shape(fran, room, first, "hide")
+    shape(fran, room, first, "show")
+    said = announcement(bob, room, n=1, t=2, m=newest.id)
+    assert "Be on time" not in said and said == "One more behaviour on the board."
