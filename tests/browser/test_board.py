@@ -87,6 +87,18 @@ class Room:
     def others(self, *but: Screen) -> list[Screen]:
         return [screen for screen in self.screens if screen not in but]
 
+    def within(self, screens: Iterable[Screen], check: Callable[[Screen, int], None], since: float | None = None):
+        """`check(screen, timeout_ms)` on each screen, all against one deadline: LIVE_MS after `since` (now).
+        Then, as after every step, the projector names nobody."""
+        since = time.monotonic() if since is None else since
+        for screen in screens:
+            left = int(LIVE_MS - (time.monotonic() - since) * 1000)
+            try:
+                check(screen, max(left, 100))
+            except AssertionError as error:
+                raise AssertionError(f"on {screen.label}'s screen, within {LIVE_MS} ms: {error}") from None
+        no_names_on_the_projector(self)
+
 
 @pytest.fixture(scope="module")
 def room(live_server, browser: Browser, browser_context_args) -> Room:
@@ -219,17 +231,6 @@ def facilitator_does(room: Room, button: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
 
 
-def within(screens: Iterable[Screen], check: Callable[[Screen, int], None], since: float | None = None) -> None:
-    """`check(screen, timeout_ms)` on each screen, all against one deadline: LIVE_MS after `since` (now)."""
-    since = time.monotonic() if since is None else since
-    for screen in screens:
-        left = int(LIVE_MS - (time.monotonic() - since) * 1000)
-        try:
-            check(screen, max(left, 100))
-        except AssertionError as error:
-            raise AssertionError(f"on {screen.label}'s screen, within {LIVE_MS} ms: {error}") from None
-
-
 def shows(text: str) -> Callable[[Screen, int], None]:
     return lambda screen, ms: expect(item(screen.page, text)).to_be_visible(timeout=ms)
 
@@ -338,7 +339,7 @@ def test_proposals_arrive_live_anonymous_named_and_hidden_until_reveal(room):
     # Anonymous: on every other screen within 2 s, with nobody's name on it, the facilitator's screen included.
     expect(alex.page.get_by_text("It is anonymous.")).to_be_visible()
     propose(alex, "Listen without judging")
-    within(room.others(alex), shows("Listen without judging"))
+    room.within(room.others(alex), shows("Listen without judging"))
     expect(item(alex.page, "Listen without judging")).to_contain_text("Your proposal")
     for screen in room.others(alex):
         expect(item(screen.page, "Listen without judging")).not_to_contain_text("Proposed by")
@@ -348,12 +349,12 @@ def test_proposals_arrive_live_anonymous_named_and_hidden_until_reveal(room):
 
     # Named: the hint under the box changes live on every phone before anyone writes, and says so.
     facilitator_does(room, "Show names on new proposals")
-    within(room.participants.values(),
+    room.within(room.participants.values(),
            lambda s, ms: expect(s.page.get_by_text("Your name is shown with it.")).to_be_visible(timeout=ms))
-    within([projector], lambda s, ms: expect(s.page.get_by_text(re.compile("proposals show their author’s name")))
+    room.within([projector], lambda s, ms: expect(s.page.get_by_text(re.compile("proposals show their author’s")))
            .to_be_visible(timeout=ms))
     propose(sam, "Keep what is shared in the room")
-    within(room.others(sam), shows("Keep what is shared in the room"))
+    room.within(room.others(sam), shows("Keep what is shared in the room"))
     for screen in room.others(projector):
         expect(item(screen.page, "Keep what is shared in the room")).to_contain_text("Proposed by Sam (demo)")
     expect(item(projector.page, "Keep what is shared in the room")).not_to_contain_text("Proposed by")
@@ -365,15 +366,15 @@ def test_proposals_arrive_live_anonymous_named_and_hidden_until_reveal(room):
     # to be revealed"; everyone else, the projector too, sees only how many are waiting.
     facilitator_does(room, "Make new proposals anonymous")
     facilitator_does(room, "Hide proposals until I reveal them")
-    within(room.participants.values(),
+    room.within(room.participants.values(),
            lambda s, ms: expect(s.page.get_by_text(re.compile("^New proposals stay private until"))).to_be_visible(
                timeout=ms))
     expect(jo.page.get_by_text("It is anonymous.")).to_be_visible()
     propose(jo, "Phones on silent")
     since = time.monotonic()
-    within([jo, robin], lambda s, ms: expect(item(s.page, "Phones on silent")).to_contain_text(
+    room.within([jo, robin], lambda s, ms: expect(item(s.page, "Phones on silent")).to_contain_text(
         "waiting to be revealed", timeout=ms), since)
-    within(room.others(robin), lambda s, ms: expect(board_list(s.page).get_by_text(
+    room.within(room.others(robin), lambda s, ms: expect(board_list(s.page).get_by_text(
         "1 behaviour waiting to be revealed.")).to_be_visible(timeout=ms), since)
     for screen in room.others(robin, jo):
         expect(item(screen.page, "Phones on silent")).to_have_count(0)
@@ -384,7 +385,7 @@ def test_proposals_arrive_live_anonymous_named_and_hidden_until_reveal(room):
 
     # Revealed all at once: everywhere within 2 s, and said once to screen readers.
     facilitator_does(room, "Reveal all proposals")
-    within(room.screens, shows("Phones on silent"))
+    room.within(room.screens, shows("Phones on silent"))
     for screen in room.screens:
         expect(board_list(screen.page).get_by_text(re.compile("waiting to be revealed"))).to_have_count(0)
         expect(items(screen.page)).to_have_count(3)
@@ -406,8 +407,8 @@ def test_typing_a_proposal_while_others_arrive_keeps_the_text_and_the_focus(room
     propose(alex, "Speak from your own experience")
     propose(sam, "Take a break whenever you need one")
     since = time.monotonic()
-    within([priya], shows("Speak from your own experience"), since)
-    within([priya], shows("Take a break whenever you need one"), since)
+    room.within([priya], shows("Speak from your own experience"), since)
+    room.within([priya], shows("Take a break whenever you need one"), since)
     assert redrawn(), "Priya's list was not redrawn"
     # The list was replaced around her; her words, her caret and her focus are where she left them.
     expect(box).to_be_focused()
@@ -427,7 +428,7 @@ def test_typing_a_proposal_while_others_arrive_keeps_the_text_and_the_focus(room
     expect(box).to_have_value("")
     expect(send).to_be_focused()
     assert focus_is_visible(send)
-    within(room.others(priya), shows("Ask before sharing someone else’s story"))
+    room.within(room.others(priya), shows("Ask before sharing someone else’s story"))
     no_names_on_the_projector(room)
     audited(room, priya, "propose-with-proposals")
 
@@ -443,15 +444,15 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
         try:
             propose(sam, "Listen to each other")   # the wording Alex's "Listen without judging" will merge with
             propose(robin, "Start and end on time")   # the facilitator proposes too, from her own screen
-            within(room.others(jo), shows("Start and end on time"))
+            room.within(room.others(jo), shows("Start and end on time"))
             jo.page.wait_for_timeout(1600)   # at least one of Jo's polls finds no network
             expect(item(jo.page, "Listen to each other")).to_have_count(0)
         finally:
             jo.page.context.set_offline(False)
     assert any("htmx:sendError" in message for message in room.problems.expected), "Jo's phone never polled"
     # Back online, nobody reloads anything: the next poll brings both, and the live region says what was missed.
-    within([jo], shows("Listen to each other"))
-    within([jo], shows("Start and end on time"))
+    room.within([jo], shows("Listen to each other"))
+    room.within([jo], shows("Start and end on time"))
     expect(announced(jo.page)).to_have_text("2 new behaviours.")
     assert_not_reloaded([jo])
     no_names_on_the_projector(room)
@@ -465,8 +466,21 @@ MERGED = "Listen to each other without judging"
 def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room):
     robin, projector = room.facilitator, room.projector
     alex, sam, jo, priya = (room[name] for name in ("Alex", "Sam", "Jo", "Priya"))
+    # Priya is still writing when proposing closes: her words stay, and so does the box while they are in it.
+    box = proposal_box(priya.page)
+    box.click()
+    box.press_sequentially("Be gentle")
     facilitator_does(room, "Move to: Respond")
-    within(room.screens, in_phase("Respond to each behaviour"))
+    room.within(room.screens, in_phase("Respond to each behaviour"))
+    expect(announced(sam.page)).to_have_text("Now: Respond to each behaviour.")
+    expect(box).to_be_focused()
+    expect(box).to_have_value("Be gentle")
+    priya.page.get_by_role("button", name="Propose").click()
+    expect(priya.page.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_have_text(
+        "Proposing has closed for now. Your words are still here if you want to keep them.")
+    expect(box).to_have_value("Be gentle")
+    box.fill("")
+    priya.page.get_by_role("heading", level=1).click()   # she lets it go: the empty box goes with its words
     for screen in room.participants.values():
         expect(items(screen.page)).to_have_count(8)
         expect(screen.page.get_by_role("radio", name="Pass", checked=True)).to_have_count(8)
@@ -476,12 +490,12 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     respond(jo, "Listen to each other", "Unsure / want to talk")
     respond(priya, "Listen without judging", "Agree")
     respond(priya, "Listen to each other", "Agree")
-    within(room.screens, lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 3 people have responded")))
+    room.within(room.screens, lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 3 people have responded")))
            .to_be_visible(timeout=ms))
 
     # Back to shaping: the two duplicates ticked and merged by keyboard, with a new wording.
     facilitator_does(room, "Move to: Shape")
-    within(room.screens, in_phase("Shape the list together"))
+    room.within(room.screens, in_phase("Shape the list together"))
     for screen in room.participants.values():
         expect(screen.page.get_by_role("radio")).to_have_count(0)
     page = robin.page
@@ -492,7 +506,22 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
         expect(tick).to_be_checked()
     wording = page.get_by_role("textbox", name="Wording for the merged behaviour")
     wording.focus()
-    page.keyboard.type(MERGED)
+    page.keyboard.type("Listen to each other")
+    # Half way, the room's screen is blanked (from the projector itself) and shown again: each time Robin's page
+    # is redrawn live (the list, and her controls out of band), and keeps her ticks, her words and her focus.
+    for toggle, control in (("Blank the screen", "Show the board on the projector"),
+                            ("Show the board again", "Blank the projector")):
+        redrawn = swapped(page)
+        with projector.page.expect_navigation():
+            projector.page.get_by_role("button", name=toggle).click()
+        room.within([robin], lambda s, ms: expect(s.page.get_by_role("button", name=control)).to_be_visible(
+            timeout=ms))
+        assert redrawn(), "Robin's list was not redrawn"
+        for text in ("Listen without judging", "Listen to each other"):
+            expect(page.get_by_role("checkbox", name=f"Select to merge: {text}")).to_be_checked()
+        expect(wording).to_be_focused()
+        expect(wording).to_have_value("Listen to each other")
+    page.keyboard.type(" without judging")
     with page.expect_navigation():
         page.keyboard.press("Enter")
     merged = item(page, MERGED)
@@ -508,9 +537,9 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
         merged.get_by_role("button", name="Save theme").click()
     expect(page.get_by_role("heading", name="Listening", level=3)).to_be_visible()
     since = time.monotonic()
-    within(room.others(robin), shows(MERGED), since)
-    within(room.others(robin), does_not_show("Listen to each other"), since)
-    within(room.others(robin), lambda s, ms: expect(s.page.get_by_role("heading", name="Listening", level=3))
+    room.within(room.others(robin), shows(MERGED), since)
+    room.within(room.others(robin), does_not_show("Listen to each other"), since)
+    room.within(room.others(robin), lambda s, ms: expect(s.page.get_by_role("heading", name="Listening", level=3))
            .to_be_visible(timeout=ms), since)
     for screen in room.others(robin):
         expect(item(screen.page, MERGED)).to_contain_text("Proposed by 2 people")
@@ -520,7 +549,7 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
 
     # Responding again: each person's earlier response is on the merged behaviour.
     facilitator_does(room, "Move to: Respond")
-    within(room.participants.values(), lambda s, ms: expect(choices(s.page, MERGED)).to_be_visible(timeout=ms))
+    room.within(room.participants.values(), lambda s, ms: expect(choices(s.page, MERGED)).to_be_visible(timeout=ms))
     for screen, chosen in ((alex, "Agree"), (jo, "Unsure / want to talk"), (priya, "Agree"), (sam, "Pass")):
         expect(choices(screen.page, MERGED).get_by_role("radio", name=chosen, exact=True)).to_be_checked()
     no_names_on_the_projector(room)
@@ -569,7 +598,7 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     # Sam objects without his name to Jo's proposal: "needs discussion" on every screen, Robin's included, and
     # his name nowhere near it, not even for Robin.
     respond(sam, "Phones on silent", "Object without my name")
-    within(room.screens, lambda s, ms: expect(item(s.page, "Phones on silent").get_by_text(
+    room.within(room.screens, lambda s, ms: expect(item(s.page, "Phones on silent").get_by_text(
         "needs discussion", exact=True)).to_be_visible(timeout=ms))
     for screen in room.screens:
         expect(item(screen.page, "Phones on silent")).not_to_contain_text("Sam")
@@ -579,9 +608,9 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
 
     # Jo objects openly: only Robin sees who would like to talk about it.
     respond(jo, "Take a break whenever you need one", "Object")
-    within([robin], lambda s, ms: expect(item(s.page, "Take a break whenever you need one")).to_contain_text(
+    room.within([robin], lambda s, ms: expect(item(s.page, "Take a break whenever you need one")).to_contain_text(
         "would like to talk about it: Jo (demo)", timeout=ms))
-    within(room.others(robin), lambda s, ms: expect(item(s.page, "Take a break whenever you need one").get_by_text(
+    room.within(room.others(robin), lambda s, ms: expect(item(s.page, "Take a break whenever you need one").get_by_text(
         "needs discussion", exact=True)).to_be_visible(timeout=ms))
     for screen in room.others(robin):
         expect(screen.page.get_by_text("would like to talk")).to_have_count(0)
@@ -592,7 +621,7 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
         respond(screen, "Keep what is shared in the room", "Agree")
         respond(screen, "Start and end on time", "Agree")
     respond(sam, MERGED, "Agree")
-    within(room.screens, lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 4 people have responded")))
+    room.within(room.screens, lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 4 people have responded")))
            .to_be_visible(timeout=ms))
     audited(room, sam, "respond-chosen")
     audited(room, robin, "facilitator-respond")
@@ -602,9 +631,9 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)
     facilitator_does(room, "Show the counts")
     since = time.monotonic()
-    within(room.screens, lambda s, ms: expect(item(s.page, MERGED).get_by_text(TALLY))
+    room.within(room.screens, lambda s, ms: expect(item(s.page, MERGED).get_by_text(TALLY))
            .to_have_text("Agree 3 · Unsure 1 · Object 0", timeout=ms), since)
-    within(room.screens, lambda s, ms: expect(item(s.page, "Phones on silent").get_by_text(TALLY))
+    room.within(room.screens, lambda s, ms: expect(item(s.page, "Phones on silent").get_by_text(TALLY))
            .to_have_text("Agree 0 · Unsure 0 · Object 1", timeout=ms), since)
     expect(projector.page.get_by_text(TALLY)).to_have_count(7)
     no_names_on_the_projector(room)
@@ -623,7 +652,7 @@ def test_agreeing_makes_version_1_and_every_commitment_counts_live_on_other_scre
     robin, projector = room.facilitator, room.projector
     people = list(room.participants.values())
     facilitator_does(room, "Move to: Agree")
-    within(room.screens, in_phase("Agree our code"))
+    room.within(room.screens, in_phase("Agree our code"))
     # The board suggests what had no objection and most agreeing; only Robin sees the suggestions.
     page = robin.page
     expect(page.get_by_text(SUGGESTED, exact=True)).to_have_count(3)
@@ -636,7 +665,7 @@ def test_agreeing_makes_version_1_and_every_commitment_counts_live_on_other_scre
         with page.expect_navigation():
             item(page, text).get_by_role("button", name="Mark agreed").click()
         expect(item(page, text).get_by_role("button", name="Take out of the code")).to_be_visible()
-    within(room.others(robin), lambda s, ms: expect(items(s.page).filter(
+    room.within(room.others(robin), lambda s, ms: expect(items(s.page).filter(
         has=s.page.get_by_text("agreed", exact=True))).to_have_count(4, timeout=ms))
     no_names_on_the_projector(room)
 
@@ -650,9 +679,9 @@ def test_agreeing_makes_version_1_and_every_commitment_counts_live_on_other_scre
 
     # Every phone and the projector: the code to commit to, live; nobody has committed yet.
     since = time.monotonic()
-    within(room.others(robin), lambda s, ms: expect(s.page.get_by_role("heading", name="Our code, version 1"))
+    room.within(room.others(robin), lambda s, ms: expect(s.page.get_by_role("heading", name="Our code, version 1"))
            .to_be_visible(timeout=ms), since)
-    within(room.others(robin), lambda s, ms: expect(s.page.get_by_text(committed(0, 5))).to_be_visible(timeout=ms),
+    room.within(room.others(robin), lambda s, ms: expect(s.page.get_by_text(committed(0, 5))).to_be_visible(timeout=ms),
            since)
     expect(projector.page.get_by_role("button", name="I commit to our code")).to_have_count(0)
     audited(room, people[0], "commit")
@@ -660,14 +689,15 @@ def test_agreeing_makes_version_1_and_every_commitment_counts_live_on_other_scre
     for count, screen in enumerate(people, start=1):
         screen.page.get_by_role("button", name="I commit to our code").click()
         expect(screen.page.get_by_text("You have committed to our code. Thank you.")).to_be_visible(timeout=LIVE_MS)
-        within(room.others(robin, screen), lambda s, ms: expect(s.page.get_by_text(committed(count, 5)))
+        room.within(room.others(robin, screen), lambda s, ms: expect(s.page.get_by_text(committed(count, 5)))
                .to_be_visible(timeout=ms))
         no_names_on_the_projector(room)
     # Robin commits on the code page, where she is.
     with page.expect_navigation():
         page.get_by_role("button", name="I commit to our code").click()
     expect(page.get_by_text("You have committed to version 1.")).to_be_visible()
-    within([projector, *people], lambda s, ms: expect(s.page.get_by_text(committed(5, 5))).to_be_visible(timeout=ms))
+    room.within([projector, *people], lambda s, ms: expect(s.page.get_by_text(committed(5, 5))).to_be_visible(
+        timeout=ms))
     page.goto(room.board)
     no_names_on_the_projector(room)
 
@@ -681,7 +711,7 @@ def test_the_projector_blanks_and_comes_back_live(room):
     mark_as_loaded([projector])
     # From Robin's own controls: the room's screen goes blank without being touched, and comes back.
     facilitator_does(room, "Blank the projector")
-    within([projector], lambda s, ms: expect(page.get_by_role("heading", level=1)).to_have_text(
+    room.within([projector], lambda s, ms: expect(page.get_by_role("heading", level=1)).to_have_text(
         "Screen paused", timeout=ms))
     expect(page.get_by_role("listitem")).to_have_count(0)
     expect(page.get_by_role("img")).to_have_count(0)
@@ -692,22 +722,35 @@ def test_the_projector_blanks_and_comes_back_live(room):
     assert_not_reloaded([projector])
     audited(room, projector, "projector-blank")
     facilitator_does(room, "Show the board on the projector")
-    within([projector], lambda s, ms: expect(page.get_by_role("heading", level=1)).to_have_text(
+    room.within([projector], lambda s, ms: expect(page.get_by_role("heading", level=1)).to_have_text(
         "Our code of behaviour", timeout=ms))
     expect(page.get_by_role("img", name="QR code to join the group")).to_be_visible()
     expect(page.get_by_role("heading", name="Our code, version 1")).to_be_visible()
     assert_not_reloaded([projector])
 
+    # A new join code (the old one was read out too widely): the projector shows it live.
+    invite = robin.page
+    invite.goto(f"{room.group}/invite")
+    invite.get_by_role("button", name="Make a new code").click()
+    expect(invite.get_by_role("status")).to_contain_text("New code made")
+    old, room.join_code = room.join_code, invite.get_by_text(re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")).inner_text()
+    assert room.join_code != old
+    room.within([projector], lambda s, ms: expect(page.get_by_text(room.join_code, exact=True)).to_be_visible(
+        timeout=ms))
+    expect(page.get_by_text(old)).to_have_count(0)
+    assert_not_reloaded([projector])
+    invite.goto(room.board)
+
     # From the projector itself: its own toggle, and Robin's controls follow live.
     with page.expect_navigation():
         page.get_by_role("button", name="Blank the screen").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Screen paused")
-    within([robin], lambda s, ms: expect(s.page.get_by_role("button", name="Show the board on the projector"))
+    room.within([robin], lambda s, ms: expect(s.page.get_by_role("button", name="Show the board on the projector"))
            .to_be_visible(timeout=ms))
     with page.expect_navigation():
         page.get_by_role("button", name="Show the board again").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
-    within([robin], lambda s, ms: expect(s.page.get_by_role("button", name="Blank the projector"))
+    room.within([robin], lambda s, ms: expect(s.page.get_by_role("button", name="Blank the projector"))
            .to_be_visible(timeout=ms))
     no_names_on_the_projector(room)
 
@@ -721,7 +764,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     robin, projector = room.facilitator, room.projector
     alex, jo, priya = room["Alex"], room["Jo"], room["Priya"]
     facilitator_does(room, "Start a re-affirm round")
-    within(room.screens, in_phase("Respond to each behaviour"))
+    room.within(room.screens, in_phase("Respond to each behaviour"))
     for screen in room.participants.values():
         mine = screen.page
         expect(mine.get_by_role("radio", name="Pass", checked=True)).to_have_count(7)   # a fresh round
@@ -733,17 +776,18 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)   # the counts are hidden again
     respond(priya, MERGED, "Still agree")
     respond(jo, "Speak from your own experience", "Want to revisit")
-    within([robin, projector], lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 2 people have responded")))
+    room.within([robin, projector], lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 2 people have responded")))
            .to_be_visible(timeout=ms))
     audited(room, jo, "reaffirm-respond")
     no_names_on_the_projector(room)
 
     # A new proposal, and the revisited behaviour taken out.
     facilitator_does(room, "Move to: Propose")
-    within(room.participants.values(), lambda s, ms: expect(s.page.get_by_role("region", name="Propose a behaviour"))
+    room.within(room.participants.values(), lambda s, ms: expect(s.page.get_by_role("region",
+                                                                                   name="Propose a behaviour"))
            .to_be_visible(timeout=ms))
     propose(alex, NEW)
-    within(room.others(alex), shows(NEW))
+    room.within(room.others(alex), shows(NEW))
     facilitator_does(room, "Move to: Agree")
     page = robin.page
     with page.expect_navigation():
@@ -756,7 +800,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     expect(changes.get_by_role("listitem")).to_have_text([NEW, "Speak from your own experience"])
     expect(changes.get_by_role("heading", name="Added or reworded")).to_be_visible()
     expect(changes.get_by_role("heading", name="Taken out or reworded")).to_be_visible()
-    within(room.others(robin), lambda s, ms: expect(s.page.get_by_text(committed(0, 5))).to_be_visible(timeout=ms))
+    room.within(room.others(robin), lambda s, ms: expect(s.page.get_by_text(committed(0, 5))).to_be_visible(timeout=ms))
     no_names_on_the_projector(room)
 
     # Alex reads the new version on the code page, sees what changed, and commits to it.
@@ -771,7 +815,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     with mine.expect_navigation():
         mine.get_by_role("button", name="I commit to our code").click()
     expect(mine.get_by_text("You have committed to version 2.")).to_be_visible()
-    within([projector], lambda s, ms: expect(s.page.get_by_text(committed(1, 5))).to_be_visible(timeout=ms))
+    room.within([projector], lambda s, ms: expect(s.page.get_by_text(committed(1, 5))).to_be_visible(timeout=ms))
     mine.goto(room.board)
     page.goto(room.board)
     no_names_on_the_projector(room)
@@ -792,6 +836,9 @@ def test_a_co_facilitator_added_while_the_board_is_open_gets_the_controls_live(r
     casey.goto(f"/join/{room.join_code}")
     casey.get_by_role("button", name="Join Demo group").click()
     expect(casey.get_by_role("heading", level=1)).to_have_text("Demo group")
+    # Joining later, she is asked to read the group's code and commit to it; the room sees one more member.
+    expect(casey.get_by_role("link", name="Please read it, and commit to it")).to_be_visible()
+    room.within([room.projector], lambda s, ms: expect(s.page.get_by_text(committed(1, 6))).to_be_visible(timeout=ms))
     casey.get_by_role("link", name="Our code of behaviour").click()
     expect(phase_heading(casey)).to_have_text("Now: Commit to our code")
     expect(casey.get_by_role("region", name="Facilitator’s controls")).to_have_count(0)
@@ -806,7 +853,7 @@ def test_a_co_facilitator_added_while_the_board_is_open_gets_the_controls_live(r
     token = page.locator("input[name=csrf_token]").first.get_attribute("value")
     answer = page.request.post(f"{room.group}/facilitators", form={"csrf_token": token, "user_id": user_id})
     assert answer.ok, answer.status
-    within([Screen(CO_FACILITATOR, casey, CO_FACILITATOR)], lambda s, ms: expect(
+    room.within([Screen(CO_FACILITATOR, casey, CO_FACILITATOR)], lambda s, ms: expect(
         s.page.get_by_role("region", name="Facilitator’s controls")).to_be_visible(timeout=ms))
     controls = casey.get_by_role("region", name="Facilitator’s controls")
     expect(controls.get_by_role("button", name="Move to: Agree")).to_be_visible()
