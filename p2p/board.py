@@ -326,8 +326,10 @@ def merge(group_id: int):
     else:
         text = text or chosen[0].text
         with db.atomic():
+            # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording
+            # and the originals listed under it would otherwise show words nobody was to see yet).
             merged = Proposal.create(board=board, author=current_user.id, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=any(p.agreed for p in chosen),
+                                     agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
                                      theme=next((p.theme for p in chosen if p.theme), None))
             chosen_ids = [p.id for p in chosen]
             # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.

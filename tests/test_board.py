@@ -390,3 +390,19 @@ def test_screen_readers_hear_the_words_of_what_is_new_on_their_screen_only(room,
     shape(fran, room, first, "show")
     said = announcement(bob, room, n=1, t=2, m=newest.id)
     assert "Be on time" not in said and said == "One more behaviour on the board."
+
+
+def test_duplicates_merged_before_the_reveal_still_wait_for_it(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    settings(fran, room, "hide-on")
+    propose(alice, room, "Listen")
+    propose(bob, room, "Listen to each other")
+    first, second = Proposal.select().order_by(Proposal.id)
+    # The facilitator tidies duplicates while everyone is still writing, before revealing them all.
+    post(fran, board_url(room, "/merge"), {"proposal": [first.id, second.id], "text": "Listen well"},
+         token_from=board_url(room))
+    for page in (text(bob.get(board_url(room))), text(fran.get(board_url(room, "/projector")))):
+        assert "Listen well" not in page and "Listen to each other" not in page
+        assert "1 behaviour waiting to be revealed" in page
+    settings(fran, room, "reveal")
+    assert "Listen well" in text(bob.get(board_url(room)))
