@@ -110,6 +110,8 @@ def board_state(group, membership, view: str = "page") -> dict:
             "tallies": tallies, "holding": board.holding, "held": held, "total": total, "suggested": suggested,
             "responded": len({u for by_user in responses.values() for u in by_user}),
             "version": version, "committed": committed, "merges": merges,
+            # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
+            "in_code": set(version.behaviours) if version else set(),
             "i_committed": any(c.user_id == current_user.id for c in committed),
             "members": group.memberships().count(), "themes": board.themes(),
             "sections": [(theme, [p for p in proposals if p.theme == theme])

@@ -406,3 +406,22 @@ def test_duplicates_merged_before_the_reveal_still_wait_for_it(room, as_user):
         assert "1 behaviour waiting to be revealed" in page
     settings(fran, room, "reveal")
     assert "Listen well" in text(bob.get(board_url(room)))
+
+
+def test_still_agree_is_asked_only_of_behaviours_in_the_current_code(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Be kind")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, Proposal.get(), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    post(fran, board_url(room, "/round"), token_from=board_url(room))
+    settings(fran, room, "phase:propose")
+    propose(alice, room, "Start on time")
+    new = Proposal.get(Proposal.text == "Start on time")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, new, "agree")   # agreed for the next version, but not in the code yet
+    settings(fran, room, "phase:respond")
+    page = text(alice.get(board_url(room)))
+    kept = Proposal.get(Proposal.text == "Be kind")
+    assert f'<label for="respond-{kept.id}-agree">Still agree</label>' in page
+    assert f'<label for="respond-{new.id}-agree">Agree</label>' in page
