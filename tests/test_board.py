@@ -425,3 +425,23 @@ def test_still_agree_is_asked_only_of_behaviours_in_the_current_code(room, as_us
     kept = Proposal.get(Proposal.text == "Be kind")
     assert f'<label for="respond-{kept.id}-agree">Still agree</label>' in page
     assert f'<label for="respond-{new.id}-agree">Agree</label>' in page
+
+
+def test_every_control_a_live_update_redraws_has_an_id_to_keep_focus_on(room, as_user):
+    """htmx puts focus back on an element with the same id after a swap; without one, a keyboard user resting on
+    a control is thrown back to the top of the page whenever anyone else changes the board."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    for words in ("Listen", "Listen to each other"):
+        propose(alice, room, words)
+    first, second = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, "/merge"), {"proposal": [first.id, second.id]}, token_from=board_url(room))
+    for phase in Board.PHASES:
+        settings(fran, room, f"phase:{phase}")
+        for client in (alice, fran):
+            live = re.sub(r"<noscript>.*?</noscript>", "", text(client.get(board_url(room, "/live"))), flags=re.S)
+            focusable = re.findall(r"<(?:button|a|summary|input(?! type=\"hidden\"))\b[^>]*>", live)
+            assert focusable, phase
+            missing = [tag for tag in focusable if " id=" not in tag and "<summary" not in tag]
+            assert not missing, f"{phase}: {missing}"
+            assert not re.findall(r"<details(?![^>]*\bid=)[^>]*>", live), phase   # a summary's details keeps it
