@@ -604,6 +604,9 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
         expect(item(screen.page, "Phones on silent")).not_to_contain_text("Sam")
         expect(item(screen.page, "Phones on silent")).not_to_contain_text("would like to talk")
     expect(robin.page.get_by_text("would like to talk")).to_have_count(0)
+    for screen in (robin, alex, jo):   # Sam's name is on his named proposal, and nowhere else
+        expect(screen.page.get_by_role("main").get_by_text(re.compile(r"\bSam\b"))).to_have_text(
+            ["Proposed by Sam (demo)"])
     expect(choices(sam.page, "Phones on silent").get_by_role("radio", name="Object without my name")).to_be_checked()
 
     # Jo objects openly: only Robin sees who would like to talk about it.
@@ -616,7 +619,16 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
         expect(screen.page.get_by_text("would like to talk")).to_have_count(0)
     no_names_on_the_projector(room)
 
-    # More agreement, so the board has something to suggest.
+    # More agreement, so the board has something to suggest. Meanwhile Robin rests on "Show the counts" (by
+    # keyboard), and Jo opens the list of what was merged: each live update redraws them, and neither is lost.
+    counts = robin.page.get_by_role("button", name="Show the counts")
+    robin.page.get_by_role("button", name="Hide proposals until I reveal them").focus()
+    robin.page.keyboard.press("Tab")
+    expect(counts).to_be_focused()
+    merged_here = item(jo.page, MERGED)   # its list items: the originals, shown once opened
+    item(jo.page, MERGED).get_by_text("The 2 proposals merged here").click()
+    expect(merged_here.get_by_role("listitem")).to_have_text(["Listen without judging", "Listen to each other"])
+    redrawn = {screen: swapped(screen.page) for screen in (robin, jo)}
     for screen in (alex, jo, priya):
         respond(screen, "Keep what is shared in the room", "Agree")
         respond(screen, "Start and end on time", "Agree")
@@ -626,10 +638,18 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     audited(room, sam, "respond-chosen")
     audited(room, robin, "facilitator-respond")
 
-    # The counts stay hidden everywhere until Robin shows them; then every screen has them, the projector too.
+    for screen, changed in redrawn.items():
+        assert changed(), f"{screen.label}'s list was not redrawn"
+    expect(counts).to_be_focused()
+    assert focus_ring_shown(robin.page)
+    expect(merged_here.get_by_role("listitem")).to_have_text(["Listen without judging", "Listen to each other"])
+
+    # The counts stay hidden everywhere until Robin shows them (Enter, where she is); then every screen has
+    # them, the projector too.
     for screen in room.screens:
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)
-    facilitator_does(room, "Show the counts")
+    with robin.page.expect_navigation():
+        robin.page.keyboard.press("Enter")
     since = time.monotonic()
     room.within(room.screens, lambda s, ms: expect(item(s.page, MERGED).get_by_text(TALLY))
            .to_have_text("Agree 3 · Unsure 1 · Object 0", timeout=ms), since)
