@@ -445,6 +445,12 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
             propose(sam, "Listen to each other")   # the wording Alex's "Listen without judging" will merge with
             propose(robin, "Start and end on time")   # the facilitator proposes too, from her own screen
             room.within(room.others(jo), shows("Start and end on time"))
+            # Jo tries to propose: her phone says it was not sent, and keeps her words.
+            proposal_box(jo.page).fill("Hugs only when asked")
+            jo.page.get_by_role("button", name="Propose").click()
+            expect(jo.page.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_have_text(
+                re.compile(r"^Not sent: the connection is down\. Your words are still here"))
+            expect(proposal_box(jo.page)).to_have_value("Hugs only when asked")
             jo.page.wait_for_timeout(1600)   # at least one of Jo's polls finds no network
             expect(item(jo.page, "Listen to each other")).to_have_count(0)
         finally:
@@ -455,6 +461,8 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
     room.within([jo], shows("Start and end on time"))
     expect(announced(jo.page)).to_have_text("2 new behaviours.")
     assert_not_reloaded([jo])
+    propose(jo, "Hugs only when asked")   # and now it goes
+    room.within(room.others(jo), shows("Hugs only when asked"))
     no_names_on_the_projector(room)
 
 
@@ -482,8 +490,8 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     box.fill("")
     priya.page.get_by_role("heading", level=1).click()   # she lets it go: the empty box goes with its words
     for screen in room.participants.values():
-        expect(items(screen.page)).to_have_count(8)
-        expect(screen.page.get_by_role("radio", name="Pass", checked=True)).to_have_count(8)
+        expect(items(screen.page)).to_have_count(9)
+        expect(screen.page.get_by_role("radio", name="Pass", checked=True)).to_have_count(9)
         expect(screen.page.get_by_role("region", name="Propose a behaviour")).to_be_hidden()   # over, for now
     expect(projector.page.get_by_role("radio")).to_have_count(0)
     respond(alex, "Listen without judging", "Agree")
@@ -572,6 +580,20 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     robin, projector = room.facilitator, room.projector
     alex, sam, jo, priya = (room[name] for name in ("Alex", "Sam", "Jo", "Priya"))
 
+    # Priya taps a choice while her Wi-Fi is down: it is sent by itself once she is back, and meanwhile her
+    # screen keeps showing it (the counts, shown later, have it).
+    mark_as_loaded([priya])
+    with room.problems.tolerating("htmx:sendError"):
+        priya.page.context.set_offline(True)
+        try:
+            choices(priya.page, "Speak from your own experience").get_by_text("Unsure / want to talk").click()
+            priya.page.wait_for_timeout(300)
+        finally:
+            priya.page.context.set_offline(False)
+    assert any("htmx:sendError" in message for message in room.problems.expected), "Priya's tap never met the dropped connection"
+    unsent = choices(priya.page, "Speak from your own experience").get_by_role("radio", name="Unsure / want to talk")
+    expect(unsent).to_be_checked()
+
     # Alex, by keyboard: Tab to the first behaviour's choices (on "Agree", the one she chose before the merge);
     # the arrow key moves to "Unsure / want to talk", which sends it.
     page = alex.page
@@ -655,7 +677,11 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
            .to_have_text("Agree 3 · Unsure 1 · Object 0", timeout=ms), since)
     room.within(room.screens, lambda s, ms: expect(item(s.page, "Phones on silent").get_by_text(TALLY))
            .to_have_text("Agree 0 · Unsure 0 · Object 1", timeout=ms), since)
-    expect(projector.page.get_by_text(TALLY)).to_have_count(7)
+    room.within(room.screens, lambda s, ms: expect(item(s.page, "Speak from your own experience").get_by_text(TALLY))
+                .to_have_text("Agree 0 · Unsure 1 · Object 0", timeout=ms), since)
+    expect(unsent).to_be_checked()
+    assert_not_reloaded([priya])
+    expect(projector.page.get_by_text(TALLY)).to_have_count(8)
     no_names_on_the_projector(room)
     audited(room, projector, "projector-respond-counts")
 
@@ -787,7 +813,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     room.within(room.screens, in_phase("Respond to each behaviour"))
     for screen in room.participants.values():
         mine = screen.page
-        expect(mine.get_by_role("radio", name="Pass", checked=True)).to_have_count(7)   # a fresh round
+        expect(mine.get_by_role("radio", name="Pass", checked=True)).to_have_count(8)   # a fresh round
         expect(choices(mine, MERGED).get_by_role("radio", name="Still agree")).to_be_visible()
         expect(choices(mine, MERGED).get_by_role("radio", name="Want to revisit")).to_be_visible()
         # Behaviours not in the code are asked about as before.
