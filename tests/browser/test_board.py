@@ -7,12 +7,15 @@ told in order, so they share one room (module scope) and run top to bottom:
 
 1. proposing: anonymous, named, hidden until reveal, then revealed; the naming hint follows the facilitator live;
 2. typing a proposal while others' arrive keeps the words, the caret and the focus;
-3. a phone that drops off the network catches up by itself, without a reload, and says what it missed;
+3. a phone that drops off the network catches up by itself, without a reload, and says what it missed; a
+   proposal it could not send says so and keeps its words;
 4. responses made before a merge (ticked and merged by keyboard) follow the merged behaviour; themes;
-5. responding: focus stays on a radio while the list is redrawn, a private objection ("needs discussion"
-   everywhere, no name anywhere), an open one (its name to the facilitator only), the counts revealed;
+5. responding: a choice tapped offline is sent once back; focus stays on a radio (and on the facilitator's
+   control) while the list is redrawn; a private objection ("needs discussion" everywhere, no name anywhere), an
+   open one (its name to the facilitator only), the counts revealed;
 6. agreeing (the board's suggestions), version 1, everyone commits and the count goes up live on other screens;
-7. the projector blanked and back, live, from the facilitator's controls and from the projector itself;
+7. the projector blanked and back, live, from the facilitator's controls and from the projector itself; a new
+   join code reaches it live;
 8. Session 2: "Start a re-affirm round" ("Still agree" / "Want to revisit"), a new proposal, version 2, and the
    code page shows what changed since version 1;
 9. a co-facilitator added while their board page is open gets the controls live.
