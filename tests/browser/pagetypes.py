@@ -175,6 +175,43 @@ def _nothing_to_share(site: Site, page: Page) -> Response | None:
     return response
 
 
+def _board(path: str, phase: str, **state: bool) -> Callable:
+    """The demo group's code of behaviour board, brought into one state first (see Site.set_board)."""
+    def open(site: Site, page: Page) -> Response | None:
+        site.set_board(phase, **state)
+        return page.goto(path.format(**site.places))
+    return open
+
+
+BOARD = "Our code of behaviour"
+
+
+def _board_pages() -> list[PageKind]:
+    """The board as participants, the facilitator and the projector see it in each phase (test_board.py walks
+    through the same states live, in order, with several people at once). The states from "commit" on have a
+    version of the code, so the later visits of the earlier phases show a re-affirm round's choices."""
+    return [
+        PageKind("board-propose", PARTICIPANT, _board("{board}", "propose"), BOARD),
+        PageKind("board-waiting-for-reveal", PARTICIPANT, _board("{board}", "propose", hide=True), BOARD),
+        PageKind("board-facilitator-waiting-for-reveal", FACILITATOR, _board("{board}", "propose", hide=True), BOARD),
+        PageKind("board-projector-waiting-for-reveal", FACILITATOR, _board("{board}/projector", "propose", hide=True),
+                 BOARD),
+        PageKind("board-shape", PARTICIPANT, _board("{board}", "shape"), BOARD),
+        PageKind("board-facilitator-shape", FACILITATOR, _board("{board}", "shape", tallies=True), BOARD),
+        PageKind("board-respond", PARTICIPANT, _board("{board}", "respond", tallies=True), BOARD),
+        PageKind("board-facilitator-respond", FACILITATOR, _board("{board}", "respond"), BOARD),
+        PageKind("board-projector-respond", FACILITATOR, _board("{board}/projector", "respond", tallies=True), BOARD),
+        PageKind("board-facilitator-agree", FACILITATOR, _board("{board}", "agree"), BOARD),
+        PageKind("board-projector-blank", FACILITATOR, _board("{board}/projector", "agree", blank=True),
+                 "Screen paused"),
+        PageKind("board-commit", PARTICIPANT, _board("{board}", "commit", version=True), BOARD),
+        PageKind("board-facilitator-commit", FACILITATOR, _board("{board}", "commit", version=True), BOARD),
+        PageKind("board-projector-commit", FACILITATOR, _board("{board}/projector", "commit", version=True), BOARD),
+        PageKind("code", PARTICIPANT, _board("{demo}/code", "commit", version=True), BOARD),
+        PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
+    ]
+
+
 def _answer_once(site: Site, page: Page, module_id: str, session_id: str) -> str:
     """The participant answers every exercise of this session page (as in exercises.py) the first time, and takes
     a second ladder snapshot so the history has two columns. Returns the page's address."""
@@ -220,43 +257,6 @@ def _with_shared(path: str) -> Callable:
             site.shared = True
         return page.goto(path.format(**site.places))
     return open
-
-
-def _board(path: str, phase: str, **state: bool) -> Callable:
-    """The demo group's code of behaviour board, brought into one state first (see Site.set_board)."""
-    def open(site: Site, page: Page) -> Response | None:
-        site.set_board(phase, **state)
-        return page.goto(path.format(**site.places))
-    return open
-
-
-BOARD = "Our code of behaviour"
-
-
-def _board_pages() -> list[PageKind]:
-    """The board as participants, the facilitator and the projector see it in each phase (test_board.py walks
-    through the same states live, in order, with several people at once). The states from "commit" on have a
-    version of the code, so the later visits of the earlier phases show a re-affirm round's choices."""
-    return [
-        PageKind("board-propose", PARTICIPANT, _board("{board}", "propose"), BOARD),
-        PageKind("board-waiting-for-reveal", PARTICIPANT, _board("{board}", "propose", hide=True), BOARD),
-        PageKind("board-facilitator-waiting-for-reveal", FACILITATOR, _board("{board}", "propose", hide=True), BOARD),
-        PageKind("board-projector-waiting-for-reveal", FACILITATOR, _board("{board}/projector", "propose", hide=True),
-                 BOARD),
-        PageKind("board-shape", PARTICIPANT, _board("{board}", "shape"), BOARD),
-        PageKind("board-facilitator-shape", FACILITATOR, _board("{board}", "shape", tallies=True), BOARD),
-        PageKind("board-respond", PARTICIPANT, _board("{board}", "respond", tallies=True), BOARD),
-        PageKind("board-facilitator-respond", FACILITATOR, _board("{board}", "respond"), BOARD),
-        PageKind("board-projector-respond", FACILITATOR, _board("{board}/projector", "respond", tallies=True), BOARD),
-        PageKind("board-facilitator-agree", FACILITATOR, _board("{board}", "agree"), BOARD),
-        PageKind("board-projector-blank", FACILITATOR, _board("{board}/projector", "agree", blank=True),
-                 "Screen paused"),
-        PageKind("board-commit", PARTICIPANT, _board("{board}", "commit", version=True), BOARD),
-        PageKind("board-facilitator-commit", FACILITATOR, _board("{board}", "commit", version=True), BOARD),
-        PageKind("board-projector-commit", FACILITATOR, _board("{board}/projector", "commit", version=True), BOARD),
-        PageKind("code", PARTICIPANT, _board("{demo}/code", "commit", version=True), BOARD),
-        PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
-    ]
 
 
 def _answered_pages() -> list[PageKind]:
