@@ -122,6 +122,8 @@ def board_state(group, membership, view: str = "page") -> dict:
             "tallies": tallies, "holding": board.holding, "held": held, "total": total, "suggested": suggested,
             "responded": len({u for by_user in responses.values() for u in by_user}),
             "version": version, "committed": committed, "merges": merges,
+            # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
+            "in_code": set(version.behaviours) if version else set(),
             "i_committed": any(c.user_id == current_user.id for c in committed),
             "members": group.memberships().count(), "themes": board.themes(),
             "sections": [(theme, [p for p in proposals if p.theme == theme])
@@ -338,8 +340,10 @@ def merge(group_id: int):
     else:
         text = text or chosen[0].text
         with db.atomic():
+            # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording
+            # and the originals listed under it would otherwise show words nobody was to see yet).
             merged = Proposal.create(board=board, author=current_user.id, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=any(p.agreed for p in chosen),
+                                     agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
                                      theme=next((p.theme for p in chosen if p.theme), None))
             chosen_ids = [p.id for p in chosen]
             # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.

@@ -1,6 +1,8 @@
 """The code of behaviour board: proposing, live updates by version, responding, the facilitator's controls,
 the projector. Names appear only where the group chose named proposals, and never on the projector."""
 
+import re
+
 from conftest import post, text
 from p2p.models import Board, Membership, Proposal, Response
 
@@ -355,3 +357,91 @@ def test_a_blanked_projector_keeps_places_for_live_updates(room, as_user):
         assert place in page
     live = text(fran.get(board_url(room, "/live?v=1&view=projector")))
     assert 'data-blank="true"' in live
+
+
+def test_the_facilitator_blanks_the_projector_from_their_own_controls(room, as_user):
+    fran, alice = as_user(room.facilitator), as_user(room.alice)
+    assert "Blank the projector" in text(fran.get(board_url(room)))
+    assert "Blank the projector" not in text(alice.get(board_url(room)))
+    settings(fran, room, "blank-on")
+    assert Board.get(Board.group == room.group).blank
+    assert "Show the board on the projector" in text(fran.get(board_url(room)))
+    assert "Show the board again" in text(fran.get(board_url(room, "/projector")))
+
+
+def announcement(client, room, **seen) -> str:
+    """What a screen's live region is given, for a poll from a screen that showed `seen` (see _poller.html)."""
+    query = "&".join(f"{key}={value}" for key, value in {"v": 0, "phase": "propose", **seen}.items())
+    body = text(client.get(board_url(room, f"/live?{query}")))
+    return re.search(r'<p id="board-announce"[^>]*>(.*?)</p>', body, re.S)[1].strip()
+
+
+def test_screen_readers_hear_the_words_of_what_is_new_on_their_screen_only(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Listen without judging")
+    first = Proposal.get(Proposal.text == "Listen without judging")
+    assert announcement(bob, room, n=0, t=0, m=0) == "New behaviour: Listen without judging"
+    propose(alice, room, "Be on time")
+    newest = Proposal.get(Proposal.text == "Be on time")
+    assert announcement(bob, room, n=1, t=1, m=first.id) == "New behaviour: Be on time"
+    # A hidden behaviour shown again is not new, and its words are not another's: Bob's screen showed only
+    # "Be on time"; saying "New behaviour: Be on time" again would be wrong.
+    shape(fran, room, first, "hide")
+    shape(fran, room, first, "show")
+    said = announcement(bob, room, n=1, t=2, m=newest.id)
+    assert "Be on time" not in said and said == "One more behaviour on the board."
+
+
+def test_duplicates_merged_before_the_reveal_still_wait_for_it(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    settings(fran, room, "hide-on")
+    propose(alice, room, "Listen")
+    propose(bob, room, "Listen to each other")
+    first, second = Proposal.select().order_by(Proposal.id)
+    # The facilitator tidies duplicates while everyone is still writing, before revealing them all.
+    post(fran, board_url(room, "/merge"), {"proposal": [first.id, second.id], "text": "Listen well"},
+         token_from=board_url(room))
+    for page in (text(bob.get(board_url(room))), text(fran.get(board_url(room, "/projector")))):
+        assert "Listen well" not in page and "Listen to each other" not in page
+        assert "1 behaviour waiting to be revealed" in page
+    settings(fran, room, "reveal")
+    assert "Listen well" in text(bob.get(board_url(room)))
+
+
+def test_still_agree_is_asked_only_of_behaviours_in_the_current_code(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Be kind")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, Proposal.get(), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    post(fran, board_url(room, "/round"), token_from=board_url(room))
+    settings(fran, room, "phase:propose")
+    propose(alice, room, "Start on time")
+    new = Proposal.get(Proposal.text == "Start on time")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, new, "agree")   # agreed for the next version, but not in the code yet
+    settings(fran, room, "phase:respond")
+    page = text(alice.get(board_url(room)))
+    kept = Proposal.get(Proposal.text == "Be kind")
+    assert f'<label for="respond-{kept.id}-agree">Still agree</label>' in page
+    assert f'<label for="respond-{new.id}-agree">Agree</label>' in page
+
+
+def test_every_control_a_live_update_redraws_has_an_id_to_keep_focus_on(room, as_user):
+    """htmx puts focus back on an element with the same id after a swap; without one, a keyboard user resting on
+    a control is thrown back to the top of the page whenever anyone else changes the board."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    for words in ("Listen", "Listen to each other"):
+        propose(alice, room, words)
+    first, second = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, "/merge"), {"proposal": [first.id, second.id]}, token_from=board_url(room))
+    for phase in Board.PHASES:
+        settings(fran, room, f"phase:{phase}")
+        for client in (alice, fran):
+            live = re.sub(r"<noscript>.*?</noscript>", "", text(client.get(board_url(room, "/live"))), flags=re.S)
+            focusable = re.findall(r"<(?:button|a|summary|input(?! type=\"hidden\"))\b[^>]*>", live)
+            assert focusable, phase
+            missing = [tag for tag in focusable if " id=" not in tag and "<summary" not in tag]
+            assert not missing, f"{phase}: {missing}"
+            assert not re.findall(r"<details(?![^>]*\bid=)[^>]*>", live), phase   # a summary's details keeps it

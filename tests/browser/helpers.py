@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from playwright.sync_api import BrowserContext, Locator, Page, expect
 
@@ -61,12 +63,29 @@ class BrowserProblems:
 
     def __init__(self):
         self.seen: list[str] = []
+        self.tolerated: tuple[str, ...] = ()
+        self.expected: list[str] = []   # what was let through by tolerating(): a test can check it happened
+
+    @contextmanager
+    def tolerating(self, *expected: str) -> Iterator[None]:
+        """Console errors containing one of these strings are expected inside the block (htmx logs
+        "htmx:sendError" and "htmx:afterRequest" for each request that finds no server, or no network)."""
+        before = self.tolerated
+        self.tolerated = (*before, *expected)
+        try:
+            yield
+        finally:
+            self.tolerated = before
 
     def watch(self, context: BrowserContext) -> BrowserContext:
         def on_console(message):
             # Expected answers in these tests (a 404 page, a 401 to an autosave after logging out, a refused
             # connection while the server is stopped): Chromium logs each as "Failed to load resource".
-            if message.type == "error" and "Failed to load resource" not in message.text:
+            if message.type != "error" or "Failed to load resource" in message.text:
+                return
+            if any(expected in message.text for expected in self.tolerated):
+                self.expected.append(message.text)
+            else:
                 self.seen.append(f"console: {message.text}")
         context.on("console", on_console)
         context.on("weberror", lambda error: self.seen.append(f"script error: {error.error}"))

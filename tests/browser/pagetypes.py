@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Browser, Page, Response, expect
@@ -175,6 +175,43 @@ def _nothing_to_share(site: Site, page: Page) -> Response | None:
     choose_in_panel(panel, "Share this answer with my facilitators")
     expect(panel.get_by_text("There is nothing written here yet to share.")).to_be_visible()
     return response
+
+
+def _board(path: str, phase: str, **state: bool) -> Callable:
+    """The demo group's code of behaviour board, brought into one state first (see Site.set_board)."""
+    def open(site: Site, page: Page) -> Response | None:
+        site.set_board(phase, **state)
+        return page.goto(path.format(**site.places))
+    return open
+
+
+BOARD = "Our code of behaviour"
+
+
+def _board_pages() -> list[PageKind]:
+    """The board as participants, the facilitator and the projector see it in each phase (test_board.py walks
+    through the same states live, in order, with several people at once). The states from "commit" on have a
+    version of the code, so the later visits of the earlier phases show a re-affirm round's choices."""
+    return [
+        PageKind("board-propose", PARTICIPANT, _board("{board}", "propose"), BOARD),
+        PageKind("board-waiting-for-reveal", PARTICIPANT, _board("{board}", "propose", hide=True), BOARD),
+        PageKind("board-facilitator-waiting-for-reveal", FACILITATOR, _board("{board}", "propose", hide=True), BOARD),
+        PageKind("board-projector-waiting-for-reveal", FACILITATOR, _board("{board}/projector", "propose", hide=True),
+                 BOARD),
+        PageKind("board-shape", PARTICIPANT, _board("{board}", "shape"), BOARD),
+        PageKind("board-facilitator-shape", FACILITATOR, _board("{board}", "shape", tallies=True), BOARD),
+        PageKind("board-respond", PARTICIPANT, _board("{board}", "respond", tallies=True), BOARD),
+        PageKind("board-facilitator-respond", FACILITATOR, _board("{board}", "respond"), BOARD),
+        PageKind("board-projector-respond", FACILITATOR, _board("{board}/projector", "respond", tallies=True), BOARD),
+        PageKind("board-facilitator-agree", FACILITATOR, _board("{board}", "agree"), BOARD),
+        PageKind("board-projector-blank", FACILITATOR, _board("{board}/projector", "agree", blank=True),
+                 "Screen paused"),
+        PageKind("board-commit", PARTICIPANT, _board("{board}", "commit", version=True), BOARD),
+        PageKind("board-facilitator-commit", FACILITATOR, _board("{board}", "commit", version=True), BOARD),
+        PageKind("board-projector-commit", FACILITATOR, _board("{board}/projector", "commit", version=True), BOARD),
+        PageKind("code", PARTICIPANT, _board("{demo}/code", "commit", version=True), BOARD),
+        PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
+    ]
 
 
 def _answer_once(site: Site, page: Page, module_id: str, session_id: str) -> str:
@@ -429,6 +466,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("discussion-facilitator", FACILITATOR, _goto(DISCUSSION), "Scenario 1"),
     PageKind("home-participant-now", PARTICIPANT, _in_the_course(_goto("/")), "Hello, {participant}"),
     *_programme_pages(),
+    # The code of behaviour board.
+    *_board_pages(),
 ]
 PAGE_IDS = [kind.id for kind in PAGE_KINDS]
 assert len(set(PAGE_IDS)) == len(PAGE_IDS), "page kind ids must be unique"
@@ -443,6 +482,7 @@ class Site:
 
     def __init__(self, server: LiveServer, browser: Browser, **context_args):
         self.server = server
+        self.browser, self.context_args = browser, context_args
         demo = server.demo()
         self.demo = demo
         self.contexts = {who: browser.new_context(**context_args)
@@ -461,6 +501,9 @@ class Site:
             "last_participant": demo.participants[-1].name,
             "group": {}, "code": {}, "group_name": {},
         }
+        self.places["board"] = self.places["demo"] + "/board"
+        self.board_ready = False     # the board has proposals and responses (see set_board)
+        self.board_versioned = False  # and a version of the code
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
@@ -489,6 +532,77 @@ class Site:
         path = urlsplit(page.url).path.removesuffix("/invite")
         code = page.get_by_text(JOIN_CODE, exact=True).inner_text()
         return path, code
+
+    # -- The demo group's board ------------------------------------------------------------------------------
+    # Brought into each state through the app's own form posts (test_board.py uses the buttons, live), so that
+    # each page kind costs one page load.
+
+    def _post(self, page: Page, tail: str, fields: dict[str, str] | list[tuple[str, str]]) -> str:
+        board = self.places["board"]
+        token = re.search(r'name="csrf_token" value="([^"]+)"', page.request.get(board).text())[1]
+        form = [("csrf_token", token), *(fields.items() if isinstance(fields, dict) else fields)]
+        answer = page.request.post(board + tail, data=urlencode(form),
+                                   headers={"Content-Type": "application/x-www-form-urlencoded"})
+        assert answer.ok, f"POST {board}{tail} {fields}: {answer.status}"
+        return answer.text()
+
+    def _proposal_ids(self) -> dict[str, str]:
+        html = self.pages[FACILITATOR].request.get(self.places["board"]).text()
+        return dict((text, number) for number, text in
+                    re.findall(r'<li id="proposal-(\d+)"[^>]*>\s*<p class="proposal__text">([^<]+)</p>', html))
+
+    def _set_up_board(self) -> None:
+        """Proposals (anonymous and named, one hidden, two merged under a theme) and responses from two
+        participants, a private objection among them."""
+        staff, participant = self.pages[FACILITATOR], self.pages[PARTICIPANT]
+        other = self.browser.new_context(**self.context_args)
+        try:
+            second = self.demo.participants[1]
+            other_page = other.new_page()
+            log_in(other_page, second.name, second.password)
+            self._post(participant, "/proposals", {"text": "Listen without judging"})
+            self._post(other_page, "/proposals", {"text": "Listen to each other"})
+            self._post(other_page, "/proposals", {"text": "One voice at a time"})
+            self._post(staff, "/settings", {"action": "named-on"})
+            self._post(other_page, "/proposals", {"text": "Keep what is shared in the room"})
+            self._post(participant, "/proposals", {"text": "Hugs only when asked"})
+            self._post(staff, "/settings", {"action": "named-off"})
+            ids = self._proposal_ids()
+            self._post(staff, f"/proposals/{ids['Hugs only when asked']}", {"action": "hide"})
+            self._post(staff, "/merge", [("proposal", ids["Listen without judging"]),
+                                         ("proposal", ids["Listen to each other"]),
+                                         ("text", "Listen to each other without judging")])
+            ids = self._proposal_ids()
+            self._post(staff, f"/proposals/{ids['Listen to each other without judging']}",
+                       {"action": "theme", "theme": "Listening"})
+            self._post(staff, "/settings", {"action": "phase:respond"})
+            for page, text, kind in ((participant, "Listen to each other without judging", "agree"),
+                                     (participant, "One voice at a time", "object-private"),
+                                     (other_page, "One voice at a time", "unsure"),
+                                     (other_page, "Keep what is shared in the room", "object"),
+                                     (other_page, "Listen to each other without judging", "agree")):
+                self._post(page, f"/proposals/{ids[text]}/respond", {"kind": kind})
+        finally:
+            other.close()
+
+    def set_board(self, phase: str, *, hide: bool = False, tallies: bool = False, blank: bool = False,
+                  version: bool = False) -> None:
+        staff = self.pages[FACILITATOR]
+        if not self.board_ready:
+            self._set_up_board()
+            self.board_ready = True
+        if version and not self.board_versioned:   # the suggested behaviour agreed, as version 1
+            ids = self._proposal_ids()
+            self._post(staff, "/settings", {"action": "phase:agree"})
+            self._post(staff, f"/proposals/{ids['Listen to each other without judging']}", {"action": "agree"})
+            self._post(staff, "/version", {})
+            self.board_versioned = True
+        for action in (f"phase:{phase}", "hide-on" if hide else "hide-off"):
+            self._post(staff, "/settings", {"action": action})
+        if hide:   # something waiting to be revealed (hiding holds back only what is proposed from now on)
+            self._post(staff, "/proposals", {"text": "Take turns to speak"})
+        for action in ("tallies-on" if tallies else "tallies-off", "blank-on" if blank else "blank-off"):
+            self._post(staff, "/settings", {"action": action})
 
     def visit(self, kind: PageKind, viewport: dict = DESKTOP) -> tuple[Page, Response]:
         page = self.pages[kind.who]

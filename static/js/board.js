@@ -1,0 +1,53 @@
+/* The board's one script, for what htmx does not do by itself when the Wi-Fi drops: a request that cannot reach
+   the server is simply lost, without a word. Here a response or a commitment that could not be sent is sent again
+   as soon as the server can be reached (the screen keeps showing the person's choice meanwhile), and a proposal
+   that could not be sent says so; its words stay in the box, to be sent again. */
+(function () {
+  "use strict";
+  var unsent = {};   // address -> {body, choice}: per behaviour (and for the commitment), the last tap not yet sent
+  var RESENT = /\/(respond|commit)$/;
+
+  function resend() {
+    Object.keys(unsent).forEach(function (address) {
+      var waiting = unsent[address];
+      // The form's own fields, its CSRF token among them; HX-Request: the server answers 204, as to htmx.
+      fetch(address, {method: "POST", body: waiting.body, credentials: "same-origin",
+                      headers: {"HX-Request": "true"}})
+        .then(function (answer) { if (answer.ok && unsent[address] === waiting) { delete unsent[address]; } })
+        .catch(function () { /* still away: the next poll that gets through, or the "online" event, tries again */ });
+    });
+  }
+
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.detail.elt;
+    if (!(form instanceof HTMLFormElement)) { return; }
+    if (RESENT.test(form.action)) {
+      var chosen = form.querySelector("input[type=radio]:checked");
+      unsent[form.action] = {body: new URLSearchParams(new FormData(form)), choice: chosen && chosen.id};
+    } else if (form.closest("#propose")) {
+      var status = document.querySelector("#proposal-sent span");
+      if (status) {
+        status.dataset.tone = "problem";
+        status.textContent = "Not sent: the connection is down. Your words are still here; " +
+          "press Propose again in a moment.";
+      }
+    }
+  });
+
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var elt = event.detail.elt;
+    if (!event.detail.successful) { return; }
+    if (elt.id === "board-poller") { resend(); }
+    else if (elt instanceof HTMLFormElement) { delete unsent[elt.action]; }   // a later tap got through itself
+  });
+
+  // A live update redraws the choices as the server has them: the one not yet sent stays shown as chosen.
+  document.addEventListener("htmx:afterSwap", function () {
+    Object.keys(unsent).forEach(function (address) {
+      var radio = unsent[address].choice && document.getElementById(unsent[address].choice);
+      if (radio) { radio.checked = true; }
+    });
+  });
+
+  window.addEventListener("online", resend);
+})();
