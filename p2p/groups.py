@@ -118,13 +118,14 @@ def show(group_id: int):
     manage = permissions.can_manage_group(membership)
     members = list(group.memberships()) if manage else []
     facilitator_count = sum(m.role == FACILITATOR for m in members)
-    in_group = {m.user_id for m in members}
+    # Facilitator accounts not yet facilitating here, including one who joined the group as a participant.
+    facilitating = {m.user_id for m in members if m.role == FACILITATOR}
     return render_template(
         "groups/show.html", group=group, membership=membership, manage=manage, members=members,
         programme=content().programme(group.programme),
         can_remove=lambda target: permissions.can_remove(membership, target, facilitator_count),
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
-        other_facilitators=[u for u in User.facilitators() if u.id not in in_group] if manage else [],
+        other_facilitators=[u for u in User.facilitators() if u.id not in facilitating] if manage else [],
         shared=_shared_with_facilitators(group) if manage else [],
         code_to_commit=code_to_commit(group, current_user),
         can_follow_up=lambda target: permissions.can_record_follow_up(membership, target),

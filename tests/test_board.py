@@ -445,3 +445,14 @@ def test_every_control_a_live_update_redraws_has_an_id_to_keep_focus_on(room, as
             missing = [tag for tag in focusable if " id=" not in tag and "<summary" not in tag]
             assert not missing, f"{phase}: {missing}"
             assert not re.findall(r"<details(?![^>]*\bid=)[^>]*>", live), phase   # a summary's details keeps it
+
+
+def test_a_merge_never_tells_the_room_that_two_anonymous_proposals_share_an_author(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Phones away")
+    propose(alice, room, "No phones please")
+    settings(fran, room, "phase:shape")
+    ids = [str(p.id) for p in Proposal.select()]
+    post(fran, board_url(room, "/merge"), {"proposal": ids, "text": "Phones away during the session"},
+         token_from=board_url(room))
+    assert "Proposed by 2 people" in text(bob.get(board_url(room)))

@@ -190,6 +190,17 @@ def test_a_facilitator_adds_a_co_facilitator(room, as_user):
     assert fran.get(f"/groups/{room.group.id}/members/{room.other_facilitator.id}/remove").status_code == 200
 
 
+def test_a_facilitator_account_that_joined_as_a_participant_can_be_made_co_facilitator(room, as_user):
+    fran = as_user(room.facilitator)
+    Membership.join(room.other_facilitator, room.group)   # Oona joined with the code, as a participant
+    page = text(fran.get(f"/groups/{room.group.id}"))
+    assert '<option value="%d">Oona</option>' % room.other_facilitator.id in page
+    assert '<option value="%d">Fran</option>' % room.facilitator.id not in page
+    post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": room.other_facilitator.id},
+         token_from=f"/groups/{room.group.id}")
+    assert Membership.of(room.other_facilitator, room.group).role == FACILITATOR
+
+
 def test_only_facilitator_accounts_can_be_made_co_facilitators(room, as_user):
     fran = as_user(room.facilitator)
     post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": room.outsider.id},
