@@ -184,7 +184,7 @@ def download(kind: str):
     doc = _document(workbook)
     body, mimetype = ((document.as_markdown(doc, now), "text/markdown") if kind == "md"
                       else (document.as_json(doc, now), "application/json"))
-    log.info("workbook-exported user=%s format=%s", workbook.user.id, kind)
+    # Logged with every other download, by logs.py: "downloaded user=… endpoint=workbook.download format=…".
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="my-workbook-{now:%Y-%m-%d}.{kind}"'
     return _private(response)
