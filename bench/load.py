@@ -213,13 +213,23 @@ def board(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
         facilitator.post(f"{path}/settings", name="board settings", headers=FORM,
                          data=urlencode({"csrf_token": token, "action": action}))
 
-    began = time.perf_counter()
+    def everywhere() -> bool:
+        return (all(len(room.seen.get(text, ())) == len(room.names) for text in list(room.written))
+                and all(len(room.totals_seen[s]) >= len(room.responded) for s in range(len(room.names))))
+
+    def catch_up():   # a write still unseen after 30 s counts as an error below
+        end = time.perf_counter() + 30
+        gevent.sleep(2 * POLL_SECONDS)
+        while not everywhere() and time.perf_counter() < end:
+            gevent.sleep(0.25)
+
+    began, cpu = time.perf_counter(), server.cpu_seconds()
     room.go.set()
     gevent.sleep(POLL_SECONDS)
     room.writing = True
     gevent.sleep(seconds)
     room.writing = False
-    gevent.sleep(2 * POLL_SECONDS + 1)           # every screen catches up before the board moves on
+    catch_up()                                   # every screen shows every proposal before the board moves on
     facilitate("phase:respond")
     facilitate("tallies-on")                     # counts shown: each response changes what every screen shows
     room.phase = "respond"
@@ -227,8 +237,8 @@ def board(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
     room.writing = True
     gevent.sleep(seconds)
     room.writing = False
-    gevent.sleep(2 * POLL_SECONDS + 1)
-    ended = time.perf_counter()
+    catch_up()
+    ended, cpu = time.perf_counter(), server.cpu_seconds() - cpu
     env.runner.quit()
 
     screens = range(len(room.names))
@@ -255,7 +265,8 @@ def board(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
     live = recorder.times({"board live"}, began, ended)
     notes = [f"board: {len(room.written)} proposals, then {len(room.responded)} responses, by {len(room.names)} "
              f"people over 2 × {seconds:g} s; {len(latencies)} requests, live p50/p95 "
-             f"{report.percentile(live, .5):.0f}/{report.percentile(live, .95):.0f} ms"
+             f"{report.percentile(live, .5):.0f}/{report.percentile(live, .95):.0f} ms, server CPU "
+             f"{cpu * 1000 / max(1, len(latencies)):.1f} ms a request"
              + (f"; {unseen} writes never reached every screen" if unseen else "")]
     return figures, notes + [f"  {e}" for e in errors[:5]]
 
@@ -297,16 +308,17 @@ def autosave(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str
 
     env = run_users(server.base, Typing, len(crowd.names), 10, recorder)
     wait_for(lambda: crowd.ready == len(crowd.names), 180, "the typists to log in")
-    began = time.perf_counter()
+    began, cpu = time.perf_counter(), server.cpu_seconds()
     crowd.go.set()
     gevent.sleep(seconds)
-    ended = time.perf_counter()
+    ended, cpu = time.perf_counter(), server.cpu_seconds() - cpu
     env.runner.quit()
     latencies = recorder.times({"workbook save"}, began, ended)
     errors = recorder.errors({"workbook save", "workbook page", "login", "login page"})
     return ({"autosave_p95_ms": report.percentile(latencies, 0.95), "autosave_errors": len(errors)},
             [f"autosave: {len(latencies)} saves by {len(crowd.names)} people over {seconds:g} s, p50 "
-             f"{report.percentile(latencies, .5):.0f} ms"] + [f"  {e}" for e in errors[:5]])
+             f"{report.percentile(latencies, .5):.0f} ms, server CPU {cpu * 1000 / max(1, len(latencies)):.1f} ms a save"]
+            + [f"  {e}" for e in errors[:5]])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -348,13 +360,14 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
               ("workbook", f"/groups/{crowd.group_id}/{SESSION_PAGE}", {}),
               ("live, full answer", f"{live}?v=0", {"HX-Request": "true"})]
     crowd.go.set()
-    rates = {}
+    rates, cpu = {}, {}
     for name, path, headers in routes:
         target.update(name=f"rate {name}", path=path, headers=headers)
         gevent.sleep(0.5)                          # requests to the previous route drain first
-        began = time.perf_counter()
+        began, used = time.perf_counter(), server.cpu_seconds()
         gevent.sleep(seconds)
-        rates[name] = len(recorder.times({f"rate {name}"}, began, time.perf_counter())) / seconds
+        done = len(recorder.times({f"rate {name}"}, began, time.perf_counter()))
+        rates[name], cpu[name] = done / seconds, (server.cpu_seconds() - used) * 1000 / max(1, done)
     target["path"] = ""
     env.runner.quit()
     errors = recorder.errors({f"rate {name}" for name, _, _ in routes} | {"workbook save (setup)"})
@@ -362,7 +375,8 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
     return ({"live_vs_bare_ratio": rates["live"] / bare, "workbook_vs_bare_ratio": rates["workbook"] / bare},
             [f"throughput with {clients} clients, requests/s: bare (/healthz) {rates['bare']:.0f}, live (204) "
              f"{rates['live']:.0f}, workbook page {rates['workbook']:.0f}, live full answer "
-             f"{rates['live, full answer']:.0f} ({rates['live, full answer'] / bare:.2f}×)"]
+             f"{rates['live, full answer']:.0f} ({rates['live, full answer'] / bare:.2f}×)",
+             "server CPU a request, ms: " + ", ".join(f"{name} {ms:.1f}" for name, ms in cpu.items())]
             + [f"  throughput errors: {len(errors)}"] * bool(errors))
 
 
@@ -378,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("locust").setLevel(logging.WARNING)
 
     recorder = Recorder()
+    load_before = os.getloadavg()[0]
     figures: dict = {}
     notes: list[str] = []
     print("Seeding a fresh instance with real passwords, starting the server …", file=sys.stderr, flush=True)
@@ -398,6 +413,9 @@ def main(argv: list[str] | None = None) -> int:
         waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
         if waits:
             notes.append(f"waitress warned {waits} times that requests queued for a free thread")
+    notes.append(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before the run and "
+                 f"{os.getloadavg()[0]:.1f} after (shared with whatever else runs: compare ratios and CPU a request "
+                 "from one run, not latencies across runs)")
     print(report.table(figures, notes))
     if os.environ.get("P2P_BENCH_JSON"):
         report.write_json(os.environ["P2P_BENCH_JSON"], figures)
