@@ -111,3 +111,16 @@ def test_an_error_is_logged_as_its_type_and_place_without_its_message():
         import sys
         line = format_line("backup-failed", exc_info=sys.exc_info())
     assert "error=ValueError at=test_logs.py:" in line and "TYPED" not in line
+
+
+def test_an_unhandled_error_names_the_endpoint_not_the_path(tmp_path):
+    app = make_app(tmp_path, TESTING=False)   # as served: the error page, not the exception, reaches the client
+
+    @app.get("/broken/<code>")
+    def broken(code):
+        raise RuntimeError(f"while handling {code}")
+
+    assert app.test_client().get("/broken/JOIN-CODE-MARKER").status_code == 500
+    line = (tmp_path / "instance" / "logs" / "p2p.log").read_text().strip()
+    assert "event=error status=500 user=- endpoint=broken method=GET error=RuntimeError at=" in line
+    assert "MARKER" not in line and "\n" not in line
