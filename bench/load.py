@@ -410,6 +410,8 @@ def main(argv: list[str] | None = None) -> int:
                 notes += more
             figures.update(found)
         figures["rss_mb"] = server.rss_mb()
+        notes.append(f"memory: {figures['rss_mb']:.0f} MB resident after the run, {server.rss_mb('VmHWM'):.0f} MB "
+                     "at the highest (during the logins: each Argon2id takes 19 MiB while it runs)")
         waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
         if waits:
             notes.append(f"waitress warned {waits} times that requests queued for a free thread")

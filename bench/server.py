@@ -26,12 +26,12 @@ class Server:
     startup_seconds: float
     output: Path                # what the server printed (waitress's "Task queue depth" warnings land here)
 
-    def rss_mb(self) -> float:
-        """Resident memory of the server process now (VmRSS), in MB."""
+    def rss_mb(self, field: str = "VmRSS") -> float:
+        """Resident memory of the server process now (VmRSS), or at its highest so far (VmHWM), in MB."""
         for line in Path(f"/proc/{self.pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1]) / 1024
-        raise RuntimeError("no VmRSS")
+        raise RuntimeError(f"no {field}")
 
     def cpu_seconds(self) -> float:
         """CPU time the server process has used so far (user + system). Less swayed than latency by other work
