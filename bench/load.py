@@ -10,7 +10,7 @@ One server (`p2p serve` on loopback, a fresh instance), one run, in this order:
      moment the last of the 50 screens shows it; server latency is every board request's, as the client saw it;
   4. workbook autosave: 50 participants typing, each saving every 1–2 s what static/js/autosave.js sends;
   5. throughput with 8 clients that never wait: the bare route, the live endpoint answering "nothing new" (204)
-     and a workbook session page with answers, each for a few seconds; ratios to the bare route;
+     and a workbook session page with answers, taking turns in short windows; ratios to the bare route;
   6. the server's resident memory.
 With P2P_BENCH_JSON=path, the figures are also written there as one JSON object (bench/report.py's KEYS).
 """
@@ -360,14 +360,19 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
               ("workbook", f"/groups/{crowd.group_id}/{SESSION_PAGE}", {}),
               ("live, full answer", f"{live}?v=0", {"HX-Request": "true"})]
     crowd.go.set()
-    rates, cpu = {}, {}
-    for name, path, headers in routes:
-        target.update(name=f"rate {name}", path=path, headers=headers)
-        gevent.sleep(0.5)                          # requests to the previous route drain first
-        began, used = time.perf_counter(), server.cpu_seconds()
-        gevent.sleep(seconds)
-        done = len(recorder.times({f"rate {name}"}, began, time.perf_counter()))
-        rates[name], cpu[name] = done / seconds, (server.cpu_seconds() - used) * 1000 / max(1, done)
+    # The routes take turns in short windows, three rounds, so a change in the machine's other load during the
+    # run weighs on every route alike.
+    done, used = defaultdict(int), defaultdict(float)
+    for _ in range(3):
+        for name, path, headers in routes:
+            target.update(name=f"rate {name}", path=path, headers=headers)
+            gevent.sleep(0.3)                          # requests to the previous route drain first
+            began, cpu_before = time.perf_counter(), server.cpu_seconds()
+            gevent.sleep(seconds / 3)
+            done[name] += len(recorder.times({f"rate {name}"}, began, time.perf_counter()))
+            used[name] += server.cpu_seconds() - cpu_before
+    rates = {name: done[name] / seconds for name, _, _ in routes}
+    cpu = {name: used[name] * 1000 / max(1, done[name]) for name, _, _ in routes}
     target["path"] = ""
     env.runner.quit()
     errors = recorder.errors({f"rate {name}" for name, _, _ in routes} | {"workbook save (setup)"})
