@@ -15,10 +15,10 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test $(VNU) browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-# Benchmarks print figures (see README); nothing here fails on a slow machine.
-bench: $(VENV)/.installed
-	$(BIN)/python -m bench.login
-	$(BIN)/python -m bench.board
+# Benchmarks print one table of figures (see README); nothing here fails on a slow machine.
+# P2P_BENCH_JSON=file also writes the figures as JSON; BENCH_ARGS="--seconds 30" lengthens each load phase.
+bench: $(VENV)/.installed-bench
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 check-content: $(VENV)/.installed
 	$(BIN)/p2p check-content
@@ -32,6 +32,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[test]'
+	touch $@ $(VENV)/.installed
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[bench]'
 	touch $@ $(VENV)/.installed
 
 # Debian's Chromium: Playwright's own browser download is not possible here (no internet but package registries).

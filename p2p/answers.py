@@ -8,6 +8,7 @@ The save endpoint accepts only places listed here: the allow-list of what a work
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -19,6 +20,13 @@ from .models import Answer, EarlierKey, LadderSnapshot, Share, User, utcnow
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
 SHORT_TEXT_MAX = 200       # a value's name
 SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
+
+# Autosaves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write
+# lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting here wakes
+# as soon as the save before it commits. Measured with 8 threads saving: p95 67-308 ms and worst 1.1-2.0 s
+# waiting in SQLite, 36-140 ms and worst 0.26 s taking turns here. Several worker processes still wait in
+# SQLite (busy_timeout) for each other; nothing else changes.
+_saves = threading.Lock()
 
 
 class AnswerProblem(ValueError):
@@ -187,6 +195,10 @@ class Workbook:
         """Store a value (the later save wins). `base_revision` is the version the writer last saw (0: none;
         None: not known). Returns the new revision, and whether it replaced a version the writer had not seen
         (another tab or device saved in between)."""
+        with _saves:
+            return self._save(place, value, base_revision)
+
+    def _save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
         with db.atomic():  # IMMEDIATE: read the revision and write the next one without a race
             row = self._current(Answer.select()).where(Answer.place == place).first()
             if row is None:
@@ -227,7 +239,7 @@ class Workbook:
             for row in Answer.select().where(Answer.user == self.user.id, Answer.key_generation == earlier.generation):
                 value = old._open("answer", row.place, row.sealed)
                 place = row.place if row.place not in current else f"earlier/{earlier.generation}/{row.place}"
-                self.save(place, value, None)
+                self._save(place, value, None)   # inside this transaction: not queued behind other saves
                 moved += 1
             for row in LadderSnapshot.select().where(LadderSnapshot.user == self.user.id,
                                                      LadderSnapshot.key_generation == earlier.generation):

@@ -23,6 +23,8 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from .passwords import one_per_core
+
 KEY_BYTES = 32
 NONCE_BYTES = 12
 SALT_BYTES = 16
@@ -67,8 +69,9 @@ def _hkdf(material: bytes, purpose: bytes, salt: bytes | None = None) -> bytes:
 
 
 def password_key(password: str, salt: bytes) -> bytes:
-    return hash_secret_raw(password.encode(), salt, time_cost=_settings["time_cost"],
-                           memory_cost=_settings["memory_kib"], parallelism=1, hash_len=KEY_BYTES, type=Type.ID)
+    with one_per_core:   # Argon2id's memory: one at a time per core (see passwords.py)
+        return hash_secret_raw(password.encode(), salt, time_cost=_settings["time_cost"],
+                               memory_cost=_settings["memory_kib"], parallelism=1, hash_len=KEY_BYTES, type=Type.ID)
 
 
 def recovery_key(code: str, salt: bytes) -> bytes:

@@ -222,8 +222,11 @@ def close_code(group_id: int):
 
 def _join_throttled() -> bool:
     cfg = current_app.config
-    return (Throttle.blocked(f"join:{request.remote_addr}", *cfg["JOIN_THROTTLE"])
-            or Throttle.blocked("join:all", *cfg["JOIN_THROTTLE_GLOBAL"]))
+    throttled = (Throttle.blocked(f"join:{request.remote_addr}", *cfg["JOIN_THROTTLE"])
+                 or Throttle.blocked("join:all", *cfg["JOIN_THROTTLE_GLOBAL"]))
+    if throttled:
+        log.warning("join-throttled")
+    return throttled
 
 
 def _count_wrong_code() -> None:

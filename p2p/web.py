@@ -141,7 +141,9 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def _csrf_error(error):
-        log.info("csrf-rejected path=%s", request.path)
+        # The endpoint, not the path: a path can hold a join code or a one-time token.
+        log.info("csrf-rejected user=%s endpoint=%s", current_user.id if current_user.is_authenticated else "-",
+                 request.endpoint)
         if wants_json():  # autosave after the session ended: the page keeps the text and asks to log in
             return {"login": url_for("auth.login")}, 401
         if request.endpoint == "auth.logout" and not current_user.is_authenticated:

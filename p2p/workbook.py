@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from . import crypto, document
 from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
-from .models import EarlierKey, Group, Membership, Share, User, utcnow
+from .models import EarlierKey, Group, Membership, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
@@ -29,7 +29,8 @@ def fields_block(place: str):
 def open_workbook() -> Workbook | None:
     """The signed-in person's workbook, or None when this session does not carry their key."""
     key = workbook_key()
-    return Workbook(User.get_by_id(current_user.id), key) if key else None
+    # current_user is this request's User row already (the session's loader read it): no second query.
+    return Workbook(current_user._get_current_object(), key) if key else None
 
 
 def my_programmes() -> set[str]:
@@ -184,7 +185,7 @@ def download(kind: str):
     doc = _document(workbook)
     body, mimetype = ((document.as_markdown(doc, now, current_app.config["TIMEZONE"]), "text/markdown") if kind == "md"
                       else (document.as_json(doc, now), "application/json"))
-    log.info("workbook-exported user=%s format=%s", workbook.user.id, kind)
+    # Logged with every other download, by logs.py: "downloaded user=… endpoint=workbook.download format=…".
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="my-workbook-{now:%Y-%m-%d}.{kind}"'
     return _private(response)
