@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
-from conftest import PASSWORD, csrf_token, login, post, text
+from conftest import PASSWORD, login, post, text
 from p2p.models import Group, User, normalise_name
 
 
