@@ -10,6 +10,8 @@ a person is typing in is never among them, and htmx puts focus back on a control
 from __future__ import annotations
 
 import json
+import threading
+from dataclasses import dataclass
 from typing import NamedTuple
 
 from flask import Blueprint, Response as HttpResponse, abort, current_app, flash, redirect, render_template, request, url_for
@@ -49,20 +51,22 @@ class Choice(NamedTuple):
     private: bool
 
 
-def effective_responses(items) -> dict[int, dict[int, Choice]]:
-    """Per visible item, each person's response. A merged item counts responses made to its originals (they
-    moved with them); a response made to the merged wording itself wins; between originals, the most careful."""
+def effective_responses(board: Board, items) -> dict[int, dict[int, Choice]]:
+    """Per item, each person's response. A merged item counts responses made to its originals (they moved with
+    them); a response made to the merged wording itself wins; between originals, the most careful."""
     origin = {item.id: item.id for item in items}
-    for original_id, merged_id in Proposal.select(Proposal.id, Proposal.merged_into).where(
-            Proposal.merged_into.in_([item.id for item in items])).tuples():
+    for original_id, merged_id in (Proposal.select(Proposal.id, Proposal.merged_into)
+                                   .where(Proposal.board == board, Proposal.merged_into.is_null(False)).tuples()):
         origin[original_id] = merged_id
     found: dict[int, dict[int, Choice]] = {item.id: {} for item in items}
     direct: set[tuple[int, int]] = set()
     for proposal_id, user_id, kind, private in (
             Response.select(Response.proposal, Response.user, Response.kind, Response.private)
-            .where(Response.proposal.in_(list(origin))).tuples()):
-        item, key = origin[proposal_id], (origin[proposal_id], user_id)
-        current = found[item].get(user_id)
+            .join(Proposal).where(Proposal.board == board).tuples()):
+        item = origin.get(proposal_id)
+        if item not in found:   # an original whose merge is gone, or a merge of merges in the making
+            continue
+        key, current = (item, user_id), found[item].get(user_id)
         if proposal_id == item:
             found[item][user_id] = Choice(user_id, kind, bool(private))
             direct.add(key)
@@ -83,16 +87,69 @@ def in_theme_order(proposals) -> list[Proposal]:
 PROPOSAL_LIMIT = (20, 300)   # proposals per person per 5 minutes: plenty for a person, a brake for a script
 
 
-def board_state(group, membership, view: str = "page") -> dict:
+@dataclass
+class Snapshot:
+    """What the board holds at one version, the same for everyone: read once per version in each process, not
+    once per screen (50 phones polling after a change would otherwise each read and build it all again). Each
+    screen's view is then picked out of it (board_state). Correct with several worker processes: the version
+    comes from the database, and a snapshot is only used for the version it was read at."""
+
+    version: int
+    proposals: list[Proposal]                      # every behaviour not merged away, in theme order
+    responses: dict[int, dict[int, Choice]]
+    merges: dict[int, list[Proposal]]              # merged behaviour's id -> its originals
+    code: CodeVersion | None
+    committed: list[Commitment]
+    members: int
+    themes: list[str]
+
+
+_snapshot_lock = threading.Lock()
+
+
+def snapshot(board: Board) -> Snapshot:
+    cache = current_app.extensions.setdefault("p2p.board_snapshots", {})
+    found = cache.get(board.id)
+    if found is not None and found.version == board.version:
+        return found
+    with _snapshot_lock:   # screens polling at once after a change wait for one read, not 50
+        found = cache.get(board.id)
+        if found is not None and found.version == board.version:
+            return found
+        # Authors' names only: their other columns (password hashes, wrapped keys) have no business here.
+        proposals = in_theme_order(Proposal.select(Proposal, User.id, User.name).join(User)
+                                   .where(Proposal.board == board, Proposal.merged_into.is_null())
+                                   .order_by(Proposal.created_at, Proposal.id))
+        merges: dict[int, list[Proposal]] = {}
+        for original in (Proposal.select(Proposal, User.id, User.name).join(User)
+                         .where(Proposal.board == board, Proposal.merged_into.is_null(False))
+                         .order_by(Proposal.created_at)):
+            merges.setdefault(original.merged_into_id, []).append(original)
+        code = CodeVersion.latest(board)
+        committed = (list(Commitment.select(Commitment, User.id, User.name).join(User)
+                          .where(Commitment.version == code).order_by(Commitment.committed_at)) if code else [])
+        found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
+                         board.group.memberships().count(), board.themes())
+        cache[board.id] = found
+        return found
+
+
+def board_state(group, membership, view: str = "page", board: Board | None = None) -> dict:
     """Everything the board's live regions show to this person (or to the projector)."""
-    board = Board.for_group(group)
+    board = board or Board.for_group(group)
+    board.group = group
     facilitator = permissions.can_manage_group(membership)
     projector = view == "projector"
-    proposals = in_theme_order(board.proposals_for(current_user, facilitator and not projector))
+    shared = snapshot(board)
+    me = current_user.id
     if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
-        proposals = [p for p in proposals if not (p.hidden or p.held)]
-    responses = effective_responses(proposals)
-    mine = {item: by_user[current_user.id] for item, by_user in responses.items() if current_user.id in by_user}
+        proposals = [p for p in shared.proposals if not (p.hidden or p.held)]
+    elif facilitator:
+        proposals = shared.proposals
+    else:           # a hidden or held behaviour stays visible to its author
+        proposals = [p for p in shared.proposals if not (p.hidden or p.held) or p.author_id == me]
+    responses = {p.id: shared.responses[p.id] for p in proposals}
+    mine = {item: by_user[me] for item, by_user in responses.items() if me in by_user}
     needs_talk = {item for item, by_user in responses.items() if any(r.kind == "object" for r in by_user.values())}
     open_objectors = {}
     if facilitator and not projector:   # public objections: the facilitator can invite them to speak
@@ -103,29 +160,21 @@ def board_state(group, membership, view: str = "page") -> dict:
         open_objectors = {item: sorted(names[i] for i in ids) for item, ids in objecting.items() if ids}
     counts = {item: {k: sum(r.kind == k for r in by_user.values()) for k in Response.KINDS}
               for item, by_user in responses.items()}
-    tallies = counts if board.tallies_shown else {}
     # The board suggests: no objection, and most of those who responded agree.
     suggested = {item for item, c in counts.items() if not c["object"] and c["agree"] * 2 > sum(c.values())}
-    merges: dict[int, list[Proposal]] = {}
-    for original in (Proposal.select(Proposal, User).join(User)
-                     .where(Proposal.merged_into.in_([p.id for p in proposals])).order_by(Proposal.created_at)):
-        merges.setdefault(original.merged_into_id, []).append(original)
-    version = CodeVersion.latest(board)
-    committed = (list(Commitment.select(Commitment, User).join(User).where(Commitment.version == version)
-                      .order_by(Commitment.committed_at)) if version else [])
-    in_play = Proposal.select().where(Proposal.board == board, Proposal.hidden == False,  # noqa: E712
-                                      Proposal.merged_into.is_null())
-    total = in_play.count()
-    held = in_play.where(Proposal.held == True).count()  # noqa: E712
+    in_play = [p for p in shared.proposals if not p.hidden]
+    version = shared.code
     return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
             "proposals": proposals, "mine": mine, "needs_talk": needs_talk, "open_objectors": open_objectors,
-            "tallies": tallies, "holding": board.holding, "held": held, "total": total, "suggested": suggested,
+            "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
+            "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
             "responded": len({u for by_user in responses.values() for u in by_user}),
-            "version": version, "committed": committed, "merges": merges,
+            "version": version, "committed": shared.committed,
+            "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},
             # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
             "in_code": set(version.behaviours) if version else set(),
-            "i_committed": any(c.user_id == current_user.id for c in committed),
-            "members": group.memberships().count(), "themes": board.themes(),
+            "i_committed": any(c.user_id == me for c in shared.committed),
+            "members": shared.members, "themes": shared.themes,
             "sections": [(theme, [p for p in proposals if p.theme == theme])
                          for theme in dict.fromkeys(p.theme for p in proposals)],
             "phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase],
@@ -171,10 +220,10 @@ def live(group_id: int):
     if view == "projector" and not permissions.can_manage_group(membership):
         abort(404)
     seen = request.args.get("v", type=int)
-    current = Board.select(Board.version).where(Board.group == group).scalar()
-    if current is not None and seen == current:
+    board = Board.get_or_none(Board.group == group)   # one read; polls never write
+    if board is not None and seen == board.version:
         return "", 204
-    return render_template("board/_live.html", **board_state(group, membership, view))
+    return render_template("board/_live.html", **board_state(group, membership, view, board))
 
 
 def _back(group_id: int):
