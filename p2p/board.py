@@ -10,12 +10,15 @@ a person is typing in is never among them, and htmx puts focus back on a control
 from __future__ import annotations
 
 import json
+import secrets
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import NamedTuple
 
 from flask import Blueprint, Response as HttpResponse, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 
 from . import permissions
 from .db import db
@@ -102,6 +105,33 @@ class Snapshot:
     committed: list[Commitment]
     members: int
     themes: list[str]
+    # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html): after a change,
+    # 50 phones need a few variants of each behaviour, not 50 renders of it.
+    fragments: dict = field(default_factory=dict)
+
+
+# Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
+# answer puts its own person's token in place of it (render_board). Random: nobody can type it into a proposal.
+CSRF_STAND_IN = f"csrf-{secrets.token_hex(16)}"
+
+
+def proposal_html(state: dict, proposal: Proposal) -> Markup:
+    """One behaviour as this screen shows it. What varies between people is in the key (the kind of screen,
+    whether they wrote it, their own response); everything else is the same for everyone at this version."""
+    chosen = state["mine"].get(proposal.id)
+    key = (state["view"], state["facilitator"], proposal.author_id == current_user.id,
+           (chosen.kind, chosen.private) if chosen else None, proposal.id)
+    fragments = state["shared"].fragments
+    if key not in fragments:
+        template = current_app.jinja_env.get_template("board/_proposal.html")
+        fragments[key] = Markup(template.render(**state, proposal=proposal, current_user=current_user,
+                                                csrf_token=lambda: CSRF_STAND_IN))
+    return fragments[key]
+
+
+def render_board(template: str, **state) -> str:
+    state["proposal_html"] = lambda proposal: proposal_html(state, proposal)
+    return render_template(template, **state).replace(CSRF_STAND_IN, generate_csrf())
 
 
 _snapshot_lock = threading.Lock()
@@ -165,7 +195,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     in_play = [p for p in shared.proposals if not p.hidden]
     version = shared.code
     return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
-            "proposals": proposals, "mine": mine, "needs_talk": needs_talk, "open_objectors": open_objectors,
+            "shared": shared, "proposals": proposals, "mine": mine, "needs_talk": needs_talk, "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
             "responded": len({u for by_user in responses.values() for u in by_user}),
@@ -185,7 +215,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
 @login_required
 def page(group_id: int):
     group, membership = membership_or_404(group_id)
-    return render_template("board/page.html", **board_state(group, membership),
+    return render_board("board/page.html", **board_state(group, membership),
                            text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
 
 
@@ -208,7 +238,7 @@ def _from_workbook(place: str) -> str:
 @login_required
 def projector(group_id: int):
     group, membership = managed_or_404(group_id)
-    return render_template("board/projector.html", **board_state(group, membership, "projector"))
+    return render_board("board/projector.html", **board_state(group, membership, "projector"))
 
 
 @bp.get("/groups/<int:group_id>/board/live")
@@ -223,7 +253,7 @@ def live(group_id: int):
     board = Board.get_or_none(Board.group == group)   # one read; polls never write
     if board is not None and seen == board.version:
         return "", 204
-    return render_template("board/_live.html", **board_state(group, membership, view, board))
+    return render_board("board/_live.html", **board_state(group, membership, view, board))
 
 
 def _back(group_id: int):

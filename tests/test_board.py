@@ -456,3 +456,27 @@ def test_a_merge_never_tells_the_room_that_two_anonymous_proposals_share_an_auth
     post(fran, board_url(room, "/merge"), {"proposal": ids, "text": "Phones away during the session"},
          token_from=board_url(room))
     assert "Proposed by 2 people" in text(bob.get(board_url(room)))
+
+
+def test_shared_renders_never_carry_one_persons_view_or_token_to_another(room, as_user):
+    """Behaviours are rendered once per kind of screen and version, and shared (board.proposal_html): what is
+    personal (their own proposal, their own response, their form token) must still be each person's own."""
+    from p2p.board import CSRF_STAND_IN
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Take turns to speak")
+    settings(fran, room, "phase:respond")
+    proposal = Proposal.get(Proposal.text == "Take turns to speak")
+    respond(alice, room, proposal, "object-private")
+    pages = {name: text(client.get(board_url(room, "/live?v=0"))) for name, client in
+             (("alice", alice), ("bob", bob), ("fran", fran))}
+    assert "Your proposal" in pages["alice"] and "Your proposal" not in pages["bob"]
+    chosen = f'id="respond-{proposal.id}-object-private" checked'
+    assert chosen in pages["alice"] and chosen not in pages["bob"]
+    assert f'id="respond-{proposal.id}-pass" checked' in pages["bob"]
+    tokens = {name: set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) for name, page in pages.items()}
+    assert all(len(found) == 1 for found in tokens.values()) and tokens["alice"] != tokens["bob"]
+    assert not any(CSRF_STAND_IN in page for page in pages.values())
+    # Bob's token from his page works for his response (it is his session's, not a shared one).
+    response = bob.post(board_url(room, f"/proposals/{proposal.id}/respond"),
+                        data={"kind": "agree", "csrf_token": tokens["bob"].pop()})
+    assert response.status_code == 302 and Response.get(Response.user == room.bob.id).kind == "agree"
