@@ -321,6 +321,7 @@ def make_version(group_id: int):
         flash("Mark at least one behaviour as agreed first.")
         return redirect(url_for("board.page", group_id=group.id))
     with db.atomic():
+        board.lock()   # two facilitators at once: the second numbers its version after the first
         latest = CodeVersion.latest(board)
         CodeVersion.create(board=board, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
         Board.update(phase="commit").where(Board.id == board.id).execute()

@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
     "DATABASE": "p2p.sqlite3",            # relative to the instance folder
+    # Empty: the SQLite file above. postgresql://user:password@host:5432/name: that PostgreSQL database instead
+    # (needs the `postgres` extra: pip install -e '.[postgres]'). See the README's VPS section.
+    "DATABASE_URL": "",
     "CONTENT_DIR": str(PROJECT_ROOT / "content"),
     "HOST": "0.0.0.0",
     "PORT": 5000,
@@ -55,6 +58,7 @@ EXAMPLE_CONFIG = '''\
 # HOST = "0.0.0.0"            # all network interfaces, so phones on the Wi-Fi can reach it
 # SESSION_COOKIE_SECURE = True  # only when the app is served over HTTPS
 # JOIN_CODE_DAYS = 14
+# DATABASE_URL = "postgresql://p2p:PASSWORD@localhost:5432/p2p"  # PostgreSQL instead of the SQLite file
 '''
 
 
