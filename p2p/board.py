@@ -63,6 +63,8 @@ PROPOSAL_LIMIT = (20, 300)   # proposals per person per 5 minutes: plenty for a 
 
 def board_state(group, membership, view: str = "page") -> dict:
     """Everything the board's live regions show to this person (or to the projector)."""
+    # The board (its version) is read first: each later read may see newer changes (READ COMMITTED, or SQLite
+    # outside a transaction), never older ones, so a screen never holds a version whose change it lacks.
     board = Board.for_group(group)
     facilitator = permissions.can_manage_group(membership)
     projector = view == "projector"

@@ -67,9 +67,18 @@ def ensure_instance(instance_path: Path) -> None:
     instance_path.mkdir(parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: worker processes starting together (gunicorn) never read a
+        # half-written key, and the first one to link wins, so they all sign cookies with the same key.
+        draft = instance_path / f".secret_key-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     example = instance_path / "config.example.py"
     if not example.exists():
         example.write_text(EXAMPLE_CONFIG)
