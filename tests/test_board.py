@@ -258,3 +258,10 @@ def test_the_projector_shows_no_proposal_while_they_wait_to_be_revealed(room, as
     propose(fran, room, "The facilitator's own idea")
     page = text(fran.get(board_url(room, "/projector")))
     assert "The facilitator's own idea" not in page and "1 behaviour proposed so far" in page
+
+
+def test_a_nul_character_in_a_proposal_is_no_problem(room, as_user):
+    # PostgreSQL cannot store NUL in text: it is dropped there rather than failing the request.
+    alice = as_user(room.alice)
+    assert propose(alice, room, "Be\x00 kind").status_code == 302
+    assert Proposal.get().text.replace("\x00", "") == "Be kind"

@@ -12,6 +12,7 @@ from p2p.db import db, open_database, schema_version, upgrade
 from p2p.models import Group, Membership, User
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_with_full_sync_and_foreign_keys(app):
     with db.connection_context():
         assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -57,7 +58,7 @@ def test_an_upgrade_keeps_data_and_records_its_version(app, room, monkeypatch):
 
 def test_a_failing_upgrade_rolls_back_and_is_tried_again_next_start(app, room):
     def half_done():
-        db.execute_sql("CREATE TABLE half (x)")
+        db.execute_sql("CREATE TABLE half (x INTEGER)")
         raise RuntimeError("power cut")
 
     with db.connection_context():
