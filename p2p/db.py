@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
 from typing import Callable, Iterator
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
@@ -82,7 +82,8 @@ def open_postgresql(url: str, max_connections: int = 20) -> PostgresqlDatabase:
 def describe_url(url: str) -> str:
     """Where a database URL points, without its password: for messages and logs."""
     parts = urlsplit(url)
-    host = parts.hostname or "localhost"
+    query = parse_qs(parts.query)
+    host = parts.hostname or query.get("host", ["localhost"])[0]   # ?host=/var/run/postgresql: the local socket
     return f"PostgreSQL database {parts.path.lstrip('/') or '(default)'} on {host}:{parts.port or 5432}"
 
 

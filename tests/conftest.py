@@ -136,6 +136,13 @@ def app(tmp_path, database):
     close_all()
 
 
+def free_port_nobody_listens_on() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def on_postgresql(app) -> bool:
     return bool(app.config["DATABASE_URL"])
 

@@ -8,7 +8,6 @@ import http.cookiejar
 import os
 import random
 import re
-import socket
 import subprocess
 import sys
 import threading
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import PASSWORD, FAST_HASHING
+from conftest import FAST_HASHING, PASSWORD, free_port_nobody_listens_on
 from p2p.answers import Workbook
 from p2p.db import db
 from p2p.models import Board, Membership, Proposal, Response, Throttle, User
@@ -107,16 +106,10 @@ class Browser:
         assert self.request("/login", {"name": name, "password": PASSWORD})[0] == 302
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def workers(app, tmp_path):
     """gunicorn with three worker processes on the test's PostgreSQL database; yields its base URL."""
-    port = free_port()
+    port = free_port_nobody_listens_on()
     env = {k: v for k, v in os.environ.items() if not k.startswith("P2P_")}
     env.update({"P2P_DATABASE_URL": app.config["DATABASE_URL"], "P2P_INSTANCE_PATH": str(tmp_path / "served"),
                 **{f"P2P_{k}": str(v) for k, v in FAST_HASHING.items()}})

@@ -105,3 +105,24 @@ def test_config_layers_instance_file_then_environment(tmp_path, monkeypatch):
 def test_writes_take_the_lock_up_front():
     # IMMEDIATE transactions: see db.open_database for why.
     assert open_database(":memory:")._lock_type == "IMMEDIATE"
+
+
+def test_p2p_database_url_selects_postgresql_and_an_unreachable_server_is_explained(tmp_path, monkeypatch, capsys):
+    from p2p.cli import main
+    from conftest import free_port_nobody_listens_on
+    url = f"postgresql://p2p:the-secret@127.0.0.1:{free_port_nobody_listens_on()}/p2p"
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("P2P_DATABASE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "Could not connect to the PostgreSQL database p2p on 127.0.0.1" in err and "P2P_DATABASE_URL" in err
+    assert "the-secret" not in err and "Traceback" not in err
+    assert not (tmp_path / "p2p.sqlite3").exists()   # no SQLite file made in its place
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused():
+    with pytest.raises(ValueError, match="must start with postgresql://"):
+        database.open_postgresql("mysql://someone@host/p2p")
+    assert database.open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
