@@ -132,6 +132,14 @@ def workers(app, tmp_path):
     server.wait(timeout=20)
 
 
+def test_the_readme_and_the_unit_file_give_the_gunicorn_command_tested_here():
+    unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
+    readme = (PROJECT_ROOT / "README.md").read_text()
+    command = re.search(r"^# ExecStart=(\S+/gunicorn .*)$", unit, re.M).group(1)
+    assert f"ExecStart={command}" in readme
+    assert "--preload" in command and command.endswith(" app:app")
+
+
 @pytest.mark.postgres_only
 def test_the_live_board_stays_right_with_several_worker_processes(app, room, workers):
     for name in ("Cara", "Dev", "Eli"):
