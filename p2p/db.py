@@ -75,7 +75,7 @@ def open_postgresql(url: str, max_connections: int = 20) -> PostgresqlDatabase:
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://"):]
     if not url.startswith("postgresql://"):
-        raise ValueError(f"DATABASE_URL must start with postgresql:// (got {describe_url(url)!r}).")
+        raise ValueError(f"DATABASE_URL must start with postgresql:// (this one starts with {url.split(':')[0]!r}).")
     return _Postgresql(url, prefer_psycopg3=True, max_connections=max_connections, stale_timeout=300, timeout=10)
 
 
@@ -94,7 +94,10 @@ def is_postgresql() -> bool:
 def init_app(app: Flask) -> None:
     url, backups, keep = app.config["DATABASE_URL"], Path(app.instance_path) / "backups", app.config["BACKUP_KEEP"]
     if url:
-        db.initialize(open_postgresql(url, max_connections=app.config["THREADS"] + 4))
+        try:
+            db.initialize(open_postgresql(url, max_connections=app.config["THREADS"] + 4))
+        except ValueError as error:
+            raise DatabaseUnavailable(str(error)) from None
 
         def before(version):
             return make_pg_backup(url, backups, f"before-upgrade-from-v{version}", keep)
@@ -108,6 +111,8 @@ def init_app(app: Flask) -> None:
     try:
         db.connect(reuse_if_open=True)
     except OperationalError as error:
+        if not url:
+            raise
         raise DatabaseUnavailable(
             f"Could not connect to the {describe_url(url)} ({str(error).strip()}). Is the server running, and is "
             "DATABASE_URL (or P2P_DATABASE_URL) right?") from None

@@ -122,7 +122,7 @@ def test_p2p_database_url_selects_postgresql_and_an_unreachable_server_is_explai
     assert not (tmp_path / "p2p.sqlite3").exists()   # no SQLite file made in its place
 
 
-def test_a_database_url_that_is_not_postgresql_is_refused():
-    with pytest.raises(ValueError, match="must start with postgresql://"):
-        database.open_postgresql("mysql://someone@host/p2p")
+def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
+    with pytest.raises(database.DatabaseUnavailable, match="must start with postgresql://.*'mysql'"):
+        make_app(tmp_path, DATABASE_URL="mysql://someone:secret@host/p2p")
     assert database.open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
