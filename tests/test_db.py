@@ -126,3 +126,11 @@ def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
     with pytest.raises(database.DatabaseUnavailable, match="must start with postgresql://.*'mysql'"):
         make_app(tmp_path, DATABASE_URL="mysql://someone:secret@host/p2p")
     assert database.open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
+
+
+def test_names_sort_whatever_their_case_and_keys_come_back_as_bytes(app):
+    from p2p.models import FACILITATOR
+    for name in ("bob", "Alice", "Carl", "alfie"):
+        User.create_account(name, "a long enough password", role=FACILITATOR)
+    assert [u.name for u in User.facilitators()] == ["alfie", "Alice", "bob", "Carl"]
+    assert isinstance(User.by_name("Alice").key_by_password, bytes)   # bytea on PostgreSQL, BLOB on SQLite
