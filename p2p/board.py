@@ -17,7 +17,7 @@ from flask_login import current_user, login_required
 from . import permissions
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
-from .models import Board, CodeVersion, Commitment, Proposal, Response, Throttle, User
+from .models import Board, CodeVersion, Commitment, Proposal, Response, Throttle, User, one_line
 from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -163,7 +163,7 @@ def _back(group_id: int):
 def propose(group_id: int):
     group, membership = membership_or_404(group_id)
     board = Board.for_group(group)
-    text = " ".join(request.form.get("text", "").split())
+    text = one_line(request.form.get("text", ""))
     limit, window = PROPOSAL_LIMIT
     key = f"propose:{current_user.id}"
     if board.phase != "propose":
@@ -258,7 +258,7 @@ def shape(group_id: int, proposal_id: int):
     proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board)) or abort(404)
     action = request.form.get("action", "")
     if action == "edit":
-        text = " ".join(request.form.get("text", "").split())
+        text = one_line(request.form.get("text", ""))
         if not text or len(text) > Proposal.TEXT_MAX:
             flash(f"A behaviour needs some words, and at most {Proposal.TEXT_MAX} characters.")
             return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
@@ -290,7 +290,7 @@ def merge(group_id: int):
     board = Board.for_group(group)
     chosen = [p for p in board.proposals_for(current_user, True)
               if str(p.id) in request.form.getlist("proposal")]
-    text = " ".join(request.form.get("text", "").split())
+    text = one_line(request.form.get("text", ""))
     if len(chosen) < 2:
         flash("Tick two or more behaviours to merge them.")
     else:

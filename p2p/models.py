@@ -41,6 +41,12 @@ def normalise_name(name: str) -> str:
     return " ".join(name.split())
 
 
+def one_line(text: str) -> str:
+    """A line of typed text as it is kept: single spaces, and no NUL character (PostgreSQL cannot store it in
+    text, and it means nothing to a reader), so both databases keep the same words."""
+    return " ".join((text or "").replace("\x00", "").split())
+
+
 def name_key(name: str) -> str:
     # "Sam", "sam" and "SAM " are one person: uniqueness and login ignore case and spacing.
     return normalise_name(name).casefold()

@@ -2,7 +2,7 @@
 the projector. Names appear only where the group chose named proposals, and never on the projector."""
 
 from conftest import post, text
-from p2p.models import Board, Membership, Proposal, Response
+from p2p.models import Board, Group, Membership, Proposal, Response
 
 
 def board_url(room, tail=""):
@@ -260,8 +260,11 @@ def test_the_projector_shows_no_proposal_while_they_wait_to_be_revealed(room, as
     assert "The facilitator's own idea" not in page and "1 behaviour proposed so far" in page
 
 
-def test_a_nul_character_in_a_proposal_is_no_problem(room, as_user):
-    # PostgreSQL cannot store NUL in text: it is dropped there rather than failing the request.
-    alice = as_user(room.alice)
+def test_a_nul_character_in_a_proposal_or_a_group_name_is_dropped(room, as_user):
+    # PostgreSQL cannot store NUL in text: both databases drop it rather than fail the request.
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
     assert propose(alice, room, "Be\x00 kind").status_code == 302
-    assert Proposal.get().text.replace("\x00", "") == "Be kind"
+    assert Proposal.get().text == "Be kind"
+    assert post(fran, f"/groups/{room.group.id}/edit", {"name": "\x00", "programme": "p2p"},
+                token_from="/").status_code == 200   # the form asks for a name: there is none
+    assert Group.get_by_id(room.group.id).name == "Tuesday group"
