@@ -1,5 +1,6 @@
 # The README's two commands: `make run` serves the app, `make test` runs the whole suite.
-# Both set up what they need on a fresh machine (a local .venv; for tests also Debian's Chromium and vnu).
+# Both set up what they need on a fresh machine (a local .venv; for tests also Debian's Chromium, vnu and
+# PostgreSQL, whose throwaway server tests/pg_server.sh starts and stops around pytest).
 
 PYTHON ?= python3
 VENV := .venv
@@ -12,8 +13,10 @@ VNU := .cache/vnu/vnu.jar
 run: $(VENV)/.installed
 	$(BIN)/p2p serve
 
-test: $(VENV)/.installed-test $(VNU) browser
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+# The suite runs on SQLite and, against a throwaway server started for it (stopped afterwards whatever the
+# result; pytest's exit status is kept), on PostgreSQL. P2P_TEST_DATABASE_URL set already: that server instead.
+test: $(VENV)/.installed-test $(VNU) browser postgres
+	bash tests/pg_server.sh run $(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Benchmarks print one table of figures (see README); nothing here fails on a slow machine.
 # P2P_BENCH_JSON=file also writes the figures as JSON; BENCH_ARGS="--seconds 30" lengthens each load phase.
@@ -43,6 +46,11 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
+
+# PostgreSQL's server programs (and pg_dump), for the tests' own server; nothing is started as a service here.
+.PHONY: postgres
+postgres:
+	@ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq postgresql >/dev/null; }
 
 # The Nu HTML checker, from the npm registry, for the HTML validity tests.
 $(VNU):

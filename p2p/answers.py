@@ -14,7 +14,7 @@ from datetime import datetime
 
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
-from .db import checkpoint, db
+from .db import checkpoint, db, for_update
 from .models import Answer, EarlierKey, LadderSnapshot, Share, User, utcnow
 
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
@@ -191,6 +191,9 @@ class Workbook:
         row = self._current(Answer.select()).where(Answer.place == place).first()
         return row and Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
 
+    def _locked(self, place: str) -> Answer | None:
+        return for_update(self._current(Answer.select()).where(Answer.place == place)).first()
+
     def save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
         """Store a value (the later save wins). `base_revision` is the version the writer last saw (0: none;
         None: not known). Returns the new revision, and whether it replaced a version the writer had not seen
@@ -199,12 +202,17 @@ class Workbook:
             return self._save(place, value, base_revision)
 
     def _save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
-        with db.atomic():  # IMMEDIATE: read the revision and write the next one without a race
-            row = self._current(Answer.select()).where(Answer.place == place).first()
+        # Read the revision and write the next one without a race: SQLite's IMMEDIATE transaction, PostgreSQL's
+        # row lock. Two first saves at once (two tabs, PostgreSQL) both find no row: the unique index lets one
+        # insert, and the other then updates the row it made.
+        with db.atomic():
+            row = self._locked(place)
             if row is None:
-                Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
-                              key_generation=self.user.key_generation, revision=1, updated_at=utcnow()).execute()
-                return 1, False
+                if (Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
+                                  key_generation=self.user.key_generation, revision=1, updated_at=utcnow())
+                        .on_conflict_ignore().as_rowcount().execute()):
+                    return 1, False
+                row = self._locked(place)
             conflict = base_revision is not None and base_revision != row.revision
             (Answer.update(sealed=self._seal("answer", place, value), revision=row.revision + 1, updated_at=utcnow())
              .where(Answer.id == row.id).execute())

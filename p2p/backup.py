@@ -1,8 +1,12 @@
-"""Backups, restore, and the start-up check: the SQLite file is the group's whole work, so treat it with care.
+"""Backups, restore, and the start-up check: the database is the group's whole work, so treat it with care.
 
 A backup is taken online with SQLite's backup API (consistent while the server keeps writing), written under a
 temporary name, integrity-checked, and only then renamed into place: a backup file that exists is a good one.
 Workbook answers inside stay encrypted, so backups hold no readable workbook.
+
+On PostgreSQL the same promise is kept with the server's own tools: `pg_dump` (one consistent snapshot while
+the app keeps writing) to a temporary name, read back in full by `pg_restore`, then renamed; `pg_restore`
+puts one back. They come with the server (Debian: postgresql-client, the server's major version or newer).
 """
 
 from __future__ import annotations
@@ -10,10 +14,11 @@ from __future__ import annotations
 import os
 import shutil
 import sqlite3
+import subprocess
 from datetime import datetime, timezone
 from pathlib import Path
 
-BACKUP_GLOB = "p2p-*.sqlite3"
+SQLITE_SUFFIX, PG_SUFFIX = ".sqlite3", ".pgdump"   # pg_dump's custom format: compressed, restored by pg_restore
 
 
 class DatabaseDamaged(RuntimeError):
@@ -62,9 +67,10 @@ def make_backup(database: Path, backups: Path, reason: str = "manual", keep: int
     return final
 
 
-def list_backups(backups: Path) -> list[Path]:
-    """Newest first."""
-    return sorted(backups.glob(BACKUP_GLOB), key=lambda p: p.name, reverse=True) if backups.is_dir() else []
+def list_backups(backups: Path, suffix: str = SQLITE_SUFFIX) -> list[Path]:
+    """Newest first, of one kind (a folder may hold both, after a move from SQLite to PostgreSQL)."""
+    found = backups.glob(f"p2p-*{suffix}") if backups.is_dir() else []
+    return sorted(found, key=lambda p: p.name, reverse=True)
 
 
 def _companions(database: Path) -> list[Path]:
@@ -116,3 +122,108 @@ def check_at_start(database: Path, backups: Path) -> None:
     raise DatabaseDamaged(
         f"The database {database} failed its check ({problem}). It has been moved, with its -wal file, to "
         f"{aside} so nothing more is lost. {advice} Then start the server again.")
+
+
+# ---------------------------------------------------------------------------------------------------
+# PostgreSQL: pg_dump and pg_restore, the server's own tools.
+
+
+class BackupToolMissing(RuntimeError):
+    """pg_dump or pg_restore is not installed."""
+
+
+def _pg_tool(name: str) -> str:
+    found = shutil.which(name)
+    if not found:
+        raise BackupToolMissing(
+            f"{name} was not found. Backups of a PostgreSQL database use pg_dump and pg_restore: install them "
+            "(Debian: apt-get install postgresql-client, the server's major version or newer).")
+    return found
+
+
+def _pg_connection(url: str) -> tuple[str, dict]:
+    """The URL without its password, and an environment carrying it: a password on a command line is visible
+    to every user of the host (ps)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    params = conninfo_to_dict(url)
+    env = dict(os.environ)
+    if params.get("password"):
+        env["PGPASSWORD"] = str(params.pop("password"))
+    return make_conninfo(**params), env
+
+
+def _run(command: list[str], env: dict | None = None) -> str:
+    done = subprocess.run(command, env=env, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"{Path(command[0]).name} failed: {done.stderr.strip() or done.returncode}")
+    return done.stdout
+
+
+def pg_archive_problem(path: Path) -> str | None:
+    """None if pg_restore reads the whole archive (its table of contents and every table's data), else why not."""
+    try:
+        toc = _run([_pg_tool("pg_restore"), "--list", str(path)])
+        _run([_pg_tool("pg_restore"), "--file", os.devnull, str(path)])
+    except RuntimeError as error:
+        if isinstance(error, BackupToolMissing):
+            raise
+        return str(error)
+    return None if "TABLE DATA public user " in toc else "it holds no accounts table"
+
+
+def _pg_dump(url: str, target: Path) -> None:
+    conninfo, env = _pg_connection(url)
+    _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(target),
+          "--dbname", conninfo], env)
+
+
+def make_pg_backup(url: str, backups: Path, reason: str = "manual", keep: int = 14) -> Path:
+    """pg_dump of the whole database (one consistent snapshot, taken while the app keeps writing), read back in
+    full, then renamed into place; the oldest beyond `keep` are removed."""
+    backups.mkdir(parents=True, exist_ok=True)
+    final = backups / f"p2p-{_stamp()}-{reason}{PG_SUFFIX}"
+    temporary = backups / f".incomplete-{final.name}"
+    try:
+        _pg_dump(url, temporary)
+        problem = pg_archive_problem(temporary)
+        if problem:
+            raise RuntimeError(f"The backup could not be read back ({problem}); nothing was kept.")
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    os.replace(temporary, final)
+    for old in list_backups(backups, PG_SUFFIX)[keep:]:
+        old.unlink(missing_ok=True)
+    return final
+
+
+def restore_pg(backup: Path, url: str, instance: Path) -> Path:
+    """Put a pg_dump backup in place of the database's contents, in one transaction. The current contents are
+    dumped into instance/replaced-…/ first. Stop the server first. Returns the folder kept aside."""
+    problem = pg_archive_problem(backup)
+    if problem:
+        raise RuntimeError(f"{backup} is not a sound backup ({problem}); nothing was changed.")
+    aside_folder = instance / f"replaced-{_stamp()}"
+    aside_folder.mkdir(parents=True, exist_ok=True)
+    _pg_dump(url, aside_folder / f"p2p{PG_SUFFIX}")
+    conninfo, env = _pg_connection(url)
+    _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
+          "--exit-on-error", "--dbname", conninfo, str(backup)], env)
+    import psycopg
+    with psycopg.connect(url) as connection:   # commits on leaving the block
+        # As for SQLite: every session from before the restore ends.
+        connection.execute('UPDATE "user" SET session_version = session_version + 1')
+    return aside_folder
+
+
+def backup_now(config, backups: Path, reason: str) -> Path:
+    """A backup of whichever database the configuration names."""
+    if config.get("DATABASE_URL"):
+        return make_pg_backup(config["DATABASE_URL"], backups, reason, config["BACKUP_KEEP"])
+    return make_backup(Path(config["DATABASE"]), backups, reason, config["BACKUP_KEEP"])
+
+
+def backup_suffix(config) -> str:
+    return PG_SUFFIX if config.get("DATABASE_URL") else SQLITE_SUFFIX

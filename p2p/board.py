@@ -23,7 +23,7 @@ from markupsafe import Markup
 from . import permissions
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
-from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, Throttle, User
+from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, Throttle, User, one_line
 from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -166,6 +166,8 @@ def snapshot(board: Board) -> Snapshot:
 
 def board_state(group, membership, view: str = "page", board: Board | None = None) -> dict:
     """Everything the board's live regions show to this person (or to the projector)."""
+    # The board (its version) is read first: each later read may see newer changes (READ COMMITTED, or SQLite
+    # outside a transaction), never older ones, so a screen never holds a version whose change it lacks.
     board = board or Board.for_group(group)
     board.group = group
     facilitator = permissions.can_manage_group(membership)
@@ -267,7 +269,7 @@ def _back(group_id: int):
 def propose(group_id: int):
     group, membership = membership_or_404(group_id)
     board = Board.for_group(group)
-    text = " ".join(request.form.get("text", "").split())
+    text = one_line(request.form.get("text", ""))
     limit, window = PROPOSAL_LIMIT
     key = f"propose:{current_user.id}"
     if board.phase != "propose":
@@ -378,13 +380,13 @@ def shape(group_id: int, proposal_id: int):
     proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board)) or abort(404)
     action = request.form.get("action", "")
     if action == "edit":
-        text = " ".join(request.form.get("text", "").split())
+        text = one_line(request.form.get("text", ""))
         if not text or len(text) > Proposal.TEXT_MAX:
             flash(f"A behaviour needs some words, and at most {Proposal.TEXT_MAX} characters.")
             return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
         changes = {"text": text}
     elif action == "theme":
-        theme = " ".join(request.form.get("theme", "").split())[:THEME_MAX]
+        theme = one_line(request.form.get("theme", ""))[:THEME_MAX]
         changes = {"theme": theme or None}
     elif action in ("hide", "show"):
         changes = {"hidden": action == "hide"}
@@ -413,7 +415,7 @@ def merge(group_id: int):
     board = Board.for_group(group)
     chosen = [p for p in board.proposals_for(current_user, True)
               if str(p.id) in request.form.getlist("proposal")]
-    text = " ".join(request.form.get("text", "").split())
+    text = one_line(request.form.get("text", ""))
     if len(chosen) < 2:
         flash("Tick two or more behaviours to merge them.")
     else:
@@ -450,6 +452,7 @@ def make_version(group_id: int):
         flash("Mark at least one behaviour as agreed first.")
         return redirect(url_for("board.page", group_id=group.id))
     with db.atomic():
+        board.lock()   # two facilitators at once: the second numbers its version after the first
         latest = CodeVersion.latest(board)
         CodeVersion.create(board=board, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
         Board.update(phase="commit").where(Board.id == board.id).execute()

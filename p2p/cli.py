@@ -17,10 +17,12 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from .backup import DatabaseDamaged, list_backups, make_backup, restore
+from .backup import (
+    BackupToolMissing, DatabaseDamaged, backup_now, backup_suffix, list_backups, restore, restore_pg,
+)
 from .config import DEFAULTS, instance_folder, standalone_config
 from .content import ContentError, load_library
-from .db import db
+from .db import DatabaseUnavailable, db, describe_url
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
 from .netinfo import lan_addresses
 from .logs import attach_file
@@ -34,6 +36,10 @@ def base_urls(port: int, host: str) -> list[str]:
     else:
         hosts = [host]
     return [f"http://{h}{suffix}" for h in hosts]
+
+
+def where_data_is(config) -> str:
+    return describe_url(config["DATABASE_URL"]) if config["DATABASE_URL"] else config["DATABASE"]
 
 
 def new_setup_link(base: str) -> str:
@@ -91,7 +97,7 @@ def serve_command(host: str | None, port: int | None):
     click.echo("")
     if app.config["BACKUP_EVERY_HOURS"]:
         backup_every(app, app.config["BACKUP_EVERY_HOURS"])
-    click.echo(f"Data is kept in {app.config['DATABASE']}; backups in {Path(app.instance_path) / 'backups'}.")
+    click.echo(f"Data is kept in {where_data_is(app.config)}; backups in {Path(app.instance_path) / 'backups'}.")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
     return_freed_memory()
@@ -165,9 +171,11 @@ def check_content_command(content_dir: Path):
 @with_appcontext
 def backup_command():
     """Make a backup now: online, consistent and checked, in instance/backups/."""
-    cfg = current_app.config
-    made = make_backup(Path(cfg["DATABASE"]), Path(current_app.instance_path) / "backups", "manual",
-                       cfg["BACKUP_KEEP"])
+    try:
+        made = backup_now(current_app.config, Path(current_app.instance_path) / "backups", "manual")
+    except (BackupToolMissing, RuntimeError) as error:
+        log.warning("backup-failed")
+        raise click.ClickException(str(error)) from None
     log.info("backup-made file=%s", made.name)
     click.echo(f"Backup made and checked: {made}")
 
@@ -179,11 +187,14 @@ def restore_command(backup_file: Path, yes: bool):
     """Put a backup in place of the database (stop the server first). The current database is kept aside,
     and everyone is logged out."""
     instance = instance_folder()
-    database = Path(standalone_config(instance)["DATABASE"])
+    config = standalone_config(instance)
     if not yes:
-        click.confirm(f"Replace {database} with {backup_file}? Stop the server first.", abort=True)
+        click.confirm(f"Replace {where_data_is(config)} with {backup_file}? Stop the server first.", abort=True)
     try:
-        aside = restore(backup_file, database)
+        if config["DATABASE_URL"]:
+            aside = restore_pg(backup_file, config["DATABASE_URL"], instance)
+        else:
+            aside = restore(backup_file, Path(config["DATABASE"]))
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     attach_file(instance)   # no app is loaded here (the database may be damaged): log to its file all the same
@@ -194,13 +205,13 @@ def restore_command(backup_file: Path, yes: bool):
 def backup_every(app: Flask, hours: float) -> threading.Thread:
     """The server's own backups: one now if the newest is older than `hours`, then one every `hours`."""
     def loop():
-        database, folder = Path(app.config["DATABASE"]), Path(app.instance_path) / "backups"
+        folder = Path(app.instance_path) / "backups"
         while True:
-            newest = list_backups(folder)[:1]
+            newest = list_backups(folder, backup_suffix(app.config))[:1]
             age = time.time() - newest[0].stat().st_mtime if newest else float("inf")
             if age >= hours * 3600:
                 try:
-                    made = make_backup(database, folder, "daily", app.config["BACKUP_KEEP"])
+                    made = backup_now(app.config, folder, "daily")
                     log.info("backup-made file=%s", made.name)
                 except Exception:  # noqa: BLE001 - a failed backup is logged and tried again; serving goes on
                     log.exception("backup-failed")
@@ -231,6 +242,6 @@ def main(args: list[str] | None = None) -> None:
     cli.add_command(restore_command)
     try:
         cli.main(args=args, prog_name="p2p")
-    except DatabaseDamaged as damaged:
-        click.echo(str(damaged), err=True)
+    except (DatabaseDamaged, DatabaseUnavailable) as problem:
+        click.echo(str(problem), err=True)
         sys.exit(1)

@@ -18,6 +18,9 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 DEFAULTS = {
     "DATABASE": "p2p.sqlite3",            # relative to the instance folder
+    # Empty: the SQLite file above. postgresql://user:password@host:5432/name: that PostgreSQL database instead
+    # (needs the `postgres` extra: pip install -e '.[postgres]'). See the README's VPS section.
+    "DATABASE_URL": "",
     "CONTENT_DIR": str(PROJECT_ROOT / "content"),
     "HOST": "0.0.0.0",
     "PORT": 5000,
@@ -62,6 +65,7 @@ EXAMPLE_CONFIG = '''\
 # JOIN_CODE_DAYS = 14
 # TIMEZONE = "Europe/London"   # how dates and times are shown
 # SUPPORT_TEXT = "Talk to Fran or Sam, your facilitators, at any session."   # or write instance/support.md
+# DATABASE_URL = "postgresql://p2p:PASSWORD@localhost:5432/p2p"  # PostgreSQL instead of the SQLite file
 '''
 
 # A starting point for instance/support.md (copy it to that name, then edit): what everyone sees on "Support".
@@ -85,9 +89,18 @@ def ensure_instance(instance_path: Path) -> None:
     instance_path.mkdir(parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     if not key_file.exists():
-        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        # Written aside, then linked into place: worker processes starting together (gunicorn) never read a
+        # half-written key, and the first one to link wins, so they all sign cookies with the same key.
+        draft = instance_path / f".secret_key-{os.getpid()}-{secrets.token_hex(4)}"
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(secrets.token_hex(32))
+        try:
+            os.link(draft, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     # Examples only, written once: a host's own config.py and support.md are never created or touched here.
     for name, text in (("config.example.py", EXAMPLE_CONFIG), ("support.example.md", EXAMPLE_SUPPORT)):
         example = instance_path / name

@@ -15,7 +15,7 @@ from . import permissions
 from .auth import new_account_problems, sign_in_new_account
 from .db import db
 from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, Share, Throttle, User, \
-    format_join_code, normalise_join_code
+    format_join_code, normalise_join_code, one_line
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log
 
@@ -61,7 +61,7 @@ def member_or_404(group: Group, user_id: int) -> Membership:
 def _read_group_form() -> tuple[dict, dict]:
     """The allow-listed fields of the group form, and what is wrong with them."""
     form = request.form
-    fields = {"name": " ".join(form.get("name", "").split()), "programme": form.get("programme", "")}
+    fields = {"name": one_line(form.get("name", "")), "programme": form.get("programme", "")}
     errors = {}
     if not fields["name"]:
         errors["name"] = "Please give the group a name, for example the place and the month."

@@ -12,12 +12,12 @@ from datetime import datetime, timedelta, timezone
 
 from flask_login import UserMixin
 from peewee import (
-    JOIN, BlobField, BooleanField, CharField, DateField, DateTimeField, FloatField, ForeignKeyField, IntegerField,
-    Model, TextField, fn,
+    JOIN, BlobField, BooleanField, Case, CharField, DateField, DateTimeField, DoubleField, ForeignKeyField,
+    IntegerField, Model, TextField, fn,
 )
 
 from . import crypto, passwords
-from .db import db
+from .db import db, for_update
 
 FACILITATOR = "facilitator"
 PARTICIPANT = "participant"
@@ -40,6 +40,12 @@ def normalise_name(name: str) -> str:
     name = unicodedata.normalize("NFC", name or "")
     name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
     return " ".join(name.split())
+
+
+def one_line(text: str) -> str:
+    """A line of typed text as it is kept: single spaces, and no NUL character (PostgreSQL cannot store it in
+    text, and it means nothing to a reader), so both databases keep the same words."""
+    return " ".join((text or "").replace("\x00", "").split())
 
 
 def name_key(name: str) -> str:
@@ -321,29 +327,37 @@ class OneTimeToken(BaseModel):
 class Throttle(BaseModel):
     """Failure counters in a fixed window, kept in the database so every worker process shares them."""
 
-    key = CharField(max_length=200, unique=True)
+    KEY_MAX = 200
+
+    key = CharField(max_length=KEY_MAX, unique=True)
     count = IntegerField(default=0)
-    window_start = FloatField()
+    # Seconds since 1970: a double (PostgreSQL's REAL, which FloatField gives, would round them to ~2 minutes).
+    window_start = DoubleField()
+
+    @classmethod
+    def _fit(cls, key: str) -> str:
+        # A key holds what someone typed (a name at login): PostgreSQL refuses strings longer than the column.
+        return key if len(key) <= cls.KEY_MAX else f"sha256:{_digest(key)}"
 
     @classmethod
     def blocked(cls, key: str, limit: int, window: int) -> bool:
-        row = cls.get_or_none(cls.key == key)
+        row = cls.get_or_none(cls.key == cls._fit(key))
         return bool(row) and row.window_start > time.time() - window and row.count >= limit
 
     @classmethod
     def fail(cls, key: str, window: int) -> None:
+        """Count one failure, in one statement: failures arriving at once in several workers all count (a
+        read-then-write would lose some under PostgreSQL's READ COMMITTED)."""
         now = time.time()
-        with db.atomic():
-            row = cls.get_or_none(cls.key == key)
-            if row is None or row.window_start <= now - window:
-                cls.insert(key=key, count=1, window_start=now).on_conflict(
-                    conflict_target=[cls.key], update={cls.count: 1, cls.window_start: now}).execute()
-            else:
-                cls.update(count=cls.count + 1).where(cls.key == key).execute()
+        expired = cls.window_start <= now - window   # the row's old window: a new one starts at 1
+        cls.insert(key=cls._fit(key), count=1, window_start=now).on_conflict(
+            conflict_target=[cls.key],
+            update={cls.count: Case(None, [(expired, 1)], cls.count + 1),
+                    cls.window_start: Case(None, [(expired, now)], cls.window_start)}).execute()
 
     @classmethod
     def clear(cls, key: str) -> None:
-        cls.delete().where(cls.key == key).execute()
+        cls.delete().where(cls.key == cls._fit(key)).execute()
 
 
 class EarlierKey(BaseModel):
@@ -462,6 +476,10 @@ class Board(BaseModel):
             cls.insert(group=group).on_conflict_ignore().execute()
             board = cls.get(cls.group == group)
         return board
+
+    def lock(self) -> None:
+        """Inside a transaction: hold this board's row until it ends (PostgreSQL; SQLite's write lock is whole)."""
+        for_update(Board.select(Board.id).where(Board.id == self.id)).execute()
 
     def changed(self) -> None:
         Board.update(version=Board.version + 1).where(Board.id == self.id).execute()

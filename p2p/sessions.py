@@ -19,7 +19,8 @@ from .answers import place_of
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
 from .groups import membership_or_404
-from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Throttle, Timer
+from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Throttle, Timer, \
+    one_line
 from .web import content, is_fragment_request, log
 
 bp = Blueprint("sessions", __name__)
@@ -173,7 +174,7 @@ def timer(group_id: int):
         if seconds is None:
             flash(f"Please give the timer a number of minutes, up to {Timer.MINUTES_MAX} (half a minute is 0.5).")
         else:
-            label = " ".join(request.form.get("label", "").split())[:80]
+            label = one_line(request.form.get("label", ""))[:80]
             with db.atomic():
                 Timer.start(group, seconds, label)
             log.info("timer-started group=%s seconds=%s", group.id, seconds)
@@ -300,7 +301,7 @@ def discussion_live(group_id: int, module_id: str, session_id: str, block_id: st
 def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     group, membership = membership_or_404(group_id)
     where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
-    text = " ".join(request.form.get("text", "").split())
+    text = one_line(request.form.get("text", ""))
     anonymous = bool(request.form.get("anonymous"))
     limit, window = THOUGHT_LIMIT
     key = f"thought:{current_user.id}"

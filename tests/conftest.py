@@ -1,15 +1,23 @@
-"""Fixtures: an app on a temporary database, clients, and the people of a small group."""
+"""Fixtures: an app on a temporary database, clients, and the people of a small group.
+
+Every test that uses the `app` fixture runs twice: on SQLite (a file under tmp_path) and on PostgreSQL (a fresh
+database on the server P2P_TEST_DATABASE_URL names; `make test` starts one). Tests about the SQLite file itself
+are marked `sqlite_only`. Without P2P_TEST_DATABASE_URL the PostgreSQL runs are skipped, saying why.
+"""
 
 from __future__ import annotations
 
 import html
+import os
 import re
+import uuid
 from dataclasses import dataclass
+from urllib.parse import urlsplit
 
 import pytest
 
 from p2p import create_app
-from p2p.db import db
+from p2p.db import close_all, db
 from p2p.models import FACILITATOR, PARTICIPANT, Group, Membership, User
 
 PASSWORD = "a calm long password"
@@ -26,14 +34,127 @@ def make_app(tmp_path, **overrides):
     return create_app(config)
 
 
+# ---------------------------------------------------------------------------------------------------
+# The two databases.
+
+TEST_DATABASE_URL = os.environ.get("P2P_TEST_DATABASE_URL", "")
+DATABASES = ("sqlite", "postgres")
+
+
+def pytest_generate_tests(metafunc):
+    if "database" in metafunc.fixturenames:
+        marker = metafunc.definition.get_closest_marker
+        kinds = DATABASES[:1] if marker("sqlite_only") else DATABASES[1:] if marker("postgres_only") else DATABASES
+        metafunc.parametrize("database", kinds, indirect=True)
+
+
+def database_url(server_url: str, name: str) -> str:
+    return urlsplit(server_url)._replace(path=f"/{name}").geturl()
+
+
+class PostgresServer:
+    """The test server, holding one database at the latest schema. Each test gets it empty: emptied with
+    TRUNCATE after the test (tens of milliseconds, where a fresh CREATE DATABASE takes close to a second on a
+    busy machine). A test that changed the schema itself (an upgrade test) leaves a database that is dropped
+    and made again."""
+
+    SCHEMA = """SELECT string_agg(table_name || '.' || column_name || ':' || data_type, ',' ORDER BY table_name,
+                column_name) || (SELECT string_agg(version::text, ',') FROM schema_version)
+                FROM information_schema.columns WHERE table_schema = 'public'"""
+
+    def __init__(self, url: str, instance):
+        import psycopg
+        self.url, self.instance = url, instance
+        self.admin = psycopg.connect(url, autocommit=True)
+        self.name, self.connection, self.schema = "", None, None
+
+    def _create(self) -> None:
+        import psycopg
+        self.name = f"p2p_test_{uuid.uuid4().hex[:12]}"
+        self.admin.execute(f'CREATE DATABASE "{self.name}"')
+        create_app({"TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(self.instance),
+                    "DATABASE_URL": database_url(self.url, self.name), **NO_TIMED_BACKUPS})   # runs the upgrades
+        close_all()
+        self.connection = psycopg.connect(database_url(self.url, self.name), autocommit=True)
+        self.schema = self.connection.execute(self.SCHEMA).fetchone()[0]
+
+    def database(self) -> str:
+        if not self.name:
+            self._create()
+        return self.name
+
+    def empty(self) -> None:
+        """After a test: end its connections (a thread's may linger), then empty every table, or start afresh."""
+        close_all()
+        self.connection.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                                "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        if self.connection.execute(self.SCHEMA).fetchone()[0] != self.schema:
+            self.drop()
+            return
+        tables = [row[0] for row in self.connection.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> 'schema_version'")]
+        self.connection.execute("TRUNCATE " + ", ".join(f'"{t}"' for t in tables) + " RESTART IDENTITY CASCADE")
+
+    def drop(self) -> None:
+        if self.name:
+            self.connection.close()
+            self.admin.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
+            self.name = ""
+
+    def close(self) -> None:
+        self.drop()
+        self.admin.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server(tmp_path_factory):
+    if not TEST_DATABASE_URL:
+        pytest.skip("PostgreSQL: set P2P_TEST_DATABASE_URL to a server's maintenance database "
+                    "(make test starts a throwaway server and sets it)")
+    server = PostgresServer(TEST_DATABASE_URL, tmp_path_factory.mktemp("template-instance"))
+    yield server
+    server.close()
+
+
 @pytest.fixture
-def app(tmp_path):
+def database(request, tmp_path) -> dict:
+    """The app's database settings: a SQLite file under tmp_path, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {"DATABASE": str(tmp_path / "test.sqlite3")}
+        return
+    server = request.getfixturevalue("postgres_server")
+    yield {"DATABASE": str(tmp_path / "unused.sqlite3"), "DATABASE_URL": database_url(server.url, server.database())}
+    server.empty()
+
+
+@pytest.fixture
+def app(tmp_path, database):
     # No app context is held open here: requests must each get their own, as on a real server
     # (a shared one would carry Flask-Login's user from one test client to the next).
-    app = make_app(tmp_path)
+    app = make_app(tmp_path, **database)
     yield app
-    if not db.is_closed():
-        db.close()
+    close_all()
+
+
+def free_port_nobody_listens_on() -> int:
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def on_postgresql(app) -> bool:
+    return bool(app.config["DATABASE_URL"])
+
+
+def database_bytes(app, tmp_path) -> bytes:
+    """Everything the database holds, as bytes to search: the SQLite file with its -wal, or on PostgreSQL a
+    plain pg_dump (every table's rows, as COPY data; bytea written as hex)."""
+    if not on_postgresql(app):
+        return b"".join(p.read_bytes() for p in sorted(tmp_path.glob("test.sqlite3*")))
+    import subprocess
+    return subprocess.run(["pg_dump", "--dbname", app.config["DATABASE_URL"]], check=True,
+                          capture_output=True).stdout
 
 
 @pytest.fixture
@@ -104,4 +225,4 @@ def as_user(app):
     return make
 
 
-__all__ = ["PASSWORD", "post", "login", "csrf_token", "make_app", "text", "PARTICIPANT"]
+__all__ = ["PASSWORD", "post", "login", "csrf_token", "make_app", "text", "PARTICIPANT", "on_postgresql"]

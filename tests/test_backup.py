@@ -15,6 +15,9 @@ from p2p.cli import backup_every, restore_command
 from p2p.db import db
 from p2p.models import Answer, User
 
+# About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
+pytestmark = pytest.mark.sqlite_only
+
 
 def rows(path, sql):
     connection = sqlite3.connect(path)

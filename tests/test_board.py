@@ -4,7 +4,7 @@ the projector. Names appear only where the group chose named proposals, and neve
 import re
 
 from conftest import post, text
-from p2p.models import Board, Membership, Proposal, Response
+from p2p.models import Board, Group, Membership, Proposal, Response
 
 
 def board_url(room, tail=""):
@@ -480,3 +480,13 @@ def test_shared_renders_never_carry_one_persons_view_or_token_to_another(room, a
     response = bob.post(board_url(room, f"/proposals/{proposal.id}/respond"),
                         data={"kind": "agree", "csrf_token": tokens["bob"].pop()})
     assert response.status_code == 302 and Response.get(Response.user == room.bob.id).kind == "agree"
+
+
+def test_a_nul_character_in_a_proposal_or_a_group_name_is_dropped(room, as_user):
+    # PostgreSQL cannot store NUL in text: both databases drop it rather than fail the request.
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    assert propose(alice, room, "Be\x00 kind").status_code == 302
+    assert Proposal.get().text == "Be kind"
+    assert post(fran, f"/groups/{room.group.id}/edit", {"name": "\x00", "programme": "p2p"},
+                token_from="/").status_code == 200   # the form asks for a name: there is none
+    assert Group.get_by_id(room.group.id).name == "Tuesday group"

@@ -12,6 +12,7 @@ from p2p.db import db, open_database, schema_version, upgrade
 from p2p.models import Group, Membership, User
 
 
+@pytest.mark.sqlite_only
 def test_sqlite_runs_in_wal_with_full_sync_and_foreign_keys(app):
     with db.connection_context():
         assert db.execute_sql("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -57,7 +58,7 @@ def test_an_upgrade_keeps_data_and_records_its_version(app, room, monkeypatch):
 
 def test_a_failing_upgrade_rolls_back_and_is_tried_again_next_start(app, room):
     def half_done():
-        db.execute_sql("CREATE TABLE half (x)")
+        db.execute_sql("CREATE TABLE half (x INTEGER)")
         raise RuntimeError("power cut")
 
     with db.connection_context():
@@ -104,3 +105,32 @@ def test_config_layers_instance_file_then_environment(tmp_path, monkeypatch):
 def test_writes_take_the_lock_up_front():
     # IMMEDIATE transactions: see db.open_database for why.
     assert open_database(":memory:")._lock_type == "IMMEDIATE"
+
+
+def test_p2p_database_url_selects_postgresql_and_an_unreachable_server_is_explained(tmp_path, monkeypatch, capsys):
+    from p2p.cli import main
+    from conftest import free_port_nobody_listens_on
+    url = f"postgresql://p2p:the-secret@127.0.0.1:{free_port_nobody_listens_on()}/p2p"
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path))
+    monkeypatch.setenv("P2P_DATABASE_URL", url)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert exit_.value.code == 1
+    err = capsys.readouterr().err
+    assert "Could not connect to the PostgreSQL database p2p on 127.0.0.1" in err and "P2P_DATABASE_URL" in err
+    assert "the-secret" not in err and "Traceback" not in err
+    assert not (tmp_path / "p2p.sqlite3").exists()   # no SQLite file made in its place
+
+
+def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
+    with pytest.raises(database.DatabaseUnavailable, match="must start with postgresql://.*'mysql'"):
+        make_app(tmp_path, DATABASE_URL="mysql://someone:secret@host/p2p")
+    assert database.open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
+
+
+def test_names_sort_whatever_their_case_and_keys_come_back_as_bytes(app):
+    from p2p.models import FACILITATOR
+    for name in ("bob", "Alice", "Carl", "alfie"):
+        User.create_account(name, "a long enough password", role=FACILITATOR)
+    assert [u.name for u in User.facilitators()] == ["alfie", "Alice", "bob", "Carl"]
+    assert isinstance(User.by_name("Alice").key_by_password, bytes)   # bytea on PostgreSQL, BLOB on SQLite

@@ -273,7 +273,9 @@ def test_logged_out_while_typing_keeps_the_text_and_saves_it_after_logging_in(jo
     page.reload()
     expect(textbox(page, POSITIVE)).to_have_value("Learning alongside others. And being trusted.")
 
-    # A session cookie that is simply gone (expired, or cleared) is met the same way.
+    # A session cookie that is simply gone (expired, or cleared) is met the same way. Cleared once nothing is in
+    # flight: a response arriving afterwards would set the cookie again (it is refreshed on every response).
+    page.wait_for_load_state("networkidle")
     page.context.clear_cookies()
     field = textbox(page, POSITIVE)
     field.press("Control+End")   # after the text already there
