@@ -21,6 +21,7 @@ from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDa
 from playhouse.pool import PooledPostgresqlDatabase
 
 from .backup import check_at_start, make_backup, make_pg_backup
+from .logs import log
 
 db = DatabaseProxy()
 
@@ -116,8 +117,13 @@ def init_app(app: Flask) -> None:
         raise DatabaseUnavailable(
             f"Could not connect to the {describe_url(url)} ({str(error).strip()}). Is the server running, and is "
             "DATABASE_URL (or P2P_DATABASE_URL) right?") from None
+    def logged_before(version):
+        made = before(version)
+        log.info("backup-made reason=before-upgrade from=%s file=%s", version, Path(made).name if made else "-")
+        return made
+
     try:
-        upgrade(before=before)
+        upgrade(before=logged_before)
     finally:
         close_all()   # nothing stays open from start-up: a forking server (gunicorn --preload) must not share it
 

@@ -186,3 +186,12 @@ def test_a_full_disk_on_save_loses_nothing_and_saves_once_it_clears(app, room, a
     assert response.status_code == 200
     assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(
         f"{S1}/positive-about-p2p").value == big
+
+
+def test_the_backup_before_an_upgrade_is_in_the_activity_log(app, tmp_path):
+    with db.connection_context():   # as if this database were one step behind the code
+        db.execute_sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")
+    db.close()
+    make_app(tmp_path)   # starts on it: backs it up, then upgrades
+    log = (tmp_path / "instance" / "logs" / "p2p.log").read_text()
+    assert "event=backup-made reason=before-upgrade" in log and "before-upgrade-from-v" in log
