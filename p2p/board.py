@@ -280,6 +280,7 @@ def propose(group_id: int):
         problem = f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code."
     elif Throttle.blocked(key, limit, window):
         problem = "That is a lot of proposals at once. Please wait a moment and try again."
+        log.warning("proposal-throttled group=%s user=%s", group.id, current_user.id)
     else:
         problem = None
         Throttle.fail(key, window)
@@ -397,6 +398,7 @@ def shape(group_id: int, proposal_id: int):
             Proposal.update(merged_into=None).where(Proposal.merged_into == proposal.id).execute()
             proposal.delete_instance()
             board.changed()
+        log.info("proposals-split group=%s", group.id)
         return redirect(url_for("board.page", group_id=group.id) + "#board-list")
     else:
         abort(400)
