@@ -144,7 +144,19 @@ def _statements_marked(block: BlockDoc, marked: frozenset[int]) -> list[str]:
     return [f"{s.number}. {s.text}" for s in block.block.statements if s.number in marked]
 
 
-def as_json(doc: WorkbookDoc, exported_at: datetime) -> str:
+def _between_sessions_lines(group: str, record) -> list[str]:
+    """What a facilitator recorded between sessions, in the words the participant's home page uses."""
+    lines = [f"### {group}", ""]
+    if record.finish_by:
+        lines += [f"- You agreed to finish your reflection by {record.finish_by:%-d %B %Y}."]
+    if record.talked_on:
+        who = record.talked_with.name if record.talked_with else "your facilitator"
+        lines += [f"- You talked with {who} on {record.talked_on:%-d %B %Y}."
+                  + (f" Next step: {' '.join(record.next_step.split())}" if record.next_step else "")]
+    return lines + [""]
+
+
+def as_json(doc: WorkbookDoc, exported_at: datetime, between_sessions=()) -> str:
     def entry(e: Entry) -> dict:
         return {"place": e.place, "question": e.label or None, "answer": e.value, "stored_value": e.raw,
                 "updated_at": e.updated_at.isoformat() + "Z" if e.updated_at else None}
@@ -166,11 +178,19 @@ def as_json(doc: WorkbookDoc, exported_at: datetime) -> str:
             } for s in m.sessions],
         } for m in doc.modules],
         "earlier_answers": [entry(e) for e in doc.earlier],
+        # Not part of the workbook, but about its owner: what facilitators recorded between sessions.
+        "between_sessions": [{
+            "group": group, "finish_reflection_by": r.finish_by.isoformat() if r.finish_by else None,
+            "talked_on": r.talked_on.isoformat() if r.talked_on else None,
+            "talked_with": r.talked_with.name if r.talked_with else None, "next_step": r.next_step or None,
+            "recorded_by": r.recorded_by.name if r.recorded_by else None,
+            "recorded_at": r.recorded_at.isoformat() + "Z",
+        } for group, r in between_sessions],
     }
     return json.dumps(data, ensure_ascii=False, indent=2)
 
 
-def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC") -> str:
+def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC", between_sessions=()) -> str:
     """For people to read: dates in the host's time zone, as on screen (the JSON keeps UTC, for programs)."""
     def local(moment: datetime) -> datetime:
         return local_time(moment, zone)
@@ -197,4 +217,8 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC") -> s
         lines += ["## Earlier answers", "", "Answers to questions that are no longer in the programme.", ""]
         for e in doc.earlier:
             lines += [f"**{e.label}**", "", quote(e.value), ""]
+    if between_sessions:
+        lines += ["## Between sessions", "", "What your facilitators recorded with you (not part of the workbook).", ""]
+        for group, record in between_sessions:
+            lines += _between_sessions_lines(group, record)
     return "\n".join(lines)

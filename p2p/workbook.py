@@ -12,7 +12,7 @@ from flask_login import current_user, login_required
 from . import crypto, document
 from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
-from .models import EarlierKey, Group, Membership, Share, utcnow
+from .models import EarlierKey, FollowUp, Group, Membership, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
@@ -183,8 +183,11 @@ def download(kind: str):
     workbook = _workbook_or_login()
     now = utcnow()
     doc = _document(workbook)
-    body, mimetype = ((document.as_markdown(doc, now, current_app.config["TIMEZONE"]), "text/markdown") if kind == "md"
-                      else (document.as_json(doc, now), "application/json"))
+    groups = {g.id: g.name for g in Group.for_user(workbook.user)}
+    between = [(groups[group_id], record) for group_id, record in FollowUp.by_group_for(workbook.user).items()
+               if group_id in groups and not record.is_empty]
+    body, mimetype = ((document.as_markdown(doc, now, current_app.config["TIMEZONE"], between), "text/markdown")
+                      if kind == "md" else (document.as_json(doc, now, between), "application/json"))
     # Logged with every other download, by logs.py: "downloaded user=… endpoint=workbook.download format=…".
     response = Response(body, mimetype=mimetype)
     response.headers["Content-Disposition"] = f'attachment; filename="my-workbook-{now:%Y-%m-%d}.{kind}"'

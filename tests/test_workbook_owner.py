@@ -152,3 +152,20 @@ def test_answers_to_removed_questions_stay_with_their_owner(room, as_user):
     assert "A question no longer in the programme (Module 1: Introducing Peer Support · Session 1:" in page
     assert "Still mine." in text(alice.get("/workbook/print"))
     assert "Still mine." in alice.get("/workbook/download.md").get_data(as_text=True)
+
+
+def test_downloads_include_what_was_recorded_between_sessions(room, as_user):
+    from datetime import date
+    from p2p.models import FollowUp, Membership
+    alice = as_user(room.alice)
+    FollowUp.record(Membership.of(room.alice, room.group), room.facilitator.id, finish_by=date(2026, 3, 3),
+                    talked_on=date(2026, 3, 10), talked_with=room.facilitator.id, next_step="Read <b>module 1</b>")
+    body = alice.get("/workbook/download.md").get_data(as_text=True)
+    assert "## Between sessions" in body and "### Tuesday group" in body
+    assert "You agreed to finish your reflection by 3 March 2026." in body
+    assert "You talked with Fran on 10 March 2026. Next step: Read <b>module 1</b>" in body
+    data = json.loads(alice.get("/workbook/download.json").get_data(as_text=True))
+    assert data["between_sessions"][0]["finish_reflection_by"] == "2026-03-03"
+    assert data["between_sessions"][0]["talked_with"] == "Fran"
+    bob = json.loads(as_user(room.bob).get("/workbook/download.json").get_data(as_text=True))
+    assert bob["between_sessions"] == []   # each person's own records only
