@@ -86,6 +86,13 @@ def move_aside(database: Path, folder: Path) -> Path:
     return folder
 
 
+# Run on the restored data. Sessions end (see restore). Boards jump far ahead in version: a server still running
+# (PostgreSQL) keeps what each board showed by version number (board.snapshot), and the restored numbers are
+# earlier ones, which it may have seen with other contents.
+AFTER_RESTORE = ('UPDATE "user" SET session_version = session_version + 1',
+                 "UPDATE board SET version = version + 1000000")
+
+
 def restore(backup: Path, database: Path) -> Path:
     """Put a backup in place of the database; the current one is kept aside. Returns where it was put.
     Stop the server first: a running server would keep writing to the file it has open."""
@@ -101,7 +108,8 @@ def restore(backup: Path, database: Path) -> Path:
         # Every session from before the restore ends: cookies carry a session version the restored data
         # may not match, and people must log in again to open their workbooks anyway.
         with connection:
-            connection.execute('UPDATE "user" SET session_version = session_version + 1')
+            for statement in AFTER_RESTORE:
+                connection.execute(statement)
     finally:
         connection.close()
     return aside
@@ -213,8 +221,9 @@ def restore_pg(backup: Path, url: str, instance: Path) -> Path:
           "--exit-on-error", "--dbname", conninfo, str(backup)], env)
     import psycopg
     with psycopg.connect(url) as connection:   # commits on leaving the block
-        # As for SQLite: every session from before the restore ends.
-        connection.execute('UPDATE "user" SET session_version = session_version + 1')
+        # As for SQLite: every session from before the restore ends, and every board screen starts afresh.
+        for statement in AFTER_RESTORE:
+            connection.execute(statement)
     return aside_folder
 
 

@@ -13,7 +13,7 @@ from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
 from p2p.db import db
-from p2p.models import Answer, User
+from p2p.models import Answer, Board, User
 
 # About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
 pytestmark = pytest.mark.sqlite_only
@@ -78,6 +78,8 @@ def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, 
 
 def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, tmp_path, as_user):
     alice = as_user(room.alice)
+    with db.connection_context():
+        before = Board.for_group(room.group).version
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     User.create_account("Added after the backup", PASSWORD)
     db.close()
@@ -86,6 +88,8 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
     assert User.by_name("Added after the backup") is None
     assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
     login(app.test_client(), "Alice")                                  # and people can log in again
+    with db.connection_context():   # board screens start afresh: no version number seen before comes back
+        assert Board.for_group(room.group).version > before + 999_999
 
 
 def test_restore_refuses_a_file_that_is_not_a_sound_database(app, room, tmp_path):
