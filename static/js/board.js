@@ -5,18 +5,34 @@
 (function () {
   "use strict";
   var unsent = {};   // address -> {body, choice}: per behaviour (and for the commitment), the last tap not yet sent
+  var resending = {};   // address -> the re-send on its way (a promise)
   var RESENT = /\/(respond|commit)$/;
 
   function resend() {
     Object.keys(unsent).forEach(function (address) {
       var waiting = unsent[address];
       // The form's own fields, its CSRF token among them; HX-Request: the server answers 204, as to htmx.
-      fetch(address, {method: "POST", body: waiting.body, credentials: "same-origin",
-                      headers: {"HX-Request": "true"}})
+      if (resending[address]) { return; }
+      var sent = fetch(address, {method: "POST", body: waiting.body, credentials: "same-origin",
+                                 headers: {"HX-Request": "true"}})
         .then(function (answer) { if (answer.ok && unsent[address] === waiting) { delete unsent[address]; } })
-        .catch(function () { /* still away: the next poll that gets through, or the "online" event, tries again */ });
+        .catch(function () { /* still away: the next poll that gets through, or the "online" event, tries again */ })
+        .then(function () { delete resending[address]; });
+      resending[address] = sent;
     });
   }
+
+  // A new tap on a behaviour whose older tap is being re-sent waits for that to arrive first, so the newer one
+  // is the one the server keeps (a re-send is not in htmx's queue for the form). The older tap is then dropped.
+  document.addEventListener("htmx:confirm", function (event) {
+    var form = event.detail.elt;
+    if (!(form instanceof HTMLFormElement)) { return; }
+    delete unsent[form.action];
+    var sending = resending[form.action];
+    if (!sending) { return; }
+    event.preventDefault();
+    sending.then(function () { event.detail.issueRequest(true); });
+  });
 
   document.addEventListener("htmx:sendError", function (event) {
     var form = event.detail.elt;
