@@ -636,7 +636,9 @@ class FollowUp(BaseModel):
     @classmethod
     def record(cls, membership, by, **fields) -> None:
         """Upsert: one row per membership, so a double submit or two facilitators saving at once keep one."""
-        values = {**fields, "recorded_by": by, "recorded_at": utcnow()}
+        # Ids, not rows: peewee's ON CONFLICT update names a foreign key by its field, which SQL does not know.
+        values = {name: getattr(value, "id", value)
+                  for name, value in {**fields, "recorded_by": by, "recorded_at": utcnow()}.items()}
         (cls.insert(membership=membership, **values)
          .on_conflict(conflict_target=[cls.membership], update=values).execute())
 

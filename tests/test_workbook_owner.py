@@ -158,8 +158,8 @@ def test_downloads_include_what_was_recorded_between_sessions(room, as_user):
     from datetime import date
     from p2p.models import FollowUp, Membership
     alice = as_user(room.alice)
-    FollowUp.record(Membership.of(room.alice, room.group), room.facilitator.id, finish_by=date(2026, 3, 3),
-                    talked_on=date(2026, 3, 10), talked_with=room.facilitator.id, next_step="Read <b>module 1</b>")
+    FollowUp.record(Membership.of(room.alice, room.group), room.facilitator, finish_by=date(2026, 3, 3),
+                    talked_on=date(2026, 3, 10), talked_with=room.facilitator, next_step="Read <b>module 1</b>")
     body = alice.get("/workbook/download.md").get_data(as_text=True)
     assert "## Between sessions" in body and "### Tuesday group" in body
     assert "You agreed to finish your reflection by 3 March 2026." in body
