@@ -490,3 +490,19 @@ def test_a_nul_character_in_a_proposal_or_a_group_name_is_dropped(room, as_user)
     assert post(fran, f"/groups/{room.group.id}/edit", {"name": "\x00", "programme": "p2p"},
                 token_from="/").status_code == 200   # the form asks for a name: there is none
     assert Group.get_by_id(room.group.id).name == "Tuesday group"
+
+
+def test_words_with_html_are_shown_as_words_in_every_shared_render(room, as_user):
+    """board.proposal_html marks each rendered behaviour as safe to reuse it: that is only right because the
+    template escapes what people typed. Proposal text and a theme, on every kind of screen."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, '<script>alert("x")</script> & <b>be kind</b>')
+    settings(fran, room, "phase:shape")
+    proposal = Proposal.get()
+    post(fran, board_url(room, f"/proposals/{proposal.id}"), {"action": "theme", "theme": "<i>Care</i>"},
+         token_from=board_url(room))
+    for client, path in ((alice, ""), (bob, ""), (bob, "/live?v=0"), (fran, ""), (fran, "/projector"),
+                         (fran, "/live?v=0&view=projector")):
+        raw = client.get(board_url(room, path)).get_data(as_text=True)
+        assert "<script>alert" not in raw and "<b>be kind" not in raw and "<i>Care" not in raw, path
+        assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;be kind&lt;/b&gt;" in raw, path
