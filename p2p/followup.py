@@ -10,12 +10,12 @@ from __future__ import annotations
 import unicodedata
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import permissions
 from .db import db
-from .groups import managed_or_404, member_or_404
+from .groups import managed_member_or_404
 from .models import FACILITATOR, FollowUp, User
 from .web import local_today, log
 
@@ -99,10 +99,7 @@ def _changed(record: FollowUp | None, values: dict) -> bool:
 @bp.route("/groups/<int:group_id>/members/<int:user_id>/between-sessions", methods=["GET", "POST"])
 @login_required
 def edit(group_id: int, user_id: int):
-    group, membership = managed_or_404(group_id)
-    target = member_or_404(group, user_id)
-    if not permissions.can_record_follow_up(membership, target):
-        abort(404)
+    group, _, target = managed_member_or_404(group_id, user_id, permissions.can_record_follow_up)
     record = FollowUp.of(target)
     facilitators = [m.user for m in group.memberships(FACILITATOR)]
     if record and record.talked_with and record.talked_with.id not in {user.id for user in facilitators}:

@@ -47,11 +47,14 @@ def managed_or_404(group_id: int) -> tuple[Group, Membership]:
     return group, membership
 
 
-def member_or_404(group: Group, user_id: int) -> Membership:
+def managed_member_or_404(group_id: int, user_id: int, allowed) -> tuple[Group, Membership, Membership]:
+    """Someone in a group this person facilitates, for an action on them that `allowed(actor, target)` permits:
+    the group, the actor's membership and the target's. Anything else is 404."""
+    group, membership = managed_or_404(group_id)
     target = Membership.get_or_none((Membership.group == group) & (Membership.user == user_id))
-    if target is None:
+    if target is None or not allowed(membership, target):
         abort(404)
-    return target
+    return group, membership, target
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -291,11 +294,8 @@ def join_with_code(code: str):
 @bp.route("/groups/<int:group_id>/members/<int:user_id>/remove", methods=["GET", "POST"])
 @login_required
 def remove_member(group_id: int, user_id: int):
-    group, membership = managed_or_404(group_id)
-    target = member_or_404(group, user_id)
-    facilitators = group.memberships(FACILITATOR).count()
-    if not permissions.can_remove(membership, target, facilitators):
-        abort(404)
+    group, _, target = managed_member_or_404(group_id, user_id, lambda actor, target: permissions.can_remove(
+        actor, target, Membership.select().where(Membership.group == group_id, Membership.role == FACILITATOR).count()))
     if request.method == "POST":
         with db.atomic():
             target.delete_instance()
@@ -311,10 +311,7 @@ def remove_member(group_id: int, user_id: int):
 @login_required
 def reset_code(group_id: int, user_id: int):
     """Before the code is made, the facilitator reads what it does to the participant's workbook."""
-    group, membership = managed_or_404(group_id)
-    target = member_or_404(group, user_id)
-    if not permissions.can_issue_reset(membership, target):
-        abort(404)
+    group, _, target = managed_member_or_404(group_id, user_id, permissions.can_issue_reset)
     if request.method == "GET":
         return render_template("groups/reset_confirm.html", group=group, target=target)
     code = OneTimeToken.new_reset_code(target.user, User.get_by_id(current_user.id),
