@@ -104,7 +104,7 @@ class Snapshot:
     code: CodeVersion | None
     committed: list[Commitment]
     members: int
-    themes: list[str]
+    themes: list[str]                              # the themes in use, for grouping and suggesting while shaping
     # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html): after a change,
     # 50 phones need a few variants of each behaviour, not 50 renders of it.
     fragments: dict = field(default_factory=dict)
@@ -159,7 +159,7 @@ def snapshot(board: Board) -> Snapshot:
         committed = (list(Commitment.select(Commitment, User.id, User.name).join(User)
                           .where(Commitment.version == code).order_by(Commitment.committed_at)) if code else [])
         found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
-                         board.group.memberships().count(), board.themes())
+                         board.group.memberships().count(), sorted({p.theme for p in proposals if p.theme}))
         cache[board.id] = found
         return found
 

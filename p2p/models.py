@@ -496,12 +496,6 @@ class Board(BaseModel):
         return query.where(((Proposal.hidden == False) & (Proposal.held == False))  # noqa: E712
                            | (Proposal.author == user.id))
 
-    def themes(self) -> list[str]:
-        """The themes the facilitator has used so far, for grouping and for suggesting while shaping."""
-        return [t for (t,) in Proposal.select(Proposal.theme).distinct().where(
-            Proposal.board == self, Proposal.theme.is_null(False), Proposal.merged_into.is_null())
-            .order_by(Proposal.theme).tuples()]
-
 
 THEME_MAX = 60
 
