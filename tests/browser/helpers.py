@@ -23,6 +23,16 @@ def log_in(page: Page, name: str, password: str) -> None:
     expect(page.get_by_role("heading", level=1)).to_have_text(f"Hello, {name}")
 
 
+def tab_to(page: Page, locator: Locator, most: int = 80) -> None:
+    """Press Tab until `locator` has focus (at most `most` times); it must show a focus ring when it does."""
+    for _ in range(most):
+        page.keyboard.press("Tab")
+        if locator.evaluate("el => el === document.activeElement"):
+            assert focus_is_visible(locator), f"{locator} has focus but shows no focus ring"
+            return
+    raise AssertionError(f"{locator} was not reached with {most} presses of Tab")
+
+
 def overflowing(page: Page) -> str:
     """'' when the page fits its viewport's width; otherwise how far it sticks out and the culprits."""
     return page.evaluate("""() => {

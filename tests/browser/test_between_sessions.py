@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 
 from playwright.sync_api import Page, expect
 
-from .helpers import PHONE, focus_is_visible, log_in, overflowing
+from .helpers import PHONE, log_in, overflowing, tab_to
 
 NEXT_STEP = "Come to the first evening of Module 1, and bring <b>the</b> workbook if you like."
 
@@ -81,20 +81,11 @@ def test_the_facilitator_records_and_the_participant_sees_it_at_home(demo, join,
     expect(row).to_contain_text(f"Reflection by {long_date(finish)} · talked on {long_date(talked)}")
 
 
-def tab_to(page: Page, locator, most: int = 30) -> None:
-    for _ in range(most):
-        page.keyboard.press("Tab")
-        if locator.evaluate("el => el === document.activeElement"):
-            assert focus_is_visible(locator), f"{locator} has focus but shows no focus ring"
-            return
-    raise AssertionError(f"{locator} was not reached with {most} presses of Tab")
-
-
 def test_the_support_link_by_keyboard_signed_out_and_signed_in(demo, new_context, problems):
     page = problems.watch(new_context()).new_page()
     page.goto("/login")
     support = page.get_by_role("navigation", name="Main").get_by_role("link", name="Support")
-    tab_to(page, support)
+    tab_to(page, support, most=30)
     page.keyboard.press("Enter")
     expect(h1(page)).to_have_text("Support")
     expect(page.get_by_text("Your facilitator.")).to_be_visible()
@@ -103,7 +94,7 @@ def test_the_support_link_by_keyboard_signed_out_and_signed_in(demo, new_context
     log_in(page, demo.facilitator.name, demo.facilitator.password)
     page.get_by_role("link", name=demo.group_name).click()
     expect(h1(page)).to_have_text(demo.group_name)
-    tab_to(page, support)
+    tab_to(page, support, most=30)
     page.keyboard.press("Enter")
     expect(h1(page)).to_have_text("Support")
     # A facilitator also reads how to put the host's own helplines here.

@@ -21,7 +21,7 @@ from .exercises import (
     EXERCISES, SAVED, SNAPSHOT_DATE, answer_all, by_session, snapshot_marks, snapshots_table, status_of, strength,
     strengths_diagram, take_snapshot, textbox,
 )
-from .helpers import PHONE, focus_is_visible, overflowing
+from .helpers import PHONE, focus_is_visible, log_in, overflowing, tab_to
 from .pagetypes import LIBRARY
 from .people import Participant
 from .server import PASSWORD
@@ -59,15 +59,6 @@ def come_back_to(page: Page) -> None:
         }
         delete document.visibilityState;
     }""")
-
-
-def tab_to(page: Page, locator, most: int = 80) -> None:
-    for _ in range(most):
-        page.keyboard.press("Tab")
-        if locator.evaluate("el => el === document.activeElement"):
-            assert focus_is_visible(locator), f"{locator} has focus but shows no focus ring"
-            return
-    raise AssertionError(f"{locator} was not reached with {most} presses of Tab")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -311,18 +302,12 @@ def test_logging_in_again_in_another_tab_saves_what_a_logged_out_page_kept(join,
 
     someone_else = join()   # a different person, in another browser: they must not receive it
     tab = page.context.new_page()
-    tab.goto("/login")
-    tab.get_by_label("Your name").fill(someone_else.name)
-    tab.get_by_label("Password", exact=True).fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
+    log_in(tab, someone_else.name, PASSWORD)
     page.wait_for_timeout(5_000)   # longer than the page's check for a log-in
     expect(status_of(field)).to_have_text(LOGGED_OUT)
 
     tab.get_by_role("button", name="Log out").click()
-    tab.goto("/login")
-    tab.get_by_label("Your name").fill(person.name)
-    tab.get_by_label("Password", exact=True).fill(PASSWORD)
-    tab.get_by_role("button", name="Log in").click()
+    log_in(tab, person.name, PASSWORD)
     expect(status_of(field)).to_have_text(RESTORED, timeout=8_000)
     expect(field).to_have_value("Kept while logged out.")
     field.press("Control+End")
