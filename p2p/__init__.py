@@ -9,6 +9,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, sessions, web, \
     workbook
+from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
 from .content import load_library
 
@@ -17,6 +18,11 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     # templates/, static/ and instance/ sit beside the package (the design card's layout), so name them:
     # Flask would otherwise look inside p2p/, and for an installed package under sys.prefix.
     instance = instance_folder(instance_path, test_config)
+    # Run as the instance's owner only: files written as anyone else (root, through sudo) would lock the
+    # service out of its own database.
+    wrong_user = owner_problem(instance) if instance.exists() else None
+    if wrong_user:
+        raise WrongUser(wrong_user)
     ensure_instance(instance)
     app = Flask(
         __name__,
