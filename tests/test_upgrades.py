@@ -22,6 +22,7 @@ import json
 import shutil
 import sqlite3
 import uuid
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -69,7 +70,7 @@ def fresh_sqlite_schema(tmp_path_factory):
     folder = tmp_path_factory.mktemp("fresh")
     make_app(folder)
     close_all()
-    with sqlite3.connect(folder / "test.sqlite3") as connection:
+    with closing(sqlite3.connect(folder / "test.sqlite3")) as connection:
         return schemas.sqlite_schema(connection)
 
 
