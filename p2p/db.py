@@ -241,18 +241,30 @@ def _board_details():
 def _follow_ups():
     from . import models
     db.create_tables(models.FOLLOW_UP_MODELS, safe=True)
+
+
 def _sessions():
     from . import models
     db.create_tables(models.SESSION_MODELS, safe=True)
 
 
+def _workbooks_completed():
+    """Databases made in the first hours of step 2 lack what was added to it after it shipped (its code changed,
+    its number did not): the share table, and the answers' uniqueness per key generation, which replaced one per
+    person and place (that one made a fresh workbook after a reset unable to save where the old one had)."""
+    from . import models
+    db.execute_sql("DROP INDEX IF EXISTS answer_user_id_place")
+    db.create_tables(models.WORKBOOK_MODELS, safe=True)   # missing tables and indexes only
+
+
 UPGRADES: list[Callable[[], None]] = [
-    _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
-    _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
-    _boards,          # 3: the code of behaviour board: boards, proposals, responses
-    _board_details,   # 4: proposals held back until revealed (each its own), themes
-    _follow_ups,      # 5: between sessions: the agreed date for the reflection, the follow-up conversation
-    _sessions,        # 6: running a session: current session, timer, discussions, thoughts
+    _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
+    _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
+    _boards,                # 3: the code of behaviour board: boards, proposals, responses
+    _board_details,         # 4: proposals held back until revealed (each its own), themes
+    _follow_ups,            # 5: between sessions: the agreed date for the reflection, the follow-up conversation
+    _sessions,              # 6: running a session: current session, timer, discussions, thoughts
+    _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
 ]
 
 
