@@ -257,6 +257,11 @@ def _workbooks_completed():
     db.create_tables(models.WORKBOOK_MODELS, safe=True)   # missing tables and indexes only
 
 
+def _sent_requests():
+    from . import models
+    db.create_tables([models.SentRequest], safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -265,6 +270,7 @@ UPGRADES: list[Callable[[], None]] = [
     _follow_ups,            # 5: between sessions: the agreed date for the reflection, the follow-up conversation
     _sessions,              # 6: running a session: current session, timer, discussions, thoughts
     _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
+    _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
 ]
 
 

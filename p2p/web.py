@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
@@ -53,6 +54,11 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return default
     return target
+
+
+def new_request_key() -> str:
+    """A fresh key for a form that makes something (see models.SentRequest)."""
+    return secrets.token_urlsafe(16)
 
 
 def local_time(moment: datetime, zone: str) -> datetime:
@@ -111,7 +117,7 @@ def init_app(app: Flask) -> None:
         target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
         return redirect_to(target)
 
-    app.jinja_env.globals.update(zip=zip)
+    app.jinja_env.globals.update(zip=zip, new_request_key=new_request_key)
     app.jinja_env.filters["local"] = lambda moment: local_time(moment, app.config["TIMEZONE"])
 
     @app.context_processor

@@ -100,9 +100,11 @@ def test_a_step_that_would_lose_rows_is_undone_and_the_app_says_so(app, room):
         db.execute_sql("DELETE FROM membership WHERE role = 'participant'")
 
     with db.connection_context():
-        with pytest.raises(UpgradeRefused, match=r"step 7 \(tidy_up\).*membership: 5 → 2.*schema version 6"):
+        latest = len(database.UPGRADES)
+        with pytest.raises(UpgradeRefused, match=rf"step {latest + 1} \(tidy_up\).*membership: 5 → 2.*schema "
+                                                  rf"version {latest}"):
             upgrade([*database.UPGRADES, tidy_up])
-        assert schema_version() == 6
+        assert schema_version() == latest
         assert Membership.select().count() == 5
 
 
@@ -126,15 +128,15 @@ def test_steps_are_recorded_by_name_and_another_branch_s_database_is_refused(app
 
     with db.connection_context():
         names = [row[0] for row in db.execute_sql("SELECT step FROM schema_version ORDER BY version")]
-        assert names == ["create_tables", "workbooks", "boards", "board_details", "follow_ups", "sessions"]
+        assert names[:6] == ["create_tables", "workbooks", "boards", "board_details", "follow_ups", "sessions"]
         upgrade([*database.UPGRADES, their_step])
-        with pytest.raises(UpgradeRefused, match='step 7 is "their_step".*another branch'):
+        with pytest.raises(UpgradeRefused, match=f'step {len(names) + 1} is "their_step".*another branch'):
             upgrade([*database.UPGRADES, our_step])
 
 
 def test_steps_recorded_before_names_were_kept_are_named(app):
     with db.connection_context():
-        db.execute_sql("UPDATE schema_version SET step = NULL")
+        db.execute_sql("UPDATE schema_version SET step = NULL WHERE version <= 6")   # as before names were kept
         upgrade()
         assert db.execute_sql("SELECT count(*) FROM schema_version WHERE step IS NULL").fetchone()[0] == 0
 
