@@ -28,12 +28,12 @@ updated_to=.venv/.p2p-updated-to
 say() { printf '%s\n' "$@"; }
 indent() { sed 's/^/    /'; }
 
-# Stop before anything has changed, saying why and what to do.
+# Stop before anything has changed, saying why and what to do (one line each argument).
 refuse() {
     {
         say "make update changed nothing: $1"
         shift
-        [ $# -eq 0 ] || say "" "$@"
+        [ $# -eq 0 ] || say "$@"
     } >&2
     exit 1
 }
@@ -64,7 +64,7 @@ keep_in_instance_commands() {   # lines of "status<TAB>path": git's A (added), D
         folder=instance/${path%/*}
         target=instance/$path
         if [ "$status" = D ]; then
-            say "git checkout HEAD -- $path   # deleted here: instance/content/ can replace a shipped file, not remove it"
+            say "git checkout HEAD -- $path   # deleted here: instance/content/ replaces files, never removes one"
             continue
         fi
         [ -n "${made[$folder]:-}" ] || say "mkdir -p $folder"
@@ -99,14 +99,14 @@ refuse_local_edits() {
     fi
     if [ -n "$other_files" ]; then
         advice+=("Other files of the app changed here:" "$(indent <<<"$other_files")" ""
-                 "Keep a copy of your changes if you want them (git diff HEAD > ~/p2p-my-changes.diff), then undo"
-                 "them:" "$(git_undo_commands <<<"$changes" | indent)" "")
+                 "Keep a copy of your changes if you want them (git diff HEAD > ~/p2p-my-changes.diff), then"
+                 "undo them:" "" "$(git_undo_commands <<<"$changes" | indent)" "")
         if grep -q '^deploy/' <<<"$other_files"; then
             advice+=("(Files in deploy/ are templates: the copies in use are the ones you installed, such as"
                      "/etc/systemd/system/$service.service, and they stay as they are.)" "")
         fi
     fi
-    refuse "files that come with the app have changes made here, and updating would overwrite them." \
+    refuse "files that come with the app have changes made here, and updating would overwrite them." "" \
         "${advice[@]}" "Then run make update again."
 }
 
@@ -125,13 +125,13 @@ refuse_own_commits() {
         [ -z "$path" ] || commands+=("mkdir -p instance/${path%/*} && git show my-changes:$path > instance/$path")
     done < <(git diff --name-only --no-renames --diff-filter=d "$(git merge-base "$old" "$new")" "$old" \
                  -- 'content/*/*.toml')
+    local how="To keep them on a branch of their own (my-changes) and follow $upstream:"
+    [ ${#commands[@]} = 1 ] || how="To keep them on a branch of their own (my-changes), follow $upstream, and keep the
+programme files they change in instance/content/, where they are used in place of the shipped ones:"
     commands+=("make update")
-    local where="and follow $upstream"
-    [ ${#commands[@]} = 2 ] || where="$where, with the programme files they change in instance/content/ (content/README.md)"
     refuse "the branch $branch has commits of its own, which $upstream does not have," \
         "so it cannot simply move forward to $upstream:" "" "$(git log --oneline "$new..$old" | indent)" "" \
-        "To keep them on a branch of their own (my-changes) $where:" "" \
-        "$(say "${commands[@]}" | indent)"
+        "$how" "" "$(say "${commands[@]}" | indent)"
 }
 
 # Files the new commit adds where this checkout has untracked files of the same name.
@@ -144,8 +144,9 @@ refuse_overwritten_own_files() {
             advice+=("    mv $path $path.mine")
         fi
     done <<<"$clashes"
-    refuse "the new version adds files that exist here already as files of your own:" \
-        "$(indent <<<"$clashes")" "" "Move yours out of the way (programme files to instance/content/, where they are used in place of the" \
+    refuse "the new version adds files that exist here already as files of your own:" "" \
+        "$(indent <<<"$clashes")" "" \
+        "Move yours out of the way (programme files to instance/content/, where they are used in place of the" \
         "shipped ones; content/README.md), then run make update again:" "" "${advice[@]}"
 }
 
@@ -162,13 +163,14 @@ check_can_update() {
         "To follow main again:" "" "    git checkout main && make update"
     upstream=$(git rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null) \
         || refuse "the branch $branch has no upstream branch to update from." \
-            "If it should follow origin's main:" "" "    git branch --set-upstream-to=origin/main $branch && make update"
+            "If it should follow origin's main:" "" \
+            "    git branch --set-upstream-to=origin/main $branch && make update"
     remote=$(git config "branch.$branch.remote")
 
     say "Fetching $upstream…"
     local fetched
     fetched=$(git fetch --quiet "$remote" 2>&1) \
-        || refuse "it could not fetch from $remote ($(git remote get-url "$remote" 2>/dev/null || say "$remote"))." \
+        || refuse "it could not fetch from $remote ($(git remote get-url "$remote" 2>/dev/null))." \
             "Check the network, then run make update again. What git said:" "" "$(indent <<<"$fetched")"
 
     old=$(git rev-parse HEAD)
@@ -197,7 +199,8 @@ service_is_there() {
 # The P2P_* settings the unit gives the app (P2P_DATABASE_URL on PostgreSQL), so that check-content and the
 # upgrade see the same database and folders as the service.
 service_settings() {
-    systemctl show --property=Environment --value "$service" 2>/dev/null | tr ' ' '\n' | grep -E '^P2P_[A-Z0-9_]+=' || true
+    systemctl show --property=Environment --value "$service" 2>/dev/null | tr ' ' '\n' \
+        | grep -E '^P2P_[A-Z0-9_]+=' || true
 }
 
 p2p() { env "${settings[@]}" .venv/bin/p2p "$@"; }
@@ -248,11 +251,14 @@ roll_back() {
 
 main() {
     # First, before git: as root in someone else's folder, git itself refuses to work ("dubious ownership").
-    if [ "$(id -u)" = 0 ] && [ "$(stat -c %u .)" != 0 ]; then
-        refuse "it was run as root. Run it as $(stat -c %U .), who owns this folder, without sudo:" \
-            "files it writes, such as the database's backups, must stay theirs. It asks for sudo itself to stop" \
-            "and start the service."
-    fi
+    local folder
+    for folder in . instance; do
+        if [ "$(id -u)" = 0 ] && [ -e "$folder" ] && [ "$(stat -c %u "$folder")" != 0 ]; then
+            refuse "it was run as root. Run it as $(stat -c %U "$folder"), who owns this folder, without sudo:" \
+                "files it writes, such as the database's backups, must stay theirs. It asks for sudo itself to" \
+                "stop and start the service."
+        fi
+    done
     local top
     top=$(git rev-parse --show-toplevel 2>/dev/null) || refuse "this folder is not a git checkout of the app."
     cd "$top"
@@ -273,9 +279,11 @@ main() {
     # 2. Dependencies, while the old code still runs.
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' EXIT
-    git show "$new:pyproject.toml" >"$tmp/pyproject.toml"
     local report unmet dependencies="nothing new to install"
-    report=$(.venv/bin/python "$here/unmet_dependencies.py" pyproject.toml "$tmp/pyproject.toml")
+    report=$(git show "$new:pyproject.toml" >"$tmp/pyproject.toml" \
+             && .venv/bin/python "$here/unmet_dependencies.py" pyproject.toml "$tmp/pyproject.toml" 2>&1) \
+        || refuse "it could not read the new version's dependencies (its pyproject.toml):" "" \
+            "$(indent <<<"$report")"
     unmet=$(awk -F'\t' '$1 == "unmet" { print $2 }' <<<"$report")
     if [ -n "$unmet" ]; then
         say "Installing the new version's dependencies: $(paste -sd ' ' <<<"$unmet")…"
@@ -291,13 +299,17 @@ main() {
     had_service="" service_failed=""
     if service_is_there; then
         say "Stopping the service $service…"
-        as_root systemctl stop "$service" || refuse "the service $service could not be stopped" \
-            "(sudo systemctl stop $service failed). The code was not changed; the app runs on as it was."
+        if ! as_root systemctl stop "$service"; then
+            say "The service $service could not be stopped (sudo systemctl stop $service failed), so the update" \
+                "stopped there: the code was not changed, and the app runs on as it was." >&2
+            exit 1
+        fi
         had_service=1
     fi
     [ "$old" = "$new" ] || say "Moving the code from $(short "$old") to $(short "$new")…"
     local output
-    output=$(git merge --ff-only --quiet "$new" 2>&1) || roll_back "git could not move the code to $(short "$new"):" "$output"
+    output=$(git merge --ff-only --quiet "$new" 2>&1) \
+        || roll_back "git could not move the code to $(short "$new"):" "$output"
     if [ -z "$unmet" ] && [ -e .venv/.installed ]; then
         # The install is editable (it runs this folder's code) and has every dependency: the new Makefile must
         # not run pip only because pyproject.toml changed (pip rebuilds the project and needs PyPI for that).
@@ -317,10 +329,12 @@ main() {
         start_service
     fi
     if [ "$old" = "$new" ]; then
-        say "" "Peer 2 Peer is up to date at $(short "$new"), the newest on $upstream (the code was there already; the rest"
-        say "of the install has now caught up with it)."
+        say "" "Peer 2 Peer is up to date at $(short "$new"), the newest on $upstream (the code was there already;" \
+            "the rest of the install has now caught up with it)."
     else
-        say "" "Peer 2 Peer is updated: $(short "$old") → $(short "$new"), the newest on $upstream ($(commits "$old..$new"))."
+        local moved
+        moved="$(short "$old") → $(short "$new") ($(commits "$old..$new"))"
+        say "" "Peer 2 Peer is updated: $moved, the newest on $upstream."
     fi
     say "  dependencies: $dependencies" \
         "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \

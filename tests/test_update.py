@@ -27,6 +27,7 @@ MAKEFILE = """\
 \t@touch $@
 makefile-version:
 \t@echo "make: Makefile {version}" >> "$$LOG"
+\t@[ -z "$$MAKE_FAILS" ] || {{ echo "pip: no network" >&2; exit 1; }}
 .PHONY: makefile-version
 """
 
@@ -66,6 +67,10 @@ exit "${PIP_EXIT:-0}"
 
 P2P = r"""#!/bin/bash
 echo "p2p $* at $(cat version.txt) database=${P2P_DATABASE_URL:-sqlite}" >> "$LOG"
+if [ "$1" = check-content ] && [ -n "${CHECK_CONTENT_FAILS:-}" ]; then
+  echo "instance/content/p2p/10-mod.toml: sessions[0].blocks[0].prompt: is missing" >&2
+  exit 1
+fi
 if [ "$1" = upgrade ]; then
   if [ -n "${UPGRADE_FAILS:-}" ]; then
     echo "The app is still running with the database open: stop it first." >&2
@@ -195,6 +200,7 @@ def test_new_dependencies_are_installed_before_anything_changes(install):
     assert result.returncode == 0, result.stdout + result.stderr
     assert install.called("pip install") < install.called("sudo systemctl stop p2p")
     assert "  requirement: p2p-test-absent-package>=1" in install.calls
+    assert "make: pip install -e . (Makefile v2)" in install.calls   # the network is there: make refreshes it all
     assert "dependencies: installed p2p-test-absent-package>=1" in result.stdout
 
 
@@ -254,15 +260,21 @@ def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
     assert not [c for c in install.calls if c.startswith(("sudo", "pip", "p2p", "make"))]
 
 
-def test_a_failed_upgrade_puts_the_code_back_and_starts_the_service(install):
+@pytest.mark.parametrize("failing, step, words", [
+    ("UPGRADE_FAILS", "p2p upgrade at v2", "The app is still running with the database open"),
+    ("CHECK_CONTENT_FAILS", "p2p check-content at v2", "instance/content/p2p/10-mod.toml: sessions[0]"),
+    ("MAKE_FAILS", "make: Makefile v2", "pip: no network"),
+])
+def test_a_failed_step_after_the_switch_puts_the_code_back_and_starts_the_service(install, failing, step, words):
     install.release_v2()
     (install.path / "instance" / "backups").mkdir(parents=True)
     (install.path / "instance" / "backups" / "p2p-20260301-daily.sqlite3").touch()
-    result = install.update(UPGRADE_FAILS="1")
+    result = install.update(**{failing: "1"})
     assert result.returncode == 1
     assert install.head == install.v1 and (install.path / "version.txt").read_text() == "v1\n"
-    assert install.called("p2p upgrade at v2") < install.called("sudo systemctl start p2p")
-    assert "The app is still running with the database open" in result.stderr
+    assert install.called(step) < install.called("sudo systemctl start p2p")
+    assert words in result.stderr
+    assert not (install.path / ".venv" / ".p2p-updated-to").exists()   # the next make update tries again
     assert f"the code is back at {install.v1[:7]}, where it was" in result.stderr
     assert "newest backup: instance/backups/p2p-20260301-daily.sqlite3" in result.stderr
     assert "service:       p2p is running" in result.stderr
