@@ -11,7 +11,7 @@ from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passw
     workbook
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
-from .content import load_library
+from .content import host_content_folder, load_library
 
 
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
@@ -33,8 +33,9 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     )
     load_config(app.config, instance, test_config)
 
-    # A broken content file stops start-up here, with the file and place named (ContentError).
-    app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))
+    # A broken content file (shipped, or the host's own in instance/content/) stops start-up here, with the file
+    # and place named (ContentError).
+    app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]), host_content_folder(instance))
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])

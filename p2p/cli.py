@@ -23,7 +23,7 @@ from .backup import (
     owner_problem, processes_using, restore, restore_pg,
 )
 from .config import DEFAULTS, instance_folder, standalone_config
-from .content import ContentError, load_library
+from .content import ContentError, host_content_folder, load_library
 from .db import DatabaseUnavailable, UpgradeRefused, db, describe_url, file_problem, start_new
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
 from .netinfo import lan_addresses
@@ -155,10 +155,13 @@ def demo_command():
 @click.command("check-content")
 @click.option("--content-dir", type=click.Path(path_type=Path), default=DEFAULTS["CONTENT_DIR"],
               show_default=True)
-def check_content_command(content_dir: Path):
-    """Validate the programme files in content/ and say what they hold."""
+@click.option("--instance-content-dir", type=click.Path(path_type=Path), default=None,
+              help="The host's own programme files [default: content/ in the instance folder].")
+def check_content_command(content_dir: Path, instance_content_dir: Path | None):
+    """Validate the programme files in content/ and instance/content/, and say what they hold."""
+    own_folder = instance_content_dir or host_content_folder(instance_folder())
     try:
-        library = load_library(content_dir)
+        library = load_library(content_dir, own_folder)
     except ContentError as error:
         raise click.ClickException(str(error)) from None
     for programme in library.programmes.values():
@@ -166,6 +169,13 @@ def check_content_command(content_dir: Path):
         exercises = sum(len(s.exercises) for m in programme.modules for s in m.sessions)
         click.echo(f"{programme.id}: {programme.title} — {len(programme.modules)} modules, "
                    f"{sessions} sessions, {exercises} exercises")
+    if library.host_files:
+        click.echo(f"Your own files, from {own_folder}:")
+        for own in library.host_files:
+            instead = f"in place of {own.replaces}" if own.replaces else "added"
+            click.echo(f"    {own.path.relative_to(own_folder)} ({instead})")
+    else:
+        click.echo(f"No files of your own in {own_folder}: the programme is as shipped.")
     click.echo("Content is valid.")
 
 
