@@ -61,6 +61,18 @@ def new_request_key() -> str:
     return secrets.token_urlsafe(16)
 
 
+def page_to_return_to() -> str:
+    """Where to go back to after logging in again: the page the person was on. A live page's poll, or a form it
+    sent, has its own address (a fragment, a POST-only route): logging in would land there, on an empty answer
+    or a 405. htmx names the page in HX-Current-URL; a plain form may say where it was sent from (`back`)."""
+    if request.method == "GET" and not htmx:
+        return safe_next(request.full_path.rstrip("?"))
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if page.path and (not page.netloc or page.netloc == request.host):
+        return safe_next(page.path + (f"?{page.query}" if page.query else ""))
+    return safe_next(request.form.get("back"))
+
+
 def local_time(moment: datetime, zone: str) -> datetime:
     """Times are stored in UTC; people read them in the host's time zone (TIMEZONE, default Europe/London)."""
     try:
@@ -114,8 +126,7 @@ def init_app(app: Flask) -> None:
     def _unauthorized():
         if wants_json():
             return {"login": url_for("auth.login")}, 401  # the page adds next=, it knows where it is
-        target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
-        return redirect_to(target)
+        return redirect_to(url_for("auth.login", next=page_to_return_to()))
 
     app.jinja_env.globals.update(zip=zip, new_request_key=new_request_key)
     app.jinja_env.filters["local"] = lambda moment: local_time(moment, app.config["TIMEZONE"])
@@ -154,6 +165,9 @@ def init_app(app: Flask) -> None:
             return {"login": url_for("auth.login")}, 401
         if request.endpoint == "auth.logout" and not current_user.is_authenticated:
             return redirect(url_for("pages.home"))  # already logged out (the session had ended): nothing to do
+        if htmx and not current_user.is_authenticated:
+            # A tap on a live page after the session ended (its token went with it): to the login page, and back.
+            return redirect_to(url_for("auth.login", next=page_to_return_to()))
         return calm_error(400, "That form had gone stale",
                           "This page was open a long time or you signed in elsewhere in between. "
                           "Go back, reload the page, and send it again.")

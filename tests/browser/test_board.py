@@ -9,6 +9,7 @@ told in order, so they share one room (module scope) and run top to bottom:
 2. typing a proposal while others' arrive keeps the words, the caret and the focus;
 3. a phone that drops off the network catches up by itself, without a reload, and says what it missed; a
    proposal it could not send says so and keeps its words; one whose answer was lost, sent again, shows once;
+   a phone whose session ended logs in again and is back on the board;
 4. responses made before a merge (ticked and merged by keyboard) follow the merged behaviour; themes;
 5. responding: a choice tapped offline is sent once back; focus stays on a radio (and on the facilitator's
    control) while the list is redrawn; a private objection ("needs discussion" everywhere, no name anywhere), an
@@ -484,6 +485,19 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
     room.within(room.screens, shows("Hugs only when asked"))
     for screen in room.screens:
         expect(item(screen.page, "Hugs only when asked")).to_have_count(1)
+
+
+def test_a_phone_whose_session_ended_logs_in_again_and_is_back_on_the_board(room):
+    priya = room[NEWCOMER]
+    priya.page.wait_for_load_state("networkidle")
+    priya.page.context.clear_cookies()   # the session is gone (expired, or ended elsewhere)
+    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Log in", timeout=LIVE_MS)   # by her next poll
+    priya.page.get_by_label("Your name").fill(NEWCOMER)
+    priya.page.get_by_label("Password", exact=True).fill(PASSWORD)
+    priya.page.get_by_role("button", name="Log in").click()
+    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    assert urlsplit(priya.page.url).path == room.board   # the board, not the poll's own address
+    room.within([priya], shows("Hugs only when asked"))
 
 
 # -- 4. Responses, then a merge -----------------------------------------------------------------------------
