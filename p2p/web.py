@@ -13,6 +13,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import User
 
@@ -71,6 +72,14 @@ def page_to_return_to() -> str:
     if page.path and (not page.netloc or page.netloc == request.host):
         return safe_next(page.path + (f"?{page.query}" if page.query else ""))
     return safe_next(request.form.get("back"))
+
+
+def backup_policy(config) -> dict:
+    """What the server's own backups keep, as the privacy page and the delete pages say it."""
+    daily = bool(config["BACKUP_EVERY_HOURS"])
+    daily_days = -(-config["BACKUP_KEEP"] * config["BACKUP_EVERY_HOURS"] // 24) if daily else 0
+    return {"daily": daily, "keep": config["BACKUP_KEEP"], "apart_days": KEEP_APART_DAYS,
+            "longest_days": max(daily_days, KEEP_APART_DAYS)}
 
 
 def local_time(moment: datetime, zone: str) -> datetime:
@@ -133,7 +142,7 @@ def init_app(app: Flask) -> None:
 
     @app.context_processor
     def _globals():
-        return {"programmes": content()}
+        return {"programmes": content(), "backups": backup_policy(app.config)}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
