@@ -12,7 +12,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from . import permissions
-from .auth import new_account_problems, sign_in_new_account
+from .auth import new_account_problems, sign_up_once
 from .db import db
 from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, SentRequest, Share, Throttle, \
     User, format_join_code, normalise_join_code, one_line
@@ -278,15 +278,16 @@ def join_with_code(code: str):
 
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        errors = new_account_problems()
-        if not errors:
-            with db.atomic():
-                user = User.create_account(name, request.form["password"])
-                Membership.join(user, group)
-            sign_in_new_account(user)
+        def member() -> User:
+            user = User.create_account(name, request.form["password"])
+            Membership.join(user, group)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
+            return user
+        user = sign_up_once(member)
+        if user:
             flash(f"Welcome to {group.name}, {user.name}.")
             return redirect(url_for("auth.recovery_code", next=url_for("groups.show", group_id=group.id)))
+        errors = new_account_problems()
     return render_template("groups/join.html", group=group, code=group.join_code, errors=errors, name=name)
 
 

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -96,7 +97,7 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
         assert Board.for_group(room.group).version > before + 999_999
 
 
-def _not_a_backup(kind: str, tmp_path, made) -> "Path":
+def _not_a_backup(kind: str, tmp_path, made) -> Path:
     bad = tmp_path / f"{kind}.sqlite3"
     if kind == "empty":
         bad.write_bytes(b"")

@@ -1,6 +1,5 @@
 """The database and the instance folder: pragmas, schema upgrades that keep data, first-start files."""
 
-import os
 import stat
 
 import pytest

@@ -21,10 +21,15 @@ def form_of(client, path: str, action: str) -> dict:
 
 
 def send_twice(client, path: str, action: str, data: dict, htmx=False):
+    """The form as the page gave it, sent; then sent again as if the first answer had been lost on the way: the
+    browser never got it, nor the cookie it set (a sign-up's answer signs its person in)."""
     fields = {**form_of(client, path, action), **data}
     assert re.fullmatch(r"[A-Za-z0-9_-]{16,64}", fields["request_key"])
     headers = {"HX-Request": "true"} if htmx else {}
-    return [client.post(action, data=fields, headers=headers) for _ in range(2)]
+    cookie = client.get_cookie("p2p_session")
+    first = client.post(action, data=fields, headers=headers)
+    client.set_cookie("p2p_session", cookie.value)
+    return first, client.post(action, data=fields, headers=headers)
 
 
 def test_a_proposal_sent_again_after_a_lost_answer_is_made_once(room, as_user):
@@ -111,3 +116,33 @@ def test_the_keys_kept_name_nobody(room, as_user):
                                                     "text": "Listen", "request_key": "a" * 22})
     assert sorted(SentRequest._meta.fields) == ["id", "key", "result", "sent_at"]
     assert SentRequest.get().result is None
+
+
+def test_a_sign_up_sent_again_signs_in_with_a_new_recovery_code_and_makes_one_account(app, room):
+    from p2p.models import User
+    code = room.group.join_code
+    path = f"/join/{code}"
+    phone = app.test_client()
+    first, again = send_twice(phone, path, path, {"name": "Dana", "password": "a calm long password",
+                                                  "confirm": "a calm long password"})
+    assert User.select().where(User.name == "Dana").count() == 1
+    assert first.location == again.location and again.location.startswith("/account/recovery-code")
+    page = text(phone.get(again.location))   # the second answer's page: signed in, a recovery code to write down
+    shown = re.search(r"[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}-[A-Z0-9]{4}", page).group(0)
+    dana = User.get(User.name == "Dana")
+    assert dana.unlock_with_recovery_code(shown.replace("-", ""))   # the code shown is the one that works now
+    assert "Tuesday group" in text(phone.get(f"/groups/{room.group.id}"))
+
+
+def test_a_setup_link_sent_again_is_one_facilitator_not_a_used_link(app):
+    from p2p.models import OneTimeToken, User
+    with app.app_context(), db.connection_context():
+        token = OneTimeToken.issue(OneTimeToken.SETUP, 24)
+    path = f"/setup/{token}"
+    laptop = app.test_client()
+    first, again = send_twice(laptop, path, path, {"name": "Robin", "password": "a calm long password",
+                                                   "confirm": "a calm long password"})
+    assert again.status_code == 302 and again.location == first.location
+    assert User.select().count() == 1
+    stranger = app.test_client()   # the link is spent for anyone else
+    assert stranger.get(path).status_code == 404
