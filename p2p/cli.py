@@ -299,6 +299,11 @@ def init_app(app: Flask) -> None:
         app.cli.add_command(command)
 
 
+# The exit status when only the host can help (a damaged or missing database, a refused upgrade, the wrong user):
+# deploy/p2p.service does not restart on it, so the journal ends with the message saying what to do.
+NEEDS_THE_HOST = 3
+
+
 def main(args: list[str] | None = None) -> None:
     from . import create_app
 
@@ -310,6 +315,9 @@ def main(args: list[str] | None = None) -> None:
         cli.add_command(command)
     try:
         cli.main(args=args, prog_name="p2p")
-    except (DatabaseDamaged, DatabaseUnavailable, UpgradeRefused, WrongUser) as problem:
+    except DatabaseUnavailable as problem:   # the PostgreSQL server may be starting: systemd tries again
         click.echo(str(problem), err=True)
         sys.exit(1)
+    except (DatabaseDamaged, UpgradeRefused, WrongUser) as problem:
+        click.echo(str(problem), err=True)
+        sys.exit(NEEDS_THE_HOST)
