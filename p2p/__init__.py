@@ -10,7 +10,7 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, sessions, web, \
     workbook
 from .backup import WrongUser, owner_problem
-from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
+from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
 from .content import host_content_folder, load_library
 
 
@@ -32,6 +32,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
         static_folder=str(PROJECT_ROOT / "static"),
     )
     load_config(app.config, instance, test_config)
+    keep_private(instance, Path(app.config["DATABASE"]))
 
     # A broken content file (shipped, or the host's own in instance/content/) stops start-up here, with the file
     # and place named (ContentError).

@@ -84,9 +84,28 @@ If you are in danger or cannot keep yourself safe, call 999.
 '''
 
 
+def keep_private(instance_path: Path, database: Path | None = None) -> None:
+    """instance/ holds the group's whole work (the database and its -wal, backups, logs, keys, settings): only the
+    app's own user may read it. New files are made so by the umask (ensure_instance); what is there already, from
+    an older version or another tool, is made so here: 0700 folders, 0600 files. The database may live elsewhere
+    (DATABASE): its files too."""
+    for folder, _, files in os.walk(instance_path):
+        os.chmod(folder, 0o700)
+        for name in files:
+            path = os.path.join(folder, name)
+            if not os.path.islink(path):
+                os.chmod(path, 0o600)
+    if database is not None:
+        for path in (database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")):
+            if path.exists() and not path.is_symlink():
+                os.chmod(path, 0o600)
+
+
 def ensure_instance(instance_path: Path) -> None:
-    """Create instance/ on first start: the secret key (0600) and an example config to edit."""
-    instance_path.mkdir(parents=True, exist_ok=True)
+    """Create instance/ on first start: the secret key (0600) and an example config to edit. From here on this
+    process makes files for its own user only (umask 077): everything it writes in instance/ is private."""
+    os.umask(0o077)
+    instance_path.mkdir(mode=0o700, parents=True, exist_ok=True)
     key_file = instance_path / "secret_key"
     if not key_file.exists():
         # Written aside, then linked into place: worker processes starting together (gunicorn) never read a
@@ -146,6 +165,9 @@ def load_config(config: Config, instance_path: Path, test_config: dict | None) -
 
 
 def standalone_config(instance_path: Path) -> Config:
+    """The configuration for commands that run without the app (restore, new-database, upgrade's checks). They
+    write in instance/ too: the same umask as the app's."""
+    os.umask(0o077)
     config = Config(str(instance_path))
     load_config(config, instance_path, None)
     return config

@@ -358,3 +358,34 @@ def test_the_backup_before_an_upgrade_is_in_the_activity_log(app, tmp_path):
     make_app(tmp_path)   # starts on it: backs it up, then upgrades
     log = (tmp_path / "instance" / "logs" / "p2p.log").read_text()
     assert "event=backup-made reason=before-upgrade" in log and "before-upgrade-from-v" in log
+
+
+def modes(folder: Path) -> dict[str, int]:
+    return {str(path.relative_to(folder)): stat.S_IMODE(path.stat().st_mode)
+            for path in [folder, *folder.rglob("*")] if not path.is_symlink()}
+
+
+def test_everything_in_instance_is_private_after_start_backup_and_restore(tmp_path, monkeypatch):
+    """The database, its -wal, backups, logs, keys and settings: the app's own user only, whoever made them."""
+    instance, database = tmp_path / "instance", tmp_path / "instance" / "p2p.sqlite3"
+    os.umask(0o022)   # as an older version left them, or a copy made by hand
+    make_app(tmp_path, SECRET_KEY=None, DATABASE=str(database))
+    db.close()
+    (instance / "config.py").write_text("# the host's own\n")
+    (instance / "backups").mkdir(exist_ok=True)
+    os.chmod(instance, 0o755)
+    os.chmod(database, 0o644)
+    app = make_app(tmp_path, SECRET_KEY=None, DATABASE=str(database))   # a start tightens what is there
+    with app.app_context():
+        app.test_cli_runner().invoke(args=["backup"])
+    db.close()
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(instance))
+    monkeypatch.setenv("P2P_DATABASE", str(database))
+    os.umask(0o022)
+    backup = backups.list_backups(instance / "backups")[0]
+    assert CliRunner().invoke(restore_command, [str(backup), "--yes"]).exit_code == 0
+    found = modes(instance)
+    assert {name for name, mode in found.items() if instance.joinpath(name).is_dir() and mode != 0o700} == set()
+    assert {name: oct(mode) for name, mode in found.items()
+            if instance.joinpath(name).is_file() and mode != 0o600} == {}
+    assert any(name.startswith("replaced-") for name in found) and any(name.startswith("logs/") for name in found)
