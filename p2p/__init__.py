@@ -7,8 +7,8 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, sessions, web, \
-    workbook
+from . import auth, board, cli, crypto, db, followup, groups, logs, models, pages, passwords, programme, sessions, \
+    web, workbook
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
 from .content import host_content_folder, load_library
@@ -39,6 +39,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]), host_content_folder(instance))
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
+    models.Throttle.configure(app.config["SECRET_KEY"])
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     logs.init_app(app)
     db.init_app(app)

@@ -262,6 +262,15 @@ def _sent_requests():
     db.create_tables([models.SentRequest], safe=True)
 
 
+def _throttle_keys_hashed():
+    """Throttle counters are found by a keyed hash now; the old ones held what was typed (a name, once a password
+    typed into the name box). They only ever count the last 15 minutes: they go."""
+    db.execute_sql("DELETE FROM throttle")
+
+
+_throttle_keys_hashed.empties = ("throttle",)   # its deletion is its purpose (see _check_step)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -271,6 +280,7 @@ UPGRADES: list[Callable[[], None]] = [
     _sessions,              # 6: running a session: current session, timer, discussions, thoughts
     _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
     _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
+    _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
 ]
 
 
@@ -358,11 +368,13 @@ def _broken_references() -> Counter:
     return Counter(row[0] for row in db.execute_sql("PRAGMA foreign_key_check"))
 
 
-def _check_step(number: int, name: str, rows_before: dict[str, int], broken_before: Counter) -> None:
-    """Inside the step's transaction: raising here rolls the step back. Upgrades add; they never delete."""
+def _check_step(number: int, step: Callable[[], None], rows_before: dict[str, int], broken_before: Counter) -> None:
+    """Inside the step's transaction: raising here rolls the step back. Upgrades add; they never delete, but for
+    what a step says it empties (`step.empties`: tables of short-lived counters, never people's work)."""
     rows_after, broken_after = _row_counts(), _broken_references()
+    name, emptied = step_name(step), getattr(step, "empties", ())
     lost = [f"{table}: {count} → {rows_after.get(table, 0)}" for table, count in rows_before.items()
-            if rows_after.get(table, 0) < count]
+            if rows_after.get(table, 0) < count and table not in emptied]
     broken = [f"{table}: {count}" for table, count in broken_after.items() if count > broken_before[table]]
     if lost or broken:
         said = "; ".join(filter(None, [lost and "rows lost (" + ", ".join(lost) + ")",
@@ -400,7 +412,7 @@ def upgrade(steps: list[Callable[[], None]] | None = None, before: Callable[[int
             with _foreign_keys_off(), db.atomic():
                 rows_before, broken_before = _row_counts(), _broken_references()
                 step()
-                _check_step(number, names[number - 1], rows_before, broken_before)
+                _check_step(number, step, rows_before, broken_before)
                 db.execute_sql(f"INSERT INTO schema_version (version, step) VALUES ({db.param}, {db.param})",
                                (number, names[number - 1]))
     return len(steps)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import math
 import re
@@ -327,9 +328,15 @@ class OneTimeToken(BaseModel):
 
 
 class Throttle(BaseModel):
-    """Failure counters in a fixed window, kept in the database so every worker process shares them."""
+    """Failure counters in a fixed window, kept in the database so every worker process shares them.
+
+    A counter is found by a keyed hash of what it counts ("login:" and the name typed, "join:" and an address):
+    the table never holds what was typed (once, a password typed into the name box), and without the server's
+    secret its hashes say nothing. Counters whose window ended a day ago are deleted."""
 
     KEY_MAX = 200
+    FORGET_AFTER = 24 * 3600
+    _secret = b""   # from the server's secret (configure, at start)
 
     key = CharField(max_length=KEY_MAX, unique=True)
     count = IntegerField(default=0)
@@ -337,13 +344,16 @@ class Throttle(BaseModel):
     window_start = DoubleField()
 
     @classmethod
-    def _fit(cls, key: str) -> str:
-        # A key holds what someone typed (a name at login): PostgreSQL refuses strings longer than the column.
-        return key if len(key) <= cls.KEY_MAX else f"sha256:{_digest(key)}"
+    def configure(cls, server_secret: str) -> None:
+        cls._secret = hmac.new(server_secret.encode(), b"p2p: throttle keys", hashlib.sha256).digest()
+
+    @classmethod
+    def hashed(cls, key: str) -> str:
+        return hmac.new(cls._secret, key.encode(), hashlib.sha256).hexdigest()
 
     @classmethod
     def blocked(cls, key: str, limit: int, window: int) -> bool:
-        row = cls.get_or_none(cls.key == cls._fit(key))
+        row = cls.get_or_none(cls.key == cls.hashed(key))
         return bool(row) and row.window_start > time.time() - window and row.count >= limit
 
     @classmethod
@@ -351,15 +361,16 @@ class Throttle(BaseModel):
         """Count one failure, in one statement: failures arriving at once in several workers all count (a
         read-then-write would lose some under PostgreSQL's READ COMMITTED)."""
         now = time.time()
+        cls.delete().where(cls.window_start < now - cls.FORGET_AFTER).execute()
         expired = cls.window_start <= now - window   # the row's old window: a new one starts at 1
-        cls.insert(key=cls._fit(key), count=1, window_start=now).on_conflict(
+        cls.insert(key=cls.hashed(key), count=1, window_start=now).on_conflict(
             conflict_target=[cls.key],
             update={cls.count: Case(None, [(expired, 1)], cls.count + 1),
                     cls.window_start: Case(None, [(expired, now)], cls.window_start)}).execute()
 
     @classmethod
     def clear(cls, key: str) -> None:
-        cls.delete().where(cls.key == cls._fit(key)).execute()
+        cls.delete().where(cls.key == cls.hashed(key)).execute()
 
 
 class EarlierKey(BaseModel):

@@ -6,7 +6,7 @@ from html.parser import HTMLParser
 from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
-from conftest import PASSWORD, login, post, text
+from conftest import PASSWORD, database_bytes, login, post, text
 from p2p.models import NAME_MAX, Group, User, normalise_name
 
 
@@ -213,3 +213,16 @@ def test_the_deploy_examples_match_the_settings_they_name():
             assert name in DEFAULTS, name
     assert "ExecStart=/home/pi/peer2peer/.venv/bin/p2p serve" in unit
     assert f"reverse_proxy 127.0.0.1:{DEFAULTS['PORT']}" in caddy
+
+
+def test_throttle_counters_keep_no_typed_text_and_are_forgotten(app, room, client, tmp_path):
+    from p2p.models import Throttle
+    for _ in range(2):   # a password typed into the name box, as once happened
+        post(client, "/login", {"name": "my secret password 42", "password": "x"}, token_from="/login")
+    with app.app_context():
+        key = Throttle.hashed("login:my secret password 42")
+        assert Throttle.get(Throttle.key == key).count == 2 and "secret" not in key
+        Throttle.update(window_start=Throttle.window_start - 2 * Throttle.FORGET_AFTER).execute()
+        Throttle.fail("join:203.0.113.9", 900)   # any later failure forgets counters a day past their window
+        assert Throttle.get_or_none(Throttle.key == key) is None
+    assert b"my secret password 42" not in database_bytes(app, tmp_path)

@@ -31,7 +31,7 @@ import pytest
 import schemas
 from conftest import FAST_HASHING, database_url, login, make_app, text
 from p2p.answers import Workbook
-from p2p.db import close_all
+from p2p.db import UPGRADES, close_all
 from p2p.models import EarlierKey, Group, Proposal, User
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -117,11 +117,16 @@ def upgraded_on_postgresql(request, name: str, manifest: dict, folder: Path):
 # ---------------------------------------------------------------------------------------------------
 
 
+def emptied_on_purpose(upgraded) -> set[str]:
+    """Tables a later step empties as its purpose (short-lived counters that held what was typed): `empties`."""
+    return {table for step in UPGRADES[upgraded.manifest["schema_version"]:] for table in getattr(step, "empties", ())}
+
+
 def test_an_upgrade_keeps_every_row(upgraded):
     tables = upgraded.schema()
     now = schemas.row_counts(upgraded.connection, {t: tables[t] for t in upgraded.manifest["rows"] if t in tables})
     lost = [f"{table}: {count} → {now.get(table, 'table gone')}" for table, count in upgraded.manifest["rows"].items()
-            if now.get(table, -1) < count]
+            if now.get(table, -1) < count and table not in emptied_on_purpose(upgraded)]
     assert not lost, f"upgrading {upgraded.name} lost rows in " + "; ".join(lost)
 
 
@@ -133,6 +138,8 @@ def test_every_row_keeps_its_links(upgraded):
                                                    if t in tables})
     cut = []
     for table, rows in upgraded.manifest["references"].items():
+        if table in emptied_on_purpose(upgraded):
+            continue
         for row_id, links in rows.items():
             found = now.get(table, {}).get(row_id)
             if found is None:
