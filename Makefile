@@ -50,10 +50,12 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # Debian's Chromium: Playwright's own browser download is not possible here (no internet but package registries).
+# Caddy too: the README's VPS set-up is tested with the real proxy in front of the real server.
 .PHONY: browser
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }
 	@command -v java >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq default-jre-headless >/dev/null; }
+	@command -v caddy >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq caddy >/dev/null; }
 
 # PostgreSQL's server programs (and pg_dump), for the tests' own server; nothing is started as a service here.
 .PHONY: postgres

@@ -31,7 +31,9 @@ from .logs import attach_file
 from .web import log
 
 
-def base_urls(port: int, host: str) -> list[str]:
+def base_urls(port: int, host: str, public_url: str = "") -> list[str]:
+    if public_url:   # behind a proxy, the address people use is not this machine's
+        return [public_url.rstrip("/")]
     suffix = "" if port == 80 else f":{port}"
     if host in ("0.0.0.0", "::", ""):
         hosts = list(lan_addresses()) or ["localhost"]
@@ -84,7 +86,7 @@ def serve_command(host: str | None, port: int | None):
     app = current_app._get_current_object()
     host = host or app.config["HOST"]
     port = port or app.config["PORT"]
-    urls = base_urls(port, host)
+    urls = base_urls(port, host, app.config["PUBLIC_URL"])
     click.echo("Peer 2 Peer is running.")
     click.echo("People on this network can open:")
     for url in urls:
@@ -104,15 +106,34 @@ def serve_command(host: str | None, port: int | None):
     sys.stdout.flush()
     return_freed_memory()
     wal_holder = hold_wal_open(app.config["DATABASE"])  # noqa: F841 - kept open while serving
-    serve(app, host=host, port=port, threads=app.config["THREADS"], ident="p2p")
+    serve(app, host=host, port=port, **waitress_settings(app.config))
+
+
+def waitress_settings(config) -> dict:
+    """waitress's own guards, which act before Flask sees a request: a request body is read (to disk, beyond
+    a buffer) up to waitress's limit, 1 GB by default, before Flask's MAX_CONTENT_LENGTH could refuse it; at its
+    default 100 connections, 100 slow clients kept everyone else waiting. And whom it believes about
+    X-Forwarded-*: without being told, it drops those headers, so behind Caddy every link said http:// and
+    everyone seemed to come from 127.0.0.1 (sharing one throttle)."""
+    settings = {"threads": config["THREADS"], "ident": "p2p",
+                "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 64 * 1024,   # headers and form fields
+                "connection_limit": config["CONNECTION_LIMIT"], "channel_timeout": config["CHANNEL_TIMEOUT"]}
+    if config["TRUSTED_PROXIES"]:
+        settings.update(trusted_proxy=config["TRUSTED_PROXY"], trusted_proxy_count=config["TRUSTED_PROXIES"],
+                        trusted_proxy_headers={"x-forwarded-for", "x-forwarded-proto", "x-forwarded-host"},
+                        clear_untrusted_proxy_headers=True)
+    return settings
 
 
 @click.command("setup-link")
+@click.option("--url", default=None, help="The address people open, e.g. https://p2p.example.org (default: "
+              "PUBLIC_URL, else this machine's address on the network).")
 @with_appcontext
-def setup_link_command():
+def setup_link_command(url: str | None):
     """Print a fresh one-time link that creates a facilitator account."""
     with db.connection_context():
-        link = new_setup_link(base_urls(current_app.config["PORT"], current_app.config["HOST"])[0])
+        config = current_app.config
+        link = new_setup_link(base_urls(config["PORT"], config["HOST"], url or config["PUBLIC_URL"])[0])
     click.echo(f"This link creates one facilitator account. It works once, for "
                f"{current_app.config['SETUP_LINK_HOURS']} hours:")
     click.echo(f"    {link}")

@@ -30,6 +30,14 @@ DEFAULTS = {
     "SESSION_COOKIE_SAMESITE": "Lax",
     "SESSION_COOKIE_SECURE": False,        # True forces it; it is Secure anyway whenever a request came over HTTPS
     "TRUSTED_PROXIES": 0,                  # how many reverse proxies (Caddy: 1) may set X-Forwarded-* headers
+    "TRUSTED_PROXY": "127.0.0.1",          # ...and the address the nearest one connects from (`p2p serve`)
+    # `p2p serve` (waitress): connections held open at once, and seconds before an idle one is closed. Slow or
+    # stalled clients each hold a connection, not a thread: 100 of them must not keep a room of 30 out.
+    "CONNECTION_LIMIT": 500,
+    "CHANNEL_TIMEOUT": 30,
+    # Where people reach the app from outside (https://p2p.example.org behind a proxy): the address printed
+    # in setup links. Empty: the addresses of this machine on the network, as `p2p serve` finds them.
+    "PUBLIC_URL": "",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
     # The longest answer (50,000 characters) can take 600 KB once form-encoded; bigger bodies get a calm 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,

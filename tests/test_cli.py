@@ -22,7 +22,8 @@ def test_serve_prints_lan_urls_and_a_setup_link_while_no_facilitator_exists(app,
     out = runner.invoke(args=["serve", "--port", "5055"]).output
     assert "http://192.168.1.20:5055/" in out
     link = re.search(r"(http://192\.168\.1\.20:5055/setup/\S+)", out).group(1)
-    assert served == {"host": "0.0.0.0", "port": 5055, "threads": 8, "ident": "p2p"}
+    assert served == {"host": "0.0.0.0", "port": 5055, "threads": 8, "ident": "p2p", "connection_limit": 500,
+                      "channel_timeout": 30, "max_request_body_size": 1024 * 1024 + 64 * 1024}
     # The printed link works.
     client = app.test_client()
     assert "Create your facilitator account" in client.get(link.split(":5055", 1)[1]).get_data(as_text=True)
@@ -44,6 +45,13 @@ def test_setup_link_prints_a_fresh_working_link(app, runner, room):
     out = runner.invoke(args=["setup-link"]).output
     path = "/setup/" + re.search(r"/setup/(\S+)", out).group(1)
     assert app.test_client().get(path).status_code == 200
+
+
+def test_setup_link_prints_the_public_address_behind_a_proxy(app, runner, room):
+    assert "    https://p2p.example.org/setup/" in runner.invoke(args=["setup-link", "--url",
+                                                                 "https://p2p.example.org/"]).output
+    app.config["PUBLIC_URL"] = "https://ours.example.org"
+    assert "    https://ours.example.org/setup/" in runner.invoke(args=["setup-link"]).output
 
 
 def test_demo_prints_working_accounts_and_the_join_code(app, runner):

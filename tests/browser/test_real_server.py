@@ -1,0 +1,169 @@
+"""The server as a host runs it (`p2p serve`, waitress) with its own guards, and the README's VPS set-up: the
+real Caddy (Debian's package; `tls internal` makes its certificate with no network) in front, configured from
+deploy/Caddyfile, and the app started as the README says (P2P_TRUSTED_PROXIES=1, P2P_SESSION_COOKIE_SECURE=1).
+
+Behind Caddy each person is their own address (the loopback has all of 127/8: a client can come from
+127.0.0.2, another from 127.0.0.3), so per-person throttling is tested as a room would meet it.
+"""
+
+from __future__ import annotations
+
+import html
+import http.client
+import re
+import shutil
+import socket
+import ssl
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from playwright.sync_api import expect
+
+from .helpers import log_in
+from .server import PROJECT_ROOT, LiveServer, free_port
+
+CADDY = shutil.which("caddy")
+
+
+@pytest.fixture(scope="module")
+def live_server(tmp_path_factory):
+    """The app as deploy/p2p.service's VPS line starts it: on loopback, believing the one proxy in front."""
+    server = LiveServer(tmp_path_factory.mktemp("instance"))
+    server.env.update({"P2P_TRUSTED_PROXIES": "1", "P2P_SESSION_COOKIE_SECURE": "1"})
+    yield server.start()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def caddy(live_server, tmp_path_factory) -> int:
+    """deploy/Caddyfile with the test's own name and ports: returns the HTTPS port."""
+    if not CADDY:
+        pytest.skip("caddy is missing: `make test` installs Debian's caddy package")
+    folder, https_port = tmp_path_factory.mktemp("caddy"), free_port()
+    site = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text()
+    site = site.replace("p2p.example.org", f"localhost:{https_port}").replace("127.0.0.1:5000",
+                                                                               f"127.0.0.1:{live_server.port}")
+    (folder / "Caddyfile").write_text(f"{{\n\tadmin off\n\thttp_port {free_port()}\n\thttps_port {https_port}\n"
+                                      f"\tskip_install_trust\n}}\n{site}")
+    env = {"HOME": str(folder), "XDG_DATA_HOME": str(folder / "data"), "XDG_CONFIG_HOME": str(folder / "config"),
+           "PATH": "/usr/bin:/bin"}
+    process = subprocess.Popen([CADDY, "run", "--config", str(folder / "Caddyfile"), "--adapter", "caddyfile"],
+                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while Visitor(https_port).get("/healthz")[0] != 200:   # its certificate made, and the app behind it
+            assert process.poll() is None and time.monotonic() < deadline, "caddy did not start"
+            time.sleep(0.2)
+        yield https_port
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def browser_context_args(caddy) -> dict:
+    return {"base_url": f"https://localhost:{caddy}", "ignore_https_errors": True}
+
+
+class Visitor:
+    """One person reaching the app through Caddy from their own address, with their own cookies."""
+
+    def __init__(self, port: int, address: str = "127.0.0.1"):
+        self.port, self.address, self.cookies = port, address, {}
+
+    def request(self, method: str, path: str, form: dict | None = None) -> tuple[int, dict, str]:
+        connection = http.client.HTTPSConnection("localhost", self.port, context=ssl._create_unverified_context(),
+                                                 source_address=(self.address, 0), timeout=10)
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in self.cookies.items())}
+        if form is not None:
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+        try:
+            connection.request(method, path, urlencode(form) if form is not None else None, headers)
+            answer = connection.getresponse()
+            body = html.unescape(answer.read().decode())   # as a person reads it: &#39; is an apostrophe
+        except OSError:
+            return 0, {}, ""
+        finally:
+            connection.close()
+        for cookie in answer.headers.get_all("Set-Cookie") or []:
+            name, _, rest = cookie.partition("=")
+            self.cookies[name] = rest.split(";")[0]
+        return answer.status, answer.headers, body
+
+    def get(self, path: str):
+        return self.request("GET", path)
+
+    def post_form(self, path: str, fields: dict):
+        """POST as the page's form would: with the CSRF token the page carries."""
+        token = re.search(r'name="csrf_token" value="([^"]+)"', self.get(path)[2]).group(1)
+        return self.request("POST", path, {"csrf_token": token, **fields})
+
+
+# -- Behind Caddy ---------------------------------------------------------------------------------------------
+
+
+def test_behind_caddy_pages_are_https_with_hsts_and_secure_cookies(caddy):
+    status, headers, _ = Visitor(caddy).get("/login")
+    assert status == 200
+    assert headers["Strict-Transport-Security"] == "max-age=31536000"
+    assert all("Secure" in cookie for cookie in headers.get_all("Set-Cookie"))
+
+
+def test_behind_caddy_the_invite_link_and_setup_link_say_https(caddy, page, demo, live_server):
+    log_in(page, demo.facilitator.name, demo.facilitator.password)
+    page.get_by_role("link", name=demo.group_name).click()
+    page.get_by_role("link", name="Invite people").click()
+    link = page.locator(".copy-box code")
+    expect(link).to_have_text(re.compile(rf"^https://localhost:{caddy}/join/[A-Z0-9]{{6}}$"))
+    assert f"https://p2p.example.org/setup/" in live_server.command("setup-link", "--url", "https://p2p.example.org")
+
+
+def test_behind_caddy_each_person_has_their_own_throttle(caddy):
+    """One person's wrong codes slow that person down, not the whole room (everyone used to be 127.0.0.1)."""
+    guesser, neighbour = Visitor(caddy, "127.0.0.2"), Visitor(caddy, "127.0.0.3")
+    for _ in range(21):
+        page = guesser.post_form("/join", {"code": "ZZZ-ZZZ"})[2]
+    assert "Quite a few codes have been tried from here" in page
+    page = neighbour.post_form("/join", {"code": "ZZZ-ZZZ"})[2]
+    assert "That code isn't working" in page and "Quite a few codes" not in page
+
+
+# -- waitress's own guards ------------------------------------------------------------------------------------
+
+
+def test_a_hundred_stalled_clients_do_not_keep_the_room_out(live_server):
+    stalled = []
+    try:
+        for _ in range(100):   # each sends half a request and then nothing (at the default limit, 100 filled it)
+            connection = socket.create_connection(("127.0.0.1", live_server.port))
+            connection.sendall(b"GET /login HTTP/1.1\r\nHost: localhost\r\n")
+            stalled.append(connection)
+
+        def a_person(_):
+            started = time.monotonic()
+            connection = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=10)
+            connection.request("GET", "/login")
+            status = connection.getresponse().status
+            connection.close()
+            return status, time.monotonic() - started
+
+        with ThreadPoolExecutor(30) as room:
+            answers = list(room.map(a_person, range(30)))
+        assert [status for status, _ in answers] == [200] * 30
+        assert max(seconds for _, seconds in answers) < 5
+    finally:
+        for connection in stalled:
+            connection.close()
+
+
+def test_a_huge_body_is_refused_before_it_is_read(live_server):
+    """waitress reads a body (to disk beyond a buffer) before Flask's own limit applies: a few 1 GB posts would
+    fill a Pi's card. It must refuse from the Content-Length alone."""
+    with socket.create_connection(("127.0.0.1", live_server.port), timeout=5) as connection:
+        connection.sendall(b"POST /login HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/x-www-form-"
+                           b"urlencoded\r\nContent-Length: 67108864\r\n\r\n")
+        assert connection.recv(64).startswith(b"HTTP/1.1 413")
