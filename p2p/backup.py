@@ -12,10 +12,12 @@ puts one back. They come with the server (Debian: postgresql-client, the server'
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Callable
@@ -124,23 +126,45 @@ def _companions(database: Path) -> list[Path]:
     return [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
 
 
-def move_aside(database: Path, folder: Path) -> Path:
-    """Move the database and its WAL and shared-memory files together into `folder` (never one without the other)."""
+def move_aside(database: Path, folder: Path) -> Path | None:
+    """Move the database and its WAL and shared-memory files together into `folder` (never one without the other).
+    None if there was nothing to move (no folder is made)."""
+    present = [path for path in _companions(database) if path.exists()]
+    if not present:
+        return None
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    for path in _companions(database):
-        if path.exists():
-            os.replace(path, folder / path.name)
+    for path in present:
+        os.replace(path, folder / path.name)
     sync_folder(folder)
     sync_folder(database.parent)
     return folder
 
 
-# Run on the restored data, each if its table is there (a backup may be from before the board existed). Sessions
-# end (see restore). Boards jump far ahead in version: a server still running (PostgreSQL) keeps what each board
-# showed by version number (board.snapshot), and the restored numbers are earlier ones, which it may have seen
-# with other contents.
-AFTER_RESTORE = (("user", 'UPDATE "user" SET session_version = session_version + 1'),
-                 ("board", "UPDATE board SET version = version + 1000000"))
+# Run on the restored data, each if its table is there (a backup may be from before the board existed), with
+# numbers above any the replaced database had given out (see numbers_ahead). Every session from before the restore
+# ends: a cookie carries its person's session number, so the restored numbers must be ones no cookie holds. Boards
+# move ahead in version too: a server still running (PostgreSQL) keeps what each board showed by version number
+# (board.snapshot), and the restored numbers may be ones it has seen with other contents.
+AFTER_RESTORE = (("user", 'UPDATE "user" SET session_version = session_version + {jump}', "session_version"),
+                 ("board", "UPDATE board SET version = version + {jump}", "version"))
+
+
+def numbers_ahead(highest: dict[str, int]) -> dict[str, int]:
+    """How far each restored table's numbers jump: past the highest the replaced database held (when it could be
+    read), and a random stretch further, for the numbers of a database that could not be read (damaged, gone)."""
+    return {table: highest.get(table, 0) + 1 + secrets.randbelow(1_000_000) for table, _, _ in AFTER_RESTORE}
+
+
+def _highest_numbers(database: Path) -> dict[str, int]:
+    """The highest session number and board version in the live SQLite database, or none if it cannot be read."""
+    highest = {}
+    try:
+        with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
+            for table, _, column in AFTER_RESTORE:
+                highest[table] = connection.execute(f'SELECT max({column}) FROM "{table}"').fetchone()[0] or 0
+    except sqlite3.Error:   # damaged, missing, or from before the board: the random stretch covers it
+        pass
+    return highest
 
 
 class WrongUser(RuntimeError):
@@ -197,8 +221,9 @@ def _copy_database(source: Path, target: Path) -> None:
         reader.close()
 
 
-def restore(backup: Path, database: Path, problem_of: Callable[[sqlite3.Connection], str | None]) -> Path:
-    """Put a backup in place of the database; the current one is kept aside. Returns where it was put.
+def restore(backup: Path, database: Path, problem_of: Callable[[sqlite3.Connection], str | None]) -> Path | None:
+    """Put a backup in place of the database; the current one is kept aside. Returns where it was put (None if
+    there was none: after damage, it was moved aside already).
     Stop the server first: a running server would keep writing to the file it has open.
 
     Everything is checked on a copy before the live database is touched: the backup must be a sound SQLite
@@ -224,12 +249,11 @@ def restore(backup: Path, database: Path, problem_of: Callable[[sqlite3.Connecti
             if problem:
                 raise RestoreRefused(f"{backup} cannot be restored: {problem}. Nothing was changed.")
             tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            jumps = numbers_ahead(_highest_numbers(database))
             with connection:
-                # Every session from before the restore ends: cookies carry a session version the restored data
-                # may not match, and people must log in again to open their workbooks anyway.
-                for table, statement in AFTER_RESTORE:
+                for table, statement, _ in AFTER_RESTORE:
                     if table in tables:
-                        connection.execute(statement)
+                        connection.execute(statement.format(jump=jumps[table]))
         finally:
             connection.close()
         like = database if database.exists() else None
@@ -386,17 +410,29 @@ def restore_pg(backup: Path, url: str, instance: Path) -> Path:
     if problem:
         raise RuntimeError(f"{backup} is not a sound backup ({problem}); nothing was changed.")
     aside_folder = instance / f"replaced-{_stamp()}"
-    aside_folder.mkdir(parents=True, exist_ok=True)
+    aside_folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     _pg_dump(url, aside_folder / f"p2p{PG_SUFFIX}")
+    highest = _pg_highest_numbers(url)
     conninfo, env = _pg_connection(url)
     _run([_pg_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--no-privileges", "--single-transaction",
           "--exit-on-error", "--dbname", conninfo, str(backup)], env)
     import psycopg
     with psycopg.connect(url) as connection:   # commits on leaving the block
         # As for SQLite: every session from before the restore ends, and every board screen starts afresh.
-        for _, statement in AFTER_RESTORE:
-            connection.execute(statement)
+        jumps = numbers_ahead(highest)
+        for table, statement, _ in AFTER_RESTORE:
+            connection.execute(statement.format(jump=jumps[table]))
     return aside_folder
+
+
+def _pg_highest_numbers(url: str) -> dict[str, int]:
+    import psycopg
+    try:
+        with psycopg.connect(url) as connection:
+            return {table: connection.execute(f'SELECT max({column}) FROM "{table}"').fetchone()[0] or 0
+                    for table, _, column in AFTER_RESTORE}
+    except psycopg.Error:
+        return {}
 
 
 def backup_now(config, backups: Path, reason: str) -> Path:

@@ -219,8 +219,9 @@ def backup_command():
 def restore_command(backup_file: Path, yes: bool):
     """Put a backup in place of the database (stop the server first). The current database is kept aside,
     and everyone is logged out."""
-    instance = instance_folder()
+    instance = _instance_of_this_user()
     config = standalone_config(instance)
+    _refuse_while_served(config)
     if not yes:
         click.confirm(f"Replace {where_data_is(config)} with {backup_file}? Stop the server first.", abort=True)
     try:
@@ -231,8 +232,19 @@ def restore_command(backup_file: Path, yes: bool):
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     attach_file(instance)   # no app is loaded here (the database may be damaged): log to its file all the same
-    log.info("backup-restored file=%s aside=%s", backup_file.name, aside.name)
-    click.echo(f"Restored {backup_file}. The database it replaced is in {aside}. Everyone will need to log in again.")
+    log.info("backup-restored file=%s aside=%s", backup_file.name, aside.name if aside else "-")
+    kept = f"The database it replaced is in {aside}." if aside else "There was no database in its place to keep."
+    click.echo(f"Restored {backup_file}. {kept} Everyone will need to log in again.")
+
+
+def _instance_of_this_user() -> Path:
+    """The instance folder, for a command that runs without the app, once it is sure it runs as the folder's
+    owner: as another user it could not read the settings (0600), or would write files the service cannot use."""
+    instance = instance_folder()
+    wrong_user = owner_problem(instance)
+    if wrong_user:
+        raise click.ClickException(f"{wrong_user} Nothing was changed.")
+    return instance
 
 
 def _refuse_while_served(config) -> None:
@@ -251,7 +263,7 @@ def upgrade_command():
     """Back up the database and bring its schema up to date (make update runs this; stop the server first)."""
     from . import create_app
 
-    config = standalone_config(instance_folder())
+    config = standalone_config(_instance_of_this_user())
     _refuse_while_served(config)
     app = create_app()   # checks the database; before an upgrade, backs it up
     done = app.extensions["p2p.upgrade"]
@@ -268,9 +280,9 @@ def upgrade_command():
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def new_database_command(yes: bool):
     """Start over with a new, empty database, on purpose. What is there now is kept aside, never deleted."""
-    config = standalone_config(instance_folder())
+    config = standalone_config(_instance_of_this_user())
     _refuse_while_served(config)
-    wrong_user = owner_problem(Path(config["DATABASE"]))
+    wrong_user = owner_problem(Path(config["DATABASE"]))   # it may live outside instance/ (DATABASE)
     if wrong_user:
         raise click.ClickException(f"{wrong_user} Nothing was changed.")
     if not yes:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from conftest import PASSWORD, login, make_app
+from conftest import PASSWORD, login, make_app, post
 from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
@@ -82,19 +82,23 @@ def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, 
 
 
 def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, tmp_path, as_user):
-    alice = as_user(room.alice)
     with db.connection_context():
         before = Board.for_group(room.group).version
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     User.create_account("Added after the backup", PASSWORD)
-    db.close()
-    aside = backups.restore(made, tmp_path / "test.sqlite3", file_problem)
-    assert ("Added after the backup",) in rows(aside / "test.sqlite3", 'select name from "user"')
+    # Alice logs out once after the backup: her session number moves one past the backup's, where a restore that
+    # only added one put it back (her new cookie went on working).
+    post(as_user(room.alice), "/logout")
+    alice, kept = as_user(room.alice), []
+    for _ in range(2):   # and the same backup restored again later logs out whoever logged in in between
+        db.close()
+        kept.append(backups.restore(made, tmp_path / "test.sqlite3", file_problem))
+        assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
+        alice = as_user(room.alice)                                       # and people can log in again
+    assert ("Added after the backup",) in rows(kept[0] / "test.sqlite3", 'select name from "user"')
     assert User.by_name("Added after the backup") is None
-    assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
-    login(app.test_client(), "Alice")                                  # and people can log in again
     with db.connection_context():   # board screens start afresh: no version number seen before comes back
-        assert Board.for_group(room.group).version > before + 999_999
+        assert Board.for_group(room.group).version > before
 
 
 def _not_a_backup(kind: str, tmp_path, made) -> Path:
@@ -171,6 +175,38 @@ def test_the_restore_command_works_without_loading_the_app(app, room, tmp_path, 
     result = CliRunner().invoke(restore_command, [str(made), "--yes"])
     assert result.exit_code == 0, result.output
     assert "Everyone will need to log in again" in result.output
+
+
+def test_the_restore_command_refuses_while_the_app_runs_or_as_another_user(app, room, tmp_path, monkeypatch):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "b")
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("P2P_DATABASE", str(database))
+    db.close()
+    before = database.read_bytes()
+    server = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; sqlite3.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(60)", str(database)], stdout=subprocess.PIPE)
+    try:
+        server.stdout.readline()
+        result = CliRunner().invoke(restore_command, [str(made), "--yes"])
+        assert result.exit_code == 1 and "The app is still running" in result.output
+    finally:
+        server.kill()
+        server.wait()
+    os.chown(tmp_path / "instance", 4321, 4321)   # its settings are 0600: another user cannot even read them
+    result = CliRunner().invoke(restore_command, [str(made), "--yes"])
+    assert result.exit_code == 1 and "belongs to the user 4321" in result.output and "Nothing was changed" in result.output
+    assert not isinstance(result.exception, PermissionError)
+    assert database.read_bytes() == before
+
+
+def test_a_restore_where_no_database_is_says_so_and_keeps_no_empty_folder(app, room, tmp_path):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "b")
+    db.close()
+    database.unlink()
+    assert backups.restore(made, database, file_problem) is None
+    assert not list(tmp_path.glob("replaced-*"))
 
 
 def test_a_damaged_database_is_moved_aside_and_the_app_does_not_start_empty(tmp_path):
