@@ -123,13 +123,13 @@ def show(group_id: int):
     group, membership = membership_or_404(group_id)
     manage = permissions.can_manage_group(membership)
     members = list(group.memberships()) if manage else []
-    facilitator_count = sum(m.role == FACILITATOR for m in members)
+    lead = Membership.lead_of(group)
     # Facilitator accounts not yet facilitating here, including one who joined the group as a participant.
     facilitating = {m.user_id for m in members if m.role == FACILITATOR}
     return render_template(
         "groups/show.html", group=group, membership=membership, manage=manage, members=members,
         programme=content().programme(group.programme),
-        can_remove=lambda target: permissions.can_remove(membership, target, facilitator_count),
+        can_remove=lambda target: permissions.can_remove(membership, target, lead),
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
         other_facilitators=[u for u in User.facilitators() if u.id not in facilitating] if manage else [],
         shared=_shared_with_facilitators(group) if manage else [],
@@ -299,7 +299,7 @@ def join_with_code(code: str):
 @login_required
 def remove_member(group_id: int, user_id: int):
     group, _, target = managed_member_or_404(group_id, user_id, lambda actor, target: permissions.can_remove(
-        actor, target, Membership.select().where(Membership.group == group_id, Membership.role == FACILITATOR).count()))
+        actor, target, Membership.lead_of(group_id)))
     if request.method == "POST":
         with db.atomic():
             target.delete_instance()

@@ -277,6 +277,12 @@ class Membership(BaseModel):
         return cls.get_or_none((cls.user == user.id) & (cls.group == group))
 
     @classmethod
+    def lead_of(cls, group) -> int | None:
+        """The lead facilitator's user id: the longest-standing facilitator (who made the group, while still in it)."""
+        return (cls.select(cls.user).where((cls.group == group) & (cls.role == FACILITATOR))
+                .order_by(cls.joined_at, cls.id).scalar())
+
+    @classmethod
     def join(cls, user: User, group: Group, role: str = PARTICIPANT) -> Membership:
         """Idempotent: a double submit or a second tab joins once."""
         if cls.insert(user=user, group=group, role=role).on_conflict_ignore().execute():

@@ -30,13 +30,15 @@ def can_manage_group(membership) -> bool:
     return is_group_facilitator(membership)
 
 
-def can_remove(actor, target, facilitator_count: int) -> bool:
-    """Facilitators remove others from their group; nobody removes the group's last facilitator."""
+def can_remove(actor, target, lead_user_id: int | None) -> bool:
+    """Facilitators remove participants from their group. Only the lead facilitator (the longest-standing: who
+    made the group, unless they have left) removes a co-facilitator; a co-facilitator never removes the lead, and
+    nobody removes themselves this way, so a group always keeps a facilitator."""
     if not can_manage_group(actor) or target is None or target.group_id != actor.group_id:
         return False
     if target.user_id == actor.user_id:
         return False
-    return target.role == PARTICIPANT or facilitator_count > 1
+    return target.role == PARTICIPANT or actor.user_id == lead_user_id
 
 
 def can_issue_reset(actor, target) -> bool:

@@ -184,10 +184,15 @@ def test_a_facilitator_adds_a_co_facilitator(room, as_user):
     post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": room.other_facilitator.id},
          token_from=f"/groups/{room.group.id}")
     assert Membership.of(room.other_facilitator, room.group).role == FACILITATOR
-    # Now there are two facilitators, each may remove the other, and Oona manages the group.
+    # Oona manages the group with Fran, who made it: Fran may remove her, she may not remove Fran (the lead).
     oona = as_user(room.other_facilitator)
     assert oona.get(f"/groups/{room.group.id}/invite").status_code == 200
     assert fran.get(f"/groups/{room.group.id}/members/{room.other_facilitator.id}/remove").status_code == 200
+    lead = f"/groups/{room.group.id}/members/{room.facilitator.id}/remove"
+    assert oona.get(lead).status_code == 404
+    assert post(oona, lead, token_from=f"/groups/{room.group.id}").status_code == 404
+    assert Membership.of(room.facilitator, room.group).role == FACILITATOR
+    assert oona.get(f"/groups/{room.group.id}/members/{room.alice.id}/remove").status_code == 200
 
 
 def test_a_facilitator_account_that_joined_as_a_participant_can_be_made_co_facilitator(room, as_user):

@@ -192,17 +192,19 @@ class M:
         self.user = type("U", (), {"is_facilitator": is_facilitator_account})()
 
 
-@pytest.mark.parametrize("actor, target, facilitators, expected", [
+@pytest.mark.parametrize("actor, target, lead, expected", [
     (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT), 1, True),
-    (M(1, 1, FACILITATOR), M(1, 1, FACILITATOR), 2, False),     # not yourself
-    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), 2, True),      # a co-facilitator, when two remain
-    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), 1, False),     # never the last facilitator
+    (M(3, 1, FACILITATOR), M(2, 1, PARTICIPANT), 1, True),      # a co-facilitator removes participants
+    (M(1, 1, FACILITATOR), M(1, 1, FACILITATOR), 1, False),     # not yourself
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), 1, True),      # the lead removes a co-facilitator
+    (M(3, 1, FACILITATOR), M(1, 1, FACILITATOR), 1, False),     # a co-facilitator never removes the lead
+    (M(3, 1, FACILITATOR), M(4, 1, FACILITATOR), 1, False),     # nor another co-facilitator
     (M(1, 1, FACILITATOR), M(2, 2, PARTICIPANT), 1, False),     # another group's member
     (M(2, 1, PARTICIPANT), M(4, 1, PARTICIPANT), 1, False),
     (None, M(2, 1, PARTICIPANT), 1, False),
 ])
-def test_can_remove(actor, target, facilitators, expected):
-    assert permissions.can_remove(actor, target, facilitators) is expected
+def test_can_remove(actor, target, lead, expected):
+    assert permissions.can_remove(actor, target, lead) is expected
 
 
 @pytest.mark.parametrize("actor, target, expected", [
