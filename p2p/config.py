@@ -92,6 +92,13 @@ If you are in danger or cannot keep yourself safe, call 999.
 '''
 
 
+SECRET_KEY_MIN = 32
+
+
+class BadSecretKey(RuntimeError):
+    """The server's secret is missing or too short to trust: start-up stops, saying what to do."""
+
+
 def keep_private(instance_path: Path, database: Path | None = None) -> None:
     """instance/ holds the group's whole work (the database and its -wal, backups, logs, keys, settings): only the
     app's own user may read it. New files are made so by the umask (ensure_instance); what is there already, from
@@ -168,6 +175,16 @@ def load_config(config: Config, instance_path: Path, test_config: dict | None) -
         config.from_mapping(test_config)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = (instance_path / "secret_key").read_text().strip()
+        where = f"The file {instance_path / 'secret_key'}"
+    else:
+        where = "The SECRET_KEY setting"
+    if len(config["SECRET_KEY"]) < SECRET_KEY_MIN:
+        raise BadSecretKey(
+            f"{where} holds {len(config['SECRET_KEY'])} characters; the server's secret must be at least "
+            f"{SECRET_KEY_MIN} (the one the app makes has 64). It signs every session and seals the workbook keys "
+            "people carry while logged in, so a short one could be guessed, and an empty one works nowhere. If it "
+            "was damaged, put back the file from a copy of instance/; or delete the file, and the app makes a new "
+            "one at its next start (everyone is then logged out, and nothing else is lost).")
     database = Path(config["DATABASE"])
     config["DATABASE"] = str(database if database.is_absolute() else instance_path / database)
 

@@ -21,6 +21,7 @@ from p2p.db import close_all, db
 from p2p.models import FACILITATOR, PARTICIPANT, Group, Membership, User
 
 PASSWORD = "a calm long password"
+TEST_SECRET = "the test suite's own server secret, 32+ characters"
 
 # Argon2 at its lowest cost: the tests check behaviour, not hashing strength.
 FAST_HASHING = {"ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1}
@@ -28,7 +29,7 @@ NO_TIMED_BACKUPS = {"BACKUP_EVERY_HOURS": 0}  # tests of the timed backups start
 
 
 def make_app(tmp_path, **overrides):
-    config = {"TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(tmp_path / "instance"),
+    config = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(tmp_path / "instance"),
               "DATABASE": str(tmp_path / "test.sqlite3"), **FAST_HASHING, **NO_TIMED_BACKUPS,
               **overrides}
     return create_app(config)
@@ -72,7 +73,7 @@ class PostgresServer:
         import psycopg
         self.name = f"p2p_test_{uuid.uuid4().hex[:12]}"
         self.admin.execute(f'CREATE DATABASE "{self.name}"')
-        create_app({"TESTING": True, "SECRET_KEY": "test", "INSTANCE_PATH": str(self.instance),
+        create_app({"TESTING": True, "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(self.instance),
                     "DATABASE_URL": database_url(self.url, self.name), **NO_TIMED_BACKUPS})   # runs the upgrades
         close_all()
         self.connection = psycopg.connect(database_url(self.url, self.name), autocommit=True)

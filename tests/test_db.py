@@ -204,3 +204,18 @@ def test_names_sort_whatever_their_case_and_keys_come_back_as_bytes(app):
         User.create_account(name, "a long enough password", role=FACILITATOR)
     assert [u.name for u in User.facilitators()] == ["alfie", "Alice", "bob", "Carl"]
     assert isinstance(User.by_name("Alice").key_by_password, bytes)   # bytea on PostgreSQL, BLOB on SQLite
+
+
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("written", ["", "abc", "  \n"])
+def test_an_empty_or_short_secret_key_file_stops_start_up_saying_what_to_do(tmp_path, written, capsys, monkeypatch):
+    from p2p.cli import main
+    from p2p.config import BadSecretKey
+    make_app(tmp_path, SECRET_KEY=None)
+    (tmp_path / "instance" / "secret_key").write_text(written)
+    with pytest.raises(BadSecretKey, match=r"holds \d+ characters.*delete the file, and the app makes a new one"):
+        make_app(tmp_path, SECRET_KEY=None)
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    assert exit_.value.code == 3 and "Traceback" not in capsys.readouterr().err
