@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, has_request_context, redirect, render_template, request, url_for
 from flask.sessions import SecureCookieSessionInterface
+from werkzeug.routing import IntegerConverter
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -82,6 +83,23 @@ def backup_policy(config) -> dict:
             "longest_days": max(daily_days, KEEP_APART_DAYS)}
 
 
+# Row ids fit PostgreSQL's integer (and SQLite's, far beyond): a larger number in an address is no row of ours.
+ID_MAX = 2**31 - 1
+
+
+class RowId(IntegerConverter):
+    """`<int:…>` in routes: a number too large to be an id answers 404, as any id that is not ours does (it made
+    the database driver fail with a 500)."""
+
+    def __init__(self, url_map, **kwargs):
+        super().__init__(url_map, **{"max": ID_MAX, **kwargs})
+
+
+def row_id(value: str | None) -> int | None:
+    """An id sent in a form (`group_id`, `user_id`): a whole number an id can be, or None (then: not found)."""
+    return int(value) if value and value.isascii() and value.isdigit() and int(value) <= ID_MAX else None
+
+
 def local_time(moment: datetime, zone: str) -> datetime:
     """Times are stored in UTC; people read them in the host's time zone (TIMEZONE, default Europe/London)."""
     try:
@@ -119,6 +137,7 @@ class SessionCookies(SecureCookieSessionInterface):
 
 
 def init_app(app: Flask) -> None:
+    app.url_map.converters["int"] = RowId
     app.session_interface = SessionCookies()
     htmx.init_app(app)
     csrf.init_app(app)

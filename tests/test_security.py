@@ -3,6 +3,7 @@
 import re
 from html.parser import HTMLParser
 
+import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
@@ -226,3 +227,17 @@ def test_throttle_counters_keep_no_typed_text_and_are_forgotten(app, room, clien
         Throttle.fail("join:203.0.113.9", 900)   # any later failure forgets counters a day past their window
         assert Throttle.get_or_none(Throttle.key == key) is None
     assert b"my secret password 42" not in database_bytes(app, tmp_path)
+
+
+@pytest.mark.parametrize("path", ["/groups/99999999999999999999", "/groups/9223372036854775808/board",
+                                  "/groups/2147483648/code", "/groups/%C2%B2"])
+def test_ids_too_large_or_not_plain_digits_are_not_found_rather_than_errors(room, as_user, path):
+    assert as_user(room.facilitator).get(path).status_code == 404
+
+
+def test_a_form_s_id_too_large_is_no_one_rather_than_an_error(room, as_user):
+    fran = as_user(room.facilitator)
+    for user_id in ("99999999999999999999", "²", "-1"):
+        answer = post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": user_id},
+                      token_from=f"/groups/{room.group.id}")
+        assert answer.status_code < 500
