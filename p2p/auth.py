@@ -18,8 +18,12 @@ from .web import log, safe_next
 bp = Blueprint("auth", __name__)
 
 WRONG_LOGIN = "That name and password don't match. Please check them and try again."
-TOO_MANY = ("There have been too many tries for this name. Please wait a few minutes, "
-            "or ask your facilitator for a reset code.")
+
+
+def please_wait(seconds: int, what: str = "for this name") -> str:
+    """What a throttled person reads: how long, exactly (seconds, never minutes of lock-out), and what else helps."""
+    return (f"There have been several tries {what} just now. Please wait {seconds} second{'s' if seconds != 1 else ''}"
+            f" and try again, or ask your facilitator for a reset code.")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -138,8 +142,29 @@ def _signed_up_before() -> User | None:
     return user
 
 
-def _login_throttle_key(name: str) -> str:
-    return f"login:{name_key(name)}"
+def password_attempt(name: str) -> str | None:
+    """Before a password is checked for `name` (logging in, or a current password to confirm something): None to
+    go ahead, the attempt counted already (so attempts made at once cannot slip past together); else what to say.
+    Counted per name (someone guessing one person's password) and per address (someone trying made-up names),
+    each slowed down step by step, never locked (see Throttle.take)."""
+    cfg = current_app.config
+    by_address, by_name = f"login-from:{request.remote_addr}", f"login:{name_key(name)}"
+    wait = Throttle.take(by_address, *cfg["LOGIN_THROTTLE_ADDRESS"])
+    if wait:
+        log.warning("sign-in-throttled by=address")
+        return please_wait(wait, "from this device")
+    wait = Throttle.take(by_name, *cfg["LOGIN_THROTTLE"])
+    if wait:
+        Throttle.give_back(by_address)
+        log.warning("sign-in-throttled by=name")
+        return please_wait(wait)
+    return None
+
+
+def password_was_right(name: str) -> None:
+    """The right password: its attempt does not count, and the name's earlier wrong ones are forgotten."""
+    Throttle.give_back(f"login-from:{request.remote_addr}")
+    Throttle.clear(f"login:{name_key(name)}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -154,19 +179,14 @@ def login():
     error = None
     name = request.form.get("name", "") or (current_user.name if current_user.is_authenticated else "")
     if request.method == "POST":
-        limit, window = current_app.config["LOGIN_THROTTLE"]
-        key = _login_throttle_key(name)
-        if Throttle.blocked(key, limit, window):
-            error = TOO_MANY
-            log.warning("sign-in-throttled")
-        else:
+        error = password_attempt(name)
+        if not error:
             user = User.authenticate(name, request.form.get("password", ""))
             if user is None:
-                Throttle.fail(key, window)
                 error = WRONG_LOGIN
                 log.info("sign-in-failed")
             else:
-                Throttle.clear(key)
+                password_was_right(name)
                 if user.has_workbook_key:
                     sign_in(user, user.unlock_with_password(request.form.get("password", "")))
                 else:  # an account made before workbooks existed gets its key now
@@ -236,8 +256,13 @@ def change_password():
     if request.method == "POST":
         user = User.get_by_id(current_user.id)
         new, current = request.form.get("password", ""), request.form.get("current", "")
-        if not User.authenticate(user.name, current):
+        waiting = password_attempt(user.name)
+        if waiting:
+            errors["current"] = waiting
+        elif not User.authenticate(user.name, current):
             errors["current"] = "That is not your current password. Please try again."
+        else:
+            password_was_right(user.name)
         problem = password_problem(new, request.form.get("confirm", ""))
         if problem:
             errors["password"] = problem
@@ -255,15 +280,14 @@ def reset():
     """A participant uses the one-time code their facilitator gave them to choose a new password."""
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        limit, window = current_app.config["LOGIN_THROTTLE"]
         key = f"reset:{name_key(name)}"
         user = User.by_name(name)
         code = OneTimeToken.find(OneTimeToken.RESET, normalise_join_code(request.form.get("code", "")))
         password = request.form.get("password", "")
-        if Throttle.blocked(key, limit, window):
-            errors["code"] = TOO_MANY
+        wait = Throttle.take(key, *current_app.config["LOGIN_THROTTLE"])
+        if wait:
+            errors["code"] = please_wait(wait)
         elif user is None or code is None or code.user_id != user.id:
-            Throttle.fail(key, window)
             errors["code"] = ("That name and reset code don't match, or the code has been used or has expired. "
                               "Please check them, or ask your facilitator for a new code.")
         else:
@@ -275,7 +299,6 @@ def reset():
                 try:
                     data_key = user.unlock_with_recovery_code(recovery)
                 except crypto.CannotOpen:
-                    Throttle.fail(key, window)
                     errors["recovery"] = ("That recovery code doesn't open this workbook. Please check it, or leave "
                                           "it empty to start a fresh workbook.")
             elif user.has_workbook_key and not request.form.get("fresh"):
@@ -355,9 +378,9 @@ def delete_account():
             and g.memberships().count() > 1]
     error = None
     if request.method == "POST" and not sole:
-        if not User.authenticate(user.name, request.form.get("password", "")):
-            error = "That is not your password. Please try again."
-        else:
+        error = password_attempt(user.name) or (None if User.authenticate(user.name, request.form.get("password", ""))
+                                                 else "That is not your password. Please try again.")
+        if not error:
             with db.atomic():
                 for group in Group.for_user(user):  # a group only this person was in goes with them
                     if group.memberships().count() == 1:

@@ -46,10 +46,15 @@ DEFAULTS = {
     "JOIN_CODE_DAYS": 14,                  # a join code expires this many days after it is made
     "SETUP_LINK_HOURS": 24,
     "RESET_CODE_HOURS": 72,
-    # Throttles: (attempts, window seconds). Counters live in the database so every worker sees them.
+    # Throttles: (attempts that go at once, window seconds); after them each attempt waits twice as long as the one
+    # before, up to a minute (models.Throttle.take): guessing slows to a crawl, nobody is locked out for long.
+    # Counters live in the database, so every worker process sees them.
     "LOGIN_THROTTLE": (10, 15 * 60),       # per account name
-    "JOIN_THROTTLE": (20, 15 * 60),        # wrong codes per client address
-    "JOIN_THROTTLE_GLOBAL": (200, 15 * 60),  # wrong codes across the server: a room shares one address
+    "LOGIN_THROTTLE_ADDRESS": (30, 15 * 60),  # per address, whatever the names: someone trying made-up names
+    "JOIN_THROTTLE": (20, 15 * 60),        # join codes tried per address (a right one gives its attempt back)
+    # Wrong codes across the server: beyond these, each address that has tried a wrong code gets 3 at once, not
+    # 20 (many addresses guessing together). An address that has not guessed is never held back by others.
+    "JOIN_THROTTLE_GLOBAL": (200, 15 * 60),
     # Argon2id at OWASP's recommended minimum (19 MiB, 2 passes): memory per login stays bounded on a Pi.
     "ARGON2_MEMORY_KIB": 19 * 1024,
     "ARGON2_TIME_COST": 2,

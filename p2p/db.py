@@ -271,6 +271,12 @@ def _throttle_keys_hashed():
 _throttle_keys_hashed.empties = ("throttle",)   # its deletion is its purpose (see _check_step)
 
 
+def _throttle_back_off():
+    """Throttles slow guessing down step by step (Throttle.take) instead of locking people out for 15 minutes."""
+    from . import models
+    add_columns_if_missing(models.Throttle, "next_at")
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -281,6 +287,7 @@ UPGRADES: list[Callable[[], None]] = [
     _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
     _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
     _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
+    _throttle_back_off,     # 10: the moment a throttled key may try again
 ]
 
 

@@ -24,8 +24,11 @@ bp = Blueprint("groups", __name__)
 GROUP_NAME_MAX = 80
 CODE_NOT_WORKING = ("That code isn't working. It may have expired or been changed. "
                     "Please check it, or ask your facilitator for the current code.")
-TOO_MANY_CODES = ("Quite a few codes have been tried from here. Please wait a few minutes and try again, "
-                  "or ask your facilitator to show the code again.")
+
+
+def too_many_codes(seconds: int) -> str:
+    return (f"Quite a few codes have been tried from here just now. Please wait {seconds} "
+            f"second{'s' if seconds != 1 else ''} and try again, or ask your facilitator to show the code again.")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -222,47 +225,57 @@ def close_code(group_id: int):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Joining. Wrong codes are counted per address and across the server, in the database: a room shares one
-# address, so a per-address limit alone would lock the whole room out because of one person.
+# Joining. Codes tried are counted per address, in the database: an address trying code after code is slowed
+# down step by step (Throttle.take), never locked out, and a right code gives its attempt back. Wrong codes are
+# also counted across the server: many addresses guessing at once get fewer attempts each, while an address that
+# has not guessed (a newcomer with the right code) is never held back by the others.
 
 
-def _join_throttled() -> bool:
+def _code_attempt() -> str | None:
+    """Before a join code is looked up: None to go ahead (the attempt is counted), else what to say."""
     cfg = current_app.config
-    throttled = (Throttle.blocked(f"join:{request.remote_addr}", *cfg["JOIN_THROTTLE"])
-                 or Throttle.blocked("join:all", *cfg["JOIN_THROTTLE_GLOBAL"]))
-    if throttled:
+    free, window = cfg["JOIN_THROTTLE"]
+    limit, across = cfg["JOIN_THROTTLE_GLOBAL"]
+    key = f"join:{request.remote_addr}"
+    if Throttle.count_of(key, window) and Throttle.count_of("join:all", across) >= limit:
+        free = min(free, 3)
+    wait = Throttle.take(key, free, window)
+    if wait:
         log.warning("join-throttled")
-    return throttled
+        return too_many_codes(wait)
+    return None
 
 
-def _count_wrong_code() -> None:
-    cfg = current_app.config
-    Throttle.fail(f"join:{request.remote_addr}", cfg["JOIN_THROTTLE"][1])
-    Throttle.fail("join:all", cfg["JOIN_THROTTLE_GLOBAL"][1])
-    log.info("join-code-wrong")
+def _code_was(right: bool) -> None:
+    if right:
+        Throttle.give_back(f"join:{request.remote_addr}")
+    else:
+        Throttle.fail("join:all", current_app.config["JOIN_THROTTLE_GLOBAL"][1])
+        log.info("join-code-wrong")
 
 
 @bp.route("/join", methods=["GET", "POST"])
 def join():
     error, code = None, request.form.get("code", "")
     if request.method == "POST":
-        if _join_throttled():
-            error = TOO_MANY_CODES
-        elif Group.by_join_code(code) is None:
-            _count_wrong_code()
+        error = _code_attempt()
+        if not error:
+            right = Group.by_join_code(code) is not None
+            _code_was(right)
+            if right:
+                return redirect(url_for("groups.join_with_code", code=normalise_join_code(code)))
             error = CODE_NOT_WORKING
-        else:
-            return redirect(url_for("groups.join_with_code", code=normalise_join_code(code)))
     return render_template("groups/join_code.html", error=error, code=code)
 
 
 @bp.route("/join/<code>", methods=["GET", "POST"])
 def join_with_code(code: str):
-    if _join_throttled():
-        return render_template("groups/join_code.html", error=TOO_MANY_CODES, code=""), 429
+    waiting = _code_attempt()
+    if waiting:
+        return render_template("groups/join_code.html", error=waiting, code=""), 429
     group = Group.by_join_code(code)
+    _code_was(group is not None)
     if group is None:
-        _count_wrong_code()
         return render_template("groups/join_code.html", error=CODE_NOT_WORKING, code=format_join_code(
             normalise_join_code(code))), 404
 

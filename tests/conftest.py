@@ -182,8 +182,8 @@ def post(client, path, data=None, *, token_from="/", **kwargs):
     return client.post(path, data=data, **kwargs)
 
 
-def login(client, name, password=PASSWORD):
-    response = post(client, "/login", {"name": name, "password": password}, token_from="/login")
+def login(client, name, password=PASSWORD, **kwargs):
+    response = post(client, "/login", {"name": name, "password": password}, token_from="/login", **kwargs)
     assert response.status_code == 302, response.get_data(as_text=True)
     return response
 

@@ -5,7 +5,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from conftest import PASSWORD, login, post, text
+from conftest import PASSWORD, csrf_token, login, post, text
 from p2p.models import FACILITATOR, OneTimeToken, User
 from p2p.web import safe_next
 
@@ -67,14 +67,55 @@ def test_login_ignores_case_and_spacing_of_the_name(client, room):
     assert "Hello, Alice" in client.get("/").get_data(as_text=True)
 
 
-def test_login_is_throttled_per_name(app, client, room):
+def test_guessing_a_name_s_password_slows_down_step_by_step_and_never_locks_its_owner_out(app, client, room):
+    from p2p.models import Throttle
     limit, _ = app.config["LOGIN_THROTTLE"]
     for _ in range(limit):
-        post(client, "/login", {"name": "Alice", "password": "wrong password"}, token_from="/login")
-    blocked = post(client, "/login", {"name": "Alice", "password": PASSWORD}, token_from="/login")
-    assert "too many tries" in blocked.get_data(as_text=True)
-    # Another person in the same room (same address) is not locked out.
-    login(client, "Bob")
+        assert "don't match" in text(post(client, "/login", {"name": "Alice", "password": "wrong password"},
+                                          token_from="/login"))
+    waits = []
+    for _ in range(3):   # each try after the free ones waits twice as long as the one before
+        said = text(post(client, "/login", {"name": "Alice", "password": PASSWORD}, token_from="/login"))
+        waits.append(int(re.search(r"Please wait (\d+) seconds? and try again", said).group(1)))
+        Throttle.update(next_at=0).execute()   # ...that long having passed
+        assert "don't match" in text(post(client, "/login", {"name": "Alice", "password": "wrong again"},
+                                          token_from="/login"))
+    assert waits == [1, 2, 4]
+    login(client, "Bob")   # another person in the same room (same address) is not held back
+    Throttle.update(next_at=0).execute()
+    login(app.test_client(), "Alice")   # and Alice gets in, seconds later, not 15 minutes
+
+
+def test_attempts_made_at_the_same_moment_cannot_slip_past_the_free_ones(app, room):
+    from concurrent.futures import ThreadPoolExecutor
+    limit, _ = app.config["LOGIN_THROTTLE"]
+    clients = [app.test_client() for _ in range(30)]
+    tokens = [csrf_token(c, "/login") for c in clients]
+    with ThreadPoolExecutor(10) as pool:
+        said = list(pool.map(lambda ct: text(ct[0].post("/login", data={
+            "csrf_token": ct[1], "name": "Alice", "password": "a guess"})), zip(clients, tokens)))
+    assert sum("don't match" in page for page in said) == limit   # checked: exactly the free ones
+    assert sum("Please wait" in page for page in said) == 30 - limit
+
+
+def test_one_address_trying_made_up_names_is_slowed_down_but_its_neighbours_are_not(app, room):
+    limit, _ = app.config["LOGIN_THROTTLE_ADDRESS"]
+    guesser, neighbour = app.test_client(), app.test_client()
+    for n in range(limit):
+        post(guesser, "/login", {"name": f"Made up {n}", "password": "x"}, token_from="/login")
+    said = text(post(guesser, "/login", {"name": "Bob", "password": PASSWORD}, token_from="/login"))
+    assert "several tries from this device just now. Please wait 1 second" in said
+    login(neighbour, "Bob", environ_base={"REMOTE_ADDR": "10.0.0.8"})
+
+
+@pytest.mark.parametrize("page, field", [("/account/password", "current"), ("/account/delete", "password")])
+def test_a_current_password_asked_again_is_throttled_like_a_login(app, room, as_user, page, field):
+    alice = as_user(room.alice)
+    limit, _ = app.config["LOGIN_THROTTLE"]
+    for _ in range(limit + 1):
+        said = text(post(alice, page, {field: "not it", "password": "a new long password",
+                                       "confirm": "a new long password"}, token_from=page))
+    assert "Please wait 1 second" in said
 
 
 @pytest.mark.parametrize("target, expected", [

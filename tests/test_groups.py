@@ -108,24 +108,37 @@ def test_closing_joining_removes_the_code(app, room, as_user):
     assert fran.get(f"/groups/{room.group.id}/invite/qr.svg").status_code == 404
 
 
-def test_guessing_codes_is_throttled_per_address(app, room):
+def test_guessing_codes_from_one_address_slows_it_down_for_seconds_not_minutes(app, room):
     limit, _ = app.config["JOIN_THROTTLE"]
-    client = app.test_client()
+    client, right = app.test_client(), f"/join/{room.group.join_code}"
     for _ in range(limit):
-        client.get("/join/ZZZZZZ")
-    # Even the right code is refused for a while from this address...
-    assert client.get(f"/join/{room.group.join_code}").status_code == 429
-    # ...but not from another address in the building.
+        assert client.get("/join/ZZZZZZ").status_code == 404
+    # This address now waits a moment between tries, even with the right code...
+    waiting = client.get(right)
+    assert waiting.status_code == 429 and "Please wait 1 second and try again" in text(waiting)
+    Throttle.update(next_at=0).execute()   # ...a second later it is in
+    assert client.get(right).status_code == 200
+    # ...and another address in the building never waited.
     other = app.test_client()
-    assert other.get(f"/join/{room.group.join_code}", environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
+    assert other.get(right, environ_base={"REMOTE_ADDR": "10.0.0.9"}).status_code == 200
 
 
-def test_guessing_codes_is_throttled_across_the_server(app, room):
+def test_a_right_code_is_not_counted_so_a_room_on_one_address_all_get_in(app, room):
+    limit, _ = app.config["JOIN_THROTTLE"]
+    room_phones = app.test_client()
+    for _ in range(limit * 2):
+        assert room_phones.get(f"/join/{room.group.join_code}").status_code == 200
+
+
+def test_many_addresses_guessing_at_once_never_hold_back_a_newcomer(app, room):
     limit, window = app.config["JOIN_THROTTLE_GLOBAL"]
-    for _ in range(limit):
+    for _ in range(limit):   # 200 wrong codes from 10 addresses, as seen
         Throttle.fail("join:all", window)
-    client = app.test_client()
-    assert client.get(f"/join/{room.group.join_code}", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 429
+    newcomer = app.test_client()
+    assert newcomer.get(f"/join/{room.group.join_code}", environ_base={"REMOTE_ADDR": "10.0.0.7"}).status_code == 200
+    guesser = app.test_client()   # while an address that guesses gets 3 tries at once, not 20
+    codes = [guesser.get("/join/ZZZZZZ", environ_base={"REMOTE_ADDR": "10.0.0.8"}).status_code for _ in range(5)]
+    assert codes == [404, 404, 404, 429, 429]
 
 
 def test_a_taken_name_is_explained_and_nothing_is_created(app, room):
