@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
@@ -161,6 +162,14 @@ class Saved:
     updated_at: datetime
 
 
+class Outcome(NamedTuple):
+    """What became of a save: the revision saved now, or, when another tab or device had saved a different
+    version the writer had not seen, nothing saved and that other version (the writer chooses which to keep)."""
+
+    revision: int
+    other: Saved | None = None
+
+
 class Workbook:
     """One person's answers, opened with their data key. Nothing here is readable without that key."""
 
@@ -194,29 +203,32 @@ class Workbook:
     def _locked(self, place: str) -> Answer | None:
         return for_update(self._current(Answer.select()).where(Answer.place == place)).first()
 
-    def save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
-        """Store a value (the later save wins). `base_revision` is the version the writer last saw (0: none;
-        None: not known). Returns the new revision, and whether it replaced a version the writer had not seen
-        (another tab or device saved in between)."""
+    def save(self, place: str, value: str, base_revision: int | None) -> Outcome:
+        """Store a value written on top of `base_revision`, the version the writer last saw (0: none). If another
+        tab or device has saved a different value since, nothing is written: neither version is lost, and the
+        writer is shown the other one. `None` replaces whatever is there (an explicit act, like a snapshot)."""
         with _saves:
             return self._save(place, value, base_revision)
 
-    def _save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
+    def _save(self, place: str, value: str, base_revision: int | None) -> Outcome:
         # Read the revision and write the next one without a race: SQLite's IMMEDIATE transaction, PostgreSQL's
         # row lock. Two first saves at once (two tabs, PostgreSQL) both find no row: the unique index lets one
-        # insert, and the other then updates the row it made.
+        # insert, and the other then finds the row it made (and a version it had not seen).
         with db.atomic():
             row = self._locked(place)
             if row is None:
                 if (Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
                                   key_generation=self.user.key_generation, revision=1, updated_at=utcnow())
                         .on_conflict_ignore().as_rowcount().execute()):
-                    return 1, False
+                    return Outcome(1)
                 row = self._locked(place)
-            conflict = base_revision is not None and base_revision != row.revision
+            if base_revision is not None and base_revision != row.revision:
+                current = Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
+                # The same words from two tabs (a draft sent again by a second tab) are one version, not two.
+                return Outcome(row.revision) if current.value == value else Outcome(row.revision, current)
             (Answer.update(sealed=self._seal("answer", place, value), revision=row.revision + 1, updated_at=utcnow())
              .where(Answer.id == row.id).execute())
-            return row.revision + 1, conflict
+            return Outcome(row.revision + 1)
 
     # Ladder of change: dated snapshots of which statements felt real.
 

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
+from .answers import AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
@@ -55,6 +55,22 @@ def _answered(status: int, message: str | None = None, **data):
     return redirect(f"{back}#{anchor}")
 
 
+CHANGED_ELSEWHERE = ("This answer was also changed in another tab or on another device. Nothing is lost: "
+                     "both versions are here. Please choose the one to keep.")
+
+
+def _both_versions(spot: Spot, value: str, outcome: Outcome):
+    """A save that met a version its writer had not seen: nothing is written, and both versions go back to the
+    person. The autosave script shows the other version beside theirs; without script, a page shows both."""
+    other = outcome.other
+    if wants_json():
+        return jsonify(problem=CHANGED_ELSEWHERE, revision=other.revision, other=other.value,
+                       other_display=spot.field.display(other.value)), 409
+    back = safe_next(request.form.get("back"))
+    return render_template("workbook/both_versions.html", spot=spot, mine=value, other=other, back_path=back,
+                           back=f"{back}#a-{spot.place.replace('/', '--')}-form"), 409
+
+
 @bp.post("/workbook/save")
 @login_required
 def save():
@@ -77,8 +93,10 @@ def save():
         return _answered(422, str(problem))
     # An empty revision means the page saw no saved answer: if one exists now, another tab wrote it.
     seen = request.form.get("revision", "")
-    revision, conflict = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
-    return _answered(200, None, revision=revision, conflict=conflict)
+    outcome = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
+    if outcome.other is not None:
+        return _both_versions(spot, value, outcome)
+    return _answered(200, None, revision=outcome.revision)
 
 
 @bp.get("/workbook/picks")

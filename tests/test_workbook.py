@@ -36,23 +36,46 @@ def session_page(client, room, place_prefix):
 def test_a_reflection_is_saved_and_shown_again(room, as_user):
     alice = as_user(room.alice)
     response = autosave(alice, f"{S1}/behaviours-help-you-feel-safe", "Listening without judging ❤")
-    assert response.status_code == 200 and response.json == {"problem": None, "revision": 1, "conflict": False}
+    assert response.status_code == 200 and response.json == {"problem": None, "revision": 1}
     page = session_page(alice, room, S1)
     assert ">\nListening without judging ❤</textarea>" in page
     assert 'data-revision="1"' in page
 
 
-def test_the_later_save_wins_and_the_earlier_tab_is_told(room, as_user):
+def test_a_save_over_a_version_not_seen_keeps_both_and_the_writer_chooses(room, as_user):
     phone, laptop = as_user(room.alice), as_user(room.alice)
     place = f"{S1}/positive-about-p2p"
     autosave(phone, place, "first")                               # revision 1, both tabs saw it
-    assert autosave(laptop, place, "from the laptop", 1).json["conflict"] is False   # revision 2
+    assert autosave(laptop, place, "from the laptop", 1).json["revision"] == 2
     stale = autosave(phone, place, "from the phone", 1)           # the phone had not seen revision 2
-    assert stale.json == {"problem": None, "revision": 3, "conflict": True}
-    assert "from the phone</textarea>" in session_page(laptop, room, S1)
+    assert stale.status_code == 409
+    assert stale.json == {"problem": "This answer was also changed in another tab or on another device. Nothing is "
+                                     "lost: both versions are here. Please choose the one to keep.",
+                          "revision": 2, "other": "from the laptop", "other_display": "from the laptop"}
+    assert "from the laptop</textarea>" in session_page(laptop, room, S1)   # nothing was written over it
+    # The phone, having seen the laptop's version, keeps its own.
+    assert autosave(phone, place, "from the phone", 2).json["revision"] == 3
     revisions = laptop.post("/workbook/revisions", data={"place": [place]},
                             headers={"Accept": "application/json", "X-CSRFToken": csrf_token(laptop)})
     assert revisions.json == {place: 3}
+    # The same words sent again by a tab that had not seen them (a draft saved from two tabs) are one version.
+    assert autosave(laptop, place, "from the phone", 2).json == {"problem": None, "revision": 3}
+
+
+def test_without_script_a_save_over_a_version_not_seen_shows_both(room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    place, back = f"{S1}/anything-challenging", f"/groups/{room.group.id}/modules/module-1/sessions/session-1"
+    autosave(laptop, place, "written on the laptop")
+    response = post(phone, "/workbook/save", {"place": place, "value": "written on the phone", "revision": "",
+                                              "back": back})
+    assert response.status_code == 409
+    page = text(response)
+    assert "Two versions of one answer" in page and "Nothing is lost" in page
+    assert ">\nwritten on the phone</textarea>" in page and "written on the laptop</div>" in page
+    assert 'name="revision" value="1"' in page   # keeping the phone's is a save over the version now seen
+    assert f'href="{back}#a-p2p--module-1--session-1--anything-challenging-form">Keep the other version' in page
+    post(phone, "/workbook/save", {"place": place, "value": "written on the phone", "revision": "1", "back": back})
+    assert "written on the phone</textarea>" in session_page(laptop, room, S1)
 
 
 @pytest.mark.parametrize("place, value, words", [
@@ -225,9 +248,11 @@ awkward_text = st.text(st.characters(codec="utf-8"), max_size=300) | st.sampled_
 def test_fuzz_any_text_is_stored_exactly_and_shown_escaped(room, as_user, value):
     alice = as_user(room.alice)
     place = f"{S1}/anything-challenging"
-    response = autosave(alice, place, value)
+    workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    seen = workbook.get(place)   # the examples follow one another on one answer, as a page's saves do
+    response = autosave(alice, place, value, seen.revision if seen else "")
     assert response.status_code == 200
-    stored = Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(place).value
+    stored = workbook.get(place).value
     assert stored == value.replace("\r\n", "\n")
     page = alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1").get_data(as_text=True)
     assert f">\n{escape(stored)}</textarea>" in page
@@ -256,8 +281,9 @@ def test_logging_out_after_the_session_ended_just_goes_home(app, room, as_user):
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_a_first_answer_written_in_two_tabs_tells_the_later_one(room, as_user):
+def test_a_first_answer_written_in_two_tabs_shows_the_later_one_both(room, as_user):
     phone, laptop = as_user(room.alice), as_user(room.alice)
     place = f"{S1}/anything-challenging"
-    assert autosave(phone, place, "from the phone", "").json["conflict"] is False
-    assert autosave(laptop, place, "from the laptop", "").json["conflict"] is True
+    assert autosave(phone, place, "from the phone", "").status_code == 200
+    later = autosave(laptop, place, "from the laptop", "")
+    assert later.status_code == 409 and later.json["other"] == "from the phone"
