@@ -21,6 +21,9 @@ from .models import Answer, EarlierKey, LadderSnapshot, Share, User, utcnow
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
 SHORT_TEXT_MAX = 200       # a value's name
 SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
+# The ladder of change's ticks, as they are now: one answer for the whole ladder. Content ids have no "/", so
+# this part can never be taken by a stage's reflection (whose part is the stage's id).
+LADDER_MARKED = "statements/marked"
 
 # Autosaves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write
 # lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting here wakes
@@ -50,9 +53,13 @@ class Field:
         if self.kind == "yesno":
             return {"yes": "Yes", "no": "No"}.get(value, "")
         if self.kind in ("stop", "choices"):
-            names = dict(zip(self.choices, self.names))
-            return ", ".join(names[c] for c in value.split(",") if c in names)
+            return ", ".join(self.chosen(value))
         return value
+
+    def chosen(self, value: str) -> list[str]:
+        """What a person reads for each of the choices in a stored value, in the content's order."""
+        picked = set(value.split(","))
+        return [name for choice, name in zip(self.choices, self.names) if choice in picked]
 
     def clean(self, value: str) -> str:
         if self.kind in ("text", "short"):
@@ -85,7 +92,11 @@ def fields_of(block: Block) -> dict[str, Field]:
     if isinstance(block, FreeText):
         return {"": Field("", "text", block.prompt)}
     if isinstance(block, Ladder):
-        return {stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}
+        statements = block.statements
+        return {LADDER_MARKED: Field(LADDER_MARKED, "choices", "Statements that feel real to you now",
+                                     tuple(str(s.number) for s in statements),
+                                     tuple(f"{s.number}. {s.text}" for s in statements), len(statements)),
+                **{stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}}
     if isinstance(block, Spectrum):
         stops = (block.left, "More to the left", "In the middle", "More to the right", block.right)
         return {"position": Field("position", "stop", block.prompt, SPECTRUM_STOPS, stops),

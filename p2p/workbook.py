@@ -10,13 +10,15 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, resolve
+from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
+    resolve
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
+bp.add_app_template_global(LADDER_MARKED, "LADDER_MARKED")
 
 
 @bp.app_template_global()
@@ -128,19 +130,23 @@ def revisions():
 @bp.post("/workbook/ladder")
 @login_required
 def ladder_snapshot():
-    """Save the statements marked now as a dated snapshot; earlier snapshots are kept for comparison."""
+    """Save the statements ticked on the page as a dated snapshot; earlier snapshots are kept for comparison.
+    The ladder's form sends its ticks here, as the person sees them: they are saved as the current ticks too,
+    so a tick whose autosave was still on its way when the button was pressed is neither left out nor undone."""
     back = safe_next(request.form.get("back"))
     workbook = open_workbook()
     if workbook is None:
         flash("Please log in again to open your workbook.")
         return redirect(url_for("auth.login", next=back))
-    place = request.form.get("place", "")
-    spot = locate(content(), place)
-    if spot is None or spot.block.type != "ladder" or spot.part or spot.programme_id not in my_programmes():
+    spot = _spot_or_problem(request.form.get("place", ""))
+    if spot is None or spot.block.type != "ladder" or spot.part != LADDER_MARKED:
         abort(404)
-    valid = {s.number for s in spot.block.statements}
-    numbers = sorted({int(n) for n in request.form.getlist("statement") if n.isdigit() and int(n) in valid})
-    workbook.take_snapshot(place, numbers)
+    ticked = set(request.form.getlist("value"))
+    numbers = [n for n in spot.field.choices if n in ticked]
+    # Saved whatever is there (a new revision even for the same ticks): an older tick still arriving then meets
+    # a version it has not seen, and is not written over what the person sees.
+    workbook.save(spot.place, ",".join(numbers), None)
+    workbook.take_snapshot(spot.place.removesuffix("/" + LADDER_MARKED), [int(n) for n in numbers])
     flash("Your snapshot is saved with today’s date.")
     return redirect(f"{back}#{spot.block.id}")
 

@@ -7,11 +7,13 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
 from conftest import PASSWORD, csrf_token, database_bytes, login, post, text
-from p2p.answers import Workbook, fields_of
-from p2p.models import Answer, Group, Membership, User
+from p2p.answers import LADDER_MARKED, Workbook, fields_of
+from p2p.models import Answer, Group, LadderSnapshot, Membership, User
 
 S1 = "p2p/module-1/session-1"
 STRENGTHS = "p2p/module-1/session-4/strengths/choices"
+LADDER = "p2p/preparing/personal-stocktake/ladder-of-change"
+TICKS = f"{LADDER}/{LADDER_MARKED}"
 SESSION_PAGES = {
     "p2p/preparing/personal-stocktake": "preparing/sessions/personal-stocktake",
     "p2p/preparing/personal-recovery-story": "preparing/sessions/personal-recovery-story",
@@ -161,12 +163,21 @@ def test_strengths_are_shown_on_the_diagram(room, as_user):
     assert page.count(" checked>") == 2 and "• Planner" in page
 
 
-def test_ladder_snapshots_are_kept_side_by_side(room, as_user):
+def test_ladder_ticks_are_an_answer_saved_as_they_change(room, as_user):
+    alice = as_user(room.alice)
+    assert autosave(alice, TICKS, "6,7").json == {"problem": None, "revision": 1}
+    page = session_page(alice, room, "p2p/preparing/personal-stocktake")
+    assert page.count(" checked>") == 2
+    assert re.search(r'value="6"\s+id="ladder-of-change-statement-6"[^>]* checked>', page)
+    assert autosave(alice, TICKS, "6,11").status_code == 422   # there is no statement 11
+    assert LadderSnapshot.select().count() == 0                  # ticking is not a snapshot
+
+
+def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, as_user):
     alice = as_user(room.alice)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    place = "p2p/preparing/personal-stocktake/ladder-of-change"
-    post(alice, "/workbook/ladder", {"place": place, "statement": ["1", "2"], "back": back}, token_from=back)
-    response = post(alice, "/workbook/ladder", {"place": place, "statement": ["4", "99", "x"], "back": back},
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["1", "2"], "back": back}, token_from=back)
+    response = post(alice, "/workbook/ladder", {"place": TICKS, "value": ["4", "99", "x"], "back": back},
                     token_from=back)
     assert response.headers["Location"] == back + "#ladder-of-change"
     page = session_page(alice, room, "p2p/preparing/personal-stocktake")
@@ -174,6 +185,35 @@ def test_ladder_snapshots_are_kept_side_by_side(room, as_user):
     assert table.count("<th scope=\"col\">") == 3  # the statement column and two snapshots
     rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
     assert [row.count(">marked<") for row in rows[:4]] == [1, 1, 0, 1]
+    # The ticks stay as they were sent, ready to change or to snapshot again.
+    workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    assert workbook.get(TICKS).value == "4"
+    assert post(alice, "/workbook/ladder", {"place": LADDER, "value": ["4"], "back": back}).status_code == 404
+
+
+def test_a_tick_still_arriving_after_a_snapshot_does_not_undo_it(room, as_user):
+    """Tick 6 (its save leaves), tick 7, and "Save today's snapshot" at once: the snapshot sends 6 and 7, and the
+    older save of 6 alone, arriving after it, is not written over them."""
+    alice = as_user(room.alice)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["6", "7"], "back": back}, token_from=back)
+    assert autosave(alice, TICKS, "6", "").status_code == 409
+    assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(TICKS).value == "6,7"
+
+
+def test_ladder_ticks_are_in_the_print_view_and_downloads(room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, TICKS, "3,6")
+    printed = text(alice.get("/workbook/print"))
+    assert "☑ 6. " in printed and "☐ 7. " in printed
+    body = alice.get("/workbook/download.md").get_data(as_text=True)
+    assert re.search(r"\*\*Statements that feel real to you now\*\*\n\n- 3\. I am feeling more .*\n- 6\. I am ", body)
+    import json
+    answers = [a for m in json.loads(alice.get("/workbook/download.json").get_data(as_text=True))["modules"]
+               for s in m["sessions"] for e in s["exercises"] for a in e["answers"]]
+    ticks = next(a for a in answers if a["place"] == TICKS)
+    assert ticks["stored_value"] == "3,6" and len(ticks["chosen"]) == 2 and ticks["chosen"][0].startswith("3. ")
+    assert "· 1 of " in text(alice.get("/workbook"))   # the stocktake counts as started
 
 
 def test_a_facilitator_never_sees_a_participants_answers(room, as_user):
@@ -212,8 +252,7 @@ def test_a_marker_typed_everywhere_is_not_in_the_database(app, room, as_user, tm
         assert autosave(alice, place, value).status_code == 200, place
         saved_kinds.add(field.kind)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
-                                     "statement": ["7"], "back": back}, token_from=back)
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["7"], "back": back}, token_from=back)
     assert saved_kinds == {"text", "short", "choices", "yesno", "stop"}
     raw = database_bytes(app, tmp_path)   # the SQLite file and its WAL, or everything pg_dump writes out
     for marker in (b"ZQX", b"planner"):   # a chosen strength would betray itself by its id
