@@ -6,6 +6,8 @@ carries. There is no route that takes another person's id: a facilitator has no 
 
 from __future__ import annotations
 
+from base64 import b64encode
+
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -19,6 +21,14 @@ from .web import content, is_fragment_request, log, safe_next, wants_json
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
 bp.add_app_template_global(LADDER_MARKED, "LADDER_MARKED")
+
+
+@bp.app_template_global()
+def drafts_key() -> str:
+    """For the signed-in person's pages (base.html): the key their unsent text is sealed with on this device
+    (see crypto.drafts_key and static/js/autosave.js); "" when this session does not carry their workbook key."""
+    key = workbook_key() if current_user.is_authenticated else None
+    return b64encode(crypto.drafts_key(key)).decode() if key else ""
 
 
 @bp.app_template_global()

@@ -6,7 +6,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
+from base64 import b64encode
+
 from conftest import PASSWORD, csrf_token, database_bytes, login, post, text
+from p2p import crypto
 from p2p.answers import LADDER_MARKED, Workbook, fields_of
 from p2p.models import Answer, Group, LadderSnapshot, Membership, User
 
@@ -214,6 +217,25 @@ def test_ladder_ticks_are_in_the_print_view_and_downloads(room, as_user):
     ticks = next(a for a in answers if a["place"] == TICKS)
     assert ticks["stored_value"] == "3,6" and len(ticks["chosen"]) == 2 and ticks["chosen"][0].startswith("3. ")
     assert "· 1 of " in text(alice.get("/workbook"))   # the stocktake counts as started
+
+
+def test_only_the_owners_pages_carry_the_key_to_their_drafts_on_this_device(app, room, as_user):
+    """The key autosave.js seals unsent text with: derived from the workbook key, the same in every session of
+    its owner (a draft kept while logged out opens again after logging in), another for anyone else."""
+    def page_key(client, path="/"):
+        found = re.search(r'data-drafts-key="([^"]+)"', client.get(path).get_data(as_text=True))
+        return found and found.group(1)
+
+    alice = as_user(room.alice)
+    expected = b64encode(crypto.drafts_key(room.alice.data_key)).decode()
+    assert page_key(alice) == expected == page_key(alice, f"/groups/{room.group.id}/modules/module-1/sessions/session-1")
+    assert page_key(as_user(room.alice)) == expected                # another session, the same key
+    assert page_key(as_user(room.bob)) not in (None, expected)
+    assert page_key(app.test_client()) is None                      # nobody signed in
+    assert expected.encode() not in alice.get("/static/js/autosave.js").get_data()
+    with alice.session_transaction() as session:
+        session.pop("wk")                                           # signed in without the workbook key
+    assert page_key(alice) is None
 
 
 def test_a_facilitator_never_sees_a_participants_answers(room, as_user):
