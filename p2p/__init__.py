@@ -9,14 +9,20 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import auth, board, cli, crypto, db, followup, groups, logs, pages, passwords, programme, sessions, web, \
     workbook
+from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, load_config
-from .content import load_library
+from .content import host_content_folder, load_library
 
 
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
     # templates/, static/ and instance/ sit beside the package (the design card's layout), so name them:
     # Flask would otherwise look inside p2p/, and for an installed package under sys.prefix.
     instance = instance_folder(instance_path, test_config)
+    # Run as the instance's owner only: files written as anyone else (root, through sudo) would lock the
+    # service out of its own database.
+    wrong_user = owner_problem(instance) if instance.exists() else None
+    if wrong_user:
+        raise WrongUser(wrong_user)
     ensure_instance(instance)
     app = Flask(
         __name__,
@@ -27,8 +33,9 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     )
     load_config(app.config, instance, test_config)
 
-    # A broken content file stops start-up here, with the file and place named (ContentError).
-    app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]))
+    # A broken content file (shipped, or the host's own in instance/content/) stops start-up here, with the file
+    # and place named (ContentError).
+    app.extensions["p2p.content"] = load_library(Path(app.config["CONTENT_DIR"]), host_content_folder(instance))
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])

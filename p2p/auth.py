@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from base64 import b64decode, b64encode
+from typing import Callable
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
@@ -10,8 +11,8 @@ from flask_wtf.csrf import generate_csrf
 
 from . import crypto
 from .db import checkpoint, db
-from .models import FACILITATOR, NAME_MAX, Group, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, Throttle, User, name_key, \
-    normalise_join_code, normalise_name
+from .models import FACILITATOR, NAME_MAX, Group, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, SentRequest, Throttle, \
+    User, name_key, normalise_join_code, normalise_name
 from .web import log, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -104,6 +105,39 @@ def sign_in_new_account(user: User) -> None:
     remember_recovery_code(user, user.recovery_code)
 
 
+class SetupLinkUsed(Exception):
+    """The setup link was spent, by another request (a double submit of another form, or another person)."""
+
+
+def sign_up_once(make: Callable[[], User]) -> User | None:
+    """Make the account of a sign-up form (a setup link, a join) with `make`, and sign its person in: once. The
+    same form sent again after its answer was lost (the account made; the recovery code on the lost page never
+    seen) is recognised by its request key, and signs in as the first answer would have. Returns the person
+    signed in, or None when the form has problems to show (the name taken, among them)."""
+    key = request.form.get("request_key")
+    made: list[User] = []
+    if not SentRequest.result_of(key)[0] and not new_account_problems():
+        if SentRequest.once(key, lambda: made.append(make()))[0]:
+            sign_in_new_account(made[0])
+            return made[0]
+    return _signed_up_before() if SentRequest.result_of(key)[0] else None
+
+
+def _signed_up_before() -> User | None:
+    """A sign-up sent again: with the name and password it made the account with, a new recovery code (the first
+    one was only ever on the lost answer, so it is replaced), and signed in."""
+    password = request.form.get("password", "")
+    user = User.authenticate(request.form.get("name", ""), password)
+    if user is None:
+        return None
+    user.data_key, user.recovery_code = user.unlock_with_password(password), crypto.new_recovery_code()
+    user.rewrap_recovery()
+    user.save()
+    sign_in_new_account(user)
+    log.info("sign-up-sent-again user=%s", user.id)
+    return user
+
+
 def _login_throttle_key(name: str) -> str:
     return f"login:{name_key(name)}"
 
@@ -169,19 +203,23 @@ def session_state():
 def setup(token: str):
     """The one-time link printed by the server (or `p2p setup-link`) makes a facilitator account."""
     link = OneTimeToken.find(OneTimeToken.SETUP, token)
+    errors, name = {}, request.form.get("name", "")
+    if request.method == "POST":   # also after the link was spent: by this very form, sent again
+        def facilitator() -> User:
+            if link is None or not link.spend():
+                raise SetupLinkUsed
+            return User.create_account(name, request.form["password"], role=FACILITATOR)
+        try:
+            user = sign_up_once(facilitator)
+        except SetupLinkUsed:
+            link = None
+        else:
+            if user:
+                flash(f"Welcome, {user.name}. Your facilitator account is ready.")
+                return redirect(url_for("auth.recovery_code"))
+            errors = new_account_problems()
     if link is None:
         return render_template("auth/setup_used.html"), 404
-    errors, name = {}, request.form.get("name", "")
-    if request.method == "POST":
-        errors = new_account_problems()
-        if not errors:
-            with db.atomic():
-                if not link.spend():
-                    return render_template("auth/setup_used.html"), 404
-                user = User.create_account(name, request.form["password"], role=FACILITATOR)
-            sign_in_new_account(user)
-            flash(f"Welcome, {user.name}. Your facilitator account is ready.")
-            return redirect(url_for("auth.recovery_code"))
     return render_template("auth/setup.html", errors=errors, name=name, token=token)
 
 

@@ -15,18 +15,54 @@ import os
 import shutil
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+import sys
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Callable
 
 SQLITE_SUFFIX, PG_SUFFIX = ".sqlite3", ".pgdump"   # pg_dump's custom format: compressed, restored by pg_restore
 
 
+# Backups made before an update or a schema upgrade ("before-update", "before-upgrade-from-v3") are the way back
+# if an update goes wrong, which may be noticed weeks later: they are kept apart from the daily rotation, for
+# KEEP_APART_DAYS, not pushed out by the next 14 daily ones.
+KEPT_APART = "-before-"
+KEEP_APART_DAYS = 90
+
+
 class DatabaseDamaged(RuntimeError):
-    """The start-up check found the database damaged; it was moved aside, and the message says what to do."""
+    """The database cannot be used as it is (damaged, empty, or missing where there was one): the app does not
+    start, so it never serves an empty database in place of a group's work. The message says what to do."""
+
+
+class RestoreRefused(RuntimeError):
+    """p2p restore was given something it must not put in place of the database; nothing was changed."""
 
 
 def _stamp() -> str:
     return datetime.now(timezone.utc).strftime("%Y%m%d-%H%M%S-%f")
+
+
+def _made_at(backup: Path) -> datetime | None:
+    try:   # p2p-20261129-213000-123456-daily.sqlite3
+        return datetime.strptime(backup.name[4:26], "%Y%m%d-%H%M%S-%f").replace(tzinfo=timezone.utc)
+    except ValueError:
+        return None
+
+
+def sync_folder(folder: Path) -> None:
+    """Make a rename in `folder` survive a power cut: the new name is only on the card once the folder is synced."""
+    fd = os.open(folder, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def p2p_command() -> str:
+    """How a host runs the p2p command on this install, for messages they can copy."""
+    beside = Path(sys.executable).parent / "p2p"
+    return str(beside) if beside.exists() else "p2p"
 
 
 def integrity_problem(path: Path, quick: bool = False) -> str | None:
@@ -62,8 +98,8 @@ def make_backup(database: Path, backups: Path, reason: str = "manual", keep: int
     with open(temporary, "rb") as f:
         os.fsync(f.fileno())
     os.replace(temporary, final)
-    for old in list_backups(backups)[keep:]:
-        old.unlink(missing_ok=True)
+    sync_folder(backups)
+    _rotate(backups, SQLITE_SUFFIX, keep)
     return final
 
 
@@ -73,63 +109,199 @@ def list_backups(backups: Path, suffix: str = SQLITE_SUFFIX) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
+def _rotate(backups: Path, suffix: str, keep: int) -> None:
+    """The newest `keep` daily and manual backups stay; those made before an update or upgrade stay for
+    KEEP_APART_DAYS whatever the rotation does."""
+    found = list_backups(backups, suffix)
+    rotating = [backup for backup in found if KEPT_APART not in backup.name]
+    too_old = datetime.now(timezone.utc) - timedelta(days=KEEP_APART_DAYS)
+    expired = [backup for backup in found if KEPT_APART in backup.name and (_made_at(backup) or too_old) < too_old]
+    for old in rotating[keep:] + expired:
+        old.unlink(missing_ok=True)
+
+
 def _companions(database: Path) -> list[Path]:
     return [database, database.with_name(database.name + "-wal"), database.with_name(database.name + "-shm")]
 
 
 def move_aside(database: Path, folder: Path) -> Path:
     """Move the database and its WAL and shared-memory files together into `folder` (never one without the other)."""
-    folder.mkdir(parents=True, exist_ok=True)
+    folder.mkdir(mode=0o700, parents=True, exist_ok=True)
     for path in _companions(database):
         if path.exists():
             os.replace(path, folder / path.name)
+    sync_folder(folder)
+    sync_folder(database.parent)
     return folder
 
 
-# Run on the restored data. Sessions end (see restore). Boards jump far ahead in version: a server still running
-# (PostgreSQL) keeps what each board showed by version number (board.snapshot), and the restored numbers are
-# earlier ones, which it may have seen with other contents.
-AFTER_RESTORE = ('UPDATE "user" SET session_version = session_version + 1',
-                 "UPDATE board SET version = version + 1000000")
+# Run on the restored data, each if its table is there (a backup may be from before the board existed). Sessions
+# end (see restore). Boards jump far ahead in version: a server still running (PostgreSQL) keeps what each board
+# showed by version number (board.snapshot), and the restored numbers are earlier ones, which it may have seen
+# with other contents.
+AFTER_RESTORE = (("user", 'UPDATE "user" SET session_version = session_version + 1'),
+                 ("board", "UPDATE board SET version = version + 1000000"))
 
 
-def restore(backup: Path, database: Path) -> Path:
-    """Put a backup in place of the database; the current one is kept aside. Returns where it was put.
-    Stop the server first: a running server would keep writing to the file it has open."""
-    problem = integrity_problem(backup)
-    if problem:
-        raise RuntimeError(f"{backup} is not a sound database ({problem}); nothing was changed.")
-    aside = move_aside(database, database.parent / f"replaced-{_stamp()}")
-    temporary = database.with_name(f".restoring-{database.name}")
-    shutil.copyfile(backup, temporary)
-    os.replace(temporary, database)
-    connection = sqlite3.connect(database)
+class WrongUser(RuntimeError):
+    """A command was run as another user than the one the instance folder belongs to."""
+
+
+def _user_name(uid: int) -> str:
+    import pwd
     try:
-        # Every session from before the restore ends: cookies carry a session version the restored data
-        # may not match, and people must log in again to open their workbooks anyway.
-        with connection:
-            for statement in AFTER_RESTORE:
-                connection.execute(statement)
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        return str(uid)
+
+
+def owner_problem(path: Path) -> str | None:
+    """Why this process must not write `path` (or, while it does not exist, the folder it would be in), else
+    None. Files written by another user (say root, through sudo) would belong to them, and the service could no
+    longer write its own database ("attempt to write a readonly database")."""
+    target = path if path.exists() else path.parent
+    owner = target.stat().st_uid
+    if os.geteuid() == owner:
+        return None
+    name = _user_name(owner)
+    return (f"{target} belongs to the user {name}, but this is running as {_user_name(os.geteuid())}. Run it as "
+            f"{name} instead, for example:  sudo -u {name} {' '.join([p2p_command(), *sys.argv[1:]])}")
+
+
+def processes_using(database: Path) -> list[int]:
+    """Other processes that have the database (or its -wal) open: a server still running, most likely. Linux
+    only (from /proc); elsewhere none are found."""
+    names = {str(path.resolve()) for path in _companions(database)}
+    found = []
+    for fd_folder in Path("/proc").glob("[0-9]*/fd"):
+        pid = int(fd_folder.parent.name)
+        if pid == os.getpid():
+            continue
+        try:
+            if any(os.readlink(fd) in names for fd in fd_folder.iterdir()):
+                found.append(pid)
+        except OSError:   # gone, or not ours to look at
+            continue
+    return sorted(found)
+
+
+def _copy_database(source: Path, target: Path) -> None:
+    """A consistent copy through SQLite's backup API (a -wal beside the source is read too), as one file."""
+    reader = sqlite3.connect(f"file:{source}?mode=ro", uri=True)
+    writer = sqlite3.connect(target)
+    try:
+        reader.backup(writer)
+        writer.execute("PRAGMA journal_mode=DELETE")
     finally:
-        connection.close()
+        writer.close()
+        reader.close()
+
+
+def restore(backup: Path, database: Path, problem_of: Callable[[sqlite3.Connection], str | None]) -> Path:
+    """Put a backup in place of the database; the current one is kept aside. Returns where it was put.
+    Stop the server first: a running server would keep writing to the file it has open.
+
+    Everything is checked on a copy before the live database is touched: the backup must be a sound SQLite
+    database that `problem_of` (the schema's own check) accepts as Peer 2 Peer's, of a version this code knows.
+    The copy gets the replaced file's owner and mode, then a single rename puts it in place."""
+    refused = owner_problem(database)
+    if refused:
+        raise RestoreRefused(f"{refused} Nothing was changed.")
+    if backup.stat().st_size == 0:
+        raise RestoreRefused(f"{backup} is empty (0 bytes): it holds no database. Nothing was changed.")
+    temporary = database.with_name(f".restoring-{database.name}")
+    try:
+        try:
+            _copy_database(backup, temporary)
+        except sqlite3.DatabaseError as error:
+            raise RestoreRefused(f"{backup} is not a database this app can read ({error}). Nothing was changed.")
+        problem = integrity_problem(temporary)
+        if problem:
+            raise RestoreRefused(f"{backup} is not a sound database ({problem}). Nothing was changed.")
+        connection = sqlite3.connect(temporary)
+        try:
+            problem = problem_of(connection)
+            if problem:
+                raise RestoreRefused(f"{backup} cannot be restored: {problem}. Nothing was changed.")
+            tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            with connection:
+                # Every session from before the restore ends: cookies carry a session version the restored data
+                # may not match, and people must log in again to open their workbooks anyway.
+                for table, statement in AFTER_RESTORE:
+                    if table in tables:
+                        connection.execute(statement)
+        finally:
+            connection.close()
+        like = database if database.exists() else None
+        os.chmod(temporary, like.stat().st_mode & 0o777 if like else 0o600)
+        with open(temporary, "rb") as f:
+            os.fsync(f.fileno())
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    aside = move_aside(database, database.parent / f"replaced-{_stamp()}")
+    os.replace(temporary, database)
+    sync_folder(database.parent)
     return aside
 
 
+def _traces_of_earlier_work(database: Path, backups: Path) -> list[str]:
+    """Signs that this server has held a group's work before, for when its database is not there."""
+    traces = [f"a damaged database was moved to {folder}" for folder in sorted(database.parent.glob("damaged-*"))]
+    traces += [f"an earlier database was kept in {folder}" for folder in sorted(database.parent.glob("replaced-*"))]
+    if database.with_name(database.name + "-wal").exists():
+        traces.append(f"its -wal file is still there ({database.name}-wal)")
+    found = list_backups(backups)
+    if found:
+        traces.append(f"{len(found)} backup{'s' if len(found) > 1 else ''} in {backups}")
+    return traces
+
+
+def _what_to_do(backups: Path, suffix: str = SQLITE_SUFFIX) -> str:
+    found, p2p = list_backups(backups, suffix), p2p_command()
+    back = (f"To bring the group's work back, restore the newest backup (or an earlier one in {backups}):\n"
+            f"    {p2p} restore {found[0]}\n" if found else
+            f"No backup was found in {backups}. If you have a copy of the database elsewhere, restore it with:\n"
+            f"    {p2p} restore FILE\n")
+    return (f"{back}then start the app again. Or, to start over with a new, empty database on purpose (what is "
+            f"there now is kept aside, not deleted):\n    {p2p} new-database")
+
+
 def check_at_start(database: Path, backups: Path) -> None:
-    """A quick check before serving. On damage: move the files aside together, and say what to do. Never start
-    silently with an empty database in place of the group's work."""
+    """Before serving: never start with an empty database in place of the group's work. A damaged database is
+    moved aside (with its -wal) and the app does not start; nor does it while the database is missing where
+    there was one (the start after that, which systemd makes 3 s later, included) or is an empty file. Each time
+    the message says what to do."""
     if not database.exists():
-        return
+        traces = _traces_of_earlier_work(database, backups)
+        if traces:
+            raise DatabaseDamaged(
+                f"There is no database at {database}, but this server has held a group's work before: "
+                f"{'; '.join(traces)}. Starting now would serve an empty database in its place, so the app has "
+                f"not started.\n{_what_to_do(backups)}")
+        return   # a first start: the database is created
+    if database.stat().st_size == 0:
+        raise DatabaseDamaged(
+            f"The database {database} is an empty file (0 bytes): it holds none of the group's work (it may have "
+            f"been cut short or copied wrongly). The app has not started, so nothing is served empty or written "
+            f"over.\n{_what_to_do(backups)}")
     problem = integrity_problem(database, quick=True)
     if problem is None:
         return
     aside = move_aside(database, database.parent / f"damaged-{_stamp()}")
-    found = list_backups(backups)
-    advice = (f"The newest backup is {found[0]}. Restore it with:  p2p restore {found[0]}"
-              if found else f"No backup was found in {backups}.")
     raise DatabaseDamaged(
         f"The database {database} failed its check ({problem}). It has been moved, with its -wal file, to "
-        f"{aside} so nothing more is lost. {advice} Then start the server again.")
+        f"{aside} so nothing more is lost.\n{_what_to_do(backups)}")
+
+
+def check_postgresql_at_start(holds_data: bool, backups: Path) -> None:
+    """The same promise on PostgreSQL: an empty database while this instance has made backups of one is
+    refused (a DATABASE_URL pointing at a new database by mistake, or a dropped one)."""
+    if not holds_data and list_backups(backups, PG_SUFFIX):
+        raise DatabaseDamaged(
+            f"The PostgreSQL database is empty, but this server has backups of one in {backups}: it has held a "
+            "group's work before. Starting now would serve an empty database in its place, so the app has not "
+            f"started. Check DATABASE_URL.\n{_what_to_do(backups, PG_SUFFIX)}")
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -202,8 +374,8 @@ def make_pg_backup(url: str, backups: Path, reason: str = "manual", keep: int = 
         temporary.unlink(missing_ok=True)
         raise
     os.replace(temporary, final)
-    for old in list_backups(backups, PG_SUFFIX)[keep:]:
-        old.unlink(missing_ok=True)
+    sync_folder(backups)
+    _rotate(backups, PG_SUFFIX, keep)
     return final
 
 
@@ -222,7 +394,7 @@ def restore_pg(backup: Path, url: str, instance: Path) -> Path:
     import psycopg
     with psycopg.connect(url) as connection:   # commits on leaving the block
         # As for SQLite: every session from before the restore ends, and every board screen starts afresh.
-        for statement in AFTER_RESTORE:
+        for _, statement in AFTER_RESTORE:
             connection.execute(statement)
     return aside_folder
 

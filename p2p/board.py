@@ -23,7 +23,8 @@ from markupsafe import Markup
 from . import permissions
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
-from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, Throttle, User, one_line
+from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, SentRequest, Throttle, User, \
+    one_line
 from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -272,7 +273,10 @@ def propose(group_id: int):
     text = one_line(request.form.get("text", ""))
     limit, window = PROPOSAL_LIMIT
     key = f"propose:{current_user.id}"
-    if board.phase != "propose":
+    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
+    if sent_before:   # its answer was lost on the way: it is on the board already, once
+        problem = None
+    elif board.phase != "propose":
         problem = "Proposing has closed for now. Your words are still here if you want to keep them."
     elif not text:
         problem = "Please write a behaviour first."
@@ -283,12 +287,14 @@ def propose(group_id: int):
         log.warning("proposal-throttled group=%s user=%s", group.id, current_user.id)
     else:
         problem = None
-        Throttle.fail(key, window)
-        with db.atomic():
+
+        def add():
             Proposal.create(board=board, author=current_user.id, text=text, named=_named_as_shown(board),
                             held=board.holding)
             board.changed()
-        log.info("proposal-added group=%s", group.id)
+        if SentRequest.once(request.form.get("request_key"), add)[0]:
+            Throttle.fail(key, window)
+            log.info("proposal-added group=%s", group.id)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
         return render_template("board/_propose_form.html", board=board, group=group, text_max=Proposal.TEXT_MAX,
                                text=text if problem else "", problem=problem, just_sent=not problem)
@@ -418,11 +424,14 @@ def merge(group_id: int):
     chosen = [p for p in board.proposals_for(current_user, True)
               if str(p.id) in request.form.getlist("proposal")]
     text = one_line(request.form.get("text", ""))
-    if len(chosen) < 2:
+    if SentRequest.result_of(request.form.get("request_key"))[0]:
+        pass   # merged already: this is the same merge sent again
+    elif len(chosen) < 2:
         flash("Tick two or more behaviours to merge them.")
     else:
         text = text or chosen[0].text
-        with db.atomic():
+
+        def merge_them():
             # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording
             # and the originals listed under it would otherwise show words nobody was to see yet).
             merged = Proposal.create(board=board, author=current_user.id, text=text[:Proposal.TEXT_MAX], named=False,
@@ -438,7 +447,8 @@ def merge(group_id: int):
                 Response.delete().where(Response.proposal.in_(earlier)).execute()
                 Proposal.delete().where(Proposal.id.in_(earlier)).execute()
             board.changed()
-        log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
+        if SentRequest.once(request.form.get("request_key"), merge_them)[0]:
+            log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
     return redirect(url_for("board.page", group_id=group.id) + "#board-list")
 
 
@@ -450,16 +460,19 @@ def make_version(group_id: int):
     board = Board.for_group(group)
     agreed = [[p.text, p.theme] if p.theme else p.text
               for p in in_theme_order(board.proposals_for(current_user, True)) if p.agreed and not p.hidden]
-    if not agreed:
+    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
+    if not agreed and not sent_before:
         flash("Mark at least one behaviour as agreed first.")
         return redirect(url_for("board.page", group_id=group.id))
-    with db.atomic():
+
+    def next_version():
         board.lock()   # two facilitators at once: the second numbers its version after the first
         latest = CodeVersion.latest(board)
         CodeVersion.create(board=board, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
         Board.update(phase="commit").where(Board.id == board.id).execute()
         board.changed()
-    log.info("code-version-made group=%s", group.id)
+    if SentRequest.once(request.form.get("request_key"), next_version)[0]:
+        log.info("code-version-made group=%s", group.id)
     return redirect(url_for("board.code", group_id=group.id))
 
 

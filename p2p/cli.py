@@ -1,4 +1,5 @@
-"""Commands for hosts: `p2p serve`, `p2p setup-link`, `p2p demo`, `p2p check-content`.
+"""Commands for hosts: `p2p serve`, `p2p setup-link`, `p2p demo`, `p2p check-content`, and for looking after the
+data: `p2p backup`, `p2p restore`, `p2p upgrade`, `p2p new-database`.
 
 The same commands work as `flask --app app <command>`.
 """
@@ -18,11 +19,12 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .backup import (
-    BackupToolMissing, DatabaseDamaged, backup_now, backup_suffix, list_backups, restore, restore_pg,
+    BackupToolMissing, DatabaseDamaged, WrongUser, backup_now, backup_suffix, list_backups, move_aside,
+    owner_problem, processes_using, restore, restore_pg,
 )
 from .config import DEFAULTS, instance_folder, standalone_config
-from .content import ContentError, load_library
-from .db import DatabaseUnavailable, db, describe_url
+from .content import ContentError, host_content_folder, load_library
+from .db import DatabaseUnavailable, UpgradeRefused, db, describe_url, file_problem, start_new
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
 from .netinfo import lan_addresses
 from .logs import attach_file
@@ -153,10 +155,13 @@ def demo_command():
 @click.command("check-content")
 @click.option("--content-dir", type=click.Path(path_type=Path), default=DEFAULTS["CONTENT_DIR"],
               show_default=True)
-def check_content_command(content_dir: Path):
-    """Validate the programme files in content/ and say what they hold."""
+@click.option("--instance-content-dir", type=click.Path(path_type=Path), default=None,
+              help="The host's own programme files [default: content/ in the instance folder].")
+def check_content_command(content_dir: Path, instance_content_dir: Path | None):
+    """Validate the programme files in content/ and instance/content/, and say what they hold."""
+    own_folder = instance_content_dir or host_content_folder(instance_folder())
     try:
-        library = load_library(content_dir)
+        library = load_library(content_dir, own_folder)
     except ContentError as error:
         raise click.ClickException(str(error)) from None
     for programme in library.programmes.values():
@@ -164,6 +169,13 @@ def check_content_command(content_dir: Path):
         exercises = sum(len(s.exercises) for m in programme.modules for s in m.sessions)
         click.echo(f"{programme.id}: {programme.title} — {len(programme.modules)} modules, "
                    f"{sessions} sessions, {exercises} exercises")
+    if library.host_files:
+        click.echo(f"Your own files, from {own_folder}:")
+        for own in library.host_files:
+            instead = f"in place of {own.replaces}" if own.replaces else "added"
+            click.echo(f"    {own.path.relative_to(own_folder)} ({instead})")
+    else:
+        click.echo(f"No files of your own in {own_folder}: the programme is as shipped.")
     click.echo("Content is valid.")
 
 
@@ -194,12 +206,68 @@ def restore_command(backup_file: Path, yes: bool):
         if config["DATABASE_URL"]:
             aside = restore_pg(backup_file, config["DATABASE_URL"], instance)
         else:
-            aside = restore(backup_file, Path(config["DATABASE"]))
+            aside = restore(backup_file, Path(config["DATABASE"]), file_problem)
     except RuntimeError as error:
         raise click.ClickException(str(error)) from None
     attach_file(instance)   # no app is loaded here (the database may be damaged): log to its file all the same
     log.info("backup-restored file=%s aside=%s", backup_file.name, aside.name)
     click.echo(f"Restored {backup_file}. The database it replaced is in {aside}. Everyone will need to log in again.")
+
+
+def _refuse_while_served(config) -> None:
+    """The schema must not change under a server that is still running the old code."""
+    if config["DATABASE_URL"]:
+        return   # on another machine, maybe: make update stops the service first
+    running = processes_using(Path(config["DATABASE"]))
+    if running:
+        raise click.ClickException(
+            f"The app is still running (process {', '.join(map(str, running))} has the database open). Stop it "
+            "first (sudo systemctl stop p2p, or Ctrl+C where it runs), then try again. Nothing was changed.")
+
+
+@click.command("upgrade")
+def upgrade_command():
+    """Back up the database and bring its schema up to date (make update runs this; stop the server first)."""
+    from . import create_app
+
+    config = standalone_config(instance_folder())
+    _refuse_while_served(config)
+    app = create_app()   # checks the database; before an upgrade, backs it up
+    done = app.extensions["p2p.upgrade"]
+    if done["from"] is not None:
+        click.echo(f"The database was at schema version {done['from']} and is now at {done['to']}. "
+                   f"A backup from before: {done['backup']}")
+        return
+    made = backup_now(app.config, Path(app.instance_path) / "backups", "before-update")
+    log.info("backup-made reason=before-update file=%s", made.name)
+    click.echo(f"The database is up to date (schema version {done['to']}). A backup from before the update: {made}")
+
+
+@click.command("new-database")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def new_database_command(yes: bool):
+    """Start over with a new, empty database, on purpose. What is there now is kept aside, never deleted."""
+    config = standalone_config(instance_folder())
+    _refuse_while_served(config)
+    wrong_user = owner_problem(Path(config["DATABASE"]))
+    if wrong_user:
+        raise click.ClickException(f"{wrong_user} Nothing was changed.")
+    if not yes:
+        click.confirm(f"Start over with a new, empty database in {where_data_is(config)}? Everyone's accounts, "
+                      "groups and workbooks stay in the old one, which is kept aside.", abort=True)
+    aside = None
+    if not config["DATABASE_URL"]:
+        database = Path(config["DATABASE"])
+        if database.exists() or database.with_name(database.name + "-wal").exists():
+            aside = move_aside(database, database.parent / f"replaced-{time.strftime('%Y%m%d-%H%M%S')}")
+    try:
+        start_new(config)
+    except (DatabaseDamaged, DatabaseUnavailable) as problem:
+        raise click.ClickException(str(problem)) from None
+    log.info("database-created aside=%s", aside.name if aside else "-")
+    kept = f" The old one is in {aside}." if aside else ""
+    click.echo(f"A new, empty database is ready.{kept} Start the app: it prints a link to create the first "
+               "facilitator account.")
 
 
 def backup_every(app: Flask, hours: float) -> threading.Thread:
@@ -227,8 +295,13 @@ COMMANDS = (serve_command, setup_link_command, demo_command, check_content_comma
 
 
 def init_app(app: Flask) -> None:
-    for command in (*COMMANDS, restore_command):
+    for command in (*COMMANDS, restore_command, new_database_command):
         app.cli.add_command(command)
+
+
+# The exit status when only the host can help (a damaged or missing database, a refused upgrade, the wrong user):
+# deploy/p2p.service does not restart on it, so the journal ends with the message saying what to do.
+NEEDS_THE_HOST = 3
 
 
 def main(args: list[str] | None = None) -> None:
@@ -237,11 +310,14 @@ def main(args: list[str] | None = None) -> None:
     cli = FlaskGroup(create_app=lambda: create_app(), add_default_commands=False,
                      help="Peer 2 Peer: serve the app and look after it.")
     # These are added to the group itself, so they run even when the app cannot load: check-content with broken
-    # content, restore with a damaged database.
-    cli.add_command(check_content_command)
-    cli.add_command(restore_command)
+    # content, restore and new-database with a damaged or missing database; upgrade loads the app itself.
+    for command in (check_content_command, restore_command, upgrade_command, new_database_command):
+        cli.add_command(command)
     try:
         cli.main(args=args, prog_name="p2p")
-    except (DatabaseDamaged, DatabaseUnavailable) as problem:
+    except DatabaseUnavailable as problem:   # the PostgreSQL server may be starting: systemd tries again
         click.echo(str(problem), err=True)
         sys.exit(1)
+    except (DatabaseDamaged, UpgradeRefused, WrongUser) as problem:
+        click.echo(str(problem), err=True)
+        sys.exit(NEEDS_THE_HOST)

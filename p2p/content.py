@@ -1,8 +1,12 @@
-"""The programme as data: load `content/`, validate it, and hand out frozen objects.
+"""The programme as data: load `content/` and the host's own files in `instance/content/`, validate them, and
+hand out frozen objects.
 
 Content is validated like configuration (see content/README.md): every mistake is a ContentError naming
 the file and the place inside it, raised at start-up, so a facilitator's typo never reaches a group as a
 half-rendered page. Everything returned is immutable and shared by all requests.
+
+A host adapts the programme in `instance/content/` (same layout), never in `content/` itself: `content/` is
+the app's own and an update replaces it, while `instance/` is the host's and no update touches it.
 """
 
 from __future__ import annotations
@@ -262,8 +266,16 @@ class Programme:
 
 
 @dataclass(frozen=True)
+class HostFile:
+    """A file of the host's own in instance/content/, and the shipped file it is used in place of (if any)."""
+    path: Path
+    replaces: Path | None
+
+
+@dataclass(frozen=True)
 class Library:
     programmes: dict[str, Programme]
+    host_files: tuple[HostFile, ...] = ()
 
     def programme(self, programme_id: str) -> Programme | None:
         return self.programmes.get(programme_id)
@@ -540,23 +552,58 @@ def _load_toml(path: Path) -> dict:
         raise ContentError(path, "", f"is not UTF-8 text: {e}") from None
 
 
-def load_programme(folder: Path) -> Programme:
-    if not ID_PATTERN.match(folder.name):
-        raise ContentError(folder, "", "a programme folder's name is its id: use lower-case letters, digits and hyphens")
-    head_file = folder / "programme.toml"
-    if not head_file.is_file():
-        raise ContentError(head_file, "", "is missing: every programme folder needs one")
+# The host's own programme files, in the instance folder: an update never touches them.
+HOST_CONTENT = "content"
+
+
+def host_content_folder(instance_path: Path) -> Path:
+    return Path(instance_path) / HOST_CONTENT
+
+
+def _programme_files(root: Path) -> dict[str, dict[str, Path]]:
+    """Each programme folder's name (its id) → its .toml files by name."""
+    if not root.is_dir():
+        raise ContentError(root, "", "should be a folder of programme folders")
+    stray = sorted(root.glob("*.toml"))
+    if stray:
+        raise ContentError(stray[0], "", f"belongs in its programme's folder, for example "
+                                         f"{root / 'p2p' / stray[0].name}")
+    programmes = {}
+    for folder in sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_"))):
+        if not ID_PATTERN.match(folder.name):
+            raise ContentError(folder, "", "a programme folder's name is its id: use lower-case letters, digits "
+                                           "and hyphens")
+        programmes[folder.name] = {path.name: path for path in sorted(folder.glob("*.toml"))}
+    return programmes
+
+
+def _refuse_second_module(module_id: str, first: Path, second: Path, host_paths: frozenset[Path]):
+    if (first in host_paths) != (second in host_paths):
+        # Most likely a host's copy of a shipped module under another name: say how to make it a replacement.
+        own, shipped = (first, second) if first in host_paths else (second, first)
+        raise ContentError(own, "id", f"{module_id!r} is already the id of a module in {shipped}; to use your file "
+                                      f"in place of that one, give it the same name: {shipped.name}")
+    raise ContentError(second, "id", f"{module_id!r} is already the id of a module in {first}")
+
+
+def load_programme(programme_id: str, folder: Path, files: dict[str, Path],
+                   host_paths: frozenset[Path] = frozenset()) -> Programme:
+    """One programme from its files by name (`folder` is where they are, named when none is found;
+    `host_paths` are those of the host's own)."""
+    head_file = files.get("programme.toml")
+    if head_file is None:
+        raise ContentError(folder / "programme.toml", "", "is missing: every programme folder needs one")
     head = _Table(_load_toml(head_file), head_file, "")
     modules: dict[str, Module] = {}
-    for path in sorted(folder.glob("*.toml")):
+    for _, path in sorted(files.items()):
         if path == head_file:
             continue
         module = _read(_Table(_load_toml(path), path, ""), _module)
         if module.id in modules:
-            raise ContentError(path, "id", f"{module.id!r} is already the id of a module in {modules[module.id].file}")
+            _refuse_second_module(module.id, Path(modules[module.id].file), path, host_paths)
         modules[module.id] = module
     programme = _read(head, lambda t: Programme(
-        id=folder.name, title=t.text("title"), summary=t.text("summary"), intro=t.markdown("intro"),
+        id=programme_id, title=t.text("title"), summary=t.text("summary"), intro=t.markdown("intro"),
         facilitator_notes=t.markdown("facilitator_notes"),
         modules=tuple(sorted(modules.values(), key=lambda m: (m.order, m.id))),
     ))
@@ -565,12 +612,21 @@ def load_programme(folder: Path) -> Programme:
     return programme
 
 
-def load_library(root: Path) -> Library:
+def load_library(root: Path, host_root: Path | None = None) -> Library:
+    """The programmes in `root` (content/). A file in `host_root` (instance/content/, optional) with the same
+    relative path is used in place of the shipped one; any other file or folder there is added."""
     root = Path(root)
     if not root.is_dir():
         raise ContentError(root, "", "the content folder does not exist")
-    folders = sorted(p for p in root.iterdir() if p.is_dir() and not p.name.startswith((".", "_")))
-    programmes = {folder.name: load_programme(folder) for folder in folders}
+    shipped = _programme_files(root)
+    own = _programme_files(Path(host_root)) if host_root is not None and Path(host_root).exists() else {}
+    programmes, host_files = {}, []
+    for programme_id in sorted(shipped.keys() | own.keys()):
+        shipped_files, own_files = shipped.get(programme_id, {}), own.get(programme_id, {})
+        host_files += [HostFile(path, shipped_files.get(name)) for name, path in own_files.items()]
+        folder = root / programme_id if programme_id in shipped else Path(host_root) / programme_id
+        programmes[programme_id] = load_programme(programme_id, folder, {**shipped_files, **own_files},
+                                                  frozenset(own_files.values()))
     if not programmes:
         raise ContentError(root, "", "holds no programme folders")
-    return Library(programmes=programmes)
+    return Library(programmes=programmes, host_files=tuple(host_files))

@@ -4,12 +4,15 @@ SQLite (a file in instance/) unless DATABASE_URL (or P2P_DATABASE_URL) names a P
 tables, the same numbered upgrades and the same behaviour on both; what only SQLite has (pragmas, the WAL, its
 file backups and checks) is kept behind `is_postgresql()` branches.
 
-Upgrades are a numbered list of steps. Each runs in its own transaction and records its number in
-`schema_version`, so an interrupted upgrade resumes where it stopped and data is never dropped.
+Upgrades are a numbered list of steps. Each runs in its own transaction and records its number and name in
+`schema_version`, so an interrupted upgrade resumes where it stopped; a step is only recorded once it has kept
+every row and every reference (see `upgrade`).
 """
 
 from __future__ import annotations
 
+import sqlite3
+from collections import Counter
 from contextlib import contextmanager
 from functools import cache
 from pathlib import Path
@@ -20,7 +23,7 @@ from flask import Flask
 from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
-from .backup import check_at_start, make_backup, make_pg_backup
+from .backup import DatabaseDamaged, backup_now, check_at_start, check_postgresql_at_start
 from .logs import log
 
 db = DatabaseProxy()
@@ -92,38 +95,44 @@ def is_postgresql() -> bool:
     return isinstance(db.obj, PostgresqlDatabase)
 
 
-def init_app(app: Flask) -> None:
-    url, backups, keep = app.config["DATABASE_URL"], Path(app.instance_path) / "backups", app.config["BACKUP_KEEP"]
-    if url:
-        try:
-            db.initialize(open_postgresql(url, max_connections=app.config["THREADS"] + 4))
-        except ValueError as error:
-            raise DatabaseUnavailable(str(error)) from None
-
-        def before(version):
-            return make_pg_backup(url, backups, f"before-upgrade-from-v{version}", keep)
-    else:
-        database = Path(app.config["DATABASE"])
-        check_at_start(database, backups)  # a damaged file is moved aside with a clear message, never replaced silently
-        db.initialize(open_database(str(database)))
-
-        def before(version):
-            return make_backup(database, backups, f"before-upgrade-from-v{version}", keep)
-    try:
+def _open(config) -> None:
+    """Point `db` at the configured database and connect; on PostgreSQL, a server that cannot be reached is said
+    plainly (DatabaseUnavailable)."""
+    url = config["DATABASE_URL"]
+    if not url:
+        db.initialize(open_database(config["DATABASE"]))
         db.connect(reuse_if_open=True)
+        return
+    try:
+        db.initialize(open_postgresql(url, max_connections=config["THREADS"] + 4))
+        db.connect(reuse_if_open=True)
+    except ValueError as error:
+        raise DatabaseUnavailable(str(error)) from None
     except OperationalError as error:
-        if not url:
-            raise
         raise DatabaseUnavailable(
             f"Could not connect to the {describe_url(url)} ({str(error).strip()}). Is the server running, and is "
             "DATABASE_URL (or P2P_DATABASE_URL) right?") from None
-    def logged_before(version):
-        made = before(version)
-        log.info("backup-made reason=before-upgrade from=%s file=%s", version, Path(made).name if made else "-")
-        return made
+
+
+def init_app(app: Flask) -> None:
+    """Check the database, back it up and upgrade it if the code is newer, then connect per request. What the
+    upgrade did is kept in app.extensions["p2p.upgrade"] (`p2p upgrade` reports it)."""
+    config, backups = app.config, Path(app.instance_path) / "backups"
+    if not config["DATABASE_URL"]:
+        # Damaged, empty, or missing where there was one: stops here with what to do, never starts empty.
+        check_at_start(Path(config["DATABASE"]), backups)
+    _open(config)
+    done = app.extensions["p2p.upgrade"] = {"from": None, "backup": None}
+
+    def backed_up(version):
+        made = backup_now(config, backups, f"before-upgrade-from-v{version}")
+        log.info("backup-made reason=before-upgrade from=%s file=%s", version, made.name)
+        done.update({"from": version, "backup": made})
 
     try:
-        upgrade(before=logged_before)
+        if config["DATABASE_URL"]:
+            check_postgresql_at_start(db.table_exists("user"), backups)
+        done["to"] = upgrade(before=backed_up)
     finally:
         close_all()   # nothing stays open from start-up: a forking server (gunicorn --preload) must not share it
 
@@ -135,6 +144,33 @@ def init_app(app: Flask) -> None:
     def _close(exc):
         if not db.is_closed():
             db.close()
+
+
+def start_new(config) -> None:
+    """`p2p new-database`: the tables of a new, empty database, made on purpose where the start-up check would
+    refuse to (the SQLite file's earlier companions were moved aside first). Refuses a database holding data."""
+    _open(config)
+    try:
+        if db.table_exists("user"):
+            raise DatabaseDamaged("The database is not empty: it holds a group's work, so it is left as it is.")
+        upgrade()
+    finally:
+        close_all()
+
+
+def file_problem(connection: sqlite3.Connection) -> str | None:
+    """Why a SQLite database file (a backup to restore) is not one this code can use, or None. Read-only."""
+    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    if not {"schema_version", "user"} <= tables:
+        return "it is not a Peer 2 Peer database (it has no accounts or no schema version)"
+    columns = {row[1] for row in connection.execute("PRAGMA table_info(schema_version)")}
+    recorded = connection.execute(f"SELECT version, {'step' if 'step' in columns else 'NULL'} FROM schema_version")
+    names = [step_name(step) for step in UPGRADES]
+    recorded = [(version, step or (names[version - 1] if version <= NAMED_FROM_THE_START else None))
+                for version, step in recorded]
+    if not recorded:
+        return "it has no schema version: it was never finished"
+    return steps_problem(recorded, names)
 
 
 def for_update(query):
@@ -205,25 +241,80 @@ def _board_details():
 def _follow_ups():
     from . import models
     db.create_tables(models.FOLLOW_UP_MODELS, safe=True)
+
+
 def _sessions():
     from . import models
     db.create_tables(models.SESSION_MODELS, safe=True)
 
 
+def _workbooks_completed():
+    """Databases made in the first hours of step 2 lack what was added to it after it shipped (its code changed,
+    its number did not): the share table, and the answers' uniqueness per key generation, which replaced one per
+    person and place (that one made a fresh workbook after a reset unable to save where the old one had)."""
+    from . import models
+    db.execute_sql("DROP INDEX IF EXISTS answer_user_id_place")
+    db.create_tables(models.WORKBOOK_MODELS, safe=True)   # missing tables and indexes only
+
+
+def _sent_requests():
+    from . import models
+    db.create_tables([models.SentRequest], safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
-    _create_tables,   # 1: accounts, groups, memberships, one-time tokens, throttles
-    _workbooks,       # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
-    _boards,          # 3: the code of behaviour board: boards, proposals, responses
-    _board_details,   # 4: proposals held back until revealed (each its own), themes
-    _follow_ups,      # 5: between sessions: the agreed date for the reflection, the follow-up conversation
-    _sessions,        # 6: running a session: current session, timer, discussions, thoughts
+    _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
+    _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
+    _boards,                # 3: the code of behaviour board: boards, proposals, responses
+    _board_details,         # 4: proposals held back until revealed (each its own), themes
+    _follow_ups,            # 5: between sessions: the agreed date for the reflection, the follow-up conversation
+    _sessions,              # 6: running a session: current session, timer, discussions, thoughts
+    _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
+    _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
 ]
 
 
+def step_name(step: Callable[[], None]) -> str:
+    """A step's name, recorded beside its number: a database upgraded by other code (another branch, whose step
+    7 is not ours) is recognised instead of being half-upgraded. So a shipped step is never renamed either."""
+    return step.__name__.lstrip("_")
+
+
+# Databases upgraded before names were recorded hold numbers only; those steps can only have been these.
+NAMED_FROM_THE_START = 6
+
+
+class UpgradeRefused(RuntimeError):
+    """The schema could not be brought up to date without losing or breaking data, or this code does not know
+    the steps the database went through. Nothing was changed; the message says what to do."""
+
+
+def steps_problem(recorded: list[tuple[int, str | None]], names: list[str]) -> str | None:
+    """Why this code cannot take a database whose schema went through `recorded` (version, step name) steps,
+    given the names of its own steps; None if it can. Used at start and before a restore."""
+    if not recorded:
+        return None
+    newest = max(version for version, _ in recorded)
+    if newest > len(names):
+        return (f"it is at schema version {newest}, newer than this code knows ({len(names)}): it was made or "
+                "upgraded by a newer version of Peer 2 Peer. Update the app before using it")
+    for version, name in recorded:
+        if name is not None and name != names[version - 1]:
+            return (f"its step {version} is \"{name}\", which is not this code's step {version} "
+                    f"(\"{names[version - 1]}\"): it was upgraded by another version of Peer 2 Peer (another "
+                    "branch). Use the version that made it, or a backup made by this one")
+    return None
+
+
 def schema_version() -> int:
-    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-    row = db.execute_sql("SELECT max(version) FROM schema_version").fetchone()
-    return row[0] or 0
+    return max((version for version, _ in _recorded_steps()), default=0)
+
+
+def _recorded_steps() -> list[tuple[int, str | None]]:
+    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, step TEXT)")
+    if "step" not in {column.name for column in db.get_columns("schema_version")}:
+        db.execute_sql("ALTER TABLE schema_version ADD COLUMN step TEXT")
+    return [tuple(row) for row in db.execute_sql("SELECT version, step FROM schema_version ORDER BY version")]
 
 
 @contextmanager
@@ -240,21 +331,76 @@ def _one_upgrader_at_a_time() -> Iterator[None]:
         db.execute_sql(f"SELECT pg_advisory_unlock({db.param})", (UPGRADE_LOCK,))
 
 
+@contextmanager
+def _foreign_keys_off() -> Iterator[None]:
+    """SQLite rebuilds a table to add a NOT NULL column (peewee's migrator: copy, DROP, rename). With foreign keys
+    on, that DROP deletes every row pointing at the table (ON DELETE CASCADE): an upgrade once emptied the
+    memberships and the board's responses that way. The pragma only takes effect outside a transaction, so it is
+    set around each step's; `_check_step` then proves the step left every reference whole."""
+    if is_postgresql():   # PostgreSQL alters tables in place: nothing cascades
+        yield
+        return
+    db.execute_sql("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+    finally:
+        db.execute_sql("PRAGMA foreign_keys = ON")
+
+
+def _row_counts() -> dict[str, int]:
+    return {table: db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+            for table in db.get_tables() if table != "schema_version"}
+
+
+def _broken_references() -> Counter:
+    if is_postgresql():   # enforces every foreign key itself, inside the step
+        return Counter()
+    return Counter(row[0] for row in db.execute_sql("PRAGMA foreign_key_check"))
+
+
+def _check_step(number: int, name: str, rows_before: dict[str, int], broken_before: Counter) -> None:
+    """Inside the step's transaction: raising here rolls the step back. Upgrades add; they never delete."""
+    rows_after, broken_after = _row_counts(), _broken_references()
+    lost = [f"{table}: {count} → {rows_after.get(table, 0)}" for table, count in rows_before.items()
+            if rows_after.get(table, 0) < count]
+    broken = [f"{table}: {count}" for table, count in broken_after.items() if count > broken_before[table]]
+    if lost or broken:
+        said = "; ".join(filter(None, [lost and "rows lost (" + ", ".join(lost) + ")",
+                                       broken and "references broken (" + ", ".join(broken) + ")"]))
+        raise UpgradeRefused(
+            f"Upgrade step {number} ({name}) would have changed data it must keep: {said}. It was undone: the "
+            f"database is as it was, at schema version {number - 1}, and the app will not start with it until "
+            "this is fixed. Keep using the version of the app you had, and report this message.")
+
+
 def upgrade(steps: list[Callable[[], None]] | None = None, before: Callable[[int], object] | None = None) -> int:
     """Apply the steps not yet applied; return the version the database is now at. `before(version)` runs
-    first when an existing database is about to change (the app makes a backup there)."""
+    first when an existing database is about to change (the app makes a backup there).
+
+    Each step runs in its own transaction with foreign keys off (SQLite), and is recorded, with its name, only
+    once it has kept every row and every reference (see `_check_step`)."""
     steps = UPGRADES if steps is None else steps
+    names = [step_name(step) for step in steps]
     with _one_upgrader_at_a_time():
-        current = schema_version()
-        if current > len(steps):
-            raise RuntimeError(
-                f"The database is at schema version {current}, newer than this code knows ({len(steps)}). "
-                "Update the app before using this database."
-            )
+        recorded = _recorded_steps()
+        if any(name is None for _, name in recorded):
+            with db.atomic():   # numbers only, from before names were kept: name them as the steps they were
+                for version, name in recorded:
+                    if name is None and version <= min(NAMED_FROM_THE_START, len(names)):
+                        db.execute_sql(f"UPDATE schema_version SET step = {db.param} WHERE version = {db.param}",
+                                       (names[version - 1], version))
+            recorded = _recorded_steps()
+        problem = steps_problem(recorded, names)
+        if problem:
+            raise UpgradeRefused(f"This code cannot use the database: {problem}.")
+        current = max((version for version, _ in recorded), default=0)
         if 0 < current < len(steps) and before is not None:
             before(current)
         for number, step in enumerate(steps[current:], start=current + 1):
-            with db.atomic():
+            with _foreign_keys_off(), db.atomic():
+                rows_before, broken_before = _row_counts(), _broken_references()
                 step()
-                db.execute_sql(f"INSERT INTO schema_version (version) VALUES ({db.param})", (number,))
+                _check_step(number, names[number - 1], rows_before, broken_before)
+                db.execute_sql(f"INSERT INTO schema_version (version, step) VALUES ({db.param}, {db.param})",
+                               (number, names[number - 1]))
     return len(steps)

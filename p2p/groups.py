@@ -12,10 +12,10 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 
 from . import permissions
-from .auth import new_account_problems, sign_in_new_account
+from .auth import new_account_problems, sign_up_once
 from .db import db
-from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, Share, Throttle, User, \
-    format_join_code, normalise_join_code, one_line
+from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, SentRequest, Share, Throttle, \
+    User, format_join_code, normalise_join_code, one_line
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log
 
@@ -91,10 +91,13 @@ def create():
         abort(404)
     fields, errors = ({}, {}) if request.method == "GET" else _read_group_form()
     if request.method == "POST" and not errors:
-        group = Group.create_for(User.get_by_id(current_user.id), current_app.config["JOIN_CODE_DAYS"], **fields)
-        log.info("group-created group=%s by=%s", group.id, current_user.id)
-        flash(f"“{group.name}” is ready. Invite people with the link, the QR code or the short code.")
-        return redirect(url_for("groups.invite", group_id=group.id))
+        def make_group():
+            group = Group.create_for(User.get_by_id(current_user.id), current_app.config["JOIN_CODE_DAYS"], **fields)
+            log.info("group-created group=%s by=%s", group.id, current_user.id)
+            flash(f"“{group.name}” is ready. Invite people with the link, the QR code or the short code.")
+            return url_for("groups.invite", group_id=group.id)
+        # Sent twice (a double click, a lost answer): the second goes where the first did, to the one group made.
+        return redirect(SentRequest.once(request.form.get("request_key"), make_group)[1])
     return render_template("groups/form.html", fields=fields or request.form, errors=errors, group=None)
 
 
@@ -275,15 +278,16 @@ def join_with_code(code: str):
 
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        errors = new_account_problems()
-        if not errors:
-            with db.atomic():
-                user = User.create_account(name, request.form["password"])
-                Membership.join(user, group)
-            sign_in_new_account(user)
+        def member() -> User:
+            user = User.create_account(name, request.form["password"])
+            Membership.join(user, group)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
+            return user
+        user = sign_up_once(member)
+        if user:
             flash(f"Welcome to {group.name}, {user.name}.")
             return redirect(url_for("auth.recovery_code", next=url_for("groups.show", group_id=group.id)))
+        errors = new_account_problems()
     return render_template("groups/join.html", group=group, code=group.join_code, errors=errors, name=name)
 
 

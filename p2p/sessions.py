@@ -19,8 +19,8 @@ from .answers import place_of
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
 from .groups import membership_or_404
-from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Throttle, Timer, \
-    one_line
+from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Throttle, \
+    Timer, one_line
 from .web import content, is_fragment_request, log
 
 bp = Blueprint("sessions", __name__)
@@ -305,7 +305,10 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     anonymous = bool(request.form.get("anonymous"))
     limit, window = THOUGHT_LIMIT
     key = f"thought:{current_user.id}"
-    if not text:
+    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
+    if sent_before:   # its answer was lost on the way: it is on the board already, once
+        problem = None
+    elif not text:
         problem = "Please write your thought first."
     elif len(text) > Thought.TEXT_MAX:
         problem = (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
@@ -314,12 +317,14 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
         problem = "That is a lot of thoughts at once. Please wait a moment and try again."
     else:
         problem = None
-        Throttle.fail(key, window)
-        with db.atomic():
+
+        def add():
             board = Discussion.for_place(group, where.place)
             Thought.create(discussion=board, author=current_user.id, text=text, anonymous=anonymous)
             board.changed()
-        log.info("thought-added group=%s", group.id)
+        if SentRequest.once(request.form.get("request_key"), add)[0]:
+            Throttle.fail(key, window)
+            log.info("thought-added group=%s", group.id)
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
                                text=text if problem else "", anonymous=anonymous, problem=problem,

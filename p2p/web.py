@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
@@ -12,6 +13,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import User
 
@@ -53,6 +55,31 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or any(ord(ch) < 32 for ch in target):
         return default
     return target
+
+
+def new_request_key() -> str:
+    """A fresh key for a form that makes something (see models.SentRequest)."""
+    return secrets.token_urlsafe(16)
+
+
+def page_to_return_to() -> str:
+    """Where to go back to after logging in again: the page the person was on. A live page's poll, or a form it
+    sent, has its own address (a fragment, a POST-only route): logging in would land there, on an empty answer
+    or a 405. htmx names the page in HX-Current-URL; a plain form may say where it was sent from (`back`)."""
+    if request.method == "GET" and not htmx:
+        return safe_next(request.full_path.rstrip("?"))
+    page = urlsplit(request.headers.get("HX-Current-URL", ""))
+    if page.path and (not page.netloc or page.netloc == request.host):
+        return safe_next(page.path + (f"?{page.query}" if page.query else ""))
+    return safe_next(request.form.get("back"))
+
+
+def backup_policy(config) -> dict:
+    """What the server's own backups keep, as the privacy page and the delete pages say it."""
+    daily = bool(config["BACKUP_EVERY_HOURS"])
+    daily_days = -(-config["BACKUP_KEEP"] * config["BACKUP_EVERY_HOURS"] // 24) if daily else 0
+    return {"daily": daily, "keep": config["BACKUP_KEEP"], "apart_days": KEEP_APART_DAYS,
+            "longest_days": max(daily_days, KEEP_APART_DAYS)}
 
 
 def local_time(moment: datetime, zone: str) -> datetime:
@@ -108,15 +135,14 @@ def init_app(app: Flask) -> None:
     def _unauthorized():
         if wants_json():
             return {"login": url_for("auth.login")}, 401  # the page adds next=, it knows where it is
-        target = url_for("auth.login", next=safe_next(request.full_path.rstrip("?")))
-        return redirect_to(target)
+        return redirect_to(url_for("auth.login", next=page_to_return_to()))
 
-    app.jinja_env.globals.update(zip=zip)
+    app.jinja_env.globals.update(zip=zip, new_request_key=new_request_key)
     app.jinja_env.filters["local"] = lambda moment: local_time(moment, app.config["TIMEZONE"])
 
     @app.context_processor
     def _globals():
-        return {"programmes": content()}
+        return {"programmes": content(), "backups": backup_policy(app.config)}
 
     @app.after_request
     def _security_headers(response: Response) -> Response:
@@ -148,6 +174,9 @@ def init_app(app: Flask) -> None:
             return {"login": url_for("auth.login")}, 401
         if request.endpoint == "auth.logout" and not current_user.is_authenticated:
             return redirect(url_for("pages.home"))  # already logged out (the session had ended): nothing to do
+        if htmx and not current_user.is_authenticated:
+            # A tap on a live page after the session ended (its token went with it): to the login page, and back.
+            return redirect_to(url_for("auth.login", next=page_to_return_to()))
         return calm_error(400, "That form had gone stale",
                           "This page was open a long time or you signed in elsewhere in between. "
                           "Go back, reload the page, and send it again.")

@@ -1,6 +1,7 @@
 """Accounts: setup links, login and its throttle, next=, session invalidation, password change and reset."""
 
 import re
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
@@ -114,6 +115,18 @@ def test_htmx_callers_get_hx_redirect_to_login(client, room):
     response = client.get(f"/groups/{room.group.id}/invite", headers={"HX-Request": "true"})
     assert response.status_code == 204
     assert response.headers["HX-Redirect"].startswith("/login?next=")
+
+
+def test_a_live_page_whose_session_ended_returns_to_that_page_after_login(client, room):
+    # The board's poll, its timer, a form sent with htmx: after logging in, back to the page, not to them.
+    board = f"/groups/{room.group.id}/board"
+    for method, path in (("get", f"{board}/live?v=3"), ("get", f"/groups/{room.group.id}/timer/live?v=1"),
+                         ("post", f"{board}/proposals")):
+        response = getattr(client, method)(path, headers={"HX-Request": "true",
+                                                          "HX-Current-URL": f"http://localhost{board}?x=1"})
+        assert parse_qs(urlsplit(response.headers["HX-Redirect"]).query)["next"] == [f"{board}?x=1"]
+    answer = client.get(f"{board}/live?v=3", headers={"HX-Request": "true", "HX-Current-URL": "http://evil.example/x"})
+    assert answer.headers["HX-Redirect"] == "/login?next=/"   # another site's page is never a way back
 
 
 def test_logout_ends_the_session_everywhere(app, room, as_user):

@@ -1,9 +1,14 @@
 """Nothing lost: backups that are consistent and checked, restore that keeps the old file aside, and a start-up
 check that never lets the app start silently empty."""
 
+import os
 import sqlite3
+import stat
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -12,7 +17,7 @@ from conftest import PASSWORD, login, make_app
 from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
-from p2p.db import db
+from p2p.db import UPGRADES, db, file_problem
 from p2p.models import Answer, Board, User
 
 # About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
@@ -71,7 +76,7 @@ def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, 
     in_backup = rows(made, "select count(*) from answer")[0][0]
     assert 0 < in_backup <= Answer.select().count()
     db.close()
-    aside = backups.restore(made, database)
+    aside = backups.restore(made, database, file_problem)
     assert rows(database, "select count(*) from answer")[0][0] == in_backup
     assert (aside / "test.sqlite3").exists()
 
@@ -83,7 +88,7 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     User.create_account("Added after the backup", PASSWORD)
     db.close()
-    aside = backups.restore(made, tmp_path / "test.sqlite3")
+    aside = backups.restore(made, tmp_path / "test.sqlite3", file_problem)
     assert ("Added after the backup",) in rows(aside / "test.sqlite3", 'select name from "user"')
     assert User.by_name("Added after the backup") is None
     assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
@@ -92,12 +97,70 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
         assert Board.for_group(room.group).version > before + 999_999
 
 
-def test_restore_refuses_a_file_that_is_not_a_sound_database(app, room, tmp_path):
-    bad = tmp_path / "not-a-backup.sqlite3"
-    bad.write_bytes(b"this is not a database" * 100)
-    with pytest.raises(RuntimeError, match="not a sound database"):
-        backups.restore(bad, tmp_path / "test.sqlite3")
-    assert User.by_name("Alice")   # nothing changed
+def _not_a_backup(kind: str, tmp_path, made) -> Path:
+    bad = tmp_path / f"{kind}.sqlite3"
+    if kind == "empty":
+        bad.write_bytes(b"")
+    elif kind == "text":
+        bad.write_bytes(b"this is not a database" * 100)
+    elif kind == "truncated":
+        bad.write_bytes(made.read_bytes()[:made.stat().st_size // 2])
+    elif kind == "another-app":
+        connection = sqlite3.connect(bad)
+        connection.execute("CREATE TABLE recipe (name TEXT)")
+        connection.commit()
+        connection.close()
+    elif kind == "newer":
+        bad.write_bytes(made.read_bytes())
+        connection = sqlite3.connect(bad)
+        connection.execute("INSERT INTO schema_version (version, step) VALUES (99, 'from_the_future')")
+        connection.commit()
+        connection.close()
+    return bad
+
+
+@pytest.mark.parametrize("kind, said", [
+    ("empty", r"is empty \(0 bytes\)"), ("text", "not a database this app can read"),
+    ("truncated", "not a sound database|not a database this app can read"),
+    ("another-app", "not a Peer 2 Peer database"), ("newer", "newer than this code knows")])
+def test_restore_refuses_what_is_not_a_peer_2_peer_database_and_touches_nothing(app, room, tmp_path, kind, said):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "b")
+    db.close()
+    before = database.read_bytes()
+    with pytest.raises(backups.RestoreRefused, match=said):
+        backups.restore(_not_a_backup(kind, tmp_path, made), database, file_problem)
+    assert database.read_bytes() == before
+    assert not list(tmp_path.glob("replaced-*")) and not list(tmp_path.glob(".restoring-*"))
+    assert User.by_name("Alice")
+
+
+def test_restore_refuses_to_run_as_another_user_than_the_database_s_owner(app, room, tmp_path):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "b")
+    db.close()
+    os.chown(database, 4321, 4321)   # the service's own user; the suite runs as root, like `sudo p2p restore`
+    with pytest.raises(backups.RestoreRefused, match="belongs to the user 4321.*sudo -u 4321"):
+        backups.restore(made, database, file_problem)
+    assert database.stat().st_uid == 4321 and not list(tmp_path.glob("replaced-*"))
+
+
+def test_restore_keeps_the_database_s_mode_and_takes_a_backup_from_before_the_board_existed(app, room, tmp_path):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "b")
+    connection = sqlite3.connect(made)   # as a backup made at schema 2 would be: no board yet
+    connection.executescript("".join(f"DROP TABLE {table};" for table in (
+        "board", "proposal", "response", "code_version", "commitment", "follow_up", "current_session", "timer",
+        "discussion", "thought")) + "DELETE FROM schema_version WHERE version > 2")
+    connection.close()
+    db.close()
+    os.chmod(database, 0o600)
+    backups.restore(made, database, file_problem)
+    assert stat.S_IMODE(database.stat().st_mode) == 0o600
+    assert rows(database, "select max(version) from schema_version") == [(2,)]
+    make_app(tmp_path)   # starts, and upgrades what it restored
+    assert rows(database, "select max(version) from schema_version") == [(len(UPGRADES),)]
+    assert rows(database, 'select count(*) from "user"') == [(5,)]
 
 
 def test_the_restore_command_works_without_loading_the_app(app, room, tmp_path, monkeypatch):
@@ -127,6 +190,102 @@ def test_a_damaged_database_is_moved_aside_and_the_app_does_not_start_empty(tmp_
     assert not database.exists()                      # moved aside, together with its -wal...
     assert list(tmp_path.glob("damaged-*/test.sqlite3"))
     assert app is not None
+
+
+def _cannot_start(tmp_path, said: str) -> str:
+    with pytest.raises(backups.DatabaseDamaged, match=said) as refused:
+        make_app(tmp_path)
+    assert not (tmp_path / "test.sqlite3").exists() or (tmp_path / "test.sqlite3").stat().st_size == 0
+    return str(refused.value)
+
+
+def test_after_damage_the_next_starts_refuse_too_and_say_which_backup_to_restore(app, room, tmp_path):
+    database = tmp_path / "test.sqlite3"
+    made = backups.make_backup(database, tmp_path / "instance" / "backups")
+    db.close()
+    database.write_bytes(b"\xff" * 8192)
+    _cannot_start(tmp_path, "failed its check")
+    for _ in range(2):   # systemd starts it again 3 s later, and again: never empty, always the same advice
+        message = _cannot_start(tmp_path, "There is no database.*a damaged database was moved to")
+        assert f"restore {made}" in message and "new-database" in message
+    assert not database.exists()
+
+
+@pytest.mark.parametrize("what", ["empty file", "missing, with backups"])
+def test_an_empty_or_missing_database_never_starts_empty(app, room, tmp_path, what):
+    database = tmp_path / "test.sqlite3"
+    backups.make_backup(database, tmp_path / "instance" / "backups")
+    db.close()
+    if what == "empty file":
+        database.write_bytes(b"")
+        said = r"empty file \(0 bytes\)"
+    else:
+        database.unlink()
+        said = "There is no database.*1 backup in"
+    for _ in range(2):
+        _cannot_start(tmp_path, said)
+
+
+def test_a_host_can_start_over_on_purpose_and_nothing_is_deleted(app, room, tmp_path, monkeypatch):
+    from p2p.cli import new_database_command
+    database = tmp_path / "test.sqlite3"
+    backups.make_backup(database, tmp_path / "instance" / "backups")
+    db.close()
+    database.write_bytes(b"")
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("P2P_DATABASE", str(database))
+    result = CliRunner().invoke(new_database_command, ["--yes"])
+    assert result.exit_code == 0, result.output
+    assert "A new, empty database is ready" in result.output
+    assert len(list(tmp_path.glob("replaced-*/test.sqlite3"))) == 1   # the old file, kept
+    make_app(tmp_path)
+    assert rows(database, 'select count(*) from "user"') == [(0,)]
+
+
+def test_the_app_refuses_to_run_as_another_user_than_the_instance_s_owner(tmp_path):
+    make_app(tmp_path)
+    db.close()
+    os.chown(tmp_path / "instance", 4321, 4321)
+    with pytest.raises(backups.WrongUser, match="belongs to the user 4321"):
+        make_app(tmp_path)
+
+
+def test_backups_from_before_an_upgrade_are_kept_apart_from_the_rotation(app, room, tmp_path):
+    database, folder = tmp_path / "test.sqlite3", tmp_path / "b"
+    before_upgrade = backups.make_backup(database, folder, "before-upgrade-from-v3", keep=3)
+    for _ in range(5):
+        backups.make_backup(database, folder, "daily", keep=3)
+    assert before_upgrade.exists() and len(backups.list_backups(folder)) == 4
+    long_ago = folder / before_upgrade.name.replace(before_upgrade.name[4:12], "20200101")
+    before_upgrade.rename(long_ago)   # after KEEP_APART_DAYS it goes too
+    backups.make_backup(database, folder, "daily", keep=3)
+    assert not long_ago.exists() and len(backups.list_backups(folder)) == 3
+
+
+def test_p2p_upgrade_backs_up_upgrades_and_says_what_it_did(app, room, tmp_path, monkeypatch):
+    from p2p.cli import upgrade_command
+    database = tmp_path / "test.sqlite3"
+    with db.connection_context():   # as if this database were two steps behind the code
+        db.execute_sql("DELETE FROM schema_version WHERE version > 4")
+    db.close()
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
+    monkeypatch.setenv("P2P_DATABASE", str(database))
+    server = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; sqlite3.connect(sys.argv[1]); "
+                               "print('open', flush=True); time.sleep(60)", str(database)], stdout=subprocess.PIPE)
+    try:
+        server.stdout.readline()
+        result = CliRunner().invoke(upgrade_command)
+        assert result.exit_code == 1 and f"process {server.pid} has the database open" in result.output
+        assert rows(database, "select max(version) from schema_version") == [(4,)]
+    finally:
+        server.kill()
+        server.wait()
+    result = CliRunner().invoke(upgrade_command)
+    assert result.exit_code == 0, result.output
+    assert f"was at schema version 4 and is now at {len(UPGRADES)}" in result.output
+    assert "before-upgrade-from-v4" in result.output
+    result = CliRunner().invoke(upgrade_command)   # nothing to upgrade: a backup all the same
+    assert f"up to date (schema version {len(UPGRADES)})" in result.output and "before-update" in result.output
 
 
 def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
@@ -164,7 +323,7 @@ def test_p2p_serve_explains_a_damaged_database_instead_of_a_traceback(tmp_path, 
     (tmp_path / "p2p.sqlite3").write_bytes(b"garbage" * 1000)
     with pytest.raises(SystemExit) as exit_:
         main(["serve"])
-    assert exit_.value.code == 1
+    assert exit_.value.code == 3   # deploy/p2p.service does not restart on it: only the host can help
     err = capsys.readouterr().err
     assert "failed its check" in err and "Traceback" not in err
 

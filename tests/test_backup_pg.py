@@ -3,11 +3,13 @@ archive back in full with pg_restore, and only then gives it its final name; `p2
 single transaction, keeping the current contents aside and logging everyone out."""
 
 import subprocess
+import uuid
 
+import psycopg
 import pytest
 from click.testing import CliRunner
 
-from conftest import PASSWORD, login
+from conftest import PASSWORD, database_url, login, make_app
 from p2p import backup as backups
 from p2p.cli import restore_command
 from p2p.db import close_all
@@ -102,3 +104,20 @@ def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
     assert len(made) == 1 and f"before-upgrade-from-v{len(database.UPGRADES) - 1}" in made[0].name
     with database.db.connection_context():
         assert database.schema_version() == len(database.UPGRADES)
+
+
+def test_an_empty_database_where_backups_were_made_is_refused_at_start(app, tmp_path, postgres_server):
+    made = backups.make_pg_backup(app.config["DATABASE_URL"], folder(tmp_path))
+    close_all()
+    empty = f"p2p_empty_{uuid.uuid4().hex[:8]}"   # DATABASE_URL pointed at a new database by mistake
+    postgres_server.admin.execute(f'CREATE DATABASE "{empty}"')
+    try:
+        with pytest.raises(backups.DatabaseDamaged, match=r"PostgreSQL database is empty") as refused:
+            make_app(tmp_path, DATABASE_URL=database_url(postgres_server.url, empty))
+        assert f"restore {made}" in str(refused.value) and "new-database" in str(refused.value)
+        close_all()
+        with psycopg.connect(database_url(postgres_server.url, empty)) as connection:
+            assert connection.execute("SELECT count(*) FROM pg_tables WHERE schemaname = 'public'").fetchone() == (0,)
+    finally:
+        close_all()
+        postgres_server.admin.execute(f'DROP DATABASE IF EXISTS "{empty}" WITH (FORCE)')

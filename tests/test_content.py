@@ -149,3 +149,92 @@ def test_a_broken_content_file_stops_the_app_starting(tmp_path):
     write_programme(tmp_path / "content", GOOD_MODULE.replace('title = "A module"', ""))
     with pytest.raises(ContentError, match="title"):
         make_app(tmp_path, CONTENT_DIR=str(tmp_path / "content"))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The host's own files in instance/content/: same layout, used in place of shipped files or added to them.
+
+
+def host_file(host_root: Path, relative: str, text: str) -> Path:
+    path = host_root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    return path
+
+
+@pytest.fixture
+def shipped(tmp_path) -> Path:
+    write_programme(tmp_path / "content", GOOD_MODULE)
+    return tmp_path / "content"
+
+
+def test_a_host_file_with_the_same_path_is_used_in_place_of_the_shipped_one(shipped, tmp_path):
+    own = host_file(tmp_path / "own", "prog/10-mod.toml", GOOD_MODULE.replace("How are you?", "How is it going?"))
+    library = load_library(shipped, tmp_path / "own")
+    assert library.programme("prog").module("mod").session("s1").block("q1").prompt == "How is it going?"
+    assert [(f.path, f.replaces) for f in library.host_files] == [(own, shipped / "prog" / "10-mod.toml")]
+
+
+def test_a_host_file_or_folder_of_its_own_is_added(shipped, tmp_path):
+    host_file(tmp_path / "own", "prog/20-ours.toml", GOOD_MODULE.replace('id = "mod"', 'id = "ours"'))
+    host_file(tmp_path / "own", "local/programme.toml", 'title = "Our own"\nsummary = "S"\n')
+    host_file(tmp_path / "own", "local/10-mod.toml", GOOD_MODULE)
+    library = load_library(shipped, tmp_path / "own")
+    assert [m.id for m in library.programme("prog").modules] == ["mod", "ours"]
+    assert library.programme("local").title == "Our own"
+    assert all(f.replaces is None for f in library.host_files) and len(library.host_files) == 3
+
+
+def test_no_host_folder_is_the_programme_as_shipped(shipped, tmp_path):
+    library = load_library(shipped, tmp_path / "no-such-folder")
+    assert library.host_files == () and list(library.programmes) == ["prog"]
+
+
+def test_a_mistake_in_a_host_file_names_that_file_and_the_place(shipped, tmp_path):
+    own = host_file(tmp_path / "own", "prog/10-mod.toml", GOOD_MODULE.replace('order = 1', 'order = "first"'))
+    with pytest.raises(ContentError) as caught:
+        load_library(shipped, tmp_path / "own")
+    assert (caught.value.file, caught.value.where) == (str(own), "order")
+
+
+def test_a_host_copy_under_another_name_is_told_to_take_the_shipped_name(shipped, tmp_path):
+    own = host_file(tmp_path / "own", "prog/10-mod-ours.toml", GOOD_MODULE)
+    with pytest.raises(ContentError, match="give it the same name: 10-mod.toml") as caught:
+        load_library(shipped, tmp_path / "own")
+    assert caught.value.file == str(own)
+
+
+@pytest.mark.parametrize("relative, words", [
+    ("10-mod.toml", "belongs in its programme's folder"),
+    ("Our Programme/10-mod.toml", "name is its id"),
+    ("new/10-mod.toml", "programme.toml: is missing"),
+])
+def test_a_host_file_in_the_wrong_place_is_named(shipped, tmp_path, relative, words):
+    host_file(tmp_path / "own", relative, GOOD_MODULE)
+    with pytest.raises(ContentError, match=words) as caught:
+        load_library(shipped, tmp_path / "own")
+    assert str(tmp_path / "own") in caught.value.file
+
+
+def test_a_broken_host_file_in_the_instance_folder_stops_the_app_starting(shipped, tmp_path):
+    from conftest import make_app
+    own = host_file(tmp_path / "instance" / "content", "prog/10-mod.toml", GOOD_MODULE.replace("[[sessions]]", ""))
+    with pytest.raises(ContentError) as caught:
+        make_app(tmp_path, CONTENT_DIR=str(shipped))
+    assert caught.value.file == str(own)
+
+
+def test_check_content_says_which_files_are_the_hosts(shipped, tmp_path):
+    from click.testing import CliRunner
+    from p2p.cli import check_content_command
+    host_file(tmp_path / "own", "prog/10-mod.toml", GOOD_MODULE)
+    host_file(tmp_path / "own", "prog/20-ours.toml", GOOD_MODULE.replace('id = "mod"', 'id = "ours"'))
+    args = ["--content-dir", str(shipped), "--instance-content-dir", str(tmp_path / "own")]
+    result = CliRunner().invoke(check_content_command, args)
+    assert result.exit_code == 0, result.output
+    assert f"Your own files, from {tmp_path / 'own'}:" in result.output
+    assert f"prog/10-mod.toml (in place of {shipped / 'prog' / '10-mod.toml'})" in result.output
+    assert "prog/20-ours.toml (added)" in result.output and "Content is valid." in result.output
+    host_file(tmp_path / "own", "prog/20-ours.toml", "id = ")
+    result = CliRunner().invoke(check_content_command, args)
+    assert result.exit_code == 1 and f"{tmp_path / 'own' / 'prog' / '20-ours.toml'}: is not valid TOML" in result.output

@@ -1,15 +1,14 @@
 """The database and the instance folder: pragmas, schema upgrades that keep data, first-start files."""
 
-import os
 import stat
 
 import pytest
-from peewee import IntegrityError
+from peewee import BooleanField, IntegrityError
 
-from conftest import make_app
+from conftest import make_app, on_postgresql
 from p2p import db as database
-from p2p.db import db, open_database, schema_version, upgrade
-from p2p.models import Group, Membership, User
+from p2p.db import UpgradeRefused, add_columns_if_missing, db, open_database, schema_version, upgrade
+from p2p.models import Board, Group, Membership, Proposal, Response, User
 
 
 @pytest.mark.sqlite_only
@@ -68,6 +67,77 @@ def test_a_failing_upgrade_rolls_back_and_is_tried_again_next_start(app, room):
         assert schema_version() == before
         assert not db.table_exists("half")
         assert User.select().count() == 5
+
+
+def test_a_step_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(app, room):
+    # SQLite adds a NOT NULL column by rebuilding the table (copy, DROP, rename); with foreign keys on, the DROP
+    # once deleted every membership and every response on the way.
+    board = Board.for_group(room.group)
+    proposal = Proposal.create(board=board, author=room.alice, text="Listen")
+    Response.create(proposal=proposal, user=room.bob, kind="agree")
+    Group._meta.add_field("archived", BooleanField(default=False))
+    Proposal._meta.add_field("pinned", BooleanField(default=False))
+    try:
+        def add_flags():
+            add_columns_if_missing(Group, "archived")
+            add_columns_if_missing(Proposal, "pinned")
+
+        with db.connection_context():
+            memberships = Membership.select().count()
+            upgrade([*database.UPGRADES, add_flags])
+            assert Membership.select().count() == memberships == 5
+            assert Response.select().count() == 1
+            if not on_postgresql(app):
+                assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1   # back on afterwards
+    finally:
+        Group._meta.remove_field("archived")
+        Proposal._meta.remove_field("pinned")
+
+
+def test_a_step_that_would_lose_rows_is_undone_and_the_app_says_so(app, room):
+    def tidy_up():
+        db.execute_sql("DELETE FROM membership WHERE role = 'participant'")
+
+    with db.connection_context():
+        latest = len(database.UPGRADES)
+        with pytest.raises(UpgradeRefused, match=rf"step {latest + 1} \(tidy_up\).*membership: 5 → 2.*schema "
+                                                  rf"version {latest}"):
+            upgrade([*database.UPGRADES, tidy_up])
+        assert schema_version() == latest
+        assert Membership.select().count() == 5
+
+
+@pytest.mark.sqlite_only
+def test_a_step_that_would_break_references_is_undone(app, room):
+    def renumber_groups():
+        db.execute_sql('UPDATE "group" SET id = id + 100')   # foreign keys are off during a step: nothing follows
+
+    with db.connection_context():
+        with pytest.raises(UpgradeRefused, match=r"references broken \(membership: 5\)"):
+            upgrade([*database.UPGRADES, renumber_groups])
+        assert Group.get_by_id(room.group.id).name == "Tuesday group"
+
+
+def test_steps_are_recorded_by_name_and_another_branch_s_database_is_refused(app):
+    def our_step():
+        pass
+
+    def their_step():
+        pass
+
+    with db.connection_context():
+        names = [row[0] for row in db.execute_sql("SELECT step FROM schema_version ORDER BY version")]
+        assert names[:6] == ["create_tables", "workbooks", "boards", "board_details", "follow_ups", "sessions"]
+        upgrade([*database.UPGRADES, their_step])
+        with pytest.raises(UpgradeRefused, match=f'step {len(names) + 1} is "their_step".*another branch'):
+            upgrade([*database.UPGRADES, our_step])
+
+
+def test_steps_recorded_before_names_were_kept_are_named(app):
+    with db.connection_context():
+        db.execute_sql("UPDATE schema_version SET step = NULL WHERE version <= 6")   # as before names were kept
+        upgrade()
+        assert db.execute_sql("SELECT count(*) FROM schema_version WHERE step IS NULL").fetchone()[0] == 0
 
 
 def test_a_database_newer_than_the_code_is_refused(app):

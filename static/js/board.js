@@ -1,7 +1,9 @@
-/* The board's one script, for what htmx does not do by itself when the Wi-Fi drops: a request that cannot reach
-   the server is simply lost, without a word. Here a response or a commitment that could not be sent is sent again
-   as soon as the server can be reached (the screen keeps showing the person's choice meanwhile), and a proposal
-   that could not be sent says so; its words stay in the box, to be sent again. */
+/* The live boards' one script (the code of behaviour board and the discussion boards), for what htmx does not do by
+   itself when the Wi-Fi drops: a request that cannot reach the server is simply lost, without a word. Here a
+   response or a commitment that could not be sent is sent again as soon as the server can be reached (the screen
+   keeps showing the person's choice meanwhile). A proposal or a thought that could not be sent says so, and its
+   words stay in the box: sending it again is safe, because its form carries a key (request_key) by which the
+   server makes it once, even if the first one did arrive and only its answer was lost. */
 (function () {
   "use strict";
   var unsent = {};   // address -> {body, choice}: per behaviour (and for the commitment), the last tap not yet sent
@@ -40,14 +42,31 @@
     if (RESENT.test(form.action)) {
       var chosen = form.querySelector("input[type=radio]:checked");
       unsent[form.action] = {body: new URLSearchParams(new FormData(form)), choice: chosen && chosen.id};
-    } else if (form.closest("#propose")) {
-      var status = document.querySelector("#proposal-sent span");
-      if (status) {
-        status.dataset.tone = "problem";
-        status.textContent = "Not sent: the connection is down. Your words are still here; " +
-          "press Propose again in a moment.";
+    } else if (form.elements.request_key) {
+      var status = form.querySelector("[role=status]");
+      var line = status && (status.querySelector("span") || status);
+      var button = form.querySelector("button[type=submit]");
+      form.dataset.unsent = "true";
+      if (line) {
+        line.dataset.tone = "problem";
+        line.textContent = "Not sent yet: the connection dropped. Your words are still here. Press “" +
+          (button ? button.textContent.trim() : "Send") + "” again once you are back online: it will not be " +
+          "added twice.";
       }
     }
+  });
+
+  // Words changed after a send that got no answer are something new: a new key, so they are not taken for the
+  // same thing sent again (which the server would answer without adding them).
+  document.addEventListener("input", function (event) {
+    var form = event.target.form;
+    if (!form || form.dataset.unsent !== "true" || !form.elements.request_key) { return; }
+    var bytes = new Uint8Array(16);
+    crypto.getRandomValues(bytes);   // also on plain HTTP, where crypto.randomUUID is missing
+    form.elements.request_key.value = Array.prototype.map.call(bytes, function (b) {
+      return ("0" + b.toString(16)).slice(-2);
+    }).join("");
+    delete form.dataset.unsent;
   });
 
   document.addEventListener("htmx:afterRequest", function (event) {

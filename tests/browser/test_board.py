@@ -8,7 +8,8 @@ told in order, so they share one room (module scope) and run top to bottom:
 1. proposing: anonymous, named, hidden until reveal, then revealed; the naming hint follows the facilitator live;
 2. typing a proposal while others' arrive keeps the words, the caret and the focus;
 3. a phone that drops off the network catches up by itself, without a reload, and says what it missed; a
-   proposal it could not send says so and keeps its words;
+   proposal it could not send says so and keeps its words; one whose answer was lost, sent again, shows once;
+   a phone whose session ended logs in again and is back on the board;
 4. responses made before a merge (ticked and merged by keyboard) follow the merged behaviour; themes;
 5. responding: a choice tapped offline is sent once back; focus stays on a radio (and on the facilitator's
    control) while the list is redrawn; a private objection ("needs discussion" everywhere, no name anywhere), an
@@ -206,11 +207,15 @@ def proposal_box(page: Page) -> Locator:
     return page.get_by_label("A behaviour that helps you feel safe")
 
 
+def proposal_status(page: Page) -> Locator:
+    return page.get_by_role("region", name="Propose a behaviour").get_by_role("status")
+
+
 def propose(screen: Screen, text: str) -> None:
     page = screen.page
     proposal_box(page).fill(text)
     page.get_by_role("button", name="Propose").click()
-    expect(page.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_have_text(SENT)
+    expect(proposal_status(page)).to_have_text(SENT)
     expect(proposal_box(page)).to_have_value("")
 
 
@@ -451,8 +456,8 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
             # Jo tries to propose: her phone says it was not sent, and keeps her words.
             proposal_box(jo.page).fill("Hugs only when asked")
             jo.page.get_by_role("button", name="Propose").click()
-            expect(jo.page.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_have_text(
-                re.compile(r"^Not sent: the connection is down\. Your words are still here"))
+            expect(proposal_status(jo.page)).to_have_text(re.compile(
+                r"^Not sent yet: the connection dropped\. Your words are still here\..*it will not be added twice"))
             expect(proposal_box(jo.page)).to_have_value("Hugs only when asked")
             jo.page.wait_for_timeout(1600)   # at least one of Jo's polls finds no network
             expect(item(jo.page, "Listen to each other")).to_have_count(0)
@@ -464,9 +469,35 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
     room.within([jo], shows("Start and end on time"))
     expect(announced(jo.page)).to_have_text("2 new behaviours.")
     assert_not_reloaded([jo])
-    propose(jo, "Hugs only when asked")   # and now it goes
-    room.within(room.others(jo), shows("Hugs only when asked"))
-    no_names_on_the_projector(room)
+    # She presses Propose again. This time her words reach the server, but its answer is lost on the way back.
+    def answer_lost(route):
+        route.fetch()    # the server adds the proposal...
+        route.abort()    # ...and the phone never hears so
+    jo.page.route("**/board/proposals", answer_lost)
+    with room.problems.tolerating("htmx:sendError"):   # (the console's word on it may come a moment later)
+        jo.page.get_by_role("button", name="Propose").click()
+        expect(proposal_status(jo.page)).to_have_text(re.compile(r"^Not sent yet"))
+        room.within(room.others(jo), shows("Hugs only when asked"))   # it did arrive
+    jo.page.unroute("**/board/proposals")
+    jo.page.get_by_role("button", name="Propose").click()   # sent again, as her phone suggests: still one
+    expect(proposal_status(jo.page)).to_have_text(SENT)
+    expect(proposal_box(jo.page)).to_have_value("")
+    room.within(room.screens, shows("Hugs only when asked"))
+    for screen in room.screens:
+        expect(item(screen.page, "Hugs only when asked")).to_have_count(1)
+
+
+def test_a_phone_whose_session_ended_logs_in_again_and_is_back_on_the_board(room):
+    priya = room[NEWCOMER]
+    priya.page.wait_for_load_state("networkidle")
+    priya.page.context.clear_cookies()   # the session is gone (expired, or ended elsewhere)
+    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Log in", timeout=LIVE_MS)   # by her next poll
+    priya.page.get_by_label("Your name").fill(NEWCOMER)
+    priya.page.get_by_label("Password", exact=True).fill(PASSWORD)
+    priya.page.get_by_role("button", name="Log in").click()
+    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    assert urlsplit(priya.page.url).path == room.board   # the board, not the poll's own address
+    room.within([priya], shows("Hugs only when asked"))
 
 
 # -- 4. Responses, then a merge -----------------------------------------------------------------------------

@@ -1,0 +1,347 @@
+#!/usr/bin/env bash
+# `make update`: bring this install up to date with its upstream branch (origin/main) without losing anything.
+#
+# The order is the point. Everything that can stop an update is tried before anything changes:
+#   1. refuse, changing nothing, when files of the app have edits made here (programme files: say how to
+#      move them to instance/content/), when there is no upstream branch, when fetching fails, or when the
+#      branch has commits of its own;
+#   2. install the new commit's dependencies into .venv while the old code still runs (no network to PyPI:
+#      the update stops here and the app runs on as it was);
+#   3. stop the service, fast-forward, refresh the install with the NEW Makefile, check the programme files,
+#      upgrade the database (`p2p upgrade` makes a backup first), start the service again.
+# If a step of 3 fails, the code goes back to the commit it was at and the service starts on it again.
+#
+# Run it as the owner of the checkout (pi on a Pi), not as root: it asks sudo for systemctl only.
+# SERVICE: the systemd unit's name (default p2p). SETTLE_SECONDS: how long the restarted service must stay up
+# before it is called running (default 5). MAKE: the make to run the new Makefile with.
+
+set -euo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+service=${SERVICE:-p2p}
+settle_seconds=${SETTLE_SECONDS:-5}
+make=${MAKE:-make}
+# The commit this install last finished updating to: when it is the current one too, there is nothing to do.
+# (After a plain `git pull` it is not, and the update finishes what the pull left undone.)
+updated_to=.venv/.p2p-updated-to
+
+say() { printf '%s\n' "$@"; }
+indent() { sed 's/^/    /'; }
+
+# Stop before anything has changed, saying why and what to do (one line each argument).
+refuse() {
+    {
+        say "make update changed nothing: $1"
+        shift
+        [ $# -eq 0 ] || say "$@"
+    } >&2
+    exit 1
+}
+
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+short() { git rev-parse --short "$1"; }
+
+commits() {
+    local count
+    count=$(git rev-list --count "$1")
+    if [ "$count" = 1 ]; then say "1 new commit"; else say "$count new commits"; fi
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# 1. What would stop the update.
+
+# Programme files edited in content/ (content/<programme>/<file>.toml) get the commands that keep them in
+# instance/content/, where they are used in place of the shipped ones and no update touches them.
+is_programme_file() { [[ $1 =~ ^content/[^/]+/[^/]+\.toml$ ]]; }
+
+keep_in_instance_commands() {   # lines of "status<TAB>path": git's A (added), D (deleted), M (modified)...
+    local status path folder target
+    local -A made=()
+    while IFS=$'\t' read -r status path; do
+        folder=instance/${path%/*}
+        target=instance/$path
+        if [ "$status" = D ]; then
+            say "git checkout HEAD -- $path   # deleted here: instance/content/ replaces files, never removes one"
+            continue
+        fi
+        [ -n "${made[$folder]:-}" ] || say "mkdir -p $folder"
+        made[$folder]=1
+        if [ -e "$target" ]; then
+            # Yours is there already: keep this one beside it (not .toml, so not loaded) to compare later.
+            target=$target.edited-in-content
+        fi
+        if [ "$status" = A ]; then
+            say "git rm --cached --quiet $path" "mv $path $target"
+        else
+            say "cp $path $target" "git checkout HEAD -- $path"
+        fi
+    done
+}
+
+refuse_local_edits() {
+    local changes=$1 programme_files other_files
+    programme_files=$(while IFS=$'\t' read -r status path; do
+        if is_programme_file "$path"; then printf '%s\t%s\n' "$status" "$path"; fi
+    done <<<"$changes")
+    other_files=$(while IFS=$'\t' read -r status path; do
+        if ! is_programme_file "$path"; then say "$path"; fi
+    done <<<"$changes")
+    local advice=()
+    if [ -n "$programme_files" ]; then
+        advice+=("Programme files changed here, in content/:" "$(cut -f2 <<<"$programme_files" | indent)" ""
+                 "Your own versions belong in instance/content/, which no update touches: a file there is used in"
+                 "place of the shipped one with the same name (content/README.md). These commands keep yours there"
+                 "and undo the change in content/:" ""
+                 "$(keep_in_instance_commands <<<"$programme_files" | indent)" "")
+    fi
+    if [ -n "$other_files" ]; then
+        advice+=("Other files of the app changed here:" "$(indent <<<"$other_files")" ""
+                 "Keep a copy of your changes if you want them (git diff HEAD > ~/p2p-my-changes.diff), then"
+                 "undo them:" "" "$(git_undo_commands <<<"$changes" | indent)" "")
+        if grep -q '^deploy/' <<<"$other_files"; then
+            advice+=("(Files in deploy/ are templates: the copies in use are the ones you installed, such as"
+                     "/etc/systemd/system/$service.service, and they stay as they are.)" "")
+        fi
+    fi
+    refuse "files that come with the app have changes made here, and updating would overwrite them." "" \
+        "${advice[@]}" "Then run make update again."
+}
+
+git_undo_commands() {
+    local status path
+    while IFS=$'\t' read -r status path; do
+        is_programme_file "$path" && continue
+        if [ "$status" = A ]; then say "git rm --cached --quiet $path"; else say "git checkout HEAD -- $path"; fi
+    done
+}
+
+refuse_own_commits() {
+    local path commands=("git branch my-changes && git reset --hard $upstream")
+    # Their programme files (not those they delete) go to instance/content/, taken from the branch kept aside.
+    while read -r path; do
+        [ -z "$path" ] || commands+=("mkdir -p instance/${path%/*} && git show my-changes:$path > instance/$path")
+    done < <(git diff --name-only --no-renames --diff-filter=d "$(git merge-base "$old" "$new")" "$old" \
+                 -- 'content/*/*.toml')
+    local how="To keep them on a branch of their own (my-changes) and follow $upstream:"
+    [ ${#commands[@]} = 1 ] || how="To keep them on a branch of their own (my-changes), follow $upstream, and keep the
+programme files they change in instance/content/, where they are used in place of the shipped ones:"
+    commands+=("make update")
+    refuse "the branch $branch has commits of its own, which $upstream does not have," \
+        "so it cannot simply move forward to $upstream:" "" "$(git log --oneline "$new..$old" | indent)" "" \
+        "$how" "" "$(say "${commands[@]}" | indent)"
+}
+
+# Files the new commit adds where this checkout has untracked files of the same name.
+refuse_overwritten_own_files() {
+    local clashes=$1 advice=() path
+    while read -r path; do
+        if is_programme_file "$path"; then
+            advice+=("    mkdir -p instance/${path%/*} && mv $path instance/$path")
+        else
+            advice+=("    mv $path $path.mine")
+        fi
+    done <<<"$clashes"
+    refuse "the new version adds files that exist here already as files of your own:" "" \
+        "$(indent <<<"$clashes")" "" \
+        "Move yours out of the way (programme files to instance/content/, where they are used in place of the" \
+        "shipped ones; content/README.md), then run make update again:" "" "${advice[@]}"
+}
+
+check_can_update() {
+    [ -x .venv/bin/python ] || refuse "there is no .venv here: the app has not been installed in this folder yet." \
+        "Run make run once (README, Hosting), then make update."
+
+    local changes
+    changes=$(git diff --name-status --no-renames HEAD)
+    [ -z "$changes" ] || refuse_local_edits "$changes"
+
+    branch=$(git symbolic-ref --quiet --short HEAD) || refuse "this checkout is not on a branch." \
+        "It is at commit $(short HEAD) (a \"detached HEAD\"), so there is no upstream branch to update it from." \
+        "To follow main again:" "" "    git checkout main && make update"
+    upstream=$(git rev-parse --abbrev-ref --symbolic-full-name '@{upstream}' 2>/dev/null) \
+        || refuse "the branch $branch has no upstream branch to update from." \
+            "If it should follow origin's main:" "" \
+            "    git branch --set-upstream-to=origin/main $branch && make update"
+    remote=$(git config "branch.$branch.remote")
+
+    say "Fetching $upstream…"
+    local fetched
+    fetched=$(git fetch --quiet "$remote" 2>&1) \
+        || refuse "it could not fetch from $remote ($(git remote get-url "$remote" 2>/dev/null))." \
+            "Check the network, then run make update again. What git said:" "" "$(indent <<<"$fetched")"
+
+    old=$(git rev-parse HEAD)
+    new=$(git rev-parse "$upstream")
+    git merge-base --is-ancestor "$old" "$new" || refuse_own_commits
+
+    local clashes
+    clashes=$(comm -12 <(git ls-files --others --exclude-standard | sort) \
+                       <(git diff --name-only --no-renames --diff-filter=A "$old" "$new" | sort))
+    [ -z "$clashes" ] || refuse_overwritten_own_files "$clashes"
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+# The service: a systemd unit that is enabled or active (also one that is failing or restarting in a loop:
+# the update is what may fix it).
+
+service_is_there() {
+    command -v systemctl >/dev/null || return 1
+    systemctl is-enabled --quiet "$service" 2>/dev/null && return 0
+    case $(systemctl is-active "$service" 2>/dev/null) in
+        active | activating | deactivating | reloading | failed) return 0 ;;
+    esac
+    return 1
+}
+
+# The P2P_* settings the unit gives the app (P2P_DATABASE_URL on PostgreSQL), so that check-content and the
+# upgrade see the same database and folders as the service.
+service_settings() {
+    systemctl show --property=Environment --value "$service" 2>/dev/null | tr ' ' '\n' \
+        | grep -E '^P2P_[A-Z0-9_]+=' || true
+}
+
+p2p() { env "${settings[@]}" .venv/bin/p2p "$@"; }
+
+start_service() {
+    as_root systemctl reset-failed "$service" 2>/dev/null || true   # a crash loop's start limit must not block this
+    as_root systemctl start "$service" || true
+    sleep "$settle_seconds"
+    if [ "$(systemctl is-active "$service" 2>/dev/null)" = active ]; then
+        service_state="$service is running"
+    else
+        service_state="$service is NOT running: sudo journalctl -u $service -n 50 shows why"
+        service_failed=1
+    fi
+}
+
+newest_backup() {
+    local instance=instance setting
+    for setting in "${settings[@]}"; do
+        [[ $setting == P2P_INSTANCE_PATH=* ]] && instance=${setting#*=}
+    done
+    local newest
+    # shellcheck disable=SC2012  # backup names are the app's own: no newlines in them
+    newest=$(ls -t "$instance/backups" 2>/dev/null | head -n 1)
+    if [ -n "$newest" ]; then say "$instance/backups/$newest"; else say "none found in $instance/backups/"; fi
+}
+
+# After the switch: put the code back where it was, start the service on it, say what happened.
+roll_back() {
+    local what=$1 detail=${2:-}
+    {
+        say "$what"
+        [ -z "$detail" ] || indent <<<"$detail"
+    } >&2
+    git reset --hard --quiet "$old"
+    service_state="no systemd service called $service here"
+    if [ -n "$had_service" ]; then start_service; fi
+    {
+        say "" "The update did not happen: the code is back at $(short "$old"), where it was."
+        [ -z "$unmet" ] || say "(The new dependencies stay installed in .venv; the code there runs with them.)"
+        say "  service:       $service_state"
+        say "  newest backup: $(newest_backup)"
+    } >&2
+    exit 1
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+
+main() {
+    # First, before git: as root in someone else's folder, git itself refuses to work ("dubious ownership").
+    local folder
+    for folder in . instance; do
+        if [ "$(id -u)" = 0 ] && [ -e "$folder" ] && [ "$(stat -c %u "$folder")" != 0 ]; then
+            refuse "it was run as root. Run it as $(stat -c %U "$folder"), who owns this folder, without sudo:" \
+                "files it writes, such as the database's backups, must stay theirs. It asks for sudo itself to" \
+                "stop and start the service."
+        fi
+    done
+    local top
+    top=$(git rev-parse --show-toplevel 2>/dev/null) || refuse "this folder is not a git checkout of the app."
+    cd "$top"
+    check_can_update
+
+    mapfile -t settings < <(service_settings)
+    if [ "$old" = "$new" ] && [ "$(cat "$updated_to" 2>/dev/null)" = "$old" ]; then
+        local state="no systemd service called $service here"
+        if service_is_there; then
+            state="$service is $(systemctl is-active "$service" 2>/dev/null || true)"
+            [ "$state" = "$service is active" ] || state="$state (sudo journalctl -u $service -n 50 shows why)"
+        fi
+        say "Peer 2 Peer is up to date: $(short "$old") is the newest on $upstream. Nothing to do." \
+            "  service: $state"
+        return 0
+    fi
+
+    # 2. Dependencies, while the old code still runs.
+    tmp=$(mktemp -d)
+    trap 'rm -rf "$tmp"' EXIT
+    local report unmet dependencies="nothing new to install"
+    report=$(git show "$new:pyproject.toml" >"$tmp/pyproject.toml" \
+             && .venv/bin/python "$here/unmet_dependencies.py" pyproject.toml "$tmp/pyproject.toml" 2>&1) \
+        || refuse "it could not read the new version's dependencies (its pyproject.toml):" "" \
+            "$(indent <<<"$report")"
+    unmet=$(awk -F'\t' '$1 == "unmet" { print $2 }' <<<"$report")
+    if [ -n "$unmet" ]; then
+        say "Installing the new version's dependencies: $(paste -sd ' ' <<<"$unmet")…"
+        cut -f2 <<<"$report" >"$tmp/requirements.txt"
+        .venv/bin/pip install --quiet --disable-pip-version-check -r "$tmp/requirements.txt" \
+            || refuse "pip could not install the new version's dependencies into .venv." \
+                "Check that this machine can reach PyPI (the network), then run make update again." \
+                "The app runs on as it was."
+        dependencies="installed $(paste -sd ' ' <<<"$unmet")"
+    fi
+
+    # 3. Switch. From here, a failure puts the code back.
+    had_service="" service_failed=""
+    if service_is_there; then
+        say "Stopping the service $service…"
+        if ! as_root systemctl stop "$service"; then
+            say "The service $service could not be stopped (sudo systemctl stop $service failed), so the update" \
+                "stopped there: the code was not changed, and the app runs on as it was." >&2
+            exit 1
+        fi
+        had_service=1
+    fi
+    [ "$old" = "$new" ] || say "Moving the code from $(short "$old") to $(short "$new")…"
+    local output
+    output=$(git merge --ff-only --quiet "$new" 2>&1) \
+        || roll_back "git could not move the code to $(short "$new"):" "$output"
+    if [ -z "$unmet" ] && [ -e .venv/.installed ]; then
+        # The install is editable (it runs this folder's code) and has every dependency: the new Makefile must
+        # not run pip only because pyproject.toml changed (pip rebuilds the project and needs PyPI for that).
+        touch .venv/.installed
+    fi
+    output=$("$make" --no-print-directory .venv/.installed 2>&1) \
+        || roll_back "Refreshing the install (make .venv/.installed, with the new Makefile) failed:" "$output"
+    output=$(p2p check-content 2>&1) || roll_back "The new version does not accept the programme files:" "$output"
+    say "Upgrading the database…"
+    local upgraded
+    upgraded=$(p2p upgrade 2>&1) || roll_back "The database upgrade did not happen:" "$upgraded"
+    git rev-parse HEAD >"$updated_to"
+
+    service_state="no systemd service called $service here (start the app again the way you run it, e.g. make run)"
+    if [ -n "$had_service" ]; then
+        say "Starting the service $service…"
+        start_service
+    fi
+    if [ "$old" = "$new" ]; then
+        say "" "Peer 2 Peer is up to date at $(short "$new"), the newest on $upstream (the code was there already;" \
+            "the rest of the install has now caught up with it)."
+    else
+        local moved
+        moved="$(short "$old") → $(short "$new") ($(commits "$old..$new"))"
+        say "" "Peer 2 Peer is updated: $moved, the newest on $upstream."
+    fi
+    say "  dependencies: $dependencies" \
+        "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \
+        "  service:      $service_state"
+    [ -z "$service_failed" ]
+}
+
+# Everything runs from main, which bash has read whole before it starts: the fast-forward replaces this file.
+main "$@"
+exit

@@ -1,0 +1,21 @@
+"""The privacy page and the delete pages say what the server's own backups keep, true to its settings."""
+
+import pytest
+
+from conftest import text
+from p2p.backup import KEEP_APART_DAYS
+
+
+@pytest.mark.sqlite_only   # about the pages' words; nothing here depends on the database
+@pytest.mark.parametrize("keep, every_hours, said", [
+    (14, 24, "one made every day (the newest 14 are kept) and one made before each update (kept for"),
+    (30, 168, "one made every day (the newest 30 are kept)"), (14, 0, "goes wrong: one made before each update, kept")])
+def test_the_pages_say_how_long_deleted_data_lives_on_in_backups(app, room, as_user, keep, every_hours, said):
+    app.config.update(BACKUP_KEEP=keep, BACKUP_EVERY_HOURS=every_hours)
+    longest = max(-(-keep * every_hours // 24), KEEP_APART_DAYS)
+    alice = as_user(room.alice)
+    for page in ("/privacy", "/workbook/delete", "/account/delete"):
+        words = " ".join(text(alice.get(page)).split())
+        assert said in words and f"kept for {KEEP_APART_DAYS} days" in words, (page, words)
+        assert f"for up to {longest} days" in words, page
+        assert "keeps no backups" not in words
