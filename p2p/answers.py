@@ -244,8 +244,14 @@ class Workbook:
     # Ladder of change: dated snapshots of which statements felt real.
 
     def take_snapshot(self, place: str, numbers: list[int]) -> None:
+        """A dated snapshot of the ladder at `place`, its ticks saved as the current ones too, over whatever is
+        there (a new revision even for the same ticks): an older tick's autosave still arriving then meets a
+        version it has not seen, and is not written over them. Not queued behind other saves: the caller's
+        transaction may hold the database's write lock already (see SentRequest.once)."""
+        ticks = ",".join(map(str, sorted(numbers)))
+        self._save(f"{place}/{LADDER_MARKED}", ticks, None)
         LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
-                              sealed=self._seal("ladder", place, ",".join(map(str, sorted(numbers)))))
+                              sealed=self._seal("ladder", place, ticks))
 
     def snapshots(self, place: str) -> list[tuple[datetime, frozenset[int]]]:
         return self.all_snapshots(place).get(place, [])

@@ -15,7 +15,7 @@ from . import crypto, document
 from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
     resolve
 from .auth import workbook_key
-from .models import EarlierKey, FollowUp, Group, Membership, Share, utcnow
+from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
@@ -142,7 +142,8 @@ def revisions():
 def ladder_snapshot():
     """Save the statements ticked on the page as a dated snapshot; earlier snapshots are kept for comparison.
     The ladder's form sends its ticks here, as the person sees them: they are saved as the current ticks too,
-    so a tick whose autosave was still on its way when the button was pressed is neither left out nor undone."""
+    so a tick whose autosave was still on its way when the button was pressed is neither left out nor undone
+    (see Workbook.take_snapshot)."""
     back = safe_next(request.form.get("back"))
     workbook = open_workbook()
     if workbook is None:
@@ -152,11 +153,10 @@ def ladder_snapshot():
     if spot is None or spot.block.type != "ladder" or spot.part != LADDER_MARKED:
         abort(404)
     ticked = set(request.form.getlist("value"))
-    numbers = [n for n in spot.field.choices if n in ticked]
-    # Saved whatever is there (a new revision even for the same ticks): an older tick still arriving then meets
-    # a version it has not seen, and is not written over what the person sees.
-    workbook.save(spot.place, ",".join(numbers), None)
-    workbook.take_snapshot(spot.place.removesuffix("/" + LADDER_MARKED), [int(n) for n in numbers])
+    numbers = [int(n) for n in spot.field.choices if n in ticked]
+    # Pressed twice, or sent again after a lost answer: one snapshot.
+    SentRequest.once(request.form.get("request_key"),
+                     lambda: workbook.take_snapshot(spot.place.removesuffix("/" + LADDER_MARKED), numbers))
     flash("Your snapshot is saved with today’s date.")
     return redirect(f"{back}#{spot.block.id}")
 

@@ -192,6 +192,12 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
     workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
     assert workbook.get(TICKS).value == "4"
     assert post(alice, "/workbook/ladder", {"place": LADDER, "value": ["4"], "back": back}).status_code == 404
+    # "Save today's snapshot" pressed twice (or sent again after a lost answer): one snapshot.
+    key = re.search(r'name="request_key" value="([^"]+)"', alice.get(back).get_data(as_text=True))[1]
+    for _ in range(2):
+        post(alice, "/workbook/ladder", {"place": TICKS, "value": ["5"], "back": back, "request_key": key},
+             token_from=back)
+    assert [marked for _, marked in workbook.snapshots(LADDER)] == [{1, 2}, {4}, {5}]
 
 
 def test_a_tick_still_arriving_after_a_snapshot_does_not_undo_it(room, as_user):
