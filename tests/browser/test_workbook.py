@@ -19,8 +19,8 @@ from playwright.sync_api import Error, Locator, Page, expect
 from p2p.answers import fields_of
 
 from .exercises import (
-    EXERCISES, POSITIVE, SAFE, SAVED, SNAPSHOT_DATE, STAGE_REFLECTION, answer_all, by_session, snapshot_marks, snapshots_table,
-    statement, status_of, strength, strengths_diagram, take_snapshot, textbox,
+    EXERCISES, POSITIVE, SAFE, SAVED, SNAPSHOT_DATE, STAGE_REFLECTION, answer_all, by_session, snapshot_marks,
+    snapshots_table, statement, status_of, strength, strengths_diagram, take_snapshot, textbox,
 )
 from .helpers import PHONE, focus_is_visible, log_in, overflowing, tab_to
 from .pagetypes import LIBRARY
@@ -316,7 +316,8 @@ def test_text_typed_offline_comes_back_in_a_new_tab_for_its_owner_only(join):
 
     # Its owner logs in: the page says where their text is, and it comes back there and is saved.
     log_in(page, person.name, PASSWORD)
-    page.get_by_text(DRAFTS_ELSEWHERE).locator("..").get_by_role("link", name=MODULE_1.session("session-1").title).click()
+    kept_note = page.get_by_text(DRAFTS_ELSEWHERE).locator("..")
+    kept_note.get_by_role("link", name=MODULE_1.session("session-1").title).click()
     field = textbox(page, POSITIVE)
     expect(field).to_have_value("Typed on the bus. Then a second thought.")
     expect(status_of(field)).to_have_text(RESTORED)
