@@ -149,10 +149,12 @@ def ladder_snapshot():
     if workbook is None:
         flash("Please log in again to open your workbook.")
         return redirect(url_for("auth.login", next=back))
-    spot = _spot_or_problem(request.form.get("place", ""))
+    place, ticked = request.form.get("place", ""), set(request.form.getlist("value"))
+    if "statement" in request.form:   # a page from before the ticks were an answer, open across an update
+        place, ticked = f"{place}/{LADDER_MARKED}", set(request.form.getlist("statement"))
+    spot = _spot_or_problem(place)
     if spot is None or spot.block.type != "ladder" or spot.part != LADDER_MARKED:
         abort(404)
-    ticked = set(request.form.getlist("value"))
     numbers = [int(n) for n in spot.field.choices if n in ticked]
     # Pressed twice, or sent again after a lost answer: one snapshot.
     SentRequest.once(request.form.get("request_key"),

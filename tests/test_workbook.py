@@ -198,6 +198,9 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
         post(alice, "/workbook/ladder", {"place": TICKS, "value": ["5"], "back": back, "request_key": key},
              token_from=back)
     assert [marked for _, marked in workbook.snapshots(LADDER)] == [{1, 2}, {4}, {5}]
+    # A page from before the ticks were an answer (open while the app was updated) still takes its snapshot.
+    post(alice, "/workbook/ladder", {"place": LADDER, "statement": ["2", "9"], "back": back}, token_from=back)
+    assert workbook.snapshots(LADDER)[-1][1] == {2, 9} and workbook.get(TICKS).value == "2,9"
 
 
 def test_a_tick_still_arriving_after_a_snapshot_does_not_undo_it(room, as_user):
