@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
@@ -20,6 +21,9 @@ from .models import Answer, EarlierKey, LadderSnapshot, Share, User, utcnow
 TEXT_MAX = 50_000          # a long reflection; far beyond any answer in the paper workbook
 SHORT_TEXT_MAX = 200       # a value's name
 SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
+# The ladder of change's ticks, as they are now: one answer for the whole ladder. Content ids have no "/", so
+# this part can never be taken by a stage's reflection (whose part is the stage's id).
+LADDER_MARKED = "statements/marked"
 
 # Autosaves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write
 # lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting here wakes
@@ -49,9 +53,13 @@ class Field:
         if self.kind == "yesno":
             return {"yes": "Yes", "no": "No"}.get(value, "")
         if self.kind in ("stop", "choices"):
-            names = dict(zip(self.choices, self.names))
-            return ", ".join(names[c] for c in value.split(",") if c in names)
+            return ", ".join(self.chosen(value))
         return value
+
+    def chosen(self, value: str) -> list[str]:
+        """What a person reads for each of the choices in a stored value, in the content's order."""
+        picked = set(value.split(","))
+        return [name for choice, name in zip(self.choices, self.names) if choice in picked]
 
     def clean(self, value: str) -> str:
         if self.kind in ("text", "short"):
@@ -84,7 +92,11 @@ def fields_of(block: Block) -> dict[str, Field]:
     if isinstance(block, FreeText):
         return {"": Field("", "text", block.prompt)}
     if isinstance(block, Ladder):
-        return {stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}
+        statements = block.statements
+        return {LADDER_MARKED: Field(LADDER_MARKED, "choices", "Statements that feel real to you now",
+                                     tuple(str(s.number) for s in statements),
+                                     tuple(f"{s.number}. {s.text}" for s in statements), len(statements)),
+                **{stage.id: Field(stage.id, "text", f"{stage.title}: {stage.reflection}") for stage in block.stages}}
     if isinstance(block, Spectrum):
         stops = (block.left, "More to the left", "In the middle", "More to the right", block.right)
         return {"position": Field("position", "stop", block.prompt, SPECTRUM_STOPS, stops),
@@ -161,6 +173,14 @@ class Saved:
     updated_at: datetime
 
 
+class Outcome(NamedTuple):
+    """What became of a save: the revision saved now, or, when another tab or device had saved a different
+    version the writer had not seen, nothing saved and that other version (the writer chooses which to keep)."""
+
+    revision: int
+    other: Saved | None = None
+
+
 class Workbook:
     """One person's answers, opened with their data key. Nothing here is readable without that key."""
 
@@ -194,35 +214,44 @@ class Workbook:
     def _locked(self, place: str) -> Answer | None:
         return for_update(self._current(Answer.select()).where(Answer.place == place)).first()
 
-    def save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
-        """Store a value (the later save wins). `base_revision` is the version the writer last saw (0: none;
-        None: not known). Returns the new revision, and whether it replaced a version the writer had not seen
-        (another tab or device saved in between)."""
+    def save(self, place: str, value: str, base_revision: int | None) -> Outcome:
+        """Store a value written on top of `base_revision`, the version the writer last saw (0: none). If another
+        tab or device has saved a different value since, nothing is written: neither version is lost, and the
+        writer is shown the other one. `None` replaces whatever is there (an explicit act, like a snapshot)."""
         with _saves:
             return self._save(place, value, base_revision)
 
-    def _save(self, place: str, value: str, base_revision: int | None) -> tuple[int, bool]:
+    def _save(self, place: str, value: str, base_revision: int | None) -> Outcome:
         # Read the revision and write the next one without a race: SQLite's IMMEDIATE transaction, PostgreSQL's
         # row lock. Two first saves at once (two tabs, PostgreSQL) both find no row: the unique index lets one
-        # insert, and the other then updates the row it made.
+        # insert, and the other then finds the row it made (and a version it had not seen).
         with db.atomic():
             row = self._locked(place)
             if row is None:
                 if (Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
                                   key_generation=self.user.key_generation, revision=1, updated_at=utcnow())
                         .on_conflict_ignore().as_rowcount().execute()):
-                    return 1, False
+                    return Outcome(1)
                 row = self._locked(place)
-            conflict = base_revision is not None and base_revision != row.revision
+            if base_revision is not None and base_revision != row.revision:
+                current = Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
+                # The same words from two tabs (a draft sent again by a second tab) are one version, not two.
+                return Outcome(row.revision) if current.value == value else Outcome(row.revision, current)
             (Answer.update(sealed=self._seal("answer", place, value), revision=row.revision + 1, updated_at=utcnow())
              .where(Answer.id == row.id).execute())
-            return row.revision + 1, conflict
+            return Outcome(row.revision + 1)
 
     # Ladder of change: dated snapshots of which statements felt real.
 
     def take_snapshot(self, place: str, numbers: list[int]) -> None:
+        """A dated snapshot of the ladder at `place`, its ticks saved as the current ones too, over whatever is
+        there (a new revision even for the same ticks): an older tick's autosave still arriving then meets a
+        version it has not seen, and is not written over them. Not queued behind other saves: the caller's
+        transaction may hold the database's write lock already (see SentRequest.once)."""
+        ticks = ",".join(map(str, sorted(numbers)))
+        self._save(f"{place}/{LADDER_MARKED}", ticks, None)
         LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
-                              sealed=self._seal("ladder", place, ",".join(map(str, sorted(numbers)))))
+                              sealed=self._seal("ladder", place, ticks))
 
     def snapshots(self, place: str) -> list[tuple[datetime, frozenset[int]]]:
         return self.all_snapshots(place).get(place, [])

@@ -7,6 +7,9 @@ The data key is stored only wrapped (encrypted):
   - by a key derived from their recovery code (shown once at sign-up; 80 random bits, so HKDF suffices).
 While someone is signed in, their data key travels in their session cookie wrapped by a key derived from the
 server's secret: not readable in the cookie, and useless with a copied database alone.
+Their own pages also receive a key derived from the data key (HKDF, one way) to keep unsent text encrypted on
+their device until the server has it: it opens those drafts and nothing else, and a password cannot be guessed
+from it, as it comes from the random data key alone.
 
 What this protects against: facilitators using the app, a copied SD card or database file, backups.
 What it does not: someone who changes the code running on the host (they could capture keys at login).
@@ -92,3 +95,10 @@ def open_sealed(key: bytes, sealed: bytes, context: str) -> bytes:
 
 def session_key(secret_key: str) -> bytes:
     return _hkdf(secret_key.encode(), b"session wrap")
+
+
+def drafts_key(data_key: bytes) -> bytes:
+    """The key static/js/autosave.js seals unsent text with in the browser's localStorage. The same for every
+    session of one workbook, so text kept while offline or logged out comes back once its owner logs in again;
+    the next person on a shared device gets another key, and the data key cannot be worked back from it."""
+    return _hkdf(data_key, b"device drafts")

@@ -23,6 +23,7 @@ class Entry:
     value: str          # as a person reads it ("Yes", "Planner, Empathy")
     raw: str            # as stored
     updated_at: datetime | None
+    chosen: list[str] = field(default_factory=list)   # for a choice of several: what each one chosen reads
 
 
 @dataclass
@@ -100,7 +101,8 @@ def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> Work
                         raw = answer.value if answer else ""
                         label = "" if block.type == "free_text" else answer_field.label
                         entries.append(Entry(place, label, answer_field.kind, answer_field.display(raw), raw,
-                                             answer.updated_at if answer else None))
+                                             answer.updated_at if answer else None,
+                                             answer_field.chosen(raw) if answer_field.kind == "choices" else []))
                     blocks.append(BlockDoc(block, block_title(block), entries,
                                            snapshots.get(f"{base}/{block.id}", [])))
                 if blocks:
@@ -159,6 +161,7 @@ def _between_sessions_lines(group: str, record) -> list[str]:
 def as_json(doc: WorkbookDoc, exported_at: datetime, between_sessions=()) -> str:
     def entry(e: Entry) -> dict:
         return {"place": e.place, "question": e.label or None, "answer": e.value, "stored_value": e.raw,
+                **({"chosen": e.chosen} if e.kind == "choices" else {}),
                 "updated_at": e.updated_at.isoformat() + "Z" if e.updated_at else None}
 
     data = {
@@ -208,7 +211,11 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC", betw
                 for e in b.entries:
                     if e.label:
                         lines += [f"**{e.label}**", ""]
-                    lines += [quote(e.value), ""]
+                    if e.kind == "choices":   # one line each: a ladder statement is a sentence of its own
+                        lines += [f"- {name}" for name in e.chosen] or ["_(none chosen)_"]
+                        lines += [""]
+                    else:
+                        lines += [quote(e.value), ""]
                 for taken_at, marked in b.snapshots:
                     lines += [f"Snapshot of {local(taken_at):%-d %B %Y}:", ""]
                     lines += [f"- {line}" for line in _statements_marked(b, marked)] or ["- (nothing marked)"]

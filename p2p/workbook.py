@@ -6,17 +6,29 @@ carries. There is no route that takes another person's id: a facilitator has no 
 
 from __future__ import annotations
 
+from base64 import b64encode
+
 from flask import Blueprint, Response, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import AnswerProblem, Workbook, delete_workbook, fields_of, locate, resolve
+from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
+    resolve
 from .auth import workbook_key
-from .models import EarlierKey, FollowUp, Group, Membership, Share, utcnow
+from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
+bp.add_app_template_global(LADDER_MARKED, "LADDER_MARKED")
+
+
+@bp.app_template_global()
+def drafts_key() -> str:
+    """For the signed-in person's pages (base.html): the key their unsent text is sealed with on this device
+    (see crypto.drafts_key and static/js/autosave.js); "" when this session does not carry their workbook key."""
+    key = workbook_key() if current_user.is_authenticated else None
+    return b64encode(crypto.drafts_key(key)).decode() if key else ""
 
 
 @bp.app_template_global()
@@ -55,6 +67,22 @@ def _answered(status: int, message: str | None = None, **data):
     return redirect(f"{back}#{anchor}")
 
 
+CHANGED_ELSEWHERE = ("This answer was also changed in another tab or on another device. Nothing is lost: "
+                     "both versions are here. Please choose the one to keep.")
+
+
+def _both_versions(spot: Spot, value: str, outcome: Outcome):
+    """A save that met a version its writer had not seen: nothing is written, and both versions go back to the
+    person. The autosave script shows the other version beside theirs; without script, a page shows both."""
+    other = outcome.other
+    if wants_json():
+        return jsonify(problem=CHANGED_ELSEWHERE, revision=other.revision, other=other.value,
+                       other_display=spot.field.display(other.value)), 409
+    back = safe_next(request.form.get("back"))
+    return render_template("workbook/both_versions.html", spot=spot, mine=value, other=other, back_path=back,
+                           back=f"{back}#a-{spot.place.replace('/', '--')}-form"), 409
+
+
 @bp.post("/workbook/save")
 @login_required
 def save():
@@ -77,8 +105,10 @@ def save():
         return _answered(422, str(problem))
     # An empty revision means the page saw no saved answer: if one exists now, another tab wrote it.
     seen = request.form.get("revision", "")
-    revision, conflict = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
-    return _answered(200, None, revision=revision, conflict=conflict)
+    outcome = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
+    if outcome.other is not None:
+        return _both_versions(spot, value, outcome)
+    return _answered(200, None, revision=outcome.revision)
 
 
 @bp.get("/workbook/picks")
@@ -110,19 +140,25 @@ def revisions():
 @bp.post("/workbook/ladder")
 @login_required
 def ladder_snapshot():
-    """Save the statements marked now as a dated snapshot; earlier snapshots are kept for comparison."""
+    """Save the statements ticked on the page as a dated snapshot; earlier snapshots are kept for comparison.
+    The ladder's form sends its ticks here, as the person sees them: they are saved as the current ticks too,
+    so a tick whose autosave was still on its way when the button was pressed is neither left out nor undone
+    (see Workbook.take_snapshot)."""
     back = safe_next(request.form.get("back"))
     workbook = open_workbook()
     if workbook is None:
         flash("Please log in again to open your workbook.")
         return redirect(url_for("auth.login", next=back))
-    place = request.form.get("place", "")
-    spot = locate(content(), place)
-    if spot is None or spot.block.type != "ladder" or spot.part or spot.programme_id not in my_programmes():
+    place, ticked = request.form.get("place", ""), set(request.form.getlist("value"))
+    if "statement" in request.form:   # a page from before the ticks were an answer, open across an update
+        place, ticked = f"{place}/{LADDER_MARKED}", set(request.form.getlist("statement"))
+    spot = _spot_or_problem(place)
+    if spot is None or spot.block.type != "ladder" or spot.part != LADDER_MARKED:
         abort(404)
-    valid = {s.number for s in spot.block.statements}
-    numbers = sorted({int(n) for n in request.form.getlist("statement") if n.isdigit() and int(n) in valid})
-    workbook.take_snapshot(place, numbers)
+    numbers = [int(n) for n in spot.field.choices if n in ticked]
+    # Pressed twice, or sent again after a lost answer: one snapshot.
+    SentRequest.once(request.form.get("request_key"),
+                     lambda: workbook.take_snapshot(spot.place.removesuffix("/" + LADDER_MARKED), numbers))
     flash("Your snapshot is saved with today’s date.")
     return redirect(f"{back}#{spot.block.id}")
 

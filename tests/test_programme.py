@@ -45,7 +45,7 @@ def test_exercises_are_shown_in_full(room, as_user):
     stocktake = text(alice.get(f"/groups/{g}/modules/preparing/sessions/personal-stocktake"))
     for stage in ("Stuck", "Accepting help", "Believing", "Learning", "Self reliance"):
         assert f">{stage}</h3>" in stocktake
-    assert stocktake.count('name="statement"') == 10
+    assert stocktake.count('form="a-p2p--preparing--personal-stocktake--ladder-of-change--statements--marked-form" name="value"') == 10
     strengths = text(alice.get(f"/groups/{g}/modules/module-1/sessions/session-4"))
     assert strengths.count('type="checkbox" name="value"') == 28 and "Choose up to 8 of the 28" in strengths
 

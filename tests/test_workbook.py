@@ -6,12 +6,17 @@ import pytest
 from hypothesis import HealthCheck, given, settings, strategies as st
 from markupsafe import escape
 
+from base64 import b64encode
+
 from conftest import PASSWORD, csrf_token, database_bytes, login, post, text
-from p2p.answers import Workbook, fields_of
-from p2p.models import Answer, Group, Membership, User
+from p2p import crypto
+from p2p.answers import LADDER_MARKED, Workbook, fields_of
+from p2p.models import Answer, Group, LadderSnapshot, Membership, User
 
 S1 = "p2p/module-1/session-1"
 STRENGTHS = "p2p/module-1/session-4/strengths/choices"
+LADDER = "p2p/preparing/personal-stocktake/ladder-of-change"
+TICKS = f"{LADDER}/{LADDER_MARKED}"
 SESSION_PAGES = {
     "p2p/preparing/personal-stocktake": "preparing/sessions/personal-stocktake",
     "p2p/preparing/personal-recovery-story": "preparing/sessions/personal-recovery-story",
@@ -36,23 +41,46 @@ def session_page(client, room, place_prefix):
 def test_a_reflection_is_saved_and_shown_again(room, as_user):
     alice = as_user(room.alice)
     response = autosave(alice, f"{S1}/behaviours-help-you-feel-safe", "Listening without judging ❤")
-    assert response.status_code == 200 and response.json == {"problem": None, "revision": 1, "conflict": False}
+    assert response.status_code == 200 and response.json == {"problem": None, "revision": 1}
     page = session_page(alice, room, S1)
     assert ">\nListening without judging ❤</textarea>" in page
     assert 'data-revision="1"' in page
 
 
-def test_the_later_save_wins_and_the_earlier_tab_is_told(room, as_user):
+def test_a_save_over_a_version_not_seen_keeps_both_and_the_writer_chooses(room, as_user):
     phone, laptop = as_user(room.alice), as_user(room.alice)
     place = f"{S1}/positive-about-p2p"
     autosave(phone, place, "first")                               # revision 1, both tabs saw it
-    assert autosave(laptop, place, "from the laptop", 1).json["conflict"] is False   # revision 2
+    assert autosave(laptop, place, "from the laptop", 1).json["revision"] == 2
     stale = autosave(phone, place, "from the phone", 1)           # the phone had not seen revision 2
-    assert stale.json == {"problem": None, "revision": 3, "conflict": True}
-    assert "from the phone</textarea>" in session_page(laptop, room, S1)
+    assert stale.status_code == 409
+    assert stale.json == {"problem": "This answer was also changed in another tab or on another device. Nothing is "
+                                     "lost: both versions are here. Please choose the one to keep.",
+                          "revision": 2, "other": "from the laptop", "other_display": "from the laptop"}
+    assert "from the laptop</textarea>" in session_page(laptop, room, S1)   # nothing was written over it
+    # The phone, having seen the laptop's version, keeps its own.
+    assert autosave(phone, place, "from the phone", 2).json["revision"] == 3
     revisions = laptop.post("/workbook/revisions", data={"place": [place]},
                             headers={"Accept": "application/json", "X-CSRFToken": csrf_token(laptop)})
     assert revisions.json == {place: 3}
+    # The same words sent again by a tab that had not seen them (a draft saved from two tabs) are one version.
+    assert autosave(laptop, place, "from the phone", 2).json == {"problem": None, "revision": 3}
+
+
+def test_without_script_a_save_over_a_version_not_seen_shows_both(room, as_user):
+    phone, laptop = as_user(room.alice), as_user(room.alice)
+    place, back = f"{S1}/anything-challenging", f"/groups/{room.group.id}/modules/module-1/sessions/session-1"
+    autosave(laptop, place, "written on the laptop")
+    response = post(phone, "/workbook/save", {"place": place, "value": "written on the phone", "revision": "",
+                                              "back": back})
+    assert response.status_code == 409
+    page = text(response)
+    assert "Two versions of one answer" in page and "Nothing is lost" in page
+    assert ">\nwritten on the phone</textarea>" in page and "written on the laptop</div>" in page
+    assert 'name="revision" value="1"' in page   # keeping the phone's is a save over the version now seen
+    assert f'href="{back}#a-p2p--module-1--session-1--anything-challenging-form">Keep the other version' in page
+    post(phone, "/workbook/save", {"place": place, "value": "written on the phone", "revision": "1", "back": back})
+    assert "written on the phone</textarea>" in session_page(laptop, room, S1)
 
 
 @pytest.mark.parametrize("place, value, words", [
@@ -138,12 +166,21 @@ def test_strengths_are_shown_on_the_diagram(room, as_user):
     assert page.count(" checked>") == 2 and "• Planner" in page
 
 
-def test_ladder_snapshots_are_kept_side_by_side(room, as_user):
+def test_ladder_ticks_are_an_answer_saved_as_they_change(room, as_user):
+    alice = as_user(room.alice)
+    assert autosave(alice, TICKS, "6,7").json == {"problem": None, "revision": 1}
+    page = session_page(alice, room, "p2p/preparing/personal-stocktake")
+    assert page.count(" checked>") == 2
+    assert re.search(r'value="6"\s+id="ladder-of-change-statement-6"[^>]* checked>', page)
+    assert autosave(alice, TICKS, "6,11").status_code == 422   # there is no statement 11
+    assert LadderSnapshot.select().count() == 0                  # ticking is not a snapshot
+
+
+def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, as_user):
     alice = as_user(room.alice)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    place = "p2p/preparing/personal-stocktake/ladder-of-change"
-    post(alice, "/workbook/ladder", {"place": place, "statement": ["1", "2"], "back": back}, token_from=back)
-    response = post(alice, "/workbook/ladder", {"place": place, "statement": ["4", "99", "x"], "back": back},
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["1", "2"], "back": back}, token_from=back)
+    response = post(alice, "/workbook/ladder", {"place": TICKS, "value": ["4", "99", "x"], "back": back},
                     token_from=back)
     assert response.headers["Location"] == back + "#ladder-of-change"
     page = session_page(alice, room, "p2p/preparing/personal-stocktake")
@@ -151,6 +188,64 @@ def test_ladder_snapshots_are_kept_side_by_side(room, as_user):
     assert table.count("<th scope=\"col\">") == 3  # the statement column and two snapshots
     rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
     assert [row.count(">marked<") for row in rows[:4]] == [1, 1, 0, 1]
+    # The ticks stay as they were sent, ready to change or to snapshot again.
+    workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    assert workbook.get(TICKS).value == "4"
+    assert post(alice, "/workbook/ladder", {"place": LADDER, "value": ["4"], "back": back}).status_code == 404
+    # "Save today's snapshot" pressed twice (or sent again after a lost answer): one snapshot.
+    key = re.search(r'name="request_key" value="([^"]+)"', alice.get(back).get_data(as_text=True))[1]
+    for _ in range(2):
+        post(alice, "/workbook/ladder", {"place": TICKS, "value": ["5"], "back": back, "request_key": key},
+             token_from=back)
+    assert [marked for _, marked in workbook.snapshots(LADDER)] == [{1, 2}, {4}, {5}]
+    # A page from before the ticks were an answer (open while the app was updated) still takes its snapshot.
+    post(alice, "/workbook/ladder", {"place": LADDER, "statement": ["2", "9"], "back": back}, token_from=back)
+    assert workbook.snapshots(LADDER)[-1][1] == {2, 9} and workbook.get(TICKS).value == "2,9"
+
+
+def test_a_tick_still_arriving_after_a_snapshot_does_not_undo_it(room, as_user):
+    """Tick 6 (its save leaves), tick 7, and "Save today's snapshot" at once: the snapshot sends 6 and 7, and the
+    older save of 6 alone, arriving after it, is not written over them."""
+    alice = as_user(room.alice)
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["6", "7"], "back": back}, token_from=back)
+    assert autosave(alice, TICKS, "6", "").status_code == 409
+    assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(TICKS).value == "6,7"
+
+
+def test_ladder_ticks_are_in_the_print_view_and_downloads(room, as_user):
+    alice = as_user(room.alice)
+    autosave(alice, TICKS, "3,6")
+    printed = text(alice.get("/workbook/print"))
+    assert "☑ 6. " in printed and "☐ 7. " in printed
+    body = alice.get("/workbook/download.md").get_data(as_text=True)
+    assert re.search(r"\*\*Statements that feel real to you now\*\*\n\n- 3\. I am feeling more .*\n- 6\. I am ", body)
+    import json
+    answers = [a for m in json.loads(alice.get("/workbook/download.json").get_data(as_text=True))["modules"]
+               for s in m["sessions"] for e in s["exercises"] for a in e["answers"]]
+    ticks = next(a for a in answers if a["place"] == TICKS)
+    assert ticks["stored_value"] == "3,6" and len(ticks["chosen"]) == 2 and ticks["chosen"][0].startswith("3. ")
+    assert "· 1 of " in text(alice.get("/workbook"))   # the stocktake counts as started
+
+
+def test_only_the_owners_pages_carry_the_key_to_their_drafts_on_this_device(app, room, as_user):
+    """The key autosave.js seals unsent text with: derived from the workbook key, the same in every session of
+    its owner (a draft kept while logged out opens again after logging in), another for anyone else."""
+    def page_key(client, path="/"):
+        found = re.search(r'data-drafts-key="([^"]+)"', client.get(path).get_data(as_text=True))
+        return found and found.group(1)
+
+    alice = as_user(room.alice)
+    expected = b64encode(crypto.drafts_key(room.alice.data_key)).decode()
+    assert page_key(alice) == expected
+    assert page_key(alice, f"/groups/{room.group.id}/modules/module-1/sessions/session-1") == expected
+    assert page_key(as_user(room.alice)) == expected                # another session, the same key
+    assert page_key(as_user(room.bob)) not in (None, expected)
+    assert page_key(app.test_client()) is None                      # nobody signed in
+    assert expected.encode() not in alice.get("/static/js/autosave.js").get_data()
+    with alice.session_transaction() as session:
+        session.pop("wk")                                           # signed in without the workbook key
+    assert page_key(alice) is None
 
 
 def test_a_facilitator_never_sees_a_participants_answers(room, as_user):
@@ -189,8 +284,7 @@ def test_a_marker_typed_everywhere_is_not_in_the_database(app, room, as_user, tm
         assert autosave(alice, place, value).status_code == 200, place
         saved_kinds.add(field.kind)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
-                                     "statement": ["7"], "back": back}, token_from=back)
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["7"], "back": back}, token_from=back)
     assert saved_kinds == {"text", "short", "choices", "yesno", "stop"}
     raw = database_bytes(app, tmp_path)   # the SQLite file and its WAL, or everything pg_dump writes out
     for marker in (b"ZQX", b"planner"):   # a chosen strength would betray itself by its id
@@ -225,9 +319,11 @@ awkward_text = st.text(st.characters(codec="utf-8"), max_size=300) | st.sampled_
 def test_fuzz_any_text_is_stored_exactly_and_shown_escaped(room, as_user, value):
     alice = as_user(room.alice)
     place = f"{S1}/anything-challenging"
-    response = autosave(alice, place, value)
+    workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    seen = workbook.get(place)   # the examples follow one another on one answer, as a page's saves do
+    response = autosave(alice, place, value, seen.revision if seen else "")
     assert response.status_code == 200
-    stored = Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(place).value
+    stored = workbook.get(place).value
     assert stored == value.replace("\r\n", "\n")
     page = alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1").get_data(as_text=True)
     assert f">\n{escape(stored)}</textarea>" in page
@@ -256,8 +352,9 @@ def test_logging_out_after_the_session_ended_just_goes_home(app, room, as_user):
     assert response.status_code == 302 and response.headers["Location"] == "/"
 
 
-def test_a_first_answer_written_in_two_tabs_tells_the_later_one(room, as_user):
+def test_a_first_answer_written_in_two_tabs_shows_the_later_one_both(room, as_user):
     phone, laptop = as_user(room.alice), as_user(room.alice)
     place = f"{S1}/anything-challenging"
-    assert autosave(phone, place, "from the phone", "").json["conflict"] is False
-    assert autosave(laptop, place, "from the laptop", "").json["conflict"] is True
+    assert autosave(phone, place, "from the phone", "").status_code == 200
+    later = autosave(laptop, place, "from the laptop", "")
+    assert later.status_code == 409 and later.json["other"] == "from the phone"

@@ -5,7 +5,7 @@ import re
 
 from conftest import PASSWORD, login, on_postgresql, post, text
 from p2p.models import Answer, EarlierKey, Group, LadderSnapshot, Membership, User
-from test_workbook import S1, STRENGTHS, autosave
+from test_workbook import S1, STRENGTHS, TICKS, autosave
 from test_workbook_keys import reset_code_for
 
 STORY = "p2p/preparing/personal-recovery-story/recovery-story"
@@ -53,8 +53,7 @@ def test_downloads_hold_everything_and_are_not_cached(room, as_user):
     alice = as_user(room.alice)
     fill_some(alice)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
-                                     "statement": ["3"], "back": back}, token_from=back)
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["3"], "back": back}, token_from=back)
     md = alice.get("/workbook/download.md")
     assert md.headers["Content-Disposition"].startswith('attachment; filename="my-workbook-')
     assert md.headers["Cache-Control"] == "no-store"
@@ -65,7 +64,7 @@ def test_downloads_hold_everything_and_are_not_cached(room, as_user):
     answers = [a for m in data["modules"] for s in m["sessions"] for e in s["exercises"] for a in e["answers"]]
     assert {"place": STRENGTHS, "answer": "Planner, Empathy"}.items() <= next(
         a for a in answers if a["place"] == STRENGTHS).items()
-    assert len(answers) == 5
+    assert len(answers) == 6   # the five above, and the ticks the snapshot was taken of
 
 
 def test_the_markdown_gives_dates_in_the_hosts_time_zone_as_on_screen(room, as_user):
@@ -73,8 +72,7 @@ def test_the_markdown_gives_dates_in_the_hosts_time_zone_as_on_screen(room, as_u
     from p2p.models import LadderSnapshot
     alice = as_user(room.alice)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
-    post(alice, "/workbook/ladder", {"place": "p2p/preparing/personal-stocktake/ladder-of-change",
-                                     "statement": ["3"], "back": back}, token_from=back)
+    post(alice, "/workbook/ladder", {"place": TICKS, "value": ["3"], "back": back}, token_from=back)
     LadderSnapshot.update(taken_at=datetime(2026, 6, 30, 23, 30)).execute()   # 00:30 on 1 July in London
     body = alice.get("/workbook/download.md").get_data(as_text=True)
     assert "Snapshot of 1 July 2026:" in body and "(UTC)" not in body

@@ -17,12 +17,20 @@ SAVED = "Saved"
 SNAPSHOT_SAVED = "Your snapshot is saved with today’s date."
 # A snapshot's column heading: its date, and its time when another snapshot was taken the same day.
 SNAPSHOT_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}(, \d\d:\d\d)?$")
+# Module 1, Session 1: free-text questions, the simplest page to type into.
+POSITIVE = "What feels positive about undertaking P2P?"
+SAFE = "What behaviours help you feel safe?"
 STAGE_REFLECTION = "How can you use this in a positive way in your role/emerging role in peer support?"
 BOUNDARIES = "What does this mean for boundaries?"
 
 
 def status_of(control: Locator) -> Locator:
-    """The line under an answer that says "Saving…", "Saved", "Not saved — retrying"… (a polite live region)."""
+    """The line under an answer that says "Saving…", "Saved", "Not saved — retrying"… (a polite live region): the
+    one the control is described by (a ladder statement's is under its stage), or else its form's."""
+    for line_id in (control.get_attribute("aria-describedby") or "").split():
+        line = control.page.locator(f"[id='{line_id}'][role=status]")
+        if line.count():
+            return line
     return control.locator("xpath=ancestor::form[1]").get_by_role("status")
 
 
@@ -80,7 +88,8 @@ def snapshot_marks(page: Page, number: int) -> list[bool]:
 
 
 def take_snapshot(page: Page, numbers: list[int]) -> None:
-    """Tick these statements of the ladder of change (and only these), and save today's snapshot."""
+    """Tick these statements of the ladder of change (and only these), and at once save today's snapshot: the
+    last ticks' autosaves may still be on their way, and the snapshot records what is ticked on the page."""
     for number in range(1, 11):
         statement(page, number).set_checked(number in numbers)
     page.get_by_role("button", name="Save today’s snapshot").click()

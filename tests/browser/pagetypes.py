@@ -21,8 +21,8 @@ from playwright.sync_api import Browser, Page, Response, expect
 from p2p.content import load_library
 
 from .exercises import (
-    DISCOVERED, STOCKTAKE, STORY, answer_all, by_session, choose_in_panel, open_share_panel, share_panel, take_snapshot,
-    textbox,
+    DISCOVERED, POSITIVE, SAFE, STOCKTAKE, STORY, answer_all, by_session, choose_in_panel, open_share_panel,
+    share_panel, status_of, take_snapshot, textbox,
 )
 from .helpers import DESKTOP, log_in
 from .server import PASSWORD, PROJECT_ROOT, LiveServer
@@ -33,6 +33,7 @@ LIBRARY = load_library(PROJECT_ROOT / "content")
 ANYONE, PARTICIPANT, FACILITATOR = "anyone", "participant", "facilitator"
 NEWCOMER = "newcomer"   # someone not logged in who joins a group: a new account each time (cookies cleared first)
 RESTARTER = "restarter"   # a participant whose password was reset without their recovery code: a fresh workbook
+TWO_TABS = "two tabs"     # a participant of their own, with one answer changed in two tabs, and text kept unsaved
 NOT_THE_CODE = "ABCD-EFGH-JKMN-PQRS"   # a recovery code in the right shape that opens nothing
 JOIN_CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")   # as shown on the invite page, like KXR-4TP
 
@@ -300,6 +301,72 @@ def _with_follow_up(then: Callable) -> Callable:
     return open
 
 
+SESSION_1 = "{demo}/modules/module-1/sessions/session-1"
+
+
+def _in_two_tabs(then: Callable) -> Callable:
+    """A participant of their own (joined the first time) whose pages are left with something unsaved: each visit
+    starts from their home page, leaving the last one (yes, leave) and forgetting what it kept on the device."""
+    def open(site: Site, page: Page) -> Response | None:
+        if "two_tabs" not in site.places:
+            _join_as_newcomer(site, page)
+            page.get_by_role("button", name="I have written it down").click()
+            expect(page.get_by_role("heading", level=1)).to_have_text("Demo group")
+            site.places["two_tabs"] = f"Newcomer {site.newcomers}"
+            page.on("dialog", lambda dialog: dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss())
+        page.goto("/")
+        page.evaluate("localStorage.clear()")
+        return then(site, page, SESSION_1.format(**site.places))
+    return open
+
+
+def _saved_in_another_tab(page: Page, question: str, words: str) -> None:
+    """The answer to `question` saved meanwhile by another tab of the same person (the same session, sending what
+    autosave.js sends), over the version this page shows."""
+    form = textbox(page, question).locator("xpath=ancestor::form[1]")
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page.locator("body").get_attribute("data-hx-headers"))[1]
+    saved = page.request.post("/workbook/save", form={"place": form.get_attribute("data-place"), "value": words,
+                                                      "revision": form.get_attribute("data-revision")},
+                              headers={"X-CSRFToken": token, "Accept": "application/json"})
+    assert saved.ok, saved.status
+
+
+def _both_versions_here(site: Site, page: Page, path: str) -> Response | None:
+    """Session 1 open, the same answer saved meanwhile in another tab, then typed here: the page shows both
+    versions and the choice of which to keep."""
+    response = page.goto(path)
+    site.two_tabs_saves += 1
+    _saved_in_another_tab(page, SAFE, f"Written in another tab ({site.two_tabs_saves}).")
+    textbox(page, SAFE).fill("Written in this tab.")
+    expect(page.get_by_role("group", name="The version from the other tab or device")).to_be_visible()
+    return response
+
+
+def _both_versions_without_script(site: Site, page: Page, path: str) -> Response | None:
+    """The same, with the answer's form sent as it is without script (its Save button): a page shows both."""
+    page.goto(path)
+    site.two_tabs_saves += 1
+    _saved_in_another_tab(page, SAFE, f"Written in another tab ({site.two_tabs_saves}).")
+    with page.expect_navigation() as navigation:   # form.submit(): the form as it goes without autosave.js
+        textbox(page, SAFE).evaluate("field => { field.value = 'Written in this tab.'; field.form.submit(); }")
+    return navigation.value
+
+
+def _draft_kept_elsewhere(site: Site, page: Page, path: str) -> Response | None:
+    """Text typed in Session 1 while its saves fail, and the page left (yes, leave): the home page says it is kept
+    on this device."""
+    page.goto(path)
+    page.route("**/workbook/save", lambda route: route.abort())
+    field = textbox(page, POSITIVE)
+    field.fill("Typed while the network was gone.")
+    field.blur()   # saves at once, rather than after the pause in typing
+    expect(status_of(field)).to_have_text("Not saved — retrying")
+    response = page.goto("/")
+    page.unroute("**/workbook/save")
+    expect(page.get_by_text("Some text you wrote earlier is kept on this device but not saved yet.")).to_be_visible()
+    return response
+
+
 def _answered_pages() -> list[PageKind]:
     programme = LIBRARY.programme("p2p")
     return [PageKind(f"session-answered:{module_id}/{session_id}", PARTICIPANT, _answered(module_id, session_id),
@@ -406,6 +473,12 @@ PAGE_KINDS: list[PageKind] = [
              LIBRARY.programme("p2p").module("preparing").session("personal-stocktake").title),
     PageKind("session-share-panel-nothing-to-share", PARTICIPANT, _nothing_to_share,
              LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
+    PageKind("session-both-versions", TWO_TABS, _in_two_tabs(_both_versions_here),
+             LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
+    PageKind("workbook-both-versions", TWO_TABS, _in_two_tabs(_both_versions_without_script),
+             "Two versions of one answer"),
+    PageKind("home-drafts-kept-elsewhere", TWO_TABS, _in_two_tabs(_draft_kept_elsewhere), "Hello, {two_tabs}",
+             swapped=True),
     PageKind("workbook", PARTICIPANT, _with_answers("/workbook"), "My workbook"),
     PageKind("workbook-empty", NEWCOMER, _newcomer_then("/workbook"), "My workbook"),
     PageKind("workbook-print", PARTICIPANT, _with_answers("/workbook/print"), "Workbook of {participant}"),
@@ -486,7 +559,7 @@ class Site:
         demo = server.demo()
         self.demo = demo
         self.contexts = {who: browser.new_context(**context_args)
-                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER, RESTARTER)}
+                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER, RESTARTER, TWO_TABS)}
         self.pages = {who: context.new_page() for who, context in self.contexts.items()}
         participant = demo.participants[0]
         log_in(self.pages[PARTICIPANT], participant.name, participant.password)
@@ -510,6 +583,7 @@ class Site:
         self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
         self.in_course = False   # the participant has joined the course group (see _in_the_course)
+        self.two_tabs_saves = 0  # versions saved by the "two tabs" participant's other tab (see _in_two_tabs)
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)

@@ -1,6 +1,7 @@
 """The private workbook in a browser: every kind of exercise answered and still there after a reload, ladder
-snapshots side by side, eight strengths on their diagram and a kind refusal of a ninth, nothing lost while the
-server is down or the session has ended, two tabs on one answer, and all of it with a keyboard alone.
+snapshots side by side and ladder ticks that stay, eight strengths on their diagram and a kind refusal of a ninth,
+nothing lost while the server is down, the network is gone, a tab is closed or the session has ended, two tabs on
+one answer keeping both versions, and all of it with a keyboard alone.
 
 Each test joins the demo group as a new participant (through the join page and the recovery code page), so
 tests do not share answers. The app's Content-Security-Policy is in force: a policy violation or a script error
@@ -13,13 +14,13 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Error, Page, expect
+from playwright.sync_api import Error, Locator, Page, Route, expect
 
 from p2p.answers import fields_of
 
 from .exercises import (
-    EXERCISES, SAVED, SNAPSHOT_DATE, answer_all, by_session, snapshot_marks, snapshots_table, status_of, strength,
-    strengths_diagram, take_snapshot, textbox,
+    EXERCISES, POSITIVE, SAFE, SAVED, SNAPSHOT_DATE, STAGE_REFLECTION, answer_all, by_session, snapshot_marks,
+    snapshots_table, statement, status_of, strength, strengths_diagram, take_snapshot, textbox,
 )
 from .helpers import PHONE, focus_is_visible, log_in, overflowing, tab_to
 from .pagetypes import LIBRARY
@@ -27,24 +28,45 @@ from .people import Participant
 from .server import PASSWORD
 
 NOT_SAVED = "Not saved — retrying"
-RESTORED = "Saved. Your unsaved text is back."
+RESTORED = "Saved. Your unsaved text from earlier is back."
 LOGGED_OUT = ("Not saved: you have been logged out. Your text is kept on this device. Log in again to save it")
-CHANGED_HERE_TOO = ("Saved. This answer had also been changed in another tab or on another device; "
-                    "this version is the one kept.")
+BOTH_VERSIONS = ("This answer was also changed in another tab or on another device. Nothing is lost: "
+                 "both versions are here. Please choose the one to keep.")
+OTHER_VERSION = "The version from the other tab or device"
 CHANGED_ELSEWHERE = ("This answer was changed in another tab or on another device. "
                      "Reload the page to see the latest.")
+DRAFTS_ELSEWHERE = "Some text you wrote earlier is kept on this device but not saved yet."
 TOO_MANY = "You have chosen 8, the most for this. To choose another, untick one first."
-# Module 1, Session 1: four free-text questions, the simplest page to type into.
-POSITIVE = "What feels positive about undertaking P2P?"
-CHALLENGING = "Is there anything that feels challenging?"
-SAFE = "What behaviours help you feel safe?"
+CHALLENGING = "Is there anything that feels challenging?"   # Module 1, Session 1, like POSITIVE and SAFE
 MODULE_1 = LIBRARY.programme("p2p").module("module-1")
 
 
 def drafts(page: Page) -> dict[str, str]:
-    """The unsent text this tab keeps in sessionStorage, by key."""
-    return page.evaluate("""() => Object.fromEntries(Object.keys(sessionStorage)
-        .filter(key => key.startsWith("p2p-draft:")).map(key => [key, sessionStorage.getItem(key)]))""")
+    """The unsent text kept on this device (localStorage), by key, as anyone with the browser could read it."""
+    return page.evaluate("""() => Object.fromEntries(Object.keys(localStorage)
+        .filter(key => key.startsWith("p2p-draft:")).map(key => [key, localStorage.getItem(key)]))""")
+
+
+def opens_with_this_pages_key(page: Page, key: str) -> bool:
+    """Whether a kept draft opens with the key this page received (someone else's page: it must not)."""
+    return page.evaluate("""([name, stored]) => {
+        const [, owner, ...place] = name.split(":"), record = JSON.parse(stored);
+        const bytes = text => Uint8Array.from(atob(text), c => c.charCodeAt(0));
+        const key = bytes(document.body.dataset.draftsKey);
+        const boundTo = new TextEncoder().encode(`draft:${owner}:${place.join(":")}`);
+        try { nobleCiphers.gcm(key, bytes(record.n), boundTo).decrypt(bytes(record.c)); return true; }
+        catch (e) { return false; }
+    }""", [key, drafts(page)[key]])
+
+
+def no_network(route: Route) -> None:
+    """A route handler: the request fails as it does with the Wi-Fi gone."""
+    route.abort("internetdisconnected")
+
+
+def other_version(page: Page) -> Locator:
+    """The other tab's version, shown under an answer with the choice of which to keep."""
+    return page.get_by_role("group", name=OTHER_VERSION)
 
 
 def come_back_to(page: Page) -> None:
@@ -77,14 +99,29 @@ def test_every_kind_of_exercise_is_answered_saved_and_still_there_after_a_reload
         assert not (problem := overflowing(page)), f"{module}/{session} at 360 px: {problem}"
 
 
-def test_two_ladder_snapshots_are_shown_side_by_side(join):
+def test_ladder_ticks_save_as_they_change_and_snapshots_record_them(join):
     person = join()
     page = person.open("preparing", "personal-stocktake")
     expect(snapshots_table(page)).to_have_count(0)   # no history before the first snapshot
 
+    # Ticks save as they change, said under their stage; a reflection too. Leaving and coming back, they are there.
+    statement(page, 6).check()
+    statement(page, 7).check()
+    expect(status_of(statement(page, 7))).to_have_text(SAVED)
+    reflection = textbox(page, f"Learning {STAGE_REFLECTION}")
+    reflection.fill("Trying things out, with support.")
+    expect(status_of(reflection)).to_have_text(SAVED)
+    page.goto(person.group)
+    page = person.open("preparing", "personal-stocktake")
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
+    expect(statement(page, 6)).to_be_checked()
+    expect(statement(page, 7)).to_be_checked()
+    expect(snapshots_table(page)).to_have_count(0)   # ticking is not a snapshot: that stays a choice
+
     take_snapshot(page, [1, 3])
-    # After saving, the boxes are clear again, ready for the next time; the snapshot is in the table.
-    expect(page.get_by_role("checkbox", checked=True)).to_have_count(0)
+    # After saving, the ticks stay as they were: the snapshot is in the table.
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
+    expect(statement(page, 3)).to_be_checked()
     expect(snapshots_table(page).get_by_role("columnheader")).to_have_count(2)
     take_snapshot(page, [3, 6, 7])
 
@@ -100,6 +137,8 @@ def test_two_ladder_snapshots_are_shown_side_by_side(join):
                 10: [False, False]}
     for number, marks in expected.items():
         assert snapshot_marks(page, number) == marks, f"statement {number}"
+    page.reload()
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(3)
 
 
 def test_eight_strengths_on_the_diagram_and_a_ninth_is_refused_kindly(join):
@@ -170,7 +209,7 @@ def test_text_typed_while_the_server_is_down_is_saved_when_it_is_back(join, live
 
 def test_text_typed_while_the_server_is_down_survives_a_reload(join, live_server):
     """Typed while the server is down, then the page is reloaded: the browser shows its own "can't reach"
-    page. Once the server is back, the session page brings the unsent text back from sessionStorage and saves it."""
+    page. Once the server is back, the session page brings the unsent text back from this device and saves it."""
     person = join()
     page = person.open("module-1", "session-1")
     url = page.url
@@ -178,7 +217,8 @@ def test_text_typed_while_the_server_is_down_survives_a_reload(join, live_server
         field = textbox(page, CHALLENGING)
         field.press_sequentially("Speaking up in a group.")
         expect(status_of(field)).to_have_text(NOT_SAVED)
-        assert list(drafts(page).values()) == ["Speaking up in a group."]
+        kept = list(drafts(page).values())
+        assert len(kept) == 1 and "Speaking" not in kept[0], "kept on this device, sealed"
         with pytest.raises(Error, match="ERR_CONNECTION_REFUSED"):
             page.reload()
     page.goto(url)
@@ -191,40 +231,119 @@ def test_text_typed_while_the_server_is_down_survives_a_reload(join, live_server
     expect(status_of(textbox(page, CHALLENGING))).to_have_text("")
 
 
-def test_two_tabs_on_one_answer_the_later_save_wins_and_both_are_told(join, new_context, problems):
+def test_two_tabs_on_one_answer_keep_both_versions_for_their_owner_to_choose(join):
+    """Two tabs of one person, on one answer: a save over a version a tab had not seen writes nothing. That tab
+    shows the other version under its own and asks which to keep (by keyboard too); the other tab, when it next
+    saves, is shown this one. Nothing is lost on the way, and the choice is the person's."""
     person = join()
     tab_a = person.open("module-1", "session-1")
     field_a = textbox(tab_a, SAFE)
     field_a.fill("Being listened to.")
     expect(status_of(field_a)).to_have_text(SAVED)
-
-    # The same person on another device opens the page, and sees the saved answer.
-    tab_b = person.open("module-1", "session-1", person.log_in_elsewhere(problems.watch(new_context())))
+    tab_b = person.open("module-1", "session-1", tab_a.context.new_page())
     field_b = textbox(tab_b, SAFE)
     expect(field_b).to_have_value("Being listened to.")
 
-    # A saves a new version; then B, which loaded before it, saves its own: B's version is kept, and B is told.
+    # A saves a new version; then B, which had not seen it, saves its own: nothing is written over A's.
     field_a.fill("Being listened to, and not judged.")
     expect(status_of(field_a)).to_have_text(SAVED)
     field_b.fill("Being listened to without advice.")
-    expect(status_of(field_b)).to_have_text(CHANGED_HERE_TOO)
+    expect(status_of(field_b)).to_have_text(BOTH_VERSIONS)
+    expect(other_version(tab_b)).to_contain_text("Being listened to, and not judged.")
+    expect(field_b).to_have_value("Being listened to without advice.")
+    field_b.press_sequentially(" Or hurry.")   # typing on while the choice waits: kept, not sent yet
+    expect(status_of(field_b)).to_have_text(BOTH_VERSIONS)
 
-    # Back in A: the page checks its answers are the latest, and says this one is not.
+    # B keeps its own, with the keyboard: the next Tab reaches the choice; afterwards focus is back in the answer.
+    field_b.focus()
+    tab_b.keyboard.press("Tab")
+    keep_mine = other_version(tab_b).get_by_role("button", name="Keep the version on this page")
+    expect(keep_mine).to_be_focused()
+    tab_b.keyboard.press("Enter")
+    expect(status_of(field_b)).to_have_text(SAVED)
+    expect(other_version(tab_b)).to_have_count(0)
+    expect(field_b).to_be_focused()
+
+    # Back in A: the page checks its answers are the latest, and says this one is not. Typing on, A is shown B's
+    # version, and takes it.
     come_back_to(tab_a)
     expect(status_of(field_a)).to_have_text(CHANGED_ELSEWHERE)
+    field_a.press_sequentially(" Really.")
+    expect(other_version(tab_a)).to_contain_text("Being listened to without advice. Or hurry.")
+    other_version(tab_a).get_by_role("button", name="Use the other version").click()
+    expect(field_a).to_have_value("Being listened to without advice. Or hurry.")
+    expect(status_of(field_a)).to_have_text("Saved: the other version is the one kept.")
     tab_a.reload()
-    expect(textbox(tab_a, SAFE)).to_have_value("Being listened to without advice.")
+    expect(textbox(tab_a, SAFE)).to_have_value("Being listened to without advice. Or hurry.")
 
 
-def test_two_tabs_on_a_first_answer_the_later_tab_is_told(join, new_context, problems):
+def test_text_typed_offline_comes_back_in_a_new_tab_for_its_owner_only(join):
+    """No network, text typed, the tab closed: a new tab of the same person brings it back into its answer and
+    saves it. On a shared device, the next person to log in never sees it, and what is kept cannot be read with
+    their page's key; their logout leaves it. Its owner is asked before leaving a page with unsaved text, and
+    their logout takes away what is kept."""
     person = join()
-    tab_a = person.open("module-1", "session-1")
-    tab_b = person.open("module-1", "session-1", person.log_in_elsewhere(problems.watch(new_context())))
-    field_a, field_b = textbox(tab_a, SAFE), textbox(tab_b, SAFE)
-    field_a.fill("Written in A first.")
-    expect(status_of(field_a)).to_have_text(SAVED)
-    field_b.fill("Written in B later.")
-    expect(status_of(field_b)).to_have_text(CHANGED_HERE_TOO, timeout=2_000)
+    someone_else = join()
+    context = person.page.context
+    page = person.open("module-1", "session-1")
+    field = textbox(page, POSITIVE)
+    # No network for saves. (Not context.set_offline: with it, closing the page sometimes let a save through, the
+    # server had the text right after page.close(), in 2 runs of 17; the emulation seems to end before the page.)
+    context.route("**/workbook/save", no_network)
+    field.press_sequentially("Typed on the bus.")
+    expect(status_of(field)).to_have_text(NOT_SAVED)
+    page.close()
+    context.unroute("**/workbook/save", no_network)
+    page = person.open("module-1", "session-1", context.new_page())
+    field = textbox(page, POSITIVE)
+    expect(field).to_have_value("Typed on the bus.")
+    expect(status_of(field)).to_have_text(RESTORED)
+    assert drafts(page) == {}, "the kept copy is dropped once the server has it"
+
+    # No network again, more typed, the tab closed; then the session ends (a shared tablet, left as it was).
+    context.route("**/workbook/save", no_network)
+    field.press("Control+End")
+    field.press_sequentially(" Then a second thought.")
+    expect(status_of(field)).to_have_text(NOT_SAVED)
+    page.close()
+    context.unroute("**/workbook/save", no_network)
+    context.clear_cookies()
+
+    page = context.new_page()
+    log_in(page, someone_else.name, PASSWORD)
+    expect(page.get_by_text(DRAFTS_ELSEWHERE)).to_have_count(0)
+    someone_else.open("module-1", "session-1", page)
+    expect(textbox(page, POSITIVE)).to_have_value("")
+    kept = drafts(page)
+    assert len(kept) == 1 and "thought" not in next(iter(kept.values()))
+    assert not opens_with_this_pages_key(page, next(iter(kept)))
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("status")).to_contain_text("You have logged out.")
+    assert drafts(page) == kept, "someone else's logout leaves it"
+
+    # Its owner logs in: the page says where their text is, and it comes back there and is saved.
+    log_in(page, person.name, PASSWORD)
+    kept_note = page.get_by_text(DRAFTS_ELSEWHERE).locator("..")
+    kept_note.get_by_role("link", name=MODULE_1.session("session-1").title).click()
+    field = textbox(page, POSITIVE)
+    expect(field).to_have_value("Typed on the bus. Then a second thought.")
+    expect(status_of(field)).to_have_text(RESTORED)
+
+    # Their own logout takes away anything of theirs still kept on the device (saves fail here; logging out works).
+    page.route("**/workbook/save", no_network)
+    field.press_sequentially(" Bye.")
+    expect(status_of(field)).to_have_text(NOT_SAVED)
+    assert drafts(page)
+    # Leaving now would lose it: the browser asks first. The person stays; then logs out all the same.
+    asked = []
+    page.once("dialog", lambda dialog: (asked.append(dialog.type), dialog.dismiss()))
+    page.get_by_role("button", name="Log out").click()
+    expect(field).to_have_value("Typed on the bus. Then a second thought. Bye.")
+    assert asked == ["beforeunload"]
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("status")).to_contain_text("You have logged out.")
+    assert drafts(page) == {}
 
 
 def log_in_here(page: Page, person: Participant) -> None:
@@ -274,19 +393,11 @@ def test_logged_out_while_typing_keeps_the_text_and_saves_it_after_logging_in(jo
     status = status_of(field)
     expect(status).to_have_text(LOGGED_OUT)
     expect(field).to_have_value("Learning alongside others. And being trusted. Still here.")
-    assert list(drafts(page).values()) == ["Learning alongside others. And being trusted. Still here."]
+    assert len(drafts(page)) == 1, "kept on this device until it is saved"
     status.get_by_role("link", name="Log in again to save it").click()
     log_in_here(page, person)
     expect(status_of(textbox(page, POSITIVE))).to_have_text(RESTORED)
 
-    # Logging out here leaves no unsent text behind in this tab (a shared tablet), even text typed a moment ago.
-    field = textbox(page, POSITIVE)
-    field.press("Control+End")
-    field.press_sequentially(" Bye.")
-    assert drafts(page), "typed text is kept in sessionStorage until it is saved"
-    page.get_by_role("button", name="Log out").click()
-    expect(page.get_by_role("status")).to_contain_text("You have logged out.")
-    assert drafts(page) == {}
 
 
 def test_logging_in_again_in_another_tab_saves_what_a_logged_out_page_kept(join, new_context, problems):
