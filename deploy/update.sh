@@ -2,14 +2,16 @@
 # `make update`: bring this install up to date with its upstream branch (origin/main) without losing anything.
 #
 # The order is the point. Everything that can stop an update is tried before anything changes:
-#   1. refuse, changing nothing, when files of the app have edits made here (programme files: say how to
-#      move them to instance/content/), when there is no upstream branch, when fetching fails, or when the
-#      branch has commits of its own;
+#   1. refuse, changing nothing, when there is no upstream branch, when fetching fails, when the branch has
+#      commits of its own, or when files of the app edited here would be overwritten by the fast-forward
+#      (programme files: say how to move them to instance/content/). Edits to files the fast-forward does not
+#      touch stay as they are and do not stop it; the summary names them;
 #   2. install the new commit's dependencies into .venv while the old code still runs (no network to PyPI:
 #      the update stops here and the app runs on as it was);
 #   3. stop the service, fast-forward, refresh the install with the NEW Makefile, check the programme files,
 #      upgrade the database (`p2p upgrade` makes a backup first), start the service again.
-# If a step of 3 fails, the code goes back to the commit it was at and the service starts on it again.
+# If a step of 3 fails, the code goes back to the commit it was at (edits made here kept) and the service
+# starts on it again.
 #
 # Run it as the owner of the checkout (pi on a Pi), not as root: it asks sudo for systemctl only.
 # SERVICE: the systemd unit's name (default p2p). SETTLE_SECONDS: how long the restarted service must stay up
@@ -24,6 +26,8 @@ make=${MAKE:-make}
 # The commit this install last finished updating to: when it is the current one too, there is nothing to do.
 # (After a plain `git pull` it is not, and the update finishes what the pull left undone.)
 updated_to=.venv/.p2p-updated-to
+# Edits made here to files of the app that the update does not change (git's "status<TAB>path" lines).
+kept_edits=""
 
 say() { printf '%s\n' "$@"; }
 indent() { sed 's/^/    /'; }
@@ -81,6 +85,14 @@ keep_in_instance_commands() {   # lines of "status<TAB>path": git's A (added), D
     done
 }
 
+# Edits made here (lines of git's "status<TAB>path") to files that the fast-forward changes (want=1), or to
+# files it leaves alone (want=0). Only the first stop an update: git carries the others over as they are.
+edits_to_files_it_changes() {
+    local want=$1 changed=$2
+    awk -F'\t' -v want="$want" 'NR == FNR { changed[$0] = 1; next } NF && (($2 in changed) ? 1 : 0) == want' \
+        <(printf '%s\n' "$changed") -
+}
+
 refuse_local_edits() {
     local changes=$1 programme_files other_files
     programme_files=$(while IFS=$'\t' read -r status path; do
@@ -106,8 +118,35 @@ refuse_local_edits() {
                      "/etc/systemd/system/$service.service, and they stay as they are.)" "")
         fi
     fi
-    refuse "files that come with the app have changes made here, and updating would overwrite them." "" \
-        "${advice[@]}" "Then run make update again."
+    refuse "files that come with the app have changes made here, and moving to the new version would" \
+        "overwrite them." "" "${advice[@]}" "Then run make update again."
+}
+
+# After the update (or when there was nothing to do): the edits that did not stand in the way this time, and
+# how to move programme files out of the way of a later update that changes them.
+note_kept_edits() {
+    [ -n "$kept_edits" ] || return 0
+    local status path programme_files="" other_files=""
+    while IFS=$'\t' read -r status path; do
+        if is_programme_file "$path"; then
+            programme_files+=$status$'\t'$path$'\n'
+        else
+            other_files+=$path$'\n'
+        fi
+    done <<<"$kept_edits"
+    if [ -n "$programme_files" ]; then
+        say "" "Programme files edited here, in content/, are as you left them (this update did not change them):" \
+            "$(cut -f2 <<<"${programme_files%$'\n'}" | indent)" \
+            "A later update that changes one of them will stop until it is moved. Move them now to" \
+            "instance/content/, where each is used in place of the shipped one and no update touches it" \
+            "(content/README.md); the groups see the same text:" "" \
+            "$(keep_in_instance_commands <<<"${programme_files%$'\n'}" | indent)"
+    fi
+    if [ -n "$other_files" ]; then
+        say "" "Other files of the app edited here, as you left them (this update did not change them):" \
+            "$(indent <<<"${other_files%$'\n'}")" \
+            "A later update that changes one of them will stop and say what to do."
+    fi
 }
 
 git_undo_commands() {
@@ -154,10 +193,6 @@ check_can_update() {
     [ -x .venv/bin/python ] || refuse "there is no .venv here: the app has not been installed in this folder yet." \
         "Run make run once (README, Hosting), then make update."
 
-    local changes
-    changes=$(git diff --name-status --no-renames HEAD)
-    [ -z "$changes" ] || refuse_local_edits "$changes"
-
     branch=$(git symbolic-ref --quiet --short HEAD) || refuse "this checkout is not on a branch." \
         "It is at commit $(short HEAD) (a \"detached HEAD\"), so there is no upstream branch to update it from." \
         "To follow main again:" "" "    git checkout main && make update"
@@ -175,7 +210,18 @@ check_can_update() {
 
     old=$(git rev-parse HEAD)
     new=$(git rev-parse "$upstream")
-    git merge-base --is-ancestor "$old" "$new" || refuse_own_commits
+    local edits
+    edits=$(git diff --name-status --no-renames HEAD)
+    if ! git merge-base --is-ancestor "$old" "$new"; then
+        # The advice for commits of its own resets the branch, which would lose edits: those first.
+        [ -z "$edits" ] || refuse_local_edits "$edits"
+        refuse_own_commits
+    fi
+    local changed blocking_edits
+    changed=$(git diff --name-only --no-renames "$old" "$new")
+    blocking_edits=$(edits_to_files_it_changes 1 "$changed" <<<"$edits")
+    kept_edits=$(edits_to_files_it_changes 0 "$changed" <<<"$edits")
+    [ -z "$blocking_edits" ] || refuse_local_edits "$blocking_edits"
 
     local clashes
     clashes=$(comm -12 <(git ls-files --others --exclude-standard | sort) \
@@ -217,25 +263,36 @@ start_service() {
     fi
 }
 
-newest_backup() {
+instance_folder() {
     local instance=instance setting
     for setting in "${settings[@]}"; do
         [[ $setting == P2P_INSTANCE_PATH=* ]] && instance=${setting#*=}
     done
-    local newest
+    say "$instance"
+}
+
+newest_backup() {
+    local instance newest
+    instance=$(instance_folder)
     # shellcheck disable=SC2012  # backup names are the app's own: no newlines in them
     newest=$(ls -t "$instance/backups" 2>/dev/null | head -n 1)
     if [ -n "$newest" ]; then say "$instance/backups/$newest"; else say "none found in $instance/backups/"; fi
 }
 
-# After the switch: put the code back where it was, start the service on it, say what happened.
+# After the switch: put the code back where it was (keeping edits made here to files it did not change), start
+# the service on it, say what happened.
 roll_back() {
     local what=$1 detail=${2:-}
     {
         say "$what"
         [ -z "$detail" ] || indent <<<"$detail"
     } >&2
-    git reset --hard --quiet "$old"
+    if ! git reset --keep --quiet "$old" 2>/dev/null; then
+        # Not expected (edits to files the update changes were refused before it started); keep them anyway.
+        git diff HEAD >"$HOME/p2p-my-changes.diff"
+        say "(Edits made here are saved in $HOME/p2p-my-changes.diff: git apply that file brings them back.)" >&2
+        git reset --hard --quiet "$old"
+    fi
     service_state="no systemd service called $service here"
     if [ -n "$had_service" ]; then start_service; fi
     {
@@ -273,6 +330,7 @@ main() {
         fi
         say "Peer 2 Peer is up to date: $(short "$old") is the newest on $upstream. Nothing to do." \
             "  service: $state"
+        note_kept_edits
         return 0
     fi
 
@@ -339,6 +397,7 @@ main() {
     say "  dependencies: $dependencies" \
         "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \
         "  service:      $service_state"
+    note_kept_edits
     [ -z "$service_failed" ]
 }
 

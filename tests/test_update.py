@@ -1,7 +1,8 @@
 """`make update` (deploy/update.sh), run for real against git repositories made here: a bare "origin" and a
 clone of it acting as the install, with stand-ins that log their calls for systemctl, sudo, pip and the
 install's own `.venv/bin/p2p`. Whatever would stop an update must stop it before anything changes; once the
-code has moved, a failed step puts it back and starts the service again."""
+code has moved, a failed step puts it back and starts the service again. Edits made here stop an update only
+when it would overwrite them."""
 
 from __future__ import annotations
 
@@ -80,7 +81,18 @@ if [ "$1" = upgrade ]; then
 fi
 """
 
-MODULE = 'id = "mod"\norder = 1\ntitle = "A module"\n'
+# A programme file, long enough that an edit to its title and a new line in its session do not touch.
+MODULE = """\
+id = "mod"
+order = 1
+title = "A module"
+status = "ready"
+
+[[sessions]]
+id = "session-1"
+title = "Session 1"
+"""
+WITH_ACTIVITY = MODULE + 'activities = ["code-board"]\n'
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -247,7 +259,7 @@ def test_a_service_that_does_not_stay_up_is_said_plainly(install):
 
 def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
     install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
-    git(install.path, "pull", "-q", "--ff-only")   # the one-time form: `git pull --ff-only && make update`
+    one_time_pull(install)
     result = install.update()
     assert result.returncode == 0, result.stdout + result.stderr
     order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p upgrade at v2",
@@ -258,6 +270,12 @@ def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
     again = install.update()
     assert again.returncode == 0 and "Nothing to do" in again.stdout
     assert not [c for c in install.calls if c.startswith(("sudo", "pip", "p2p", "make"))]
+
+
+def one_time_pull(install: Install):
+    """The README's one-time form for installs from before make update: `git checkout main && git pull --ff-only`."""
+    git(install.path, "checkout", "-q", "main")
+    git(install.path, "pull", "-q", "--ff-only")
 
 
 @pytest.mark.parametrize("failing, step, words", [
@@ -281,18 +299,63 @@ def test_a_failed_step_after_the_switch_puts_the_code_back_and_starts_the_servic
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# An update that cannot happen changes nothing, and says why and what to do.
+# Edits made here to files the update does not change do not stop it; the summary names them.
 
 
-def test_programme_edits_in_content_are_refused_with_the_commands_that_move_them(install):
-    install.release_v2()
+@pytest.mark.parametrize("pulled_first", [False, True], ids=["make update", "the one-time form"])
+def test_edits_to_files_the_update_leaves_alone_are_kept_and_named(install, pulled_first):
+    install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
     edited = MODULE.replace("A module", "Our module")
     (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
     (install.path / "deploy" / "p2p.service").write_text("[Service]\nUser=fran\n")
+    if pulled_first:
+        one_time_pull(install)   # git pull succeeds: v2 does not change those files
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert install.head == install.v2 and "changed nothing" not in result.stdout + result.stderr
+    order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p check-content at v2",
+                                         "p2p upgrade at v2", "sudo systemctl start")]
+    assert order == sorted(order)
+    assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
+    assert "Programme files edited here, in content/, are as you left them" in result.stdout
+    assert "Other files of the app edited here" in result.stdout and "    deploy/p2p.service" in result.stdout
+    commands = commands_in(result.stdout)
+    assert commands == ["mkdir -p instance/content/p2p",
+                        "cp content/p2p/10-mod.toml instance/content/p2p/10-mod.toml",
+                        "git checkout HEAD -- content/p2p/10-mod.toml"]
+
+    subprocess.run(["bash", "-ec", "\n".join(commands)], cwd=install.path, check=True)
+    again = install.update()
+    assert again.returncode == 0 and "Nothing to do" in again.stdout
+    assert "Programme files edited here" not in again.stdout and "deploy/p2p.service" in again.stdout
+    assert own_copy(install).read_text() == edited
+    assert git(install.path, "status", "--porcelain", "--", "content") == ""
+
+
+def test_a_failed_step_puts_the_code_back_and_keeps_edits_to_files_it_left_alone(install):
+    install.release_v2()
+    edited = MODULE.replace("A module", "Our module")
+    (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1
+    assert (install.path / "version.txt").read_text() == "v1\n"
+    assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An update that cannot happen changes nothing, and says why and what to do.
+
+
+def test_edits_to_files_the_update_changes_are_refused_with_the_commands_that_move_them(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY, "deploy/p2p.service": "[Service]\nUser=p2p\n"})
+    edited = MODULE.replace("A module", "Our module")
+    (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
+    (install.path / "deploy" / "p2p.service").write_text("[Service]\nUser=fran\n")
+    (install.path / "content" / "p2p" / "programme.toml").write_text('title = "Ours"\n')   # v2 leaves it alone
     result = install.update()
     assert_changed_nothing(install, result, "content/p2p/10-mod.toml", "deploy/p2p.service", "instance/content/")
+    assert "programme.toml" not in result.stderr   # it does not stand in the way
     assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
-    assert git(install.path, "rev-parse", "origin/main") == install.v1   # not even fetched
     commands = commands_in(result.stderr)
     assert commands == ["mkdir -p instance/content/p2p",
                         "cp content/p2p/10-mod.toml instance/content/p2p/10-mod.toml",
@@ -300,8 +363,14 @@ def test_programme_edits_in_content_are_refused_with_the_commands_that_move_them
                         "git checkout HEAD -- deploy/p2p.service"]
 
     subprocess.run(["bash", "-ec", "\n".join(commands)], cwd=install.path, check=True)
-    assert install.update().returncode == 0 and install.head == install.v2
-    assert (install.path / "instance" / "content" / "p2p" / "10-mod.toml").read_text() == edited
+    result = install.update()
+    assert result.returncode == 0 and install.head == install.v2, result.stdout + result.stderr
+    assert own_copy(install).read_text() == edited
+    assert (install.path / "content" / "p2p" / "programme.toml").read_text() == 'title = "Ours"\n'
+
+
+def own_copy(install: Install, name: str = "10-mod.toml") -> Path:
+    return install.path / "instance" / "content" / "p2p" / name
 
 
 def commands_in(output: str) -> list[str]:
@@ -328,6 +397,7 @@ def test_programme_edits_committed_here_are_refused_with_the_commands_that_move_
 
 
 def test_a_programme_file_kept_in_instance_already_is_never_overwritten_by_the_commands(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
     (install.path / "content" / "p2p" / "10-mod.toml").write_text("edited in content")
     (install.path / "instance" / "content" / "p2p").mkdir(parents=True)
     (install.path / "instance" / "content" / "p2p" / "10-mod.toml").write_text("kept in instance")
