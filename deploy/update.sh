@@ -13,6 +13,10 @@
 # If a step of 3 fails, the code goes back to the commit it was at (edits made here kept) and the service
 # starts on it again.
 #
+# The install may have been moved already by a plain `git pull` (the README's one-time form for installs from
+# before `make update`, or a habit): then HEAD is not where make update last finished, and the update finishes
+# what the pull left undone (dependencies, database, service) from there.
+#
 # Run it as the owner of the checkout (pi on a Pi), not as root: it asks sudo for systemctl only.
 # SERVICE: the systemd unit's name (default p2p). SETTLE_SECONDS: how long the restarted service must stay up
 # before it is called running (default 5). MAKE: the make to run the new Makefile with.
@@ -26,18 +30,31 @@ make=${MAKE:-make}
 # The commit this install last finished updating to: when it is the current one too, there is nothing to do.
 # (After a plain `git pull` it is not, and the update finishes what the pull left undone.)
 updated_to=.venv/.p2p-updated-to
+# Where a plain `git pull` moved the code from, when it moved since make update last finished (empty if not).
+pulled_from=""
 # Edits made here to files of the app that the update does not change (git's "status<TAB>path" lines).
 kept_edits=""
 
 say() { printf '%s\n' "$@"; }
 indent() { sed 's/^/    /'; }
 
-# Stop before anything has changed, saying why and what to do (one line each argument).
+# Stop before anything has changed, saying why and what to do (one line each argument). When git pull had
+# moved the code already, that is not "nothing changed": say so, and what it means for the running app.
 refuse() {
     {
-        say "make update changed nothing: $1"
+        if [ -n "$pulled_from" ]; then
+            say "make update could not finish the update that git pull started: $1"
+        else
+            say "make update changed nothing: $1"
+        fi
         shift
         [ $# -eq 0 ] || say "$@"
+        if [ -n "$pulled_from" ]; then
+            say "" "Meanwhile: git pull moved the code from $(short "$pulled_from") to $(short HEAD), but the rest of the" \
+                "install (new dependencies, the database's upgrade) has not caught up with it. The app that is" \
+                "running now goes on as it is; do not restart it (or the machine) before make update has finished:" \
+                "the new code may not start without them."
+        fi
     } >&2
     exit 1
 }
@@ -306,6 +323,33 @@ roll_back() {
 
 # ---------------------------------------------------------------------------------------------------------------
 
+# Where a plain git pull moved the code from, since make update last finished here (pulled_from; empty if it
+# did not): the marker, when make update has finished here before; on an install it never finished on (the
+# one-time form, `git checkout main && git pull --ff-only && make update`), HEAD's reflog, when the last move
+# was a pull (with the `git checkout main` before it, whose start is where the code ran).
+find_pulled_from() {
+    local head marker from=""
+    head=$(git rev-parse HEAD)
+    marker=$(cat "$updated_to" 2>/dev/null || true)
+    if [ -n "$marker" ]; then
+        from=$marker
+    else
+        local commits=() subjects=() commit subject
+        while IFS=$'\t' read -r commit subject; do
+            commits+=("$commit") subjects+=("$subject")
+        done < <(git reflog -n 3 --format='%H%x09%gs' HEAD 2>/dev/null || true)
+        if [ ${#commits[@]} -ge 2 ] && [[ ${subjects[0]} =~ ^(pull|merge)[\ :] ]]; then
+            from=${commits[1]}
+            if [ ${#commits[@]} -ge 3 ] && [[ ${subjects[1]} == "checkout: moving from "* ]]; then
+                from=${commits[2]}
+            fi
+        fi
+    fi
+    if [ -n "$from" ] && [ "$from" != "$head" ] && git merge-base --is-ancestor "$from" "$head" 2>/dev/null; then
+        pulled_from=$(git rev-parse "$from")
+    fi
+}
+
 main() {
     # First, before git: as root in someone else's folder, git itself refuses to work ("dubious ownership").
     local folder
@@ -319,7 +363,10 @@ main() {
     local top
     top=$(git rev-parse --show-toplevel 2>/dev/null) || refuse "this folder is not a git checkout of the app."
     cd "$top"
+    find_pulled_from
     check_can_update
+    # Where the rest of the install (dependencies, the database) was brought to last.
+    updated_from=${pulled_from:-$old}
 
     mapfile -t settings < <(service_settings)
     if [ "$old" = "$new" ] && [ "$(cat "$updated_to" 2>/dev/null)" = "$old" ]; then
@@ -346,10 +393,11 @@ main() {
     if [ -n "$unmet" ]; then
         say "Installing the new version's dependencies: $(paste -sd ' ' <<<"$unmet")…"
         cut -f2 <<<"$report" >"$tmp/requirements.txt"
+        local runs_on=("The app runs on as it was.")
+        [ -z "$pulled_from" ] || runs_on=()   # it does, on code that git pull has moved: refuse says what that means
         .venv/bin/pip install --quiet --disable-pip-version-check -r "$tmp/requirements.txt" \
             || refuse "pip could not install the new version's dependencies into .venv." \
-                "Check that this machine can reach PyPI (the network), then run make update again." \
-                "The app runs on as it was."
+                "Check that this machine can reach PyPI (the network), then run make update again." "${runs_on[@]}"
         dependencies="installed $(paste -sd ' ' <<<"$unmet")"
     fi
 
@@ -386,13 +434,18 @@ main() {
         say "Starting the service $service…"
         start_service
     fi
-    if [ "$old" = "$new" ]; then
-        say "" "Peer 2 Peer is up to date at $(short "$new"), the newest on $upstream (the code was there already;" \
-            "the rest of the install has now caught up with it)."
+    if [ "$updated_from" = "$new" ]; then
+        # make update had not finished here, and no pull is known to have moved the code: it was here already.
+        say "" "Peer 2 Peer is up to date at $(short "$new"), the newest on $upstream. The code was there already," \
+            "but make update had not finished here before: the rest of the install has now caught up with it."
     else
-        local moved
-        moved="$(short "$old") → $(short "$new") ($(commits "$old..$new"))"
-        say "" "Peer 2 Peer is updated: $moved, the newest on $upstream."
+        say "" "Peer 2 Peer is updated: $(short "$updated_from") → $(short "$new") ($(commits "$updated_from..$new")), the newest on $upstream."
+        if [ -n "$pulled_from" ] && [ "$old" = "$new" ]; then
+            say "(git pull had moved the code already; make update has now brought the rest of the install up to it.)"
+        elif [ -n "$pulled_from" ]; then
+            say "(git pull had moved the code from $(short "$pulled_from") to $(short "$old"); make update took it on from" \
+                "there, and brought the rest of the install up to it.)"
+        fi
     fi
     say "  dependencies: $dependencies" \
         "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \

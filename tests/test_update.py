@@ -265,7 +265,9 @@ def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
     order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p upgrade at v2",
                                          "sudo systemctl start")]
     assert order == sorted(order)
-    assert "the code was there already" in result.stdout
+    # From where the code ran before the pull (HEAD's reflog: make update had never finished here).
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]} (1 new commit)" in result.stdout
+    assert "git pull had moved the code already" in result.stdout
     install.log.write_text("")
     again = install.update()
     assert again.returncode == 0 and "Nothing to do" in again.stdout
@@ -276,6 +278,29 @@ def one_time_pull(install: Install):
     """The README's one-time form for installs from before make update: `git checkout main && git pull --ff-only`."""
     git(install.path, "checkout", "-q", "main")
     git(install.path, "pull", "-q", "--ff-only")
+
+
+def test_after_a_git_pull_the_summary_says_from_where_make_update_last_finished(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": MODULE.replace("Session 1", "First session")})
+    assert install.update().returncode == 0
+    v3 = commit(install.work, {"version.txt": "v3\n"}, "Version 3")
+    git(install.path, "pull", "-q", "--ff-only")
+    v4 = commit(install.work, {"version.txt": "v4\n"}, "Version 4")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Peer 2 Peer is updated: {install.v2[:7]} → {v4[:7]} (2 new commits)" in result.stdout
+    assert f"git pull had moved the code from {install.v2[:7]} to {v3[:7]}" in result.stdout
+
+
+def test_a_refusal_after_git_pull_says_the_code_has_moved_and_not_to_restart(install):
+    install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
+    one_time_pull(install)
+    result = install.update(PIP_EXIT="1")
+    assert result.returncode == 1 and "changed nothing" not in result.stderr
+    assert "make update could not finish the update that git pull started: pip could not" in result.stderr
+    assert f"git pull moved the code from {install.v1[:7]} to {install.v2[:7]}" in result.stderr
+    assert "do not restart it" in result.stderr
+    assert not [c for c in install.calls if c.startswith(("sudo", "p2p", "make"))]
 
 
 @pytest.mark.parametrize("failing, step, words", [
@@ -316,6 +341,7 @@ def test_edits_to_files_the_update_leaves_alone_are_kept_and_named(install, pull
     order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p check-content at v2",
                                          "p2p upgrade at v2", "sudo systemctl start")]
     assert order == sorted(order)
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in result.stdout
     assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
     assert "Programme files edited here, in content/, are as you left them" in result.stdout
     assert "Other files of the app edited here" in result.stdout and "    deploy/p2p.service" in result.stdout
