@@ -8,14 +8,15 @@
 #      touch stay as they are and do not stop it; the summary names them;
 #   2. install the new commit's dependencies into .venv while the old code still runs (no network to PyPI:
 #      the update stops here and the app runs on as it was);
-#   3. stop the service, fast-forward, refresh the install with the NEW Makefile, check the programme files,
-#      upgrade the database (`p2p upgrade` makes a backup first), start the service again.
-# If a step of 3 fails, the code goes back to the commit it was at (edits made here kept) and the service
-# starts on it again.
+#   3. stop the service, fast-forward, refresh the install with the NEW Makefile, bring the shipped changes
+#      into the host's own copies in instance/content/, check the programme files, upgrade the database
+#      (`p2p upgrade` makes a backup first), start the service again.
+# If a step of 3 fails, the code goes back to the commit it was at (edits made here kept), the host's copies
+# go back to what they were, and the service starts on it again.
 #
 # The install may have been moved already by a plain `git pull` (the README's one-time form for installs from
 # before `make update`, or a habit): then HEAD is not where make update last finished, and the update finishes
-# what the pull left undone (dependencies, database, service) from there.
+# what the pull left undone (dependencies, programme copies, database, service) from there.
 #
 # Run it as the owner of the checkout (pi on a Pi), not as root: it asks sudo for systemctl only.
 # SERVICE: the systemd unit's name (default p2p). SETTLE_SECONDS: how long the restarted service must stay up
@@ -75,7 +76,8 @@ commits() {
 # 1. What would stop the update.
 
 # Programme files edited in content/ (content/<programme>/<file>.toml) get the commands that keep them in
-# instance/content/, where they are used in place of the shipped ones and no update touches them.
+# instance/content/, where they are used in place of the shipped ones: no update overwrites them there, and each
+# brings the shipped file's changes into them (step 3).
 is_programme_file() { [[ $1 =~ ^content/[^/]+/[^/]+\.toml$ ]]; }
 
 keep_in_instance_commands() {   # lines of "status<TAB>path": git's A (added), D (deleted), M (modified)...
@@ -121,9 +123,10 @@ refuse_local_edits() {
     local advice=()
     if [ -n "$programme_files" ]; then
         advice+=("Programme files changed here, in content/:" "$(cut -f2 <<<"$programme_files" | indent)" ""
-                 "Your own versions belong in instance/content/, which no update touches: a file there is used in"
-                 "place of the shipped one with the same name (content/README.md). These commands keep yours there"
-                 "and undo the change in content/:" ""
+                 "Your own versions belong in instance/content/: a file there is used in place of the shipped one"
+                 "with the same name, no update overwrites it, and each update brings the new version's changes"
+                 "into it, keeping your edits (content/README.md). These commands keep yours there and undo the"
+                 "change in content/:" ""
                  "$(keep_in_instance_commands <<<"$programme_files" | indent)" "")
     fi
     if [ -n "$other_files" ]; then
@@ -155,8 +158,8 @@ note_kept_edits() {
         say "" "Programme files edited here, in content/, are as you left them (this update did not change them):" \
             "$(cut -f2 <<<"${programme_files%$'\n'}" | indent)" \
             "A later update that changes one of them will stop until it is moved. Move them now to" \
-            "instance/content/, where each is used in place of the shipped one and no update touches it" \
-            "(content/README.md); the groups see the same text:" "" \
+            "instance/content/, where each is used in place of the shipped one, and where updates bring their" \
+            "changes into it, keeping your edits (content/README.md); the groups see the same text:" "" \
             "$(keep_in_instance_commands <<<"${programme_files%$'\n'}" | indent)"
     fi
     if [ -n "$other_files" ]; then
@@ -296,14 +299,128 @@ newest_backup() {
     if [ -n "$newest" ]; then say "$instance/backups/$newest"; else say "none found in $instance/backups/"; fi
 }
 
-# After the switch: put the code back where it was (keeping edits made here to files it did not change), start
-# the service on it, say what happened.
+# ---------------------------------------------------------------------------------------------------------------
+# The host's own programme files. A file in instance/content/ is used in place of the shipped file with the same
+# path in content/, so a change to that shipped file (a new exercise, a live activity) would never be seen, and
+# `p2p check-content` cannot tell. So each update brings the shipped file's changes (from the commit the install
+# was at to the new one) into the host's copy the way git merges: line by line, where the host's edits are on
+# other lines, keeping the copy as it was beside it (not .toml, so not loaded). Where both changed the same
+# lines, the copy stays as it was, and the summary says so, with the command that shows the changes and a file
+# that has both, marked. Either way the summary lists every such file.
+
+merged_copies=()     # host copies rewritten by this run: the copy as it was is "$own$kept_suffix"
+conflict_files=()    # "$own$conflict_suffix" files written by this run
+declare -A copy_notes=()
+copy_order=()
+
+note_copy() { copy_order+=("$1"); copy_notes[$1]=$2; }
+
+bring_changes_into_host_copies() {   # from to
+    local from=$1 to=$2 folder own rel shipped what
+    folder=$(instance_folder)/content
+    [ -d "$folder" ] && [ "$from" != "$to" ] || return 0
+    kept_suffix=.before-$(short "$to") conflict_suffix=.merge-$(short "$to")
+    while IFS= read -r own; do
+        rel=${own#"$folder"/}
+        shipped=content/$rel
+        git diff --quiet "$from" "$to" -- "$shipped" && continue
+        what="What changed: git diff $(short "$from") $(short "$to") -- $shipped"
+        if ! git cat-file -e "$to:$shipped" 2>/dev/null; then
+            note_copy "$own" "The new version no longer has $shipped: yours is now a module of its own, shown
+beside the shipped ones (no longer in place of one). What that file had: git show $(short "$from"):$shipped"
+            continue
+        fi
+        if ! git cat-file -e "$from:$shipped" 2>/dev/null; then
+            note_copy "$own" "The new version brings a file of the same name, $shipped, and yours is used in
+place of it, so the groups do not see it. What it has: git show $(short "$to"):$shipped"
+            continue
+        fi
+        git show "$from:$shipped" >"$tmp/shipped-before"
+        git show "$to:$shipped" >"$tmp/shipped-now"
+        local conflicts=0
+        git merge-file --quiet --stdout -L yours -L "shipped $(short "$from")" -L "new version $(short "$to")" \
+            "$own" "$tmp/shipped-before" "$tmp/shipped-now" >"$tmp/merged" 2>/dev/null || conflicts=$?
+        if [ "$conflicts" = 0 ]; then
+            if cmp -s "$tmp/merged" "$own"; then
+                note_copy "$own" "It has the new version's changes already. $what"
+                continue
+            fi
+            cp -p "$own" "$own$kept_suffix"
+            cat "$tmp/merged" >"$own"    # the same file: its owner and mode stay
+            merged_copies+=("$own")
+            note_copy "$own" "The new version's changes are in it now, and your edits are kept.
+Yours as it was: $own$kept_suffix
+$what"
+        elif [ "$conflicts" -lt 128 ]; then
+            cp -p "$own" "$own$conflict_suffix"
+            cat "$tmp/merged" >"$own$conflict_suffix"
+            conflict_files+=("$own$conflict_suffix")
+            note_copy "$own" "NOT brought up to date: the new version changed lines you changed too, so the groups
+see your copy as it was, without the new version's changes. $what
+Both together, each place where they differ marked (<<<<<<< yours ... >>>>>>> new version):
+$own$conflict_suffix
+Edit that file to keep what you want, remove the marker lines, then use it in place of yours:
+    mv $own$conflict_suffix $own
+    .venv/bin/p2p check-content && sudo systemctl restart $service"
+        else
+            note_copy "$own" "NOT brought up to date (git could not compare the files): the groups see your copy as
+it was, without the new version's changes. $what"
+        fi
+    done < <(find "$folder" -mindepth 2 -maxdepth 2 -type f -name '*.toml' ! -path "$folder/.*" \
+                 ! -path "$folder/_*" | sort)
+}
+
+# Put the host's copies back as they were before this run (and remove the marked files it wrote).
+put_back_host_copies() {
+    local own
+    for own in "${merged_copies[@]}"; do
+        cat "$own$kept_suffix" >"$own" && rm -f "$own$kept_suffix"
+    done
+    for own in "${conflict_files[@]}"; do rm -f "$own"; done
+    merged_copies=() conflict_files=()
+}
+
+# The programme files, as the new version reads them. If they fail only with the copies this run brought up to
+# date, those go back to what they were and the update goes on with them (said in the summary).
+check_programme_files() {
+    local output
+    output=$(p2p check-content 2>&1) && return 0
+    if [ ${#merged_copies[@]} -gt 0 ]; then
+        local own merged=("${merged_copies[@]}")
+        put_back_host_copies
+        if p2p check-content >/dev/null 2>&1; then
+            for own in "${merged[@]}"; do
+                copy_notes[$own]="NOT brought up to date: with the new version's changes added, the programme files
+were not valid, so the groups see your copy as it was, without them. What the check said:
+$(indent <<<"$output")
+What changed: git diff $(short "$updated_from") $(short "$new") -- content/${own#"$(instance_folder)/content/"}"
+            done
+            return 0
+        fi
+    fi
+    roll_back "The new version does not accept the programme files:" "$output"
+}
+
+report_host_copies() {
+    [ ${#copy_order[@]} -gt 0 ] || return 0
+    say "" "Your own programme files in instance/content/, each used in place of a shipped file this update changed:"
+    local own
+    for own in "${copy_order[@]}"; do
+        say "  $own:" "$(indent <<<"${copy_notes[$own]}")"
+    done
+}
+
+# ---------------------------------------------------------------------------------------------------------------
+
+# After the switch: put the code back where it was (keeping edits made here to files it did not change), the
+# host's copies as they were, start the service on it, say what happened.
 roll_back() {
     local what=$1 detail=${2:-}
     {
         say "$what"
         [ -z "$detail" ] || indent <<<"$detail"
     } >&2
+    put_back_host_copies
     if ! git reset --keep --quiet "$old" 2>/dev/null; then
         # Not expected (edits to files the update changes were refused before it started); keep them anyway.
         git diff HEAD >"$HOME/p2p-my-changes.diff"
@@ -365,7 +482,7 @@ main() {
     cd "$top"
     find_pulled_from
     check_can_update
-    # Where the rest of the install (dependencies, the database) was brought to last.
+    # Where the rest of the install (dependencies, the host's programme copies, the database) was brought to last.
     updated_from=${pulled_from:-$old}
 
     mapfile -t settings < <(service_settings)
@@ -423,7 +540,8 @@ main() {
     fi
     output=$("$make" --no-print-directory .venv/.installed 2>&1) \
         || roll_back "Refreshing the install (make .venv/.installed, with the new Makefile) failed:" "$output"
-    output=$(p2p check-content 2>&1) || roll_back "The new version does not accept the programme files:" "$output"
+    bring_changes_into_host_copies "$updated_from" "$new"
+    check_programme_files
     say "Upgrading the database…"
     local upgraded
     upgraded=$(p2p upgrade 2>&1) || roll_back "The database upgrade did not happen:" "$upgraded"
@@ -450,6 +568,7 @@ main() {
     say "  dependencies: $dependencies" \
         "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \
         "  service:      $service_state"
+    report_host_copies
     note_kept_edits
     [ -z "$service_failed" ]
 }

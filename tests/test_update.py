@@ -2,7 +2,7 @@
 clone of it acting as the install, with stand-ins that log their calls for systemctl, sudo, pip and the
 install's own `.venv/bin/p2p`. Whatever would stop an update must stop it before anything changes; once the
 code has moved, a failed step puts it back and starts the service again. Edits made here stop an update only
-when it would overwrite them."""
+when it would overwrite them, and a host's own copy of a programme file gets the shipped file's changes."""
 
 from __future__ import annotations
 
@@ -70,6 +70,11 @@ P2P = r"""#!/bin/bash
 echo "p2p $* at $(cat version.txt) database=${P2P_DATABASE_URL:-sqlite}" >> "$LOG"
 if [ "$1" = check-content ] && [ -n "${CHECK_CONTENT_FAILS:-}" ]; then
   echo "instance/content/p2p/10-mod.toml: sessions[0].blocks[0].prompt: is missing" >&2
+  exit 1
+fi
+if [ "$1" = check-content ] && [ -n "${CHECK_CONTENT_REFUSES:-}" ] \
+    && grep -rqs --include='*.toml' -- "$CHECK_CONTENT_REFUSES" instance/content; then
+  echo "instance/content/p2p/10-mod.toml: sessions[0]: unknown key" >&2
   exit 1
 fi
 if [ "$1" = upgrade ]; then
@@ -369,6 +374,104 @@ def test_a_failed_step_puts_the_code_back_and_keeps_edits_to_files_it_left_alone
 
 
 # ---------------------------------------------------------------------------------------------------------------
+# The host's own copies in instance/content/ get the changes of the shipped files they are used in place of.
+
+
+def keep_own_copy(install: Install, text: str, name: str = "10-mod.toml") -> Path:
+    own_copy(install, name).parent.mkdir(parents=True, exist_ok=True)
+    own_copy(install, name).write_text(text)
+    own_copy(install, name).chmod(0o600)
+    return own_copy(install, name)
+
+
+def test_the_shipped_changes_are_brought_into_the_hosts_copy_keeping_the_hosts_edits(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == WITH_ACTIVITY.replace("A module", "Our module")
+    assert own.stat().st_mode & 0o777 == 0o600
+    kept = own.with_name(f"10-mod.toml.before-{install.v2[:7]}")
+    assert kept.read_text() == MODULE.replace("A module", "Our module")
+    assert install.called("p2p check-content at v2") < install.called("p2p upgrade at v2")
+    assert "Your own programme files in instance/content/" in result.stdout
+    assert "  instance/content/p2p/10-mod.toml:" in result.stdout
+    assert "The new version's changes are in it now, and your edits are kept." in result.stdout
+    assert f"git diff {install.v1[:7]} {install.v2[:7]} -- content/p2p/10-mod.toml" in result.stdout
+
+
+def test_a_copy_whose_lines_the_update_changes_too_stays_as_it_was_and_is_named(install):
+    ours = MODULE.replace('title = "Session 1"', 'title = "Our first session"')
+    own = keep_own_copy(install, ours)
+    install.release_v2(**{"content/p2p/10-mod.toml": MODULE.replace('title = "Session 1"', 'title = "Session one"')})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == ours
+    assert "NOT brought up to date: the new version changed lines you changed too" in result.stdout
+    assert f"git diff {install.v1[:7]} {install.v2[:7]} -- content/p2p/10-mod.toml" in result.stdout
+    marked = own.with_name(f"10-mod.toml.merge-{install.v2[:7]}")
+    assert "<<<<<<< yours" in marked.read_text() and 'title = "Session one"' in marked.read_text()
+    assert f"mv {marked.relative_to(install.path)} {own.relative_to(install.path)}" in result.stdout
+    assert marked.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_copy_of_a_file_the_update_leaves_alone_is_not_mentioned(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2()
+    result = install.update()
+    assert result.returncode == 0 and own.read_text() == MODULE.replace("A module", "Our module")
+    assert "instance/content" not in result.stdout
+    assert [p.name for p in own.parent.iterdir()] == ["10-mod.toml"]
+
+
+def test_a_copy_that_would_not_be_valid_with_the_changes_is_used_as_it_was(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update(CHECK_CONTENT_REFUSES="activities")   # as if the merged copy broke a rule
+    assert result.returncode == 0 and install.head == install.v2, result.stdout + result.stderr
+    assert own.read_text() == MODULE.replace("A module", "Our module")
+    assert not own.with_name(f"10-mod.toml.before-{install.v2[:7]}").exists()
+    assert "NOT brought up to date: with the new version's changes added, the programme files" in result.stdout
+    assert "instance/content/p2p/10-mod.toml: sessions[0]: unknown key" in result.stdout
+
+
+def test_a_failed_step_after_the_switch_puts_the_hosts_copy_back(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1
+    assert own.read_text() == MODULE.replace("A module", "Our module")
+    assert [p.name for p in own.parent.iterdir()] == ["10-mod.toml"]
+
+
+def test_after_a_git_pull_the_copy_gets_the_changes_since_make_update_last_finished(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    assert install.update().returncode == 0   # finished at v1
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    git(install.path, "pull", "-q", "--ff-only")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == WITH_ACTIVITY.replace("A module", "Our module")
+
+
+@pytest.mark.parametrize("shipped_before, shipped_now, words", [
+    (MODULE, None, "The new version no longer has content/p2p/10-mod.toml"),
+    (None, MODULE, "The new version brings a file of the same name, content/p2p/20-new.toml"),
+])
+def test_a_copy_whose_shipped_file_comes_or_goes_is_named(install, shipped_before, shipped_now, words):
+    name = "10-mod.toml" if shipped_before else "20-new.toml"
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"), name)
+    if shipped_now:
+        install.release_v2(**{f"content/p2p/{name}": shipped_now})
+    else:
+        git(install.work, "rm", "-q", f"content/p2p/{name}")
+        install.release_v2(**{"content/p2p/20-other.toml": MODULE})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert words in result.stdout and own.read_text() == MODULE.replace("A module", "Our module")
+
+
+# ---------------------------------------------------------------------------------------------------------------
 # An update that cannot happen changes nothing, and says why and what to do.
 
 
@@ -391,7 +494,8 @@ def test_edits_to_files_the_update_changes_are_refused_with_the_commands_that_mo
     subprocess.run(["bash", "-ec", "\n".join(commands)], cwd=install.path, check=True)
     result = install.update()
     assert result.returncode == 0 and install.head == install.v2, result.stdout + result.stderr
-    assert own_copy(install).read_text() == edited
+    # The copy is not frozen at the old version: the new one's change is in it, under the host's own edit.
+    assert own_copy(install).read_text() == WITH_ACTIVITY.replace("A module", "Our module")
     assert (install.path / "content" / "p2p" / "programme.toml").read_text() == 'title = "Ours"\n'
 
 
