@@ -280,9 +280,13 @@ def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
 
 
 def one_time_pull(install: Install):
-    """The README's one-time form for installs from before make update: `git checkout main && git pull --ff-only`."""
-    git(install.path, "checkout", "-q", "main")
-    git(install.path, "pull", "-q", "--ff-only")
+    """The README's one-time form for installs from before make update, up to its `make update`: read from the
+    README, so that what it tells hosts is what is tested."""
+    form = re.search(r"Update it once with\s+`([^`]+)`", (PROJECT_ROOT / "README.md").read_text()).group(1)
+    *commands, last = form.split(" && ")
+    assert last == "make update" and commands == ["git checkout main", "git pull --ff-only"]
+    for command in commands:
+        git(install.path, *command.split()[1:], "--quiet")
 
 
 def test_after_a_git_pull_the_summary_says_from_where_make_update_last_finished(install):
