@@ -327,12 +327,14 @@ bring_changes_into_host_copies() {   # from to
         what="What changed: git diff $(short "$from") $(short "$to") -- $shipped"
         if ! git cat-file -e "$to:$shipped" 2>/dev/null; then
             note_copy "$own" "The new version no longer has $shipped: yours is now a module of its own, shown
-beside the shipped ones (no longer in place of one). What that file had: git show $(short "$from"):$shipped"
+beside the shipped ones (no longer in place of one).
+What that file had: git show $(short "$from"):$shipped"
             continue
         fi
         if ! git cat-file -e "$from:$shipped" 2>/dev/null; then
             note_copy "$own" "The new version brings a file of the same name, $shipped, and yours is used in
-place of it, so the groups do not see it. What it has: git show $(short "$to"):$shipped"
+place of it, so the groups do not see it.
+What it has: git show $(short "$to"):$shipped"
             continue
         fi
         git show "$from:$shipped" >"$tmp/shipped-before"
@@ -342,7 +344,8 @@ place of it, so the groups do not see it. What it has: git show $(short "$to"):$
             "$own" "$tmp/shipped-before" "$tmp/shipped-now" >"$tmp/merged" 2>/dev/null || conflicts=$?
         if [ "$conflicts" = 0 ]; then
             if cmp -s "$tmp/merged" "$own"; then
-                note_copy "$own" "It has the new version's changes already. $what"
+                note_copy "$own" "It has the new version's changes already.
+$what"
                 continue
             fi
             cp -p "$own" "$own$kept_suffix"
@@ -356,7 +359,8 @@ $what"
             cat "$tmp/merged" >"$own$conflict_suffix"
             conflict_files+=("$own$conflict_suffix")
             note_copy "$own" "NOT brought up to date: the new version changed lines you changed too, so the groups
-see your copy as it was, without the new version's changes. $what
+see your copy as it was, without the new version's changes.
+$what
 Both together, each place where they differ marked (<<<<<<< yours ... >>>>>>> new version):
 $own$conflict_suffix
 Edit that file to keep what you want, remove the marker lines, then use it in place of yours:
@@ -364,7 +368,8 @@ Edit that file to keep what you want, remove the marker lines, then use it in pl
     .venv/bin/p2p check-content && sudo systemctl restart $service"
         else
             note_copy "$own" "NOT brought up to date (git could not compare the files): the groups see your copy as
-it was, without the new version's changes. $what"
+it was, without the new version's changes.
+$what"
         fi
     done < <(find "$folder" -mindepth 2 -maxdepth 2 -type f -name '*.toml' ! -path "$folder/.*" \
                  ! -path "$folder/_*" | sort)
