@@ -418,7 +418,9 @@ report_host_copies() {
 # ---------------------------------------------------------------------------------------------------------------
 
 # After the switch: put the code back where it was (keeping edits made here to files it did not change), the
-# host's copies as they were, start the service on it, say what happened.
+# host's copies as they were, start the service on it, say what happened. After a plain git pull, "where it was"
+# is where the app ran before the pull (updated_from): the pulled code has not got the rest of the install it
+# needs, which is what failed, and the next make update starts from there again.
 roll_back() {
     local what=$1 detail=${2:-}
     {
@@ -426,16 +428,21 @@ roll_back() {
         [ -z "$detail" ] || indent <<<"$detail"
     } >&2
     put_back_host_copies
-    if ! git reset --keep --quiet "$old" 2>/dev/null; then
+    if ! git reset --keep --quiet "$updated_from" 2>/dev/null; then
         # Not expected (edits to files the update changes were refused before it started); keep them anyway.
         git diff HEAD >"$HOME/p2p-my-changes.diff"
         say "(Edits made here are saved in $HOME/p2p-my-changes.diff: git apply that file brings them back.)" >&2
-        git reset --hard --quiet "$old"
+        git reset --hard --quiet "$updated_from"
     fi
     service_state="no systemd service called $service here"
     if [ -n "$had_service" ]; then start_service; fi
     {
-        say "" "The update did not happen: the code is back at $(short "$old"), where it was."
+        if [ -n "$pulled_from" ]; then
+            say "" "The update did not happen: the code is back at $(short "$updated_from"), where the app ran before" \
+                "git pull moved it to $(short "$old"); make update will start from there next time."
+        else
+            say "" "The update did not happen: the code is back at $(short "$old"), where it was."
+        fi
         [ -z "$unmet" ] || say "(The new dependencies stay installed in .venv; the code there runs with them.)"
         say "  service:       $service_state"
         say "  newest backup: $(newest_backup)"

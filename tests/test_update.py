@@ -301,6 +301,19 @@ def test_after_a_git_pull_the_summary_says_from_where_make_update_last_finished(
     assert f"git pull had moved the code from {install.v2[:7]} to {v3[:7]}" in result.stdout
 
 
+def test_a_failed_step_after_git_pull_puts_the_code_back_where_the_app_ran_before_the_pull(install):
+    install.release_v2()
+    one_time_pull(install)
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1   # the pulled code lacks what just failed
+    assert install.called("p2p upgrade at v2") < install.called("sudo systemctl start p2p")
+    assert (f"the code is back at {install.v1[:7]}, where the app ran before git pull moved it to "
+            f"{install.v2[:7]}") in " ".join(result.stderr.split())
+    again = install.update()
+    assert again.returncode == 0 and install.head == install.v2
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in again.stdout
+
+
 def test_a_refusal_after_git_pull_says_the_code_has_moved_and_not_to_restart(install):
     install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
     one_time_pull(install)
