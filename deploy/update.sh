@@ -144,9 +144,9 @@ refuse_local_edits() {
 
 # After the update (or when there was nothing to do): the edits that did not stand in the way this time, and
 # how to move programme files out of the way of a later update that changes them.
-note_kept_edits() {
+note_kept_edits() {   # why they are as they were: "this update did not change them", or that there was none
     [ -n "$kept_edits" ] || return 0
-    local status path programme_files="" other_files=""
+    local why=$1 status path programme_files="" other_files=""
     while IFS=$'\t' read -r status path; do
         if is_programme_file "$path"; then
             programme_files+=$status$'\t'$path$'\n'
@@ -155,7 +155,7 @@ note_kept_edits() {
         fi
     done <<<"$kept_edits"
     if [ -n "$programme_files" ]; then
-        say "" "Programme files edited here, in content/, are as you left them (this update did not change them):" \
+        say "" "Programme files edited here, in content/, are as you left them ($why):" \
             "$(cut -f2 <<<"${programme_files%$'\n'}" | indent)" \
             "A later update that changes one of them will stop until it is moved. Move them now to" \
             "instance/content/, where each is used in place of the shipped one, and where updates bring their" \
@@ -163,7 +163,7 @@ note_kept_edits() {
             "$(keep_in_instance_commands <<<"${programme_files%$'\n'}" | indent)"
     fi
     if [ -n "$other_files" ]; then
-        say "" "Other files of the app edited here, as you left them (this update did not change them):" \
+        say "" "Other files of the app edited here, as you left them ($why):" \
             "$(indent <<<"${other_files%$'\n'}")" \
             "A later update that changes one of them will stop and say what to do."
     fi
@@ -506,7 +506,7 @@ main() {
         fi
         say "Peer 2 Peer is up to date: $(short "$old") is the newest on $upstream. Nothing to do." \
             "  service: $state"
-        note_kept_edits
+        note_kept_edits "there was no update to make"
         return 0
     fi
 
@@ -581,7 +581,7 @@ main() {
         "  database:     $(sed '2,$s/^/                /' <<<"$upgraded")" \
         "  service:      $service_state"
     report_host_copies
-    note_kept_edits
+    note_kept_edits "this update did not change them"
     [ -z "$service_failed" ]
 }
 
