@@ -31,8 +31,9 @@ make=${MAKE:-make}
 # The commit this install last finished updating to: when it is the current one too, there is nothing to do.
 # (After a plain `git pull` it is not, and the update finishes what the pull left undone.)
 updated_to=.venv/.p2p-updated-to
-# Where a plain `git pull` moved the code from, when it moved since make update last finished (empty if not).
-pulled_from=""
+# Where a plain `git pull` moved the code from, when it moved since make update last finished (empty if not),
+# and the git command that moved it last, as HEAD's reflog names it ("git pull" after the one-time form).
+pulled_from="" moved_by="git pull"
 # Edits made here to files of the app that the update does not change (git's "status<TAB>path" lines).
 kept_edits=""
 
@@ -44,14 +45,14 @@ indent() { sed 's/^/    /'; }
 refuse() {
     {
         if [ -n "$pulled_from" ]; then
-            say "make update could not finish the update that git pull started: $1"
+            say "make update could not finish the update that $moved_by started: $1"
         else
             say "make update changed nothing: $1"
         fi
         shift
         [ $# -eq 0 ] || say "$@"
         if [ -n "$pulled_from" ]; then
-            say "" "Meanwhile: git pull moved the code from $(short "$pulled_from") to $(short HEAD), but the rest of the" \
+            say "" "Meanwhile: $moved_by moved the code from $(short "$pulled_from") to $(short HEAD), but the rest of the" \
                 "install (new dependencies, the database's upgrade) has not caught up with it. The app that is" \
                 "running now goes on as it is; do not restart it (or the machine) before make update has finished:" \
                 "the new code may not start without them."
@@ -439,7 +440,7 @@ roll_back() {
     {
         if [ -n "$pulled_from" ]; then
             say "" "The update did not happen: the code is back at $(short "$updated_from"), where the app ran before" \
-                "git pull moved it to $(short "$old"); make update will start from there next time."
+                "$moved_by moved it to $(short "$old"); make update will start from there next time."
         else
             say "" "The update did not happen: the code is back at $(short "$old"), where it was."
         fi
@@ -476,6 +477,9 @@ find_pulled_from() {
     fi
     if [ -n "$from" ] && [ "$from" != "$head" ] && git merge-base --is-ancestor "$from" "$head" 2>/dev/null; then
         pulled_from=$(git rev-parse "$from")
+        local last_move
+        last_move=$(git reflog -n 1 --format=%gs HEAD 2>/dev/null || true)
+        if [[ $last_move =~ ^([a-z-]+)[\ :] ]]; then moved_by="git ${BASH_REMATCH[1]}"; fi
     fi
 }
 
@@ -571,9 +575,9 @@ main() {
     else
         say "" "Peer 2 Peer is updated: $(short "$updated_from") → $(short "$new") ($(commits "$updated_from..$new")), the newest on $upstream."
         if [ -n "$pulled_from" ] && [ "$old" = "$new" ]; then
-            say "(git pull had moved the code already; make update has now brought the rest of the install up to it.)"
+            say "($moved_by had moved the code already; make update has now brought the rest of the install up to it.)"
         elif [ -n "$pulled_from" ]; then
-            say "(git pull had moved the code from $(short "$pulled_from") to $(short "$old"); make update took it on from" \
+            say "($moved_by had moved the code from $(short "$pulled_from") to $(short "$old"); make update took it on from" \
                 "there, and brought the rest of the install up to it.)"
         fi
     fi

@@ -301,6 +301,17 @@ def test_after_a_git_pull_the_summary_says_from_where_make_update_last_finished(
     assert f"git pull had moved the code from {install.v2[:7]} to {v3[:7]}" in result.stdout
 
 
+def test_code_moved_by_hand_is_named_by_the_command_that_moved_it(install):
+    assert install.update().returncode == 0   # finished at v1
+    install.release_v2()
+    git(install.path, "fetch", "-q")
+    git(install.path, "reset", "-q", "--hard", "origin/main")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in result.stdout
+    assert "(git reset had moved the code already" in result.stdout
+
+
 def test_a_failed_step_after_git_pull_puts_the_code_back_where_the_app_ran_before_the_pull(install):
     install.release_v2()
     one_time_pull(install)
