@@ -453,10 +453,11 @@ roll_back() {
 
 # ---------------------------------------------------------------------------------------------------------------
 
-# Where a plain git pull moved the code from, since make update last finished here (pulled_from; empty if it
-# did not): the marker, when make update has finished here before; on an install it never finished on (the
-# one-time form, `git checkout main && git pull --ff-only && make update`), HEAD's reflog, when the last move
-# was a pull (with the `git checkout main` before it, whose start is where the code ran).
+# Where the code was moved from since make update last finished here, by git run by hand, usually a plain
+# git pull (pulled_from; empty if it was not): the marker, when make update has finished here before; on an
+# install it never finished on (the one-time form, `git checkout main && git pull --ff-only && make update`),
+# HEAD's reflog, when the last move was a pull (with the `git checkout main` before it, whose start is where
+# the code ran).
 find_pulled_from() {
     local head marker from=""
     head=$(git rev-parse HEAD)
