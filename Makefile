@@ -26,9 +26,10 @@ bench: $(VENV)/.installed-bench
 check-content: $(VENV)/.installed
 	$(BIN)/p2p check-content
 
-# The README's update command: fetch, install new dependencies, stop the service, move the code forward, upgrade
-# the database (with a backup), start the service; anything that would stop it stops it before a change
-# (deploy/update.sh says what it does and why in that order). SERVICE=name for a unit not called p2p.
+# The README's update command: fetch, install new dependencies, stop the service, move the code forward, bring the
+# shipped changes into the host's copies in instance/content/, upgrade the database (with a backup), start the
+# service; anything that would stop it stops it before a change (deploy/update.sh says what it does and why in
+# that order). SERVICE=name for a unit not called p2p.
 SERVICE ?= p2p
 .PHONY: update
 update:

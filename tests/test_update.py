@@ -1,7 +1,8 @@
 """`make update` (deploy/update.sh), run for real against git repositories made here: a bare "origin" and a
 clone of it acting as the install, with stand-ins that log their calls for systemctl, sudo, pip and the
 install's own `.venv/bin/p2p`. Whatever would stop an update must stop it before anything changes; once the
-code has moved, a failed step puts it back and starts the service again."""
+code has moved, a failed step puts it back and starts the service again. Edits made here stop an update only
+when it would overwrite them, and a host's own copy of a programme file gets the shipped file's changes."""
 
 from __future__ import annotations
 
@@ -71,6 +72,11 @@ if [ "$1" = check-content ] && [ -n "${CHECK_CONTENT_FAILS:-}" ]; then
   echo "instance/content/p2p/10-mod.toml: sessions[0].blocks[0].prompt: is missing" >&2
   exit 1
 fi
+if [ "$1" = check-content ] && [ -n "${CHECK_CONTENT_REFUSES:-}" ] \
+    && grep -rqs --include='*.toml' -- "$CHECK_CONTENT_REFUSES" instance/content; then
+  echo "instance/content/p2p/10-mod.toml: sessions[0]: unknown key" >&2
+  exit 1
+fi
 if [ "$1" = upgrade ]; then
   if [ -n "${UPGRADE_FAILS:-}" ]; then
     echo "The app is still running with the database open: stop it first." >&2
@@ -80,7 +86,18 @@ if [ "$1" = upgrade ]; then
 fi
 """
 
-MODULE = 'id = "mod"\norder = 1\ntitle = "A module"\n'
+# A programme file, long enough that an edit to its title and a new line in its session do not touch.
+MODULE = """\
+id = "mod"
+order = 1
+title = "A module"
+status = "ready"
+
+[[sessions]]
+id = "session-1"
+title = "Session 1"
+"""
+WITH_ACTIVITY = MODULE + 'activities = ["code-board"]\n'
 
 
 def git(cwd: Path, *args: str) -> str:
@@ -247,17 +264,76 @@ def test_a_service_that_does_not_stay_up_is_said_plainly(install):
 
 def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
     install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
-    git(install.path, "pull", "-q", "--ff-only")   # the one-time form: `git pull --ff-only && make update`
+    one_time_pull(install)
     result = install.update()
     assert result.returncode == 0, result.stdout + result.stderr
     order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p upgrade at v2",
                                          "sudo systemctl start")]
     assert order == sorted(order)
-    assert "the code was there already" in result.stdout
+    # From where the code ran before the pull (HEAD's reflog: make update had never finished here).
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]} (1 new commit)" in result.stdout
+    assert "git pull had moved the code already" in result.stdout
     install.log.write_text("")
     again = install.update()
     assert again.returncode == 0 and "Nothing to do" in again.stdout
     assert not [c for c in install.calls if c.startswith(("sudo", "pip", "p2p", "make"))]
+
+
+def one_time_pull(install: Install):
+    """The README's one-time form for installs from before make update, up to its `make update`: read from the
+    README, so that what it tells hosts is what is tested."""
+    form = re.search(r"Update it once with\s+`([^`]+)`", (PROJECT_ROOT / "README.md").read_text()).group(1)
+    *commands, last = form.split(" && ")
+    assert last == "make update" and commands == ["git checkout main", "git pull --ff-only"]
+    for command in commands:
+        git(install.path, *command.split()[1:], "--quiet")
+
+
+def test_after_a_git_pull_the_summary_says_from_where_make_update_last_finished(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": MODULE.replace("Session 1", "First session")})
+    assert install.update().returncode == 0
+    v3 = commit(install.work, {"version.txt": "v3\n"}, "Version 3")
+    git(install.path, "pull", "-q", "--ff-only")
+    v4 = commit(install.work, {"version.txt": "v4\n"}, "Version 4")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Peer 2 Peer is updated: {install.v2[:7]} → {v4[:7]} (2 new commits)" in result.stdout
+    assert f"git pull had moved the code from {install.v2[:7]} to {v3[:7]}" in result.stdout
+
+
+def test_code_moved_by_hand_is_named_by_the_command_that_moved_it(install):
+    assert install.update().returncode == 0   # finished at v1
+    install.release_v2()
+    git(install.path, "fetch", "-q")
+    git(install.path, "reset", "-q", "--hard", "origin/main")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in result.stdout
+    assert "(git reset had moved the code already" in result.stdout
+
+
+def test_a_failed_step_after_git_pull_puts_the_code_back_where_the_app_ran_before_the_pull(install):
+    install.release_v2()
+    one_time_pull(install)
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1   # the pulled code lacks what just failed
+    assert install.called("p2p upgrade at v2") < install.called("sudo systemctl start p2p")
+    assert (f"the code is back at {install.v1[:7]}, where the app ran before git pull moved it to "
+            f"{install.v2[:7]}") in " ".join(result.stderr.split())
+    again = install.update()
+    assert again.returncode == 0 and install.head == install.v2
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in again.stdout
+
+
+def test_a_refusal_after_git_pull_says_the_code_has_moved_and_not_to_restart(install):
+    install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
+    one_time_pull(install)
+    result = install.update(PIP_EXIT="1")
+    assert result.returncode == 1 and "changed nothing" not in result.stderr
+    assert "make update could not finish the update that git pull started: pip could not" in result.stderr
+    assert f"git pull moved the code from {install.v1[:7]} to {install.v2[:7]}" in result.stderr
+    assert "do not restart it" in result.stderr
+    assert not [c for c in install.calls if c.startswith(("sudo", "p2p", "make"))]
 
 
 @pytest.mark.parametrize("failing, step, words", [
@@ -281,18 +357,162 @@ def test_a_failed_step_after_the_switch_puts_the_code_back_and_starts_the_servic
 
 
 # ---------------------------------------------------------------------------------------------------------------
-# An update that cannot happen changes nothing, and says why and what to do.
+# Edits made here to files the update does not change do not stop it; the summary names them.
 
 
-def test_programme_edits_in_content_are_refused_with_the_commands_that_move_them(install):
-    install.release_v2()
+@pytest.mark.parametrize("pulled_first", [False, True], ids=["make update", "the one-time form"])
+def test_edits_to_files_the_update_leaves_alone_are_kept_and_named(install, pulled_first):
+    install.release_v2(**{"pyproject.toml": pyproject(DEPENDENCY, "p2p-test-absent-package>=1", version="2")})
     edited = MODULE.replace("A module", "Our module")
     (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
     (install.path / "deploy" / "p2p.service").write_text("[Service]\nUser=fran\n")
+    if pulled_first:
+        one_time_pull(install)   # git pull succeeds: v2 does not change those files
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert install.head == install.v2 and "changed nothing" not in result.stdout + result.stderr
+    order = [install.called(c) for c in ("pip install", "sudo systemctl stop", "p2p check-content at v2",
+                                         "p2p upgrade at v2", "sudo systemctl start")]
+    assert order == sorted(order)
+    assert f"Peer 2 Peer is updated: {install.v1[:7]} → {install.v2[:7]}" in result.stdout
+    assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
+    assert "Programme files edited here, in content/, are as you left them" in result.stdout
+    assert "Other files of the app edited here" in result.stdout and "    deploy/p2p.service" in result.stdout
+    commands = commands_in(result.stdout)
+    assert commands == ["mkdir -p instance/content/p2p",
+                        "cp content/p2p/10-mod.toml instance/content/p2p/10-mod.toml",
+                        "git checkout HEAD -- content/p2p/10-mod.toml"]
+
+    subprocess.run(["bash", "-ec", "\n".join(commands)], cwd=install.path, check=True)
+    again = install.update()
+    assert again.returncode == 0 and "Nothing to do" in again.stdout
+    assert "Programme files edited here" not in again.stdout and "deploy/p2p.service" in again.stdout
+    assert own_copy(install).read_text() == edited
+    assert git(install.path, "status", "--porcelain", "--", "content") == ""
+
+
+def test_a_failed_step_puts_the_code_back_and_keeps_edits_to_files_it_left_alone(install):
+    install.release_v2()
+    edited = MODULE.replace("A module", "Our module")
+    (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1
+    assert (install.path / "version.txt").read_text() == "v1\n"
+    assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# The host's own copies in instance/content/ get the changes of the shipped files they are used in place of.
+
+
+def keep_own_copy(install: Install, text: str, name: str = "10-mod.toml") -> Path:
+    own_copy(install, name).parent.mkdir(parents=True, exist_ok=True)
+    own_copy(install, name).write_text(text)
+    own_copy(install, name).chmod(0o600)
+    return own_copy(install, name)
+
+
+def test_the_shipped_changes_are_brought_into_the_hosts_copy_keeping_the_hosts_edits(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == WITH_ACTIVITY.replace("A module", "Our module")
+    assert own.stat().st_mode & 0o777 == 0o600
+    kept = own.with_name(f"10-mod.toml.before-{install.v2[:7]}")
+    assert kept.read_text() == MODULE.replace("A module", "Our module")
+    assert install.called("p2p check-content at v2") < install.called("p2p upgrade at v2")
+    assert "Your own programme files in instance/content/" in result.stdout
+    assert "  instance/content/p2p/10-mod.toml:" in result.stdout
+    assert "The new version's changes are in it now, and your edits are kept." in result.stdout
+    assert f"git diff {install.v1[:7]} {install.v2[:7]} -- content/p2p/10-mod.toml" in result.stdout
+
+
+def test_a_copy_whose_lines_the_update_changes_too_stays_as_it_was_and_is_named(install):
+    ours = MODULE.replace('title = "Session 1"', 'title = "Our first session"')
+    own = keep_own_copy(install, ours)
+    install.release_v2(**{"content/p2p/10-mod.toml": MODULE.replace('title = "Session 1"', 'title = "Session one"')})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == ours
+    assert "NOT brought up to date: the new version changed lines you changed too" in result.stdout
+    assert f"git diff {install.v1[:7]} {install.v2[:7]} -- content/p2p/10-mod.toml" in result.stdout
+    marked = own.with_name(f"10-mod.toml.merge-{install.v2[:7]}")
+    assert "<<<<<<< yours" in marked.read_text() and 'title = "Session one"' in marked.read_text()
+    assert f"mv {marked.relative_to(install.path)} {own.relative_to(install.path)}" in result.stdout
+    assert marked.stat().st_mode & 0o777 == 0o600
+
+
+def test_a_copy_of_a_file_the_update_leaves_alone_is_not_mentioned(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2()
+    result = install.update()
+    assert result.returncode == 0 and own.read_text() == MODULE.replace("A module", "Our module")
+    assert "instance/content" not in result.stdout
+    assert [p.name for p in own.parent.iterdir()] == ["10-mod.toml"]
+
+
+def test_a_copy_that_would_not_be_valid_with_the_changes_is_used_as_it_was(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update(CHECK_CONTENT_REFUSES="activities")   # as if the merged copy broke a rule
+    assert result.returncode == 0 and install.head == install.v2, result.stdout + result.stderr
+    assert own.read_text() == MODULE.replace("A module", "Our module")
+    assert not own.with_name(f"10-mod.toml.before-{install.v2[:7]}").exists()
+    assert "NOT brought up to date: with the new version's changes added, the programme files" in result.stdout
+    assert "instance/content/p2p/10-mod.toml: sessions[0]: unknown key" in result.stdout
+
+
+def test_a_failed_step_after_the_switch_puts_the_hosts_copy_back(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    result = install.update(UPGRADE_FAILS="1")
+    assert result.returncode == 1 and install.head == install.v1
+    assert own.read_text() == MODULE.replace("A module", "Our module")
+    assert [p.name for p in own.parent.iterdir()] == ["10-mod.toml"]
+
+
+def test_after_a_git_pull_the_copy_gets_the_changes_since_make_update_last_finished(install):
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"))
+    assert install.update().returncode == 0   # finished at v1
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
+    git(install.path, "pull", "-q", "--ff-only")
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert own.read_text() == WITH_ACTIVITY.replace("A module", "Our module")
+
+
+@pytest.mark.parametrize("shipped_before, shipped_now, words", [
+    (MODULE, None, "The new version no longer has content/p2p/10-mod.toml"),
+    (None, MODULE, "The new version brings a file of the same name, content/p2p/20-new.toml"),
+])
+def test_a_copy_whose_shipped_file_comes_or_goes_is_named(install, shipped_before, shipped_now, words):
+    name = "10-mod.toml" if shipped_before else "20-new.toml"
+    own = keep_own_copy(install, MODULE.replace("A module", "Our module"), name)
+    if shipped_now:
+        install.release_v2(**{f"content/p2p/{name}": shipped_now})
+    else:
+        git(install.work, "rm", "-q", f"content/p2p/{name}")
+        install.release_v2(**{"content/p2p/20-other.toml": MODULE})
+    result = install.update()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert words in result.stdout and own.read_text() == MODULE.replace("A module", "Our module")
+
+
+# ---------------------------------------------------------------------------------------------------------------
+# An update that cannot happen changes nothing, and says why and what to do.
+
+
+def test_edits_to_files_the_update_changes_are_refused_with_the_commands_that_move_them(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY, "deploy/p2p.service": "[Service]\nUser=p2p\n"})
+    edited = MODULE.replace("A module", "Our module")
+    (install.path / "content" / "p2p" / "10-mod.toml").write_text(edited)
+    (install.path / "deploy" / "p2p.service").write_text("[Service]\nUser=fran\n")
+    (install.path / "content" / "p2p" / "programme.toml").write_text('title = "Ours"\n')   # v2 leaves it alone
     result = install.update()
     assert_changed_nothing(install, result, "content/p2p/10-mod.toml", "deploy/p2p.service", "instance/content/")
+    assert "programme.toml" not in result.stderr   # it does not stand in the way
     assert (install.path / "content" / "p2p" / "10-mod.toml").read_text() == edited
-    assert git(install.path, "rev-parse", "origin/main") == install.v1   # not even fetched
     commands = commands_in(result.stderr)
     assert commands == ["mkdir -p instance/content/p2p",
                         "cp content/p2p/10-mod.toml instance/content/p2p/10-mod.toml",
@@ -300,8 +520,15 @@ def test_programme_edits_in_content_are_refused_with_the_commands_that_move_them
                         "git checkout HEAD -- deploy/p2p.service"]
 
     subprocess.run(["bash", "-ec", "\n".join(commands)], cwd=install.path, check=True)
-    assert install.update().returncode == 0 and install.head == install.v2
-    assert (install.path / "instance" / "content" / "p2p" / "10-mod.toml").read_text() == edited
+    result = install.update()
+    assert result.returncode == 0 and install.head == install.v2, result.stdout + result.stderr
+    # The copy is not frozen at the old version: the new one's change is in it, under the host's own edit.
+    assert own_copy(install).read_text() == WITH_ACTIVITY.replace("A module", "Our module")
+    assert (install.path / "content" / "p2p" / "programme.toml").read_text() == 'title = "Ours"\n'
+
+
+def own_copy(install: Install, name: str = "10-mod.toml") -> Path:
+    return install.path / "instance" / "content" / "p2p" / name
 
 
 def commands_in(output: str) -> list[str]:
@@ -328,6 +555,7 @@ def test_programme_edits_committed_here_are_refused_with_the_commands_that_move_
 
 
 def test_a_programme_file_kept_in_instance_already_is_never_overwritten_by_the_commands(install):
+    install.release_v2(**{"content/p2p/10-mod.toml": WITH_ACTIVITY})
     (install.path / "content" / "p2p" / "10-mod.toml").write_text("edited in content")
     (install.path / "instance" / "content" / "p2p").mkdir(parents=True)
     (install.path / "instance" / "content" / "p2p" / "10-mod.toml").write_text("kept in instance")
