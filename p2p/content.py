@@ -6,7 +6,8 @@ the file and the place inside it, raised at start-up, so a facilitator's typo ne
 half-rendered page. Everything returned is immutable and shared by all requests.
 
 A host adapts the programme in `instance/content/` (same layout), never in `content/` itself: `content/` is
-the app's own and an update replaces it, while `instance/` is the host's and no update touches it.
+the app's own and an update replaces it, while `instance/` is the host's: `make update` only merges the
+shipped file's new lines into a host's copy of it, keeping what they wrote (deploy/update.sh).
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from .db import db
 from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, SentRequest, Share, Throttle, \
     User, format_join_code, normalise_join_code, one_line
 from .netinfo import lan_addresses
-from .web import content, is_fragment_request, log, row_id
+from .web import content, is_fragment_request, log, whole_number
 
 bp = Blueprint("groups", __name__)
 
@@ -342,7 +342,7 @@ def reset_code(group_id: int, user_id: int):
 @login_required
 def add_facilitator(group_id: int):
     group, _ = managed_or_404(group_id)
-    user = User.get_or_none(User.id == row_id(request.form.get("user_id")))
+    user = User.get_or_none(User.id == whole_number(request.form.get("user_id")))
     if user is None or not user.is_facilitator:
         flash("Please choose a facilitator from the list.")
     else:

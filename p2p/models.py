@@ -99,7 +99,7 @@ class User(UserMixin, BaseModel):
     @classmethod
     def from_session_id(cls, session_id: str) -> User | None:
         user_id, _, version = (session_id or "").partition(":")
-        if not (user_id.isdigit() and version.isdigit()):
+        if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
             return None
         return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
 

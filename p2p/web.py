@@ -95,8 +95,9 @@ class RowId(IntegerConverter):
         super().__init__(url_map, **{"max": ID_MAX, **kwargs})
 
 
-def row_id(value: str | None) -> int | None:
-    """An id sent in a form (`group_id`, `user_id`): a whole number an id can be, or None (then: not found)."""
+def whole_number(value: str | None) -> int | None:
+    """A number sent in a form (an id, a revision): plain ASCII digits that fit the database's integer, or None
+    (then: nothing found). int() takes "²" and "١٢" too, or fails on them; a column cannot hold 2^63."""
     return int(value) if value and value.isascii() and value.isdigit() and int(value) <= ID_MAX else None
 
 

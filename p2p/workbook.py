@@ -16,7 +16,7 @@ from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, dele
     resolve
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
-from .web import content, is_fragment_request, log, safe_next, wants_json
+from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
@@ -105,7 +105,7 @@ def save():
         return _answered(422, str(problem))
     # An empty revision means the page saw no saved answer: if one exists now, another tab wrote it.
     seen = request.form.get("revision", "")
-    outcome = workbook.save(place, value, int(seen) if seen.isdigit() else 0)
+    outcome = workbook.save(place, value, whole_number(seen) or 0)
     if outcome.other is not None:
         return _both_versions(spot, value, outcome)
     return _answered(200, None, revision=outcome.revision)
@@ -280,7 +280,7 @@ def share():
     workbook = _workbook_or_login()
     place, action = request.form.get("place", ""), request.form.get("action", "")
     spot = _spot_or_problem(place)
-    group = Group.get_or_none(Group.id == request.form.get("group_id", type=int))
+    group = Group.get_or_none(Group.id == whole_number(request.form.get("group_id")))
     membership = Membership.of(current_user, group) if group else None
     if spot is None or spot.field.kind != "text" or membership is None or group.programme != spot.programme_id:
         abort(404)

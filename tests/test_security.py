@@ -237,9 +237,14 @@ def test_ids_too_large_or_not_plain_digits_are_not_found_rather_than_errors(room
     assert as_user(room.facilitator).get(path).status_code == 404
 
 
-def test_a_form_s_id_too_large_is_no_one_rather_than_an_error(room, as_user):
-    fran = as_user(room.facilitator)
-    for user_id in ("99999999999999999999", "²", "-1"):
-        answer = post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": user_id},
+def test_a_form_s_number_too_large_or_not_plain_digits_is_nothing_rather_than_an_error(room, as_user):
+    from test_workbook import S1, autosave
+    fran, alice = as_user(room.facilitator), as_user(room.alice)
+    for number in ("99999999999999999999", "²", "١٢", "-1"):
+        answer = post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": number},
                       token_from=f"/groups/{room.group.id}")
+        assert answer.status_code < 500
+        assert autosave(alice, f"{S1}/positive-about-p2p", "Words", revision=number).status_code < 500
+        answer = post(alice, "/workbook/share", {"place": f"{S1}/positive-about-p2p", "action": "share",
+                                                 "group_id": number})
         assert answer.status_code < 500
