@@ -610,6 +610,6 @@ def test_root_is_refused_in_the_owners_checkout(install):
 
 
 def test_make_update_runs_the_script_with_the_service_name():
-    dry = subprocess.run(["make", "-n", "update", "SERVICE=peer2peer"], cwd=PROJECT_ROOT, capture_output=True,
-                         text=True, check=True)
+    dry = subprocess.run(["make", "--no-print-directory", "-n", "update", "SERVICE=peer2peer"], cwd=PROJECT_ROOT,
+                         capture_output=True, text=True, check=True)   # (run inside `make test`, make says where it is)
     assert dry.stdout.strip() == 'SERVICE="peer2peer" bash deploy/update.sh'
