@@ -15,8 +15,9 @@ run: $(VENV)/.installed
 
 # The suite runs on SQLite and, against a throwaway server started for it (stopped afterwards whatever the
 # result; pytest's exit status is kept), on PostgreSQL. P2P_TEST_DATABASE_URL set already: that server instead.
+# tests/run.sh runs the tests without a browser on both cores, then the browser tests one at a time.
 test: $(VENV)/.installed-test $(VNU) browser postgres
-	bash tests/pg_server.sh run $(BIN)/python -m pytest $(PYTEST_ARGS)
+	bash tests/pg_server.sh run bash tests/run.sh $(BIN)/python $(PYTEST_ARGS)
 
 # Benchmarks print one table of figures (see README); nothing here fails on a slow machine.
 # P2P_BENCH_JSON=file also writes the figures as JSON; BENCH_ARGS="--seconds 30" lengthens each load phase.

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# The whole suite, in two runs (make test calls this inside tests/pg_server.sh):
+#   1. every test without a browser, on both cores (pytest-xdist): they are independent, each on its own
+#      temporary database, and this halves their time;
+#   2. the browser tests, one at a time: they time what people see on several screens at once (a change must
+#      reach every screen within 2.5 s), which a second busy core would disturb.
+# Both runs happen whatever the first gives; the status is a failure if either failed, or if neither ran a test
+# (pytest's 5, "no tests collected", is fine for one half: PYTEST_ARGS may pick tests of one kind only).
+#
+#   tests/run.sh PYTHON [PYTEST_ARGS...]
+set -u
+python=$1
+shift
+"$python" -m pytest -m "not browser" -n 2 "$@"
+without_browser=$?
+"$python" -m pytest -m browser "$@"
+browser=$?
+for status in "$without_browser" "$browser"; do
+    if [ "$status" != 0 ] && [ "$status" != 5 ]; then exit "$status"; fi
+done
+if [ "$without_browser" = 5 ] && [ "$browser" = 5 ]; then
+    echo "No test ran: nothing matched ${*:-the suite}." >&2
+    exit 5
+fi
+exit 0
