@@ -11,8 +11,8 @@ from flask_wtf.csrf import generate_csrf
 
 from . import crypto
 from .db import checkpoint, db
-from .models import FACILITATOR, NAME_MAX, Group, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, SentRequest, Throttle, \
-    User, name_key, normalise_join_code, normalise_name
+from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, OneTimeToken, Response, \
+    SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
 from .web import log, safe_next
 
 bp = Blueprint("auth", __name__)
@@ -91,6 +91,22 @@ def sign_in(user: User, data_key: bytes) -> None:
 def workbook_key() -> bytes | None:
     """The signed-in person's data key, or None if this session does not carry it (log in again)."""
     return _open_kept("wk")
+
+
+LOG_IN_AGAIN = "Please log in again first, so the board can tell what is yours. Your words are still here."
+
+
+def throttle_key(pseudonyms: bytes, what: str) -> str:
+    """A person's own rate limit on a board, under a pseudonym: keyed by their account, its counter's times
+    (readable by whoever has the server's secret) would date their anonymous proposals and thoughts."""
+    return f"{what}:{crypto.pseudonym(pseudonyms, what)}"
+
+
+def my_pseudonyms() -> bytes | None:
+    """The key of the signed-in person's pseudonyms on the boards (crypto.pseudonym_key), or None without the
+    workbook key in this session: then nothing on a board is recognised as theirs."""
+    data_key = workbook_key()
+    return crypto.pseudonym_key(data_key) if data_key else None
 
 
 def remember_recovery_code(user: User, code: str) -> None:
@@ -382,10 +398,13 @@ def delete_account():
                                                  else "That is not your password. Please try again.")
         if not error:
             with db.atomic():
+                boards = Response.forget_all_of(user.id, my_pseudonyms())
                 for group in Group.for_user(user):  # a group only this person was in goes with them
                     if group.memberships().count() == 1:
                         group.delete_instance()
-                user.delete_instance()  # memberships, answers, snapshots and keys follow (ON DELETE CASCADE)
+                user.delete_instance()  # memberships, answers, snapshots, named proposals follow (ON DELETE CASCADE)
+                # Every screen shows at once what left with them, not at the next change (which would tell whose).
+                Board.update(version=Board.version + 1).where(Board.id.in_(boards)).execute()
             checkpoint()
             logout_user()
             session.clear()

@@ -19,12 +19,14 @@ from flask import Blueprint, Response as HttpResponse, abort, current_app, flash
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
+from peewee import JOIN
 
 from . import permissions
+from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
 from .db import db
 from .groups import join_url, managed_or_404, membership_or_404
-from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Response, SentRequest, Throttle, User, \
-    one_line
+from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
+    Throttle, User, one_line
 from .web import content, is_fragment_request, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -39,7 +41,10 @@ PHASE_TITLES = {
 PHASE_HELP = {
     "propose": "What behaviours help you feel safe and able to take part? Add as many as you like.",
     "shape": "The facilitator is tidying the wording with the group, and bringing duplicates together.",
-    "respond": "For each behaviour: agree, unsure or want to talk, or object. Passing is always fine.",
+    "respond": "For each behaviour: agree, unsure or want to talk, or object. Passing is always fine. Nobody sees "
+               "who chose what, only the counts once they are shown. “Object” shows your name to the facilitator, "
+               "so they can invite you to talk; “Object without my name” only tells everyone it is worth talking "
+               "about, and the app keeps no record of whose it is.",
     "agree": "The group is settling which behaviours make our code.",
     "commit": "Read our code, and commit to it when you are ready.",
 }
@@ -48,35 +53,50 @@ CAUTION = {"agree": 0, "unsure": 1, "object": 2}
 
 
 class Choice(NamedTuple):
-    """One person's response, as the board counts it: plain values, not model rows (a poll with 50 people and
-    30 behaviours reads 1,500 of them)."""
-    user_id: int
+    """One response, as the board counts it: plain values, not model rows (a poll with 50 people and 30
+    behaviours reads 1,500 of them). `who` is the person as far as the board can tell (a pseudonym, one per
+    behaviour); `user_id` only for an objection made with the name."""
+    who: str
+    user_id: int | None
     kind: str
     private: bool
 
 
-def effective_responses(board: Board, items) -> dict[int, dict[int, Choice]]:
-    """Per item, each person's response. A merged item counts responses made to its originals (they moved with
-    them); a response made to the merged wording itself wins; between originals, the most careful."""
+def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
+    """Per item, the responses that count for it: its own, and those made to its originals before a merge (they
+    moved with them). Pseudonyms are per behaviour, so one person's responses to two originals count as two
+    until their own session settles them (settle_merged_responses), or they respond to the merged behaviour
+    itself, which replaces them (respond)."""
     origin = {item.id: item.id for item in items}
     for original_id, merged_id in (Proposal.select(Proposal.id, Proposal.merged_into)
                                    .where(Proposal.board == board, Proposal.merged_into.is_null(False)).tuples()):
         origin[original_id] = merged_id
-    found: dict[int, dict[int, Choice]] = {item.id: {} for item in items}
-    direct: set[tuple[int, int]] = set()
-    for proposal_id, user_id, kind, private in (
-            Response.select(Response.proposal, Response.user, Response.kind, Response.private)
+    found: dict[int, dict[str, Choice]] = {item.id: {} for item in items}
+    for proposal_id, voter, user_id, kind, private in (
+            Response.select(Response.proposal, Response.voter, Response.user, Response.kind, Response.private)
             .join(Proposal).where(Proposal.board == board).tuples()):
         item = origin.get(proposal_id)
-        if item not in found:   # an original whose merge is gone, or a merge of merges in the making
-            continue
-        key, current = (item, user_id), found[item].get(user_id)
-        if proposal_id == item:
-            found[item][user_id] = Choice(user_id, kind, bool(private))
-            direct.add(key)
-        elif key not in direct and (current is None or CAUTION[kind] > CAUTION[current.kind]):
-            found[item][user_id] = Choice(user_id, kind, bool(private))
+        if item in found:   # (not: an original whose merge is gone, or a merge of merges in the making)
+            who = voter or f"account:{user_id}"
+            found[item][who] = Choice(who, user_id if not private else None, kind, bool(private))
     return found
+
+
+def my_responses(pseudonyms: bytes | None, proposals, merges: dict, responses: dict) -> dict[int, Choice]:
+    """This person's own response to each behaviour they see: to the behaviour itself, else (a merge) the most
+    careful of theirs to its originals. Found by their pseudonyms, which only their session can make."""
+    if pseudonyms is None:
+        return {}
+    mine = {}
+    for proposal in proposals:
+        by_who = responses.get(proposal.id, {})
+        direct = by_who.get(Response.voter_for(pseudonyms, proposal.id)) or by_who.get(f"account:{current_user.id}")
+        earlier = [by_who[v] for v in (Response.voter_for(pseudonyms, o.id) for o in merges.get(proposal.id, []))
+                   if v in by_who]
+        chosen = direct or max(earlier, key=lambda c: CAUTION[c.kind], default=None)
+        if chosen:
+            mine[proposal.id] = chosen
+    return mine
 
 
 def in_theme_order(proposals) -> list[Proposal]:
@@ -100,11 +120,12 @@ class Snapshot:
 
     version: int
     proposals: list[Proposal]                      # every behaviour not merged away, in theme order
-    responses: dict[int, dict[int, Choice]]
+    responses: dict[int, dict[str, Choice]]        # behaviour -> who (a pseudonym) -> their response
     merges: dict[int, list[Proposal]]              # merged behaviour's id -> its originals
     code: CodeVersion | None
     committed: list[Commitment]
     members: int
+    responders: int                                # how many people have responded this round
     themes: list[str]                              # the themes in use, for grouping and suggesting while shaping
     # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html): after a change,
     # 50 phones need a few variants of each behaviour, not 50 renders of it.
@@ -120,7 +141,7 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     """One behaviour as this screen shows it. What varies between people is in the key (the kind of screen,
     whether they wrote it, their own response); everything else is the same for everyone at this version."""
     chosen = state["mine"].get(proposal.id)
-    key = (state["view"], state["facilitator"], proposal.author_id == current_user.id,
+    key = (state["view"], state["facilitator"], proposal.id in state["own"],
            (chosen.kind, chosen.private) if chosen else None, proposal.id)
     fragments = state["shared"].fragments
     if key not in fragments:
@@ -148,11 +169,11 @@ def snapshot(board: Board) -> Snapshot:
         if found is not None and found.version == board.version:
             return found
         # Authors' names only: their other columns (password hashes, wrapped keys) have no business here.
-        proposals = in_theme_order(Proposal.select(Proposal, User.id, User.name).join(User)
+        proposals = in_theme_order(Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
                                    .where(Proposal.board == board, Proposal.merged_into.is_null())
                                    .order_by(Proposal.created_at, Proposal.id))
         merges: dict[int, list[Proposal]] = {}
-        for original in (Proposal.select(Proposal, User.id, User.name).join(User)
+        for original in (Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
                          .where(Proposal.board == board, Proposal.merged_into.is_null(False))
                          .order_by(Proposal.created_at)):
             merges.setdefault(original.merged_into_id, []).append(original)
@@ -160,9 +181,31 @@ def snapshot(board: Board) -> Snapshot:
         committed = (list(Commitment.select(Commitment, User.id, User.name).join(User)
                           .where(Commitment.version == code).order_by(Commitment.committed_at)) if code else [])
         found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
-                         board.group.memberships().count(), sorted({p.theme for p in proposals if p.theme}))
+                         board.group.memberships().count(), Responder.select().where(Responder.board == board).count(),
+                         sorted({p.theme for p in proposals if p.theme}))
         cache[board.id] = found
         return found
+
+
+def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -> bool:
+    """A merge brings together the responses to its duplicates, and one person may have answered two of them;
+    pseudonyms are one per behaviour, so only that person's own session can tell. When they next open or poll
+    the board, it keeps the most careful of theirs and lets the others go, so they count once (until then, once
+    per duplicate). A write in a poll, but once per person per merge. True if anything changed."""
+    extra = []
+    for merged_id, originals in shared.merges.items():
+        by_who = shared.responses.get(merged_id, {})
+        if Response.voter_for(pseudonyms, merged_id) in by_who:
+            continue   # answered the merged one: their answers to the duplicates went then (respond)
+        mine = [by_who[voter] for voter in (Response.voter_for(pseudonyms, o.id) for o in originals) if voter in by_who]
+        kept = max(mine, key=lambda choice: CAUTION[choice.kind], default=None)
+        extra += [choice.who for choice in mine if choice is not kept]
+    if not extra:
+        return False
+    with db.atomic():
+        Response.delete().where(Response.voter.in_(extra)).execute()
+        board.changed()
+    return True
 
 
 def board_state(group, membership, view: str = "page", board: Board | None = None) -> dict:
@@ -175,22 +218,32 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     projector = view == "projector"
     shared = snapshot(board)
     me = current_user.id
+    pseudonyms = None if projector else my_pseudonyms()
+    if pseudonyms is not None and settle_merged_responses(board, shared, pseudonyms):
+        shared = snapshot(board)
+    # Theirs, as only their session can tell (MadeBySomeone): a hidden or held behaviour stays visible to them.
+    own = {p.id for p in [*shared.proposals, *(o for group_ in shared.merges.values() for o in group_)]
+           if p.made_by(pseudonyms)}
     if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
         proposals = [p for p in shared.proposals if not (p.hidden or p.held)]
     elif facilitator:
         proposals = shared.proposals
-    else:           # a hidden or held behaviour stays visible to its author
-        proposals = [p for p in shared.proposals if not (p.hidden or p.held) or p.author_id == me]
+    else:
+        proposals = [p for p in shared.proposals if not (p.hidden or p.held) or p.id in own]
     responses = {p.id: shared.responses[p.id] for p in proposals}
-    mine = {item: by_user[me] for item, by_user in responses.items() if me in by_user}
-    needs_talk = {item for item, by_user in responses.items() if any(r.kind == "object" for r in by_user.values())}
+    mine = my_responses(pseudonyms, proposals, shared.merges, responses)
+    # Who objects, and that a behaviour needs discussion, show once the facilitator shows the counts, together:
+    # shown as each came in, an objection changed to "without my name" would leave its mark where the name was.
+    revealed = board.tallies_shown
+    needs_talk = ({item for item, by_who in responses.items() if any(r.kind == "object" for r in by_who.values())}
+                  if revealed else set())
     open_objectors = {}
-    if facilitator and not projector:   # public objections: the facilitator can invite them to speak
-        objecting = {item: [r.user_id for r in by_user.values() if r.kind == "object" and not r.private]
-                     for item, by_user in responses.items()}
+    if facilitator and revealed and not projector:   # public objections: the facilitator invites them to speak
+        objecting = {item: [r.user_id for r in by_who.values() if r.kind == "object" and r.user_id]
+                     for item, by_who in responses.items()}
         wanted = {user_id for ids in objecting.values() for user_id in ids}
         names = dict(User.select(User.id, User.name).where(User.id.in_(wanted)).tuples()) if wanted else {}
-        open_objectors = {item: sorted(names[i] for i in ids) for item, ids in objecting.items() if ids}
+        open_objectors = {item: sorted(names[i] for i in ids if i in names) for item, ids in objecting.items() if ids}
     counts = {item: {k: sum(r.kind == k for r in by_user.values()) for k in Response.KINDS}
               for item, by_user in responses.items()}
     # The board suggests: no objection, and most of those who responded agree.
@@ -198,10 +251,11 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     in_play = [p for p in shared.proposals if not p.hidden]
     version = shared.code
     return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
-            "shared": shared, "proposals": proposals, "mine": mine, "needs_talk": needs_talk, "open_objectors": open_objectors,
+            "shared": shared, "proposals": proposals, "mine": mine, "own": own, "needs_talk": needs_talk,
+            "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
-            "responded": len({u for by_user in responses.values() for u in by_user}),
+            "responded": shared.responders,
             "version": version, "committed": shared.committed,
             "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},
             # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
@@ -218,8 +272,28 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
 @login_required
 def page(group_id: int):
     group, membership = membership_or_404(group_id)
+    pseudonyms = my_pseudonyms()
+    if pseudonyms is not None:
+        adopt_responses(Board.for_group(group), pseudonyms)
     return render_board("board/page.html", **board_state(group, membership),
                            text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
+
+
+def adopt_responses(board: Board, pseudonyms: bytes) -> None:
+    """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
+    the first time they open the board again, and their account is then linked to none of them (only a named
+    objection keeps the name, which the facilitator sees)."""
+    earlier = list(Response.select(Response.id, Response.proposal, Response.kind, Response.private).join(Proposal)
+                   .where(Proposal.board == board, Response.user == current_user.id, Response.voter.is_null()))
+    if not earlier:
+        return
+    with db.atomic():
+        for response in earlier:
+            named = current_user.id if response.kind == "object" and not response.private else None
+            (Response.update(voter=Response.voter_for(pseudonyms, response.proposal_id), user=named)
+             .where(Response.id == response.id).execute())
+        Responder.insert(board=board, tag=Responder.tag_for(pseudonyms, board.id)).on_conflict_ignore().execute()
+        board.changed()
 
 
 def _from_workbook(place: str) -> str:
@@ -272,28 +346,31 @@ def propose(group_id: int):
     board = Board.for_group(group)
     text = one_line(request.form.get("text", ""))
     limit, window = PROPOSAL_LIMIT
-    key = f"propose:{current_user.id}"
+    pseudonyms = my_pseudonyms()
     sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
     if sent_before:   # its answer was lost on the way: it is on the board already, once
         problem = None
+    elif pseudonyms is None:
+        problem = LOG_IN_AGAIN
     elif board.phase != "propose":
         problem = "Proposing has closed for now. Your words are still here if you want to keep them."
     elif not text:
         problem = "Please write a behaviour first."
     elif len(text) > Proposal.TEXT_MAX:
         problem = f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code."
-    elif Throttle.blocked(key, limit, window):
+    elif Throttle.blocked(throttle_key(pseudonyms, "proposing"), limit, window):
         problem = "That is a lot of proposals at once. Please wait a moment and try again."
-        log.warning("proposal-throttled group=%s user=%s", group.id, current_user.id)
+        log.warning("proposal-throttled group=%s", group.id)
     else:
         problem = None
 
         def add():
-            Proposal.create(board=board, author=current_user.id, text=text, named=_named_as_shown(board),
-                            held=board.holding)
+            named = _named_as_shown(board)
+            Proposal.create(board=board, author=current_user.id if named else None, text=text, named=named,
+                            held=board.holding, **Proposal.new_owner(pseudonyms))
             board.changed()
         if SentRequest.once(request.form.get("request_key"), add)[0]:
-            Throttle.fail(key, window)
+            Throttle.fail(throttle_key(pseudonyms, "proposing"), window)
             log.info("proposal-added group=%s", group.id)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
         return render_template("board/_propose_form.html", board=board, group=group, text_max=Proposal.TEXT_MAX,
@@ -321,21 +398,37 @@ CHOICES = {"agree": ("agree", False), "unsure": ("unsure", False), "object": ("o
 def respond(group_id: int, proposal_id: int):
     group, membership = membership_or_404(group_id)
     board = Board.for_group(group)
-    proposal = board.proposals_for(current_user, permissions.can_manage_group(membership)).where(
-        Proposal.id == proposal_id).first()
-    if proposal is None:
-        abort(404)
+    pseudonyms = my_pseudonyms()
+    if pseudonyms is None:   # a session without the workbook key: log in again, and back to this page
+        return current_app.login_manager.unauthorized()
+    proposal = next((p for p in board.proposals_for(pseudonyms, permissions.can_manage_group(membership))
+                     if p.id == proposal_id), None) or abort(404)
     choice = request.form.get("kind", "")
     if board.phase != "respond" or choice not in (*CHOICES, "pass"):
         abort(400)
+    voter = Response.voter_for(pseudonyms, proposal.id)
+    # What this response replaces: the person's earlier one to this behaviour, kept before pseudonyms under their
+    # account, and (a merged behaviour) theirs to its originals, which counted for it until now.
+    replaced = [Response.voter_for(pseudonyms, original.id) for original in proposal.originals]
     with db.atomic():
+        Response.delete().where((Response.proposal == proposal) & (Response.user == current_user.id)
+                                & Response.voter.is_null()).execute()
+        if replaced:
+            Response.delete().where(Response.voter.in_(replaced)).execute()
+        responder = Responder.tag_for(pseudonyms, board.id)
         if choice == "pass":
-            Response.delete().where(Response.proposal == proposal, Response.user == current_user.id).execute()
+            Response.delete().where(Response.proposal == proposal, Response.voter == voter).execute()
+            others = [Response.voter_for(pseudonyms, pid) for (pid,) in
+                      Proposal.select(Proposal.id).where(Proposal.board == board).tuples()]
+            if not Response.select().where(Response.voter.in_(others)).exists():   # passed on everything now
+                Responder.delete().where(Responder.board == board, Responder.tag == responder).execute()
         else:
+            Responder.insert(board=board, tag=responder).on_conflict_ignore().execute()
             kind, private = CHOICES[choice]
-            (Response.insert(proposal=proposal, user=current_user.id, kind=kind, private=private)
-             .on_conflict(conflict_target=[Response.proposal, Response.user],
-                          update={Response.kind: kind, Response.private: private}).execute())
+            named = current_user.id if kind == "object" and not private else None   # the facilitator sees the name
+            (Response.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
+             .on_conflict(conflict_target=[Response.proposal, Response.voter],
+                          update={Response.kind: kind, Response.private: private, Response.user: named}).execute())
         board.changed()
     return _back(group.id)
 
@@ -421,8 +514,7 @@ def merge(group_id: int):
     "proposed by N people"; the originals and their responses move with it and can be split back out."""
     group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
-    chosen = [p for p in board.proposals_for(current_user, True)
-              if str(p.id) in request.form.getlist("proposal")]
+    chosen = [p for p in board.proposals_for(None, True) if str(p.id) in request.form.getlist("proposal")]
     text = one_line(request.form.get("text", ""))
     if SentRequest.result_of(request.form.get("request_key"))[0]:
         pass   # merged already: this is the same merge sent again
@@ -434,7 +526,7 @@ def merge(group_id: int):
         def merge_them():
             # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording
             # and the originals listed under it would otherwise show words nobody was to see yet).
-            merged = Proposal.create(board=board, author=current_user.id, text=text[:Proposal.TEXT_MAX], named=False,
+            merged = Proposal.create(board=board, author=None, text=text[:Proposal.TEXT_MAX], named=False,
                                      agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
                                      theme=next((p.theme for p in chosen if p.theme), None))
             chosen_ids = [p.id for p in chosen]
@@ -459,7 +551,7 @@ def make_version(group_id: int):
     group, _ = managed_or_404(group_id)
     board = Board.for_group(group)
     agreed = [[p.text, p.theme] if p.theme else p.text
-              for p in in_theme_order(board.proposals_for(current_user, True)) if p.agreed and not p.hidden]
+              for p in in_theme_order(board.proposals_for(None, True)) if p.agreed and not p.hidden]
     sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
     if not agreed and not sent_before:
         flash("Mark at least one behaviour as agreed first.")
@@ -501,6 +593,7 @@ def new_round(group_id: int):
     with db.atomic():
         Response.delete().where(Response.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
                                 ).execute()
+        Responder.delete().where(Responder.board == board).execute()
         Board.update(phase="respond", tallies_shown=False).where(Board.id == board.id).execute()
         board.changed()
     log.info("reaffirm-round-started group=%s", group.id)

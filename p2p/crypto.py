@@ -17,6 +17,8 @@ What it does not: someone who changes the code running on the host (they could c
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 
@@ -102,3 +104,17 @@ def drafts_key(data_key: bytes) -> bytes:
     session of one workbook, so text kept while offline or logged out comes back once its owner logs in again;
     the next person on a shared device gets another key, and the data key cannot be worked back from it."""
     return _hkdf(data_key, b"device drafts")
+
+
+def pseudonym_key(data_key: bytes) -> bytes:
+    """The key a person's pseudonyms on the boards are made with (see pseudonym). From their workbook key, so only
+    their own signed-in session has it: neither the database nor the server's secret can make it. A fresh
+    workbook (a reset without the recovery code) makes other pseudonyms, so nothing from before shows as theirs."""
+    return _hkdf(data_key, b"board pseudonyms")
+
+
+def pseudonym(key: bytes, what: str) -> str:
+    """Who made `what` ("proposal:<salt>", "response:<proposal id>"), as only its maker can say again: the board
+    stores this instead of a person for anonymous proposals and thoughts and for responses, so the database and
+    its backups link none of them to anyone. One per thing: two pseudonyms of one person look unrelated."""
+    return hmac.new(key, what.encode(), hashlib.sha256).hexdigest()[:40]

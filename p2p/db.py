@@ -11,6 +11,7 @@ every row and every reference (see `upgrade`).
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 from collections import Counter
 from contextlib import contextmanager
@@ -277,6 +278,39 @@ def _throttle_back_off():
     add_columns_if_missing(models.Throttle, "next_at")
 
 
+def _pseudonyms():
+    """Anonymous means anonymous in the data too (models.MadeBySomeone, Response): who wrote an anonymous proposal
+    or thought, and who responded, is kept as a pseudonym only its maker's session can make again. The links the
+    screens never showed go now: an anonymous proposal's or thought's author, a private objector. What is left
+    of a person on a board (named proposals and thoughts, named objections) was public already; other responses
+    move to pseudonyms as their people next open the board (board.adopt_responses)."""
+    from playhouse.migrate import SchemaMigrator, migrate
+
+    from . import models
+    add_columns_if_missing(models.Proposal, "owner_salt", "owner_tag")
+    add_columns_if_missing(models.Thought, "owner_salt", "owner_tag")
+    add_columns_if_missing(models.Response, "voter")
+    db.create_tables([models.Responder], safe=True)
+    migrator = SchemaMigrator.from_database(db.obj)
+    may_be_nobody = [(table, column) for table, column in (("proposal", "author_id"), ("thought", "author_id"),
+                                                             ("response", "user_id"))
+                     if not next(c for c in db.get_columns(table) if c.name == column).null]
+    migrate(*(migrator.drop_not_null(table, column) for table, column in may_be_nobody))
+    models.Response._schema.create_indexes(safe=True)   # one response per pseudonym per behaviour
+    models.Proposal.update(author=None).where(models.Proposal.named == False).execute()  # noqa: E712
+    models.Thought.update(author=None).where(models.Thought.anonymous == True).execute()  # noqa: E712
+    for response in models.Response.select(models.Response.id).where(models.Response.private == True):  # noqa: E712
+        (models.Response.update(user=None, voter=secrets.token_hex(20))   # counted still, and nobody's
+         .where(models.Response.id == response.id).execute())
+    for model in (models.Proposal, models.Thought):
+        for row in model.select(model.id).where(model.owner_salt.is_null()):
+            model.update(owner_salt=secrets.token_hex(8)).where(model.id == row.id).execute()
+
+
+# The links it cuts on purpose (tests/test_upgrades.py checks every other link is kept).
+_pseudonyms.unlinks = {"proposal": ("author_id",), "thought": ("author_id",), "response": ("user_id",)}
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -288,6 +322,7 @@ UPGRADES: list[Callable[[], None]] = [
     _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
     _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
     _throttle_back_off,     # 10: the moment a throttled key may try again
+    _pseudonyms,            # 11: anonymous proposals, thoughts and responses under pseudonyms, linked to nobody
 ]
 
 

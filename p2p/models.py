@@ -586,26 +586,43 @@ class Board(BaseModel):
         Board.update(version=Board.version + 1).where(Board.id == self.id).execute()
         self.version = Board.get_by_id(self.id).version
 
-    def proposals_for(self, user, facilitator: bool):
+    def proposals_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Proposal]:
         """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the
-        facilitator sees all). A proposal the facilitator hid stays visible to its author."""
-        query = (Proposal.select(Proposal, User).join(User)  # authors in one query
+        facilitator sees all). A proposal the facilitator hid stays visible to its author. Theirs are found by
+        their pseudonym key (crypto.pseudonym_key; None: no session key, nothing is theirs)."""
+        query = (Proposal.select(Proposal, User).join(User, JOIN.LEFT_OUTER)  # named authors in one query
                  .where(Proposal.board == self, Proposal.merged_into.is_null())  # merged ones show in their merge
                  .order_by(Proposal.created_at, Proposal.id))
-        if facilitator:
-            return query
-        return query.where(((Proposal.hidden == False) & (Proposal.held == False))  # noqa: E712
-                           | (Proposal.author == user.id))
+        return [p for p in query if facilitator or not (p.hidden or p.held) or p.made_by(pseudonyms)]
 
 
 THEME_MAX = 60
 
 
-class Proposal(BaseModel):
+class MadeBySomeone:
+    """Made by a person whom only that person can recognise. `owner_salt` is random; `owner_tag` is the maker's
+    pseudonym for it (crypto.pseudonym of "made:<salt>", under a key only their own session has). So "yours" is
+    shown to them, and the database and its backups say nobody's. A named one also keeps its author, for the
+    name: whose it is is public then."""
+
+    @staticmethod
+    def new_owner(pseudonyms: bytes) -> dict:
+        salt = secrets.token_hex(8)
+        return {"owner_salt": salt, "owner_tag": crypto.pseudonym(pseudonyms, f"made:{salt}")}
+
+    def made_by(self, pseudonyms: bytes | None) -> bool:
+        return bool(pseudonyms and self.owner_tag
+                    and hmac.compare_digest(crypto.pseudonym(pseudonyms, f"made:{self.owner_salt}"), self.owner_tag))
+
+
+class Proposal(MadeBySomeone, BaseModel):
     TEXT_MAX = 200
 
     board = ForeignKeyField(Board, backref="proposals", on_delete="CASCADE")
-    author = ForeignKeyField(User, backref="proposals", on_delete="CASCADE")
+    # Only for a named proposal (its name is shown): an anonymous one, or a merge, has none (see MadeBySomeone).
+    author = ForeignKeyField(User, null=True, backref="proposals", on_delete="CASCADE")
+    owner_salt = CharField(max_length=32, null=True)
+    owner_tag = CharField(max_length=40, null=True)
     text = CharField(max_length=TEXT_MAX)
     named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
     hidden = BooleanField(default=False)
@@ -625,15 +642,64 @@ class Proposal(BaseModel):
 
 
 class Response(BaseModel):
+    """One person's response to one behaviour, kept under their pseudonym for it (`voter`: crypto.pseudonym of
+    "response:<proposal id>", one per behaviour, so two of a person's responses look unrelated): nobody can tell
+    from the database whose it is, nor which responses are one person's. Only an objection made with the name
+    keeps the person (`user`), since the facilitator sees that name; and then only on that one behaviour."""
+
     KINDS = ("agree", "unsure", "object")
 
     proposal = ForeignKeyField(Proposal, backref="responses", on_delete="CASCADE")
-    user = ForeignKeyField(User, backref="responses", on_delete="CASCADE")
+    voter = CharField(max_length=40, null=True)   # null only on rows from before pseudonyms, until their next use
+    user = ForeignKeyField(User, null=True, backref="responses", on_delete="CASCADE")
     kind = CharField(max_length=10)
     private = BooleanField(default=False)  # an objection that shows only as "needs discussion", never who
 
     class Meta:
-        indexes = ((("proposal", "user"), True),)  # one response per person per behaviour: changing it is an upsert
+        # One response per person per behaviour, kept by the database: changing it is an upsert on the voter.
+        indexes = ((("proposal", "voter"), True), (("proposal", "user"), True))
+
+    @staticmethod
+    def voter_for(pseudonyms: bytes, proposal_id: int) -> str:
+        return crypto.pseudonym(pseudonyms, f"response:{proposal_id}")
+
+    @classmethod
+    def forget_all_of(cls, user_id: int, pseudonyms: bytes | None) -> list[int]:
+        """A person leaving for good (their account deleted): their responses go from every board of their
+        groups, found by their pseudonyms (the database alone could not say which are theirs). Returns those
+        boards' ids, to be touched so every screen shows it at once."""
+        boards = [board_id for (board_id,) in Board.select(Board.id).join(Membership, on=(
+            Membership.group == Board.group)).where(Membership.user == user_id).tuples()]
+        if pseudonyms is not None:
+            for (proposal_id,) in Proposal.select(Proposal.id).where(Proposal.board.in_(boards)).tuples():
+                cls.delete().where(cls.proposal == proposal_id,
+                                   cls.voter == cls.voter_for(pseudonyms, proposal_id)).execute()
+            for board_id in boards:
+                Responder.delete().where(Responder.board == board_id,
+                                         Responder.tag == Responder.tag_for(pseudonyms, board_id)).execute()
+        return boards
+
+    @property
+    def who(self) -> str:
+        """The person, as far as the board can tell them apart (per behaviour): their pseudonym, or (rows from
+        before pseudonyms) their account."""
+        return self.voter or f"account:{self.user_id}"
+
+
+class Responder(BaseModel):
+    """Someone who has responded to something on a board this round, under their pseudonym for the board: the
+    board counts how many people have responded (pseudonyms per behaviour could not tell), and learns nothing
+    else (no behaviour, no response, no person)."""
+
+    board = ForeignKeyField(Board, backref="responders", on_delete="CASCADE")
+    tag = CharField(max_length=40)
+
+    class Meta:
+        indexes = ((("board", "tag"), True),)
+
+    @staticmethod
+    def tag_for(pseudonyms: bytes, board_id: int) -> str:
+        return crypto.pseudonym(pseudonyms, f"responder:{board_id}")
 
 
 class CodeVersion(BaseModel):
@@ -843,22 +909,23 @@ class Discussion(BaseModel):
         Discussion.update(version=Discussion.version + 1).where(Discussion.id == self.id).execute()
         self.version = Discussion.get_by_id(self.id).version
 
-    def thoughts_for(self, user, facilitator: bool):
+    def thoughts_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Thought]:
         """What this person may see, oldest first: a thought the facilitator hid stays visible to its author."""
-        query = (Thought.select(Thought, User).join(User)
+        query = (Thought.select(Thought, User).join(User, JOIN.LEFT_OUTER)
                  .where(Thought.discussion == self).order_by(Thought.created_at, Thought.id))
-        if facilitator:
-            return query
-        return query.where((Thought.hidden == False) | (Thought.author == user.id))  # noqa: E712
+        return [t for t in query if facilitator or not t.hidden or t.made_by(pseudonyms)]
 
 
-class Thought(BaseModel):
+class Thought(MadeBySomeone, BaseModel):
     """One person's thought on a scenario. No votes, no replies: each person adds what they think."""
 
     TEXT_MAX = 500
 
     discussion = ForeignKeyField(Discussion, backref="thoughts", on_delete="CASCADE")
-    author = ForeignKeyField(User, backref="thoughts", on_delete="CASCADE")
+    # Only for a thought with its author's name: "Don't show my name" keeps none (see MadeBySomeone).
+    author = ForeignKeyField(User, null=True, backref="thoughts", on_delete="CASCADE")
+    owner_salt = CharField(max_length=32, null=True)
+    owner_tag = CharField(max_length=40, null=True)
     text = TextField()
     anonymous = BooleanField(default=False)   # "Don't show my name": no page ever shows who wrote it
     hidden = BooleanField(default=False)      # hidden from the group by a facilitator; its author still sees it

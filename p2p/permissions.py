@@ -59,6 +59,7 @@ def can_run_session(membership) -> bool:
     return is_group_facilitator(membership)
 
 
-def can_take_back(membership, thought) -> bool:
-    """Only its author takes a thought back, and only while still in the group: nobody removes another's words."""
-    return membership is not None and thought.author_id == membership.user_id
+def can_take_back(membership, made_it: bool) -> bool:
+    """Only its author takes a thought back (`made_it`: their session recognises it as theirs, see
+    models.MadeBySomeone), and only while still in the group: nobody removes another's words."""
+    return membership is not None and made_it

@@ -16,6 +16,7 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .answers import place_of
+from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
 from .groups import membership_or_404
@@ -255,9 +256,11 @@ def thoughts_state(group: Group, membership: Membership, where: ScenarioSpot, se
     showed), also what to announce to screen readers: thoughts by others that arrived since."""
     facilitator = permissions.can_run_session(membership)
     discussion = Discussion.find(group, where.place)
-    thoughts = list(discussion.thoughts_for(current_user, facilitator)) if discussion else []
-    new = [t for t in thoughts if seen is not None and t.id > seen and t.author_id != current_user.id and not t.hidden]
-    return {"group": group, "where": where, "facilitator": facilitator, "thoughts": thoughts,
+    pseudonyms = my_pseudonyms()
+    thoughts = discussion.thoughts_for(pseudonyms, facilitator) if discussion else []
+    own = {t.id for t in thoughts if t.made_by(pseudonyms)}   # only their own session can tell (MadeBySomeone)
+    new = [t for t in thoughts if seen is not None and t.id > seen and t.id not in own and not t.hidden]
+    return {"group": group, "where": where, "facilitator": facilitator, "thoughts": thoughts, "own": own,
             "version": discussion.version if discussion else 0,
             "newest": max((t.id for t in thoughts), default=0), "new_thoughts": new}
 
@@ -304,26 +307,29 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     text = one_line(request.form.get("text", ""))
     anonymous = bool(request.form.get("anonymous"))
     limit, window = THOUGHT_LIMIT
-    key = f"thought:{current_user.id}"
+    pseudonyms = my_pseudonyms()
     sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
     if sent_before:   # its answer was lost on the way: it is on the board already, once
         problem = None
+    elif pseudonyms is None:
+        problem = LOG_IN_AGAIN
     elif not text:
         problem = "Please write your thought first."
     elif len(text) > Thought.TEXT_MAX:
         problem = (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
                    "Your words are still here to shorten.")
-    elif Throttle.blocked(key, limit, window):
+    elif Throttle.blocked(throttle_key(pseudonyms, "thinking"), limit, window):
         problem = "That is a lot of thoughts at once. Please wait a moment and try again."
     else:
         problem = None
 
         def add():
             board = Discussion.for_place(group, where.place)
-            Thought.create(discussion=board, author=current_user.id, text=text, anonymous=anonymous)
+            Thought.create(discussion=board, author=None if anonymous else current_user.id, text=text,
+                           anonymous=anonymous, **Thought.new_owner(pseudonyms))
             board.changed()
         if SentRequest.once(request.form.get("request_key"), add)[0]:
-            Throttle.fail(key, window)
+            Throttle.fail(throttle_key(pseudonyms, "thinking"), window)
             log.info("thought-added group=%s", group.id)
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
@@ -372,7 +378,7 @@ def take_back(group_id: int, thought_id: int):
     """Its author takes a thought back: it goes from every screen. Sharing stays a choice that can be undone."""
     group, membership = membership_or_404(group_id)
     thought, where = _thought_or_404(group, thought_id)
-    if not permissions.can_take_back(membership, thought):
+    if not permissions.can_take_back(membership, thought.made_by(my_pseudonyms())):
         abort(404)
     with db.atomic():
         thought.delete_instance()

@@ -239,15 +239,14 @@ def test_running_a_session_is_for_the_groups_facilitators_only():
     assert not permissions.can_run_session(None)
 
 
-@pytest.mark.parametrize("actor, author_id, expected", [
-    (M(2, 1, PARTICIPANT), 2, True),
-    (M(2, 1, PARTICIPANT), 4, False),     # another participant's thought
-    (M(1, 1, FACILITATOR), 2, False),     # facilitators hide a thought; they never remove someone's words
-    (None, 2, False),
+@pytest.mark.parametrize("actor, made_it, expected", [
+    (M(2, 1, PARTICIPANT), True, True),
+    (M(2, 1, PARTICIPANT), False, False),    # another participant's thought
+    (M(1, 1, FACILITATOR), False, False),    # facilitators hide a thought; they never remove someone's words
+    (None, True, False),                     # no longer in the group
 ])
-def test_only_its_author_takes_a_thought_back(actor, author_id, expected):
-    thought = type("T", (), {"author_id": author_id})()
-    assert permissions.can_take_back(actor, thought) is expected
+def test_only_its_author_takes_a_thought_back(actor, made_it, expected):
+    assert permissions.can_take_back(actor, made_it) is expected
 
 
 def test_facilitator_notes_are_for_the_groups_facilitators_only():
