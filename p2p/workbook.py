@@ -15,6 +15,7 @@ from . import crypto, document
 from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
     resolve
 from .auth import workbook_key
+from .db import checkpoint
 from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
 
@@ -303,6 +304,7 @@ def share():
             log.info("answer-shared user=%s group=%s", workbook.user.id, group.id)
     elif action == "unshare":
         Share.delete().where(mine & (Share.kind == Share.FACILITATOR)).execute()
+        checkpoint()   # the withdrawn text is a plain copy: folded out of the WAL, as deletions are
         log.info("answer-unshared user=%s group=%s", workbook.user.id, group.id)
     else:
         abort(400)
