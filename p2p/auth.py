@@ -5,7 +5,7 @@ from __future__ import annotations
 from base64 import b64decode, b64encode
 from typing import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
@@ -30,15 +30,36 @@ def please_wait(seconds: int, what: str = "for this name") -> str:
 # Checks shared by every form that chooses a name or a password.
 
 
+NAME_TAKEN = "Someone here already uses that name. Try adding an initial or a nickname."
+
+
 def name_problem(name: str, *, taken_ok: bool = False) -> str | None:
     name = normalise_name(name)
     if not name:
         return "Please choose a name the group will know you by."
     if len(name) > NAME_MAX:
         return f"Please keep your name to {NAME_MAX} characters or fewer."
-    if not taken_ok and User.name_taken(name):
-        return "Someone here already uses that name. Try adding an initial or a nickname."
+    if not taken_ok:
+        return name_taken_problem(name)
     return None
+
+
+def name_taken_problem(name: str) -> str | None:
+    """Whether a new account may have this name. Names are unique, so a sign-up form has to say when one is taken;
+    but an answer "taken" tells whoever asks that this person has an account here (and so is in a group like
+    these). Each such answer counts against a budget per address (Throttle.take, counted before the lookup, so
+    the wait says nothing about the name); a name that is free gives its attempt back. Someone choosing a name
+    meets "taken" once or twice; someone trying a list of names is slowed to a crawl."""
+    key = f"name-taken-from:{request.remote_addr}"
+    wait = Throttle.take(key, *current_app.config["NAME_TAKEN_THROTTLE"])
+    if wait:
+        log.warning("name-check-throttled")
+        return please_wait(wait, "from this device")
+    if not User.name_taken(name):
+        Throttle.give_back(key)
+        return None
+    log.info("name-taken")
+    return NAME_TAKEN
 
 
 def password_problem(password: str, confirm: str) -> str | None:
@@ -73,11 +94,14 @@ def _open_kept(name: str) -> bytes | None:
 
 
 def new_account_problems() -> dict[str, str]:
-    """What is wrong with the name and password of a sign-up form (setup link or join), by field."""
-    form = request.form
-    problems = {"name": name_problem(form.get("name", "")),
-                "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
-    return {field: problem for field, problem in problems.items() if problem}
+    """What is wrong with the name and password of a sign-up form (setup link or join), by field. Worked out once
+    per request (a taken name counts against a budget: see name_taken_problem)."""
+    if "account_problems" not in g:
+        form = request.form
+        problems = {"name": name_problem(form.get("name", "")),
+                    "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
+        g.account_problems = {field: problem for field, problem in problems.items() if problem}
+    return g.account_problems
 
 
 def sign_in(user: User, data_key: bytes) -> None:

@@ -52,6 +52,9 @@ DEFAULTS = {
     "LOGIN_THROTTLE": (10, 15 * 60),       # per account name
     "LOGIN_THROTTLE_ADDRESS": (30, 15 * 60),  # per address, whatever the names: someone trying made-up names
     "JOIN_THROTTLE": (20, 15 * 60),        # join codes tried per address (a right one gives its attempt back)
+    # Sign-up forms answering "that name is taken", per address: nobody lists who has an account here by trying
+    # names (a name that is free gives its attempt back).
+    "NAME_TAKEN_THROTTLE": (10, 15 * 60),
     # Wrong codes across the server: beyond these, each address that has tried a wrong code gets 3 at once, not
     # 20 (many addresses guessing together). An address that has not guessed is never held back by others.
     "JOIN_THROTTLE_GLOBAL": (200, 15 * 60),
