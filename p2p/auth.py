@@ -11,9 +11,10 @@ from flask_wtf.csrf import generate_csrf
 
 from . import crypto
 from .db import checkpoint, db
-from .models import FACILITATOR, NAME_MAX, Group, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, SentRequest, Throttle, \
-    User, name_key, normalise_join_code, normalise_name
-from .web import log, safe_next
+from . import passwords
+from .models import FACILITATOR, NAME_MAX, Group, Membership, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, \
+    PasswordReset, SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
+from .web import log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
 
@@ -207,7 +208,7 @@ def login():
         if not error:
             user = User.authenticate(name, request.form.get("password", ""))
             if user is None:
-                error = WRONG_LOGIN
+                error = replaced_password_note(name, request.form.get("password", "")) or WRONG_LOGIN
                 log.info("sign-in-failed")
             else:
                 password_was_right(name)
@@ -220,6 +221,32 @@ def login():
                     return redirect(url_for("auth.recovery_code", next=next_url))
                 return redirect(next_url)
     return render_template("auth/login.html", error=error, name=name, next_url=next_url)
+
+
+def replaced_password_note(name: str, password: str) -> str | None:
+    """After a wrong password: if it is the one a recent reset replaced, its owner is told when, and with whose
+    code, the password was reset: if someone else did it, this is where the person finds out. One more password
+    check for every wrong password (waste_time when there is nothing to check), so how long a wrong password
+    takes says nothing about whether a name had a reset."""
+    user = User.by_name(name)
+    reset = PasswordReset.replaced_password(user) if user else None
+    if reset is None:
+        passwords.waste_time()
+        return None
+    if not passwords.verify(reset.old_password_hash, password):
+        return None
+    log.info("sign-in-with-replaced-password user=%s reset=%s", user.id, reset.id)
+    by = User.get_or_none(User.id == reset.by_id)
+    when = local_moment(reset.at)
+    return (f"That was your password until {when}, when it was reset with a reset code from "
+            f"{by.name if by else 'a facilitator who has since left'}. If you asked for that, please use your new "
+            f"password. If you didn't, please talk to a facilitator you trust, or to whoever looks after this app: "
+            f"they can give you a new reset code. Your workbook is safe with your recovery code.")
+
+
+def local_moment(moment) -> str:
+    from .web import local_time
+    return f"{local_time(moment, current_app.config['TIMEZONE']):%-d %B at %H:%M}"
 
 
 @bp.post("/logout")
@@ -332,20 +359,61 @@ def reset():
                 with db.atomic():
                     if not code.spend():  # the same code sent twice: the first one already did the work
                         return redirect(url_for("auth.login"))
+                    # Recorded before the new password: it keeps the one replaced, and holds the groups the
+                    # code's facilitator does not run if the workbook starts afresh (see PasswordReset.record).
+                    reset = PasswordReset.record(user, code.created_by_id, kept_workbook=bool(data_key))
                     if data_key:
                         user.set_password(password, data_key)
                     else:
                         user.start_fresh_workbook(password)
+                checkpoint()   # the shares of a workbook left behind, out of the WAL
                 Throttle.clear(key)
-                log.info("password-reset user=%s kept-workbook=%s", user.id, bool(data_key))
+                log.info("password-reset user=%s kept-workbook=%s reset=%s by=%s", user.id, bool(data_key), reset.id,
+                         code.created_by_id or "-")
                 if data_key:
                     sign_in(user, data_key)
                     flash("Your new password is set and your workbook is just as you left it.")
-                    return redirect(url_for("pages.home"))
-                sign_in_new_account(user)
-                flash("Your new password is set. You have a fresh, empty workbook.")
-                return redirect(url_for("auth.recovery_code"))
+                    destination = url_for("pages.home")
+                else:
+                    sign_in_new_account(user)
+                    flash("Your new password is set. You have a fresh, empty workbook.")
+                    destination = url_for("auth.recovery_code")
+                session["reset_known"] = reset.id   # this session was made by it: the note waits for the next one
+                return redirect(destination)
     return render_template("auth/reset.html", errors=errors, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Telling the person about a reset: a note on their pages at every sign-in after it, until they put it away.
+
+
+@bp.app_template_global()
+def reset_note() -> dict | None:
+    """For base.html: the resets the signed-in person has not put away, and whom to talk to if one was not them
+    (the facilitators of their groups, except whoever gave the code). None when there is nothing to tell, and in
+    the session a reset itself made (its person knows; the note waits for their next sign-in)."""
+    if not current_user.is_authenticated:
+        return None
+    resets = PasswordReset.to_tell(current_user, session.get("reset_known", 0))
+    if not resets:
+        return None
+    gave_codes = {reset.by_id for reset in resets}
+    groups = [group.id for group in Group.for_user(current_user)]
+    talk_to = sorted({m.user.name for m in Membership.select(Membership, User).join(User).where(
+        Membership.group.in_(groups) & (Membership.role == FACILITATOR)) if m.user_id not in gave_codes},
+        key=str.casefold) if groups else []
+    return {"resets": resets, "upto": resets[0].id, "talk_to": talk_to,
+            "fresh_by": sorted({reset.by.name for reset in resets
+                                if not reset.kept_workbook and reset.by_id and reset.by.name}, key=str.casefold)}
+
+
+@bp.post("/account/reset-note")
+@login_required
+def put_reset_note_away():
+    upto = whole_number(request.form.get("upto"))
+    if upto:
+        PasswordReset.put_away(current_user, upto)
+    return redirect(safe_next(request.form.get("back")))
 
 
 @bp.route("/account/recovery-code", methods=["GET", "POST"])

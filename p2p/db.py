@@ -277,6 +277,20 @@ def _throttle_back_off():
     add_columns_if_missing(models.Throttle, "next_at")
 
 
+# --- Step 11 is the lead developer's (being added at the same time): `_step_11_placeholder` stands in for it on
+# this branch, so the steps below keep their numbers. At the merge, their step replaces it. ---
+
+
+def _step_11_placeholder():
+    """Nothing: it keeps step 11's number for the step the lead developer is adding (replaced at the merge)."""
+
+
+def _reset_holds():
+    """Password resets made with a facilitator's code, and the memberships they put on hold until confirmed."""
+    from . import models
+    db.create_tables(models.RESET_MODELS, safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -288,6 +302,8 @@ UPGRADES: list[Callable[[], None]] = [
     _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
     _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
     _throttle_back_off,     # 10: the moment a throttled key may try again
+    _step_11_placeholder,   # 11: (the lead developer's step, at the merge)
+    _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
 ]
 
 

@@ -16,7 +16,7 @@ from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, dele
     resolve
 from .auth import workbook_key
 from .db import checkpoint
-from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
+from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
 
 bp = Blueprint("workbook", __name__)
@@ -259,8 +259,11 @@ def earlier():
             except crypto.CannotOpen:
                 continue
             moved = workbook.adopt(earlier_key, old_key)
-            log.info("earlier-workbook-restored user=%s", workbook.user.id)
-            flash(f"Your earlier workbook is back ({moved} answers and snapshots).")
+            # A recovery code from before a reset proves it is the person: the groups that reset held open again.
+            opened = PasswordReset.proven(workbook.user, earlier_key.generation)
+            log.info("earlier-workbook-restored user=%s groups-opened=%s", workbook.user.id, opened)
+            flash(f"Your earlier workbook is back ({moved} answers and snapshots)."
+                  + (" Your groups are open to you again." if opened else ""))
             return redirect(url_for("workbook.overview"))
         error = "That code doesn't open an earlier workbook. Please check it and try again."
     return render_template("workbook/earlier.html", error=error)
