@@ -9,12 +9,11 @@ from flask import Blueprint, abort, current_app, flash, g, redirect, render_temp
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from . import crypto
+from . import crypto, passwords
 from .db import checkpoint, db
-from . import passwords
-from .models import FACILITATOR, NAME_MAX, Group, Membership, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, \
+from .models import FACILITATOR, NAME_MAX, Group, Login, Membership, PASSWORD_MAX, PASSWORD_MIN, OneTimeToken, \
     PasswordReset, SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
-from .web import log, safe_next, whole_number
+from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
 
@@ -75,19 +74,22 @@ def password_problem(password: str, confirm: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------------------
 # The workbook key rides in the session cookie, sealed with a key derived from the server's secret and bound
-# to this person's session version: unreadable in the cookie, and dead once they log out anywhere.
+# to this person's session version: unreadable in the cookie, and dead once they log out anywhere. The key also
+# takes a secret of this sign-in (models.Login), deleted at logout, a password change or reset, or after
+# IDLE_MINUTES without use: a copied cookie then opens nothing, even with the server's secret and the database.
 
 
 def _keep_sealed(name: str, user: User, secret: bytes) -> None:
-    key = crypto.session_key(current_app.secret_key)
+    key = crypto.session_key(current_app.secret_key, current_login().secret)
     session[name] = b64encode(crypto.seal(key, secret, f"{name}:{user.id}:{user.session_version}")).decode()
 
 
 def _open_kept(name: str) -> bytes | None:
     sealed = session.get(name)
-    if not sealed or not current_user.is_authenticated:
+    login = current_login()
+    if not sealed or login is None:
         return None
-    key = crypto.session_key(current_app.secret_key)
+    key = crypto.session_key(current_app.secret_key, login.secret)
     try:
         return crypto.open_sealed(key, b64decode(sealed), f"{name}:{current_user.id}:{current_user.session_version}")
     except (crypto.CannotOpen, ValueError):
@@ -107,8 +109,10 @@ def new_account_problems() -> dict[str, str]:
 
 def sign_in(user: User, data_key: bytes) -> None:
     session.clear()
+    token, g.login = Login.start(user, idle_time())
     login_user(user, remember=False)
     session.permanent = True
+    session["login"] = token
     _keep_sealed("wk", user, data_key)
     log.info("sign-in user=%s", user.id)
 
@@ -252,9 +256,11 @@ def local_moment(moment) -> str:
 @bp.post("/logout")
 @login_required
 def logout():
-    # Ending the session version signs this person out on every device, and a copied cookie dies with it.
+    # Ending the session version signs this person out on every device, and a copied cookie dies with it: the
+    # secrets of their sign-ins are deleted, and folded out of the WAL (checkpoint) so no copy of them is left.
     user = User.get_by_id(current_user.id)
     user.end_sessions()
+    checkpoint()
     logout_user()
     session.clear()
     log.info("sign-out user=%s", user.id)
@@ -319,6 +325,7 @@ def change_password():
             errors["password"] = problem
         if not errors:
             user.set_password(new, user.unlock_with_password(current))  # re-wraps the key; ends other sessions
+            checkpoint()   # the ended sign-ins' secrets, out of the WAL
             sign_in(user, user.data_key)
             log.info("password-changed user=%s", user.id)
             flash("Your password has been changed. Other devices have been logged out.")
@@ -366,7 +373,7 @@ def reset():
                         user.set_password(password, data_key)
                     else:
                         user.start_fresh_workbook(password)
-                checkpoint()   # the shares of a workbook left behind, out of the WAL
+                checkpoint()   # the ended sign-ins' secrets, and the shares of a workbook left behind, out of the WAL
                 Throttle.clear(key)
                 log.info("password-reset user=%s kept-workbook=%s reset=%s by=%s", user.id, bool(data_key), reset.id,
                          code.created_by_id or "-")

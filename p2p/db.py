@@ -278,7 +278,7 @@ def _throttle_back_off():
 
 
 # --- Step 11 is the lead developer's (being added at the same time): `_step_11_placeholder` stands in for it on
-# this branch, so the steps below keep their numbers. At the merge, their step replaces it. ---
+# this branch, so the two below keep their numbers. At the merge, their step replaces it. ---
 
 
 def _step_11_placeholder():
@@ -289,6 +289,12 @@ def _reset_holds():
     """Password resets made with a facilitator's code, and the memberships they put on hold until confirmed."""
     from . import models
     db.create_tables(models.RESET_MODELS, safe=True)
+
+
+def _logins():
+    """Each sign-in's own secret (part of the key sealing the workbook key in its cookie) and when it was last used."""
+    from . import models
+    db.create_tables(models.LOGIN_MODELS, safe=True)
 
 
 UPGRADES: list[Callable[[], None]] = [
@@ -304,6 +310,7 @@ UPGRADES: list[Callable[[], None]] = [
     _throttle_back_off,     # 10: the moment a throttled key may try again
     _step_11_placeholder,   # 11: (the lead developer's step, at the merge)
     _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
+    _logins,                # 13: sign-ins, each with its own secret and the time it was last used
 ]
 
 

@@ -199,9 +199,11 @@ class User(UserMixin, BaseModel):
         return self.key_by_password is not None
 
     def end_sessions(self) -> None:
-        """Sign this person out everywhere, by making every existing cookie stale."""
+        """Sign this person out everywhere, by making every existing cookie stale, and forget the secrets of their
+        sign-ins (Login), so a copied cookie cannot open their workbook key any more."""
         self.session_version += 1
         self.save()
+        Login.end_all(self)
 
 
 class Group(BaseModel):
@@ -543,8 +545,8 @@ WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
 
 
 # ---------------------------------------------------------------------------------------------------
-# Resets. A reset with one group's facilitator's code does not hand over the person's other groups, and the person
-# is told.
+# Resets and sign-ins. A reset with one group's facilitator's code does not hand over the person's other groups,
+# and the person is told; each sign-in keeps a secret of its own, so a copied cookie dies with it.
 
 
 class PasswordReset(BaseModel):
@@ -654,6 +656,57 @@ class HeldMembership(BaseModel):
 
 
 RESET_MODELS = [PasswordReset, HeldMembership]
+
+
+class Login(BaseModel):
+    """One sign-in on one device, from logging in until logging out, a password change or reset, removal from a
+    group (User.end_sessions), or a spell without use (IDLE_MINUTES). The session cookie names it by a random
+    token, kept here only as its hash. `secret` is this sign-in's part of the key that seals the workbook key in
+    that cookie (crypto.session_key): once the row is gone, a copied cookie opens nothing, even with the server's
+    secret and the database."""
+
+    SECRET_BYTES = 32
+
+    user = ForeignKeyField(User, backref="logins", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    secret = BlobField()
+    started_at = DateTimeField(default=utcnow)
+    active_at = DateTimeField(default=utcnow)   # the last request that was not a live page's poll
+    seen_at = DateTimeField(default=utcnow, index=True)   # the last request of any kind
+
+    @classmethod
+    def start(cls, user: User, idle: timedelta) -> tuple[str, Login]:
+        """A new sign-in: the token for the cookie, and the row. Sign-ins unused for `idle` are forgotten."""
+        cls.delete().where(cls.seen_at < utcnow() - idle).execute()
+        token = secrets.token_urlsafe(cls.SECRET_BYTES)
+        return token, cls.create(user=user, token_hash=_digest(token), secret=secrets.token_bytes(cls.SECRET_BYTES))
+
+    @classmethod
+    def find(cls, token: object, user_id: int) -> Login | None:
+        if not isinstance(token, str) or not token:
+            return None
+        return cls.get_or_none((cls.token_hash == _digest(token)) & (cls.user == user_id))
+
+    def ended_by_idleness(self, idle: timedelta, poll: bool) -> bool:
+        """Unused for `idle`. A live page's poll asks whether the page is still open (seen); anything else whether
+        the person did something in that time (active): a poll never keeps a sign-in going by itself."""
+        return (self.seen_at if poll else self.active_at) < utcnow() - idle
+
+    def touch(self, idle: timedelta, poll: bool) -> None:
+        """Note this request, writing at most once a minute per sign-in, and for a poll only a few times per idle
+        spell: a room of screens polling every 1.5 s costs almost no writes (the idle time is kept to the minute)."""
+        now, step = utcnow(), min(timedelta(minutes=1), idle / 4)
+        if not poll and now - self.active_at > step:
+            Login.update(active_at=now, seen_at=now).where(Login.id == self.id).execute()
+        elif now - self.seen_at > (idle / 4 if poll else step):
+            Login.update(seen_at=now).where(Login.id == self.id).execute()
+
+    @classmethod
+    def end_all(cls, user) -> int:
+        return cls.delete().where(cls.user == user.id).execute()
+
+
+LOGIN_MODELS = [Login]
 
 
 # ---------------------------------------------------------------------------------------------------
