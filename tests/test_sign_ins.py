@@ -173,10 +173,8 @@ def test_the_idle_time_must_be_whole_minutes(tmp_path, minutes):
         make_app(tmp_path, IDLE_MINUTES=minutes)
 
 
-def test_the_idle_time_is_the_hosts_to_set(app, tmp_path, room):
-    if on_postgresql(app):
-        pytest.skip("a setting, read the same way on either database")
-    short = make_app(tmp_path / "short", IDLE_MINUTES=5, DATABASE=app.config["DATABASE"])
+def test_the_idle_time_is_the_hosts_to_set(app, database, tmp_path, room):
+    short = make_app(tmp_path / "short", IDLE_MINUTES=5, **database)   # the same database, another setting
     client = short.test_client()
     login(client, "Alice")
     idle_for(room.alice, 6)
