@@ -409,9 +409,11 @@ def reset_note() -> dict | None:
     talk_to = sorted({m.user.name for m in Membership.select(Membership, User).join(User).where(
         Membership.group.in_(groups) & (Membership.role == FACILITATOR)) if m.user_id not in gave_codes},
         key=str.casefold) if groups else []
-    return {"resets": resets, "upto": resets[0].id, "talk_to": talk_to,
-            "fresh_by": sorted({reset.by.name for reset in resets
-                                if not reset.kept_workbook and reset.by_id and reset.by.name}, key=str.casefold)}
+    fresh = [reset for reset in resets if not reset.kept_workbook]
+    return {"resets": resets, "upto": resets[0].id, "talk_to": talk_to, "fresh": bool(fresh),
+            # whose codes held the groups others run; none left (an account since deleted): every group was held
+            "fresh_by": sorted({reset.by.name for reset in fresh if reset.by_id}, key=str.casefold)
+            if all(reset.by_id for reset in fresh) else []}
 
 
 @bp.post("/account/reset-note")

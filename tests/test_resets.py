@@ -185,3 +185,21 @@ def test_resets_are_logged_with_ids_only(app, alice_in_both, as_user, tmp_path):
     assert f"event=reset-confirmed group={room.other_group.id} user={room.alice.id} by={room.other_facilitator.id}" \
         in lines
     assert "Alice" not in lines and "Oona" not in lines
+
+
+def test_a_code_whose_facilitator_has_left_holds_every_group(app, alice_in_both, as_user):
+    """The account that gave the code was deleted before it was used: no group can be said to be theirs."""
+    from p2p.models import OneTimeToken
+    room = alice_in_both
+    code = reset_code_for(as_user, room, room.alice)
+    OneTimeToken.update(created_by=None).execute()   # as ON DELETE SET NULL leaves it
+    taker = spend(app, code)
+    assert taker.get(f"/groups/{room.group.id}").status_code == 404
+    assert taker.get(f"/groups/{room.other_group.id}").status_code == 404
+    device = app.test_client()
+    login(device, "Alice", NEW)
+    home = said(device.get("/"))
+    assert "with a reset code from a facilitator who has since left" in home
+    assert "Your groups stay closed to this account until it is confirmed that it is you" in home
+    page = said(as_user(room.facilitator).get(f"/groups/{room.group.id}"))
+    assert "with a reset code from a facilitator who has since left. Until you confirm that it is Alice" in page
