@@ -54,7 +54,8 @@ def name_taken_problem(name: str) -> str | None:
     wait = Throttle.take(key, *current_app.config["NAME_TAKEN_THROTTLE"])
     if wait:
         log.warning("name-check-throttled")
-        return please_wait(wait, "from this device")
+        return (f"Quite a few names already in use have been tried from here just now. Please wait {wait} "
+                f"second{'s' if wait != 1 else ''}, then try again.")
     if not User.name_taken(name):
         Throttle.give_back(key)
         return None

@@ -303,7 +303,7 @@ def test_the_join_form_does_not_let_anyone_list_who_has_an_account(app, room, tm
         page = try_name(name)
         if "already uses that name" not in page:
             break
-    assert "There have been several tries from this device just now. Please wait" in page
+    assert "Quite a few names already in use have been tried from here just now. Please wait" in page
     for name in ["Alice", "A name nobody has"]:   # taken or free: the same wait, nothing about the name
         page = try_name(name)
         assert "Please wait" in page and "already uses that name" not in page
