@@ -47,6 +47,13 @@ def other_groups_pages(room) -> list[str]:
             f"/groups/{g}/timer/live"]
 
 
+def test_the_facilitator_reads_what_a_reset_does_before_making_the_code(app, alice_in_both, as_user):
+    page = said(as_user(alice_in_both.facilitator).get(
+        f"/groups/{alice_in_both.group.id}/members/{alice_in_both.alice.id}/reset-code"))
+    assert "Alice will be told about the reset when they next sign in" in page
+    assert "groups that other facilitators run stay closed to them until" in page
+
+
 def test_a_reset_code_opens_nothing_of_the_groups_other_facilitators_run(app, alice_in_both, as_user):
     room = alice_in_both
     before = as_user(room.alice)
