@@ -5,15 +5,15 @@ from __future__ import annotations
 from base64 import b64decode, b64encode
 from typing import Callable
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 
-from . import crypto
+from . import crypto, passwords
 from .db import checkpoint, db
-from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, OneTimeToken, Response, \
-    SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
-from .web import log, safe_next
+from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, Login, Membership, OneTimeToken, \
+    PasswordReset, Response, SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
+from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
 
@@ -30,15 +30,37 @@ def please_wait(seconds: int, what: str = "for this name") -> str:
 # Checks shared by every form that chooses a name or a password.
 
 
+NAME_TAKEN = "Someone here already uses that name. Try adding an initial or a nickname."
+
+
 def name_problem(name: str, *, taken_ok: bool = False) -> str | None:
     name = normalise_name(name)
     if not name:
         return "Please choose a name the group will know you by."
     if len(name) > NAME_MAX:
         return f"Please keep your name to {NAME_MAX} characters or fewer."
-    if not taken_ok and User.name_taken(name):
-        return "Someone here already uses that name. Try adding an initial or a nickname."
+    if not taken_ok:
+        return name_taken_problem(name)
     return None
+
+
+def name_taken_problem(name: str) -> str | None:
+    """Whether a new account may have this name. Names are unique, so a sign-up form has to say when one is taken;
+    but an answer "taken" tells whoever asks that this person has an account here (and so is in a group like
+    these). Each such answer counts against a budget per address (Throttle.take, counted before the lookup, so
+    the wait says nothing about the name); a name that is free gives its attempt back. Someone choosing a name
+    meets "taken" once or twice; someone trying a list of names is slowed to a crawl."""
+    key = f"name-taken-from:{request.remote_addr}"
+    wait = Throttle.take(key, *current_app.config["NAME_TAKEN_THROTTLE"])
+    if wait:
+        log.warning("name-check-throttled")
+        return (f"Quite a few names already in use have been tried from here just now. Please wait {wait} "
+                f"second{'s' if wait != 1 else ''}, then try again.")
+    if not User.name_taken(name):
+        Throttle.give_back(key)
+        return None
+    log.info("name-taken")
+    return NAME_TAKEN
 
 
 def password_problem(password: str, confirm: str) -> str | None:
@@ -53,19 +75,22 @@ def password_problem(password: str, confirm: str) -> str | None:
 
 # ---------------------------------------------------------------------------------------------------
 # The workbook key rides in the session cookie, sealed with a key derived from the server's secret and bound
-# to this person's session version: unreadable in the cookie, and dead once they log out anywhere.
+# to this person's session version: unreadable in the cookie, and dead once they log out anywhere. The key also
+# takes a secret of this sign-in (models.Login), deleted at logout, a password change or reset, or after
+# IDLE_MINUTES without use: a copied cookie then opens nothing, even with the server's secret and the database.
 
 
 def _keep_sealed(name: str, user: User, secret: bytes) -> None:
-    key = crypto.session_key(current_app.secret_key)
+    key = crypto.session_key(current_app.secret_key, current_login().secret)
     session[name] = b64encode(crypto.seal(key, secret, f"{name}:{user.id}:{user.session_version}")).decode()
 
 
 def _open_kept(name: str) -> bytes | None:
     sealed = session.get(name)
-    if not sealed or not current_user.is_authenticated:
+    login = current_login()
+    if not sealed or login is None:
         return None
-    key = crypto.session_key(current_app.secret_key)
+    key = crypto.session_key(current_app.secret_key, login.secret)
     try:
         return crypto.open_sealed(key, b64decode(sealed), f"{name}:{current_user.id}:{current_user.session_version}")
     except (crypto.CannotOpen, ValueError):
@@ -73,17 +98,22 @@ def _open_kept(name: str) -> bytes | None:
 
 
 def new_account_problems() -> dict[str, str]:
-    """What is wrong with the name and password of a sign-up form (setup link or join), by field."""
-    form = request.form
-    problems = {"name": name_problem(form.get("name", "")),
-                "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
-    return {field: problem for field, problem in problems.items() if problem}
+    """What is wrong with the name and password of a sign-up form (setup link or join), by field. Worked out once
+    per request (a taken name counts against a budget: see name_taken_problem)."""
+    if "account_problems" not in g:
+        form = request.form
+        problems = {"name": name_problem(form.get("name", "")),
+                    "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
+        g.account_problems = {field: problem for field, problem in problems.items() if problem}
+    return g.account_problems
 
 
 def sign_in(user: User, data_key: bytes) -> None:
     session.clear()
+    token, g.login = Login.start(user, idle_time())
     login_user(user, remember=False)
     session.permanent = True
+    session["login"] = token
     _keep_sealed("wk", user, data_key)
     log.info("sign-in user=%s", user.id)
 
@@ -199,7 +229,7 @@ def login():
         if not error:
             user = User.authenticate(name, request.form.get("password", ""))
             if user is None:
-                error = WRONG_LOGIN
+                error = replaced_password_note(name, request.form.get("password", "")) or WRONG_LOGIN
                 log.info("sign-in-failed")
             else:
                 password_was_right(name)
@@ -214,12 +244,40 @@ def login():
     return render_template("auth/login.html", error=error, name=name, next_url=next_url)
 
 
+def replaced_password_note(name: str, password: str) -> str | None:
+    """After a wrong password: if it is the one a recent reset replaced, its owner is told when, and with whose
+    code, the password was reset: if someone else did it, this is where the person finds out. One more password
+    check for every wrong password (waste_time when there is nothing to check), so how long a wrong password
+    takes says nothing about whether a name had a reset."""
+    user = User.by_name(name)
+    reset = PasswordReset.replaced_password(user) if user else None
+    if reset is None:
+        passwords.waste_time()
+        return None
+    if not passwords.verify(reset.old_password_hash, password):
+        return None
+    log.info("sign-in-with-replaced-password user=%s reset=%s", user.id, reset.id)
+    by = User.get_or_none(User.id == reset.by_id)
+    when = local_moment(reset.at)
+    return (f"That was your password until {when}, when it was reset with a reset code from "
+            f"{by.name if by else 'a facilitator who has since left'}. If you asked for that, please use your new "
+            f"password. If you didn't, please talk to a facilitator you trust, or to whoever looks after this app: "
+            f"they can give you a new reset code. Your workbook is safe with your recovery code.")
+
+
+def local_moment(moment) -> str:
+    from .web import local_time
+    return f"{local_time(moment, current_app.config['TIMEZONE']):%-d %B at %H:%M}"
+
+
 @bp.post("/logout")
 @login_required
 def logout():
-    # Ending the session version signs this person out on every device, and a copied cookie dies with it.
+    # Ending the session version signs this person out on every device, and a copied cookie dies with it: the
+    # secrets of their sign-ins are deleted, and folded out of the WAL (checkpoint) so no copy of them is left.
     user = User.get_by_id(current_user.id)
     user.end_sessions()
+    checkpoint()
     logout_user()
     session.clear()
     log.info("sign-out user=%s", user.id)
@@ -284,6 +342,7 @@ def change_password():
             errors["password"] = problem
         if not errors:
             user.set_password(new, user.unlock_with_password(current))  # re-wraps the key; ends other sessions
+            checkpoint()   # the ended sign-ins' secrets, out of the WAL
             sign_in(user, user.data_key)
             log.info("password-changed user=%s", user.id)
             flash("Your password has been changed. Other devices have been logged out.")
@@ -324,20 +383,63 @@ def reset():
                 with db.atomic():
                     if not code.spend():  # the same code sent twice: the first one already did the work
                         return redirect(url_for("auth.login"))
+                    # Recorded before the new password: it keeps the one replaced, and holds the groups the
+                    # code's facilitator does not run if the workbook starts afresh (see PasswordReset.record).
+                    reset = PasswordReset.record(user, code.created_by_id, kept_workbook=bool(data_key))
                     if data_key:
                         user.set_password(password, data_key)
                     else:
                         user.start_fresh_workbook(password)
+                checkpoint()   # the ended sign-ins' secrets, and the shares of a workbook left behind, out of the WAL
                 Throttle.clear(key)
-                log.info("password-reset user=%s kept-workbook=%s", user.id, bool(data_key))
+                log.info("password-reset user=%s kept-workbook=%s reset=%s by=%s", user.id, bool(data_key), reset.id,
+                         code.created_by_id or "-")
                 if data_key:
                     sign_in(user, data_key)
                     flash("Your new password is set and your workbook is just as you left it.")
-                    return redirect(url_for("pages.home"))
-                sign_in_new_account(user)
-                flash("Your new password is set. You have a fresh, empty workbook.")
-                return redirect(url_for("auth.recovery_code"))
+                    destination = url_for("pages.home")
+                else:
+                    sign_in_new_account(user)
+                    flash("Your new password is set. You have a fresh, empty workbook.")
+                    destination = url_for("auth.recovery_code")
+                session["reset_known"] = reset.id   # this session was made by it: the note waits for the next one
+                return redirect(destination)
     return render_template("auth/reset.html", errors=errors, name=name)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Telling the person about a reset: a note on their pages at every sign-in after it, until they put it away.
+
+
+@bp.app_template_global()
+def reset_note() -> dict | None:
+    """For base.html: the resets the signed-in person has not put away, and whom to talk to if one was not them
+    (the facilitators of their groups, except whoever gave the code). None when there is nothing to tell, and in
+    the session a reset itself made (its person knows; the note waits for their next sign-in)."""
+    if not current_user.is_authenticated:
+        return None
+    resets = PasswordReset.to_tell(current_user, session.get("reset_known", 0))
+    if not resets:
+        return None
+    gave_codes = {reset.by_id for reset in resets}
+    groups = [group.id for group in Group.for_user(current_user)]
+    talk_to = sorted({m.user.name for m in Membership.select(Membership, User).join(User).where(
+        Membership.group.in_(groups) & (Membership.role == FACILITATOR)) if m.user_id not in gave_codes},
+        key=str.casefold) if groups else []
+    fresh = [reset for reset in resets if not reset.kept_workbook]
+    return {"resets": resets, "upto": resets[0].id, "talk_to": talk_to, "fresh": bool(fresh),
+            # whose codes held the groups others run; none left (an account since deleted): every group was held
+            "fresh_by": sorted({reset.by.name for reset in fresh if reset.by_id}, key=str.casefold)
+            if all(reset.by_id for reset in fresh) else []}
+
+
+@bp.post("/account/reset-note")
+@login_required
+def put_reset_note_away():
+    upto = whole_number(request.form.get("upto"))
+    if upto:
+        PasswordReset.put_away(current_user, upto)
+    return redirect(safe_next(request.form.get("back")))
 
 
 @bp.route("/account/recovery-code", methods=["GET", "POST"])

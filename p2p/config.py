@@ -39,6 +39,9 @@ DEFAULTS = {
     # in setup links. Empty: the addresses of this machine on the network, as `p2p serve` finds them.
     "PUBLIC_URL": "",
     "PERMANENT_SESSION_LIFETIME": timedelta(days=7),
+    # A sign-in ends after this many minutes without a request (a live page's polls do not count): a tablet
+    # passed round the room, or left on a table at the end, does not keep someone's workbook open.
+    "IDLE_MINUTES": 30,
     # The longest answer (50,000 characters) can take 600 KB once form-encoded; bigger bodies get a calm 413.
     "MAX_CONTENT_LENGTH": 1024 * 1024,
     "WTF_CSRF_TIME_LIMIT": None,           # token lives as long as the session: no "expired form" after lunch
@@ -52,6 +55,9 @@ DEFAULTS = {
     "LOGIN_THROTTLE": (10, 15 * 60),       # per account name
     "LOGIN_THROTTLE_ADDRESS": (30, 15 * 60),  # per address, whatever the names: someone trying made-up names
     "JOIN_THROTTLE": (20, 15 * 60),        # join codes tried per address (a right one gives its attempt back)
+    # Sign-up forms answering "that name is taken", per address: nobody lists who has an account here by trying
+    # names (a name that is free gives its attempt back).
+    "NAME_TAKEN_THROTTLE": (10, 15 * 60),
     # Wrong codes across the server: beyond these, each address that has tried a wrong code gets 3 at once, not
     # 20 (many addresses guessing together). An address that has not guessed is never held back by others.
     "JOIN_THROTTLE_GLOBAL": (200, 15 * 60),
@@ -76,6 +82,7 @@ EXAMPLE_CONFIG = '''\
 # HOST = "0.0.0.0"            # all network interfaces, so phones on the Wi-Fi can reach it
 # SESSION_COOKIE_SECURE = True  # only when the app is served over HTTPS
 # JOIN_CODE_DAYS = 14
+# IDLE_MINUTES = 30            # a sign-in ends after this long without use
 # TIMEZONE = "Europe/London"   # how dates and times are shown
 # SUPPORT_TEXT = "Talk to Fran or Sam, your facilitators, at any session."   # or write instance/support.md
 # DATABASE_URL = "postgresql://p2p:PASSWORD@localhost:5432/p2p"  # PostgreSQL instead of the SQLite file

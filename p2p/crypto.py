@@ -6,7 +6,8 @@ The data key is stored only wrapped (encrypted):
   - by a key derived from their password (Argon2id: memory-hard, so a copied database resists guessing);
   - by a key derived from their recovery code (shown once at sign-up; 80 random bits, so HKDF suffices).
 While someone is signed in, their data key travels in their session cookie wrapped by a key derived from the
-server's secret: not readable in the cookie, and useless with a copied database alone.
+server's secret and a secret of that sign-in kept in the database until logout or a password change: not
+readable in the cookie, useless with a copied database alone, and dead once that sign-in ends.
 Their own pages also receive a key derived from the data key (HKDF, one way) to keep unsent text encrypted on
 their device until the server has it: it opens those drafts and nothing else, and a password cannot be guessed
 from it, as it comes from the random data key alone.
@@ -95,8 +96,11 @@ def open_sealed(key: bytes, sealed: bytes, context: str) -> bytes:
         raise CannotOpen("could not open") from error
 
 
-def session_key(secret_key: str) -> bytes:
-    return _hkdf(secret_key.encode(), b"session wrap")
+def session_key(secret_key: str, login_secret: bytes) -> bytes:
+    """The key that seals a workbook key in one sign-in's session cookie: from the server's secret and that
+    sign-in's own secret, kept in the database only until logout or a password change (models.Login). Without the
+    second, a copied cookie opens nothing, even with the server's secret and a copy of the database made later."""
+    return _hkdf(login_secret, b"session wrap", salt=secret_key.encode())
 
 
 def drafts_key(data_key: bytes) -> bytes:

@@ -311,6 +311,18 @@ def _pseudonyms():
 _pseudonyms.unlinks = {"proposal": ("author_id",), "thought": ("author_id",), "response": ("user_id",)}
 
 
+def _reset_holds():
+    """Password resets made with a facilitator's code, and the memberships they put on hold until confirmed."""
+    from . import models
+    db.create_tables(models.RESET_MODELS, safe=True)
+
+
+def _logins():
+    """Each sign-in's own secret (part of the key sealing the workbook key in its cookie) and when it was last used."""
+    from . import models
+    db.create_tables(models.LOGIN_MODELS, safe=True)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -323,6 +335,8 @@ UPGRADES: list[Callable[[], None]] = [
     _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
     _throttle_back_off,     # 10: the moment a throttled key may try again
     _pseudonyms,            # 11: anonymous proposals, thoughts and responses under pseudonyms, linked to nobody
+    _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
+    _logins,                # 13: sign-ins, each with its own secret and the time it was last used
 ]
 
 

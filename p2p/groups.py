@@ -13,9 +13,9 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .auth import new_account_problems, sign_up_once
-from .db import db
-from .models import FACILITATOR, Board, FollowUp, Group, Membership, OneTimeToken, SentRequest, Share, Throttle, \
-    User, format_join_code, normalise_join_code, one_line
+from .db import checkpoint, db
+from .models import FACILITATOR, Board, FollowUp, Group, HeldMembership, Membership, OneTimeToken, SentRequest, \
+    Share, Throttle, User, format_join_code, normalise_join_code, one_line
 from .netinfo import lan_addresses
 from .web import content, is_fragment_request, log, whole_number
 
@@ -32,7 +32,8 @@ def too_many_codes(seconds: int) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------
-# Access helpers: every group route goes through one of these, which answer 404 before anything renders.
+# Access helpers: every group route goes through one of these, which answer 404 before anything renders. A
+# membership on hold after a reset (models.HeldMembership) is none: Membership.of leaves it out.
 
 
 def membership_or_404(group_id: int) -> tuple[Group, Membership]:
@@ -140,6 +141,7 @@ def show(group_id: int):
         can_follow_up=lambda target: permissions.can_record_follow_up(membership, target),
         follow_ups=FollowUp.by_membership(group) if manage else {},
         my_follow_up=None if manage else FollowUp.of(membership),
+        held=HeldMembership.in_group(group) if manage else {},
     )
 
 
@@ -282,6 +284,9 @@ def join_with_code(code: str):
     if current_user.is_authenticated:
         if Membership.of(current_user, group):
             return redirect(url_for("groups.show", group_id=group.id))
+        if HeldMembership.exists_for(current_user, group):
+            # A join code (shown in the room, so not secret) must not open a group a reset put on hold.
+            return render_template("groups/join_held.html", group=group)
         if request.method == "POST":
             Membership.join(User.get_by_id(current_user.id), group)
             log.info("joined group=%s user=%s", group.id, current_user.id)
@@ -318,6 +323,7 @@ def remove_member(group_id: int, user_id: int):
             target.delete_instance()
             target.user.end_sessions()  # their open pages stop working at once, not at the next login
             Board.touch(group)
+        checkpoint()   # what they had shared with the group, and their sign-ins' secrets, out of the WAL
         log.info("member-removed group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
         flash(f"{target.user.name} has been removed from {group.name}.")
         return redirect(url_for("groups.show", group_id=group.id))
@@ -336,6 +342,18 @@ def reset_code(group_id: int, user_id: int):
     log.info("reset-code-issued group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
     return render_template("groups/reset_code.html", group=group, target=target, code=code,
                            hours=current_app.config["RESET_CODE_HOURS"])
+
+
+@bp.post("/groups/<int:group_id>/members/<int:user_id>/confirm")
+@login_required
+def confirm_member(group_id: int, user_id: int):
+    """A facilitator of the group confirms that the person whose password was reset with another facilitator's
+    code is who they say: the group opens to their account again."""
+    group, _, target = managed_member_or_404(group_id, user_id, permissions.can_confirm_after_reset)
+    if HeldMembership.release(target):
+        log.info("reset-confirmed group=%s user=%s by=%s", group.id, target.user_id, current_user.id)
+        flash(f"Thank you. {target.user.name} can use {group.name} again.")
+    return redirect(url_for("groups.show", group_id=group.id) + "#members-heading")
 
 
 @bp.post("/groups/<int:group_id>/facilitators")

@@ -199,9 +199,11 @@ class User(UserMixin, BaseModel):
         return self.key_by_password is not None
 
     def end_sessions(self) -> None:
-        """Sign this person out everywhere, by making every existing cookie stale."""
+        """Sign this person out everywhere, by making every existing cookie stale, and forget the secrets of their
+        sign-ins (Login), so a copied cookie cannot open their workbook key any more."""
         self.session_version += 1
         self.save()
+        Login.end_all(self)
 
 
 class Group(BaseModel):
@@ -224,7 +226,7 @@ class Group(BaseModel):
     @classmethod
     def for_user(cls, user: User):
         return (cls.select(cls, Membership.role.alias("my_role"))
-                .join(Membership).where(Membership.user == user)
+                .join(Membership).where(Membership.user == user, HeldMembership.not_held(Membership))
                 .order_by(cls.created_at.desc()).objects())
 
     @classmethod
@@ -272,9 +274,11 @@ class Membership(BaseModel):
 
     @classmethod
     def of(cls, user, group) -> Membership | None:
+        """This person's membership of the group, or None. One on hold after a reset (HeldMembership) is None: the
+        group answers as if they were not in it until it is confirmed."""
         if not getattr(user, "is_authenticated", False):
             return None
-        return cls.get_or_none((cls.user == user.id) & (cls.group == group))
+        return cls.get_or_none((cls.user == user.id) & (cls.group == group) & HeldMembership.not_held(cls))
 
     @classmethod
     def lead_of(cls, group) -> int | None:
@@ -538,6 +542,171 @@ REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
 
 ALL_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
 WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Resets and sign-ins. A reset with one group's facilitator's code does not hand over the person's other groups,
+# and the person is told; each sign-in keeps a secret of its own, so a copied cookie dies with it.
+
+
+class PasswordReset(BaseModel):
+    """A password reset with a facilitator's reset code: when, with whose code, and whether the workbook was kept
+    (the recovery code was typed). Its owner is told on their pages until they put the note away, and when they
+    next try the password it replaced. After a reset that started a fresh workbook, the person's groups that the
+    code's facilitator does not run are on hold (HeldMembership) until the person, or each group's facilitator,
+    confirms it was them."""
+
+    # How long the replaced password's hash is kept, so that its owner, trying it, is told what happened: someone
+    # locked out by a reset they did not ask for comes back within weeks, not months.
+    OLD_PASSWORD_DAYS = 30
+
+    user = ForeignKeyField(User, backref="password_resets", on_delete="CASCADE")
+    by = ForeignKeyField(User, null=True, backref="+", on_delete="SET NULL")   # whose code (None: since deleted)
+    at = DateTimeField(default=utcnow)
+    kept_workbook = BooleanField(default=False)
+    # The workbook key generation its owner had before it (one less when they had none): a recovery code that
+    # opens that key, or an earlier one, was theirs before this reset, so it proves it is them.
+    proven_by_generation = IntegerField()
+    confirmed = BooleanField(default=False)   # its owner showed such a recovery code (or kept the workbook)
+    noted = BooleanField(default=False)       # its owner put the note about it away
+    old_password_hash = CharField(null=True)  # the password it replaced, for OLD_PASSWORD_DAYS (see above)
+
+    @classmethod
+    def record(cls, user: User, by: User | None, kept_workbook: bool) -> PasswordReset:
+        """Before the new password is set (the old hash and key generation are still on `user`). A reset with
+        the recovery code proves the person and holds nothing; a fresh workbook holds the groups `by` does not
+        facilitate (a hold from an earlier reset stays as it was), and brings back the notes of earlier resets
+        nobody has proven, in case the one who put them away was not the person. Groups `by` facilitates open:
+        they gave the code, to the person they took for them."""
+        reset = cls.create(user=user, by=by, kept_workbook=kept_workbook, confirmed=kept_workbook,
+                           old_password_hash=user.password_hash,
+                           proven_by_generation=user.key_generation - (0 if user.key_by_recovery is not None else 1))
+        theirs = Membership.select(Membership.group).where((Membership.user == by) & (Membership.role == FACILITATOR))
+        mine = Membership.select().where(Membership.user == user)
+        HeldMembership.delete().where(HeldMembership.membership.in_(
+            mine.where(Membership.group.in_(theirs)).select(Membership.id))).execute()
+        if not kept_workbook:
+            cls.update(noted=False).where((cls.user == user) & (cls.confirmed == False)   # noqa: E712
+                                          & (cls.kept_workbook == False) & (cls.id != reset.id)).execute()  # noqa: E712
+            others = mine.where(Membership.group.not_in(theirs)) if by else mine
+            for membership in others:
+                HeldMembership.insert(membership=membership, reset=reset).on_conflict_ignore().execute()
+        return reset
+
+    @classmethod
+    def proven(cls, user, generation: int) -> int:
+        """Its owner opened a workbook key of this generation with its recovery code: every reset after which that
+        code was still theirs is confirmed, and what those resets held opens. Returns how many groups opened."""
+        resets = cls.select(cls.id).where((cls.user == user.id) & (cls.proven_by_generation >= generation))
+        cls.update(confirmed=True, old_password_hash=None).where(cls.id.in_(resets)).execute()
+        return HeldMembership.delete().where(HeldMembership.reset.in_(resets)).execute()
+
+    @classmethod
+    def to_tell(cls, user, known: int = 0) -> list[PasswordReset]:
+        """The resets this person has not put away (newest first), but for those this session was made by."""
+        By = User.alias()
+        return list(cls.select(cls, By.id, By.name).join(By, JOIN.LEFT_OUTER, on=(cls.by == By.id), attr="by")
+                    .where((cls.user == user.id) & (cls.noted == False) & (cls.id > known))  # noqa: E712
+                    .order_by(cls.at.desc(), cls.id.desc()))
+
+    @classmethod
+    def put_away(cls, user, upto: int) -> None:
+        cls.update(noted=True).where((cls.user == user.id) & (cls.id <= upto)).execute()
+
+    @classmethod
+    def replaced_password(cls, user) -> PasswordReset | None:
+        """The earliest reset not yet proven whose replaced password is still kept: the one its owner would try
+        if someone else had reset it (after that, only the someone else knew the passwords). Older hashes go."""
+        since = utcnow() - timedelta(days=cls.OLD_PASSWORD_DAYS)
+        cls.update(old_password_hash=None).where((cls.at < since) & cls.old_password_hash.is_null(False)).execute()
+        return (cls.select().where((cls.user == user.id) & (cls.confirmed == False)  # noqa: E712
+                                   & cls.old_password_hash.is_null(False))
+                .order_by(cls.at, cls.id).first())
+
+
+class HeldMembership(BaseModel):
+    """A membership on hold since a reset made with the code of a facilitator who does not run that group: the
+    group answers as if the person were not in it (Membership.of, Group.for_user), until they confirm with a
+    recovery code from before the reset, or a facilitator of the group confirms it is them."""
+
+    membership = ForeignKeyField(Membership, unique=True, backref="+", on_delete="CASCADE")
+    reset = ForeignKeyField(PasswordReset, backref="holds", on_delete="CASCADE")
+
+    @classmethod
+    def not_held(cls, membership_model):
+        """A condition for queries of memberships: only those not on hold."""
+        return membership_model.id.not_in(cls.select(cls.membership))
+
+    @classmethod
+    def in_group(cls, group) -> dict[int, PasswordReset]:
+        """The group's memberships on hold, by membership id, each with the reset that holds it (and its `by`)."""
+        By = User.alias()
+        query = (cls.select(cls, PasswordReset, By.id, By.name).join(PasswordReset)
+                 .join(By, JOIN.LEFT_OUTER, on=(PasswordReset.by == By.id), attr="by")
+                 .switch(cls).join(Membership).where(Membership.group == group))
+        return {hold.membership_id: hold.reset for hold in query}
+
+    @classmethod
+    def release(cls, membership) -> bool:
+        return bool(cls.delete().where(cls.membership == membership).execute())
+
+    @classmethod
+    def exists_for(cls, user, group) -> bool:
+        return cls.select().join(Membership).where((Membership.user == user.id) & (Membership.group == group)).exists()
+
+
+RESET_MODELS = [PasswordReset, HeldMembership]
+
+
+class Login(BaseModel):
+    """One sign-in on one device, from logging in until logging out, a password change or reset, removal from a
+    group (User.end_sessions), or a spell without use (IDLE_MINUTES). The session cookie names it by a random
+    token, kept here only as its hash. `secret` is this sign-in's part of the key that seals the workbook key in
+    that cookie (crypto.session_key): once the row is gone, a copied cookie opens nothing, even with the server's
+    secret and the database."""
+
+    SECRET_BYTES = 32
+
+    user = ForeignKeyField(User, backref="logins", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    secret = BlobField()
+    started_at = DateTimeField(default=utcnow)
+    active_at = DateTimeField(default=utcnow)   # the last request that was not a live page's poll
+    seen_at = DateTimeField(default=utcnow, index=True)   # the last request of any kind
+
+    @classmethod
+    def start(cls, user: User, idle: timedelta) -> tuple[str, Login]:
+        """A new sign-in: the token for the cookie, and the row. Sign-ins unused for `idle` are forgotten."""
+        cls.delete().where(cls.seen_at < utcnow() - idle).execute()
+        token = secrets.token_urlsafe(cls.SECRET_BYTES)
+        return token, cls.create(user=user, token_hash=_digest(token), secret=secrets.token_bytes(cls.SECRET_BYTES))
+
+    @classmethod
+    def find(cls, token: object, user_id: int) -> Login | None:
+        if not isinstance(token, str) or not token:
+            return None
+        return cls.get_or_none((cls.token_hash == _digest(token)) & (cls.user == user_id))
+
+    def ended_by_idleness(self, idle: timedelta, poll: bool) -> bool:
+        """Unused for `idle`. A live page's poll asks whether the page is still open (seen); anything else whether
+        the person did something in that time (active): a poll never keeps a sign-in going by itself."""
+        return (self.seen_at if poll else self.active_at) < utcnow() - idle
+
+    def touch(self, idle: timedelta, poll: bool) -> None:
+        """Note this request, writing at most once a minute per sign-in, and for a poll only a few times per idle
+        spell: a room of screens polling every 1.5 s costs almost no writes (the idle time is kept to the minute)."""
+        now, step = utcnow(), min(timedelta(minutes=1), idle / 4)
+        if not poll and now - self.active_at > step:
+            Login.update(active_at=now, seen_at=now).where(Login.id == self.id).execute()
+        elif now - self.seen_at > (idle / 4 if poll else step):
+            Login.update(seen_at=now).where(Login.id == self.id).execute()
+
+    @classmethod
+    def end_all(cls, user) -> int:
+        return cls.delete().where(cls.user == user.id).execute()
+
+
+LOGIN_MODELS = [Login]
 
 
 # ---------------------------------------------------------------------------------------------------

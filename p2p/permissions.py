@@ -47,6 +47,13 @@ def can_issue_reset(actor, target) -> bool:
             and target.role == PARTICIPANT and not target.user.is_facilitator)
 
 
+def can_confirm_after_reset(actor, target) -> bool:
+    """A facilitator of the group confirms it is really the participant, after a reset with another facilitator's
+    code put the group on hold for them (models.HeldMembership)."""
+    return (can_manage_group(actor) and target is not None and target.group_id == actor.group_id
+            and target.role == PARTICIPANT)
+
+
 def can_record_follow_up(actor, target) -> bool:
     """Between sessions: a facilitator of the group (co-facilitators too) records, for a participant of that same
     group, the date agreed for the reflection and the follow-up conversation."""

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import secrets
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, has_request_context, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, flash, g, has_request_context, redirect, render_template, request, \
+    session, url_for
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.routing import IntegerConverter
 from flask_htmx import HTMX
@@ -16,7 +17,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
-from .models import User
+from .models import Login, User
 
 htmx = HTMX()
 csrf = CSRFProtect()
@@ -129,6 +130,46 @@ def redirect_to(location: str) -> Response:
     return redirect(location)
 
 
+# Live pages' polls (every 1.5-2 s while a board, a discussion or a session page with the timer is open). They are
+# not use: a board, or a session page with someone's answers, left open on a tablet must not keep its person
+# signed in for ever. But they are not the end of a sign-in either while the page is open: the board a room is
+# watching (not private) stays live, and whatever the person does next (a tap, a save, another page) after
+# IDLE_MINUTES without use asks them to log in again.
+POLLS = {"board.live", "sessions.timer_live", "sessions.discussion_live"}
+
+SIGNED_OUT_IDLE = ("You were logged out after a while without using the app, so that nobody else could open your "
+                   "pages. Please log in again.")
+
+
+def idle_time() -> timedelta:
+    return timedelta(minutes=current_app.config["IDLE_MINUTES"])
+
+
+def current_login() -> Login | None:
+    """This request's sign-in (models.Login), once the signed-in person is loaded; None otherwise."""
+    return g.get("login") if current_user.is_authenticated else None
+
+
+def load_user(session_id: str) -> User | None:
+    """The signed-in person, if the cookie names their current session version and a sign-in of theirs that has
+    not ended: not logged out, no password changed, and used within IDLE_MINUTES (see POLLS)."""
+    user = User.from_session_id(session_id)
+    login = Login.find(session.get("login"), user.id) if user else None
+    if login is None:
+        session.clear()   # a stale cookie: nothing of it is kept
+        return None
+    poll, idle = request.endpoint in POLLS, idle_time()
+    if login.ended_by_idleness(idle, poll):
+        login.delete_instance()
+        session.clear()
+        flash(SIGNED_OUT_IDLE)
+        log.info("sign-in-ended user=%s reason=idle", user.id)
+        return None
+    login.touch(idle, poll)
+    g.login = login
+    return user
+
+
 class SessionCookies(SecureCookieSessionInterface):
     """The session cookie is Secure whenever the request came over HTTPS (directly, or through a configured proxy),
     so a VPS behind Caddy needs no extra setting; on a LAN over plain HTTP it could not be sent back if it were."""
@@ -145,11 +186,14 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
 
-    @login_manager.user_loader
-    def _load_user(session_id: str):
-        # The cookie holds "id:session_version"; a bumped version (logout, password change, removal)
-        # makes every older cookie stale at once.
-        return User.from_session_id(session_id)
+    minutes = app.config["IDLE_MINUTES"]
+    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
+        raise ValueError(f"IDLE_MINUTES is {minutes!r}: it must be a whole number of minutes, at least 1 "
+                         "(30 suits a room where tablets are shared).")
+
+    # The cookie holds "id:session_version" and its sign-in's token; a bumped version (logout, password change,
+    # removal) makes every older cookie stale at once, and an ended sign-in (models.Login) takes its secret along.
+    login_manager.user_loader(load_user)
 
     @login_manager.unauthorized_handler
     def _unauthorized():

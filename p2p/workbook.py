@@ -15,7 +15,8 @@ from . import crypto, document
 from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
     resolve
 from .auth import workbook_key
-from .models import EarlierKey, FollowUp, Group, Membership, SentRequest, Share, utcnow
+from .db import checkpoint
+from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
 
 bp = Blueprint("workbook", __name__)
@@ -258,8 +259,11 @@ def earlier():
             except crypto.CannotOpen:
                 continue
             moved = workbook.adopt(earlier_key, old_key)
-            log.info("earlier-workbook-restored user=%s", workbook.user.id)
-            flash(f"Your earlier workbook is back ({moved} answers and snapshots).")
+            # A recovery code from before a reset proves it is the person: the groups that reset held open again.
+            opened = PasswordReset.proven(workbook.user, earlier_key.generation)
+            log.info("earlier-workbook-restored user=%s groups-opened=%s", workbook.user.id, opened)
+            flash(f"Your earlier workbook is back ({moved} answers and snapshots)."
+                  + (" Your groups are open to you again." if opened else ""))
             return redirect(url_for("workbook.overview"))
         error = "That code doesn't open an earlier workbook. Please check it and try again."
     return render_template("workbook/earlier.html", error=error)
@@ -303,6 +307,7 @@ def share():
             log.info("answer-shared user=%s group=%s", workbook.user.id, group.id)
     elif action == "unshare":
         Share.delete().where(mine & (Share.kind == Share.FACILITATOR)).execute()
+        checkpoint()   # the withdrawn text is a plain copy: folded out of the WAL, as deletions are
         log.info("answer-unshared user=%s group=%s", workbook.user.id, group.id)
     else:
         abort(400)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import os
 import re
+import sqlite3
 import uuid
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -156,6 +157,20 @@ def database_bytes(app, tmp_path) -> bytes:
     import subprocess
     return subprocess.run(["pg_dump", "--dbname", app.config["DATABASE_URL"]], check=True,
                           capture_output=True).stdout
+
+
+@pytest.fixture
+def another_connection(app):
+    """On SQLite, a connection of its own kept open, as another worker thread's is on a running server. Without it
+    the test's requests close the only connection, and SQLite folds the WAL into the file by itself at that
+    moment: a missing checkpoint would go unseen."""
+    if on_postgresql(app):
+        yield None
+        return
+    connection = sqlite3.connect(app.config["DATABASE"])
+    connection.execute("SELECT count(*) FROM user").fetchall()
+    yield connection
+    connection.close()
 
 
 @pytest.fixture

@@ -283,3 +283,30 @@ def test_an_open_page_can_ask_whether_its_owner_is_signed_in_again(client, room,
     assert client.get("/session", headers={"Accept": "application/json"}).status_code == 401
     state = as_user(room.alice).get("/session", headers={"Accept": "application/json"}).get_json()
     assert state["user"] == room.alice.id and state["workbook"] is True and len(state["csrf"]) > 20
+
+
+def test_the_join_form_does_not_let_anyone_list_who_has_an_account(app, room, tmp_path):
+    """A join code (shown in the room) opens the sign-up form, and a name must be unique, so the form has to say
+    when one is taken: each such answer counts against a budget per address, like logins with made-up names. The
+    answer beyond it is a wait that says nothing about the name; a name that is free never counts."""
+    path = f"/join/{room.group.join_code}"
+    free, _ = app.config["NAME_TAKEN_THROTTLE"]
+
+    def try_name(name, address="10.0.0.5"):
+        fields = {"name": name, "password": PASSWORD, "confirm": "not the same"}   # so nothing is ever made
+        return text(post(client, path, fields, token_from=path, environ_base={"REMOTE_ADDR": address}))
+
+    client = app.test_client()
+    for _ in range(3 * free):   # someone choosing among free names is never held up
+        assert "Please wait" not in try_name("A name nobody has")
+    for name in ["Alice", "Bob", "Fran", "Oona", "Olly"] * free:
+        page = try_name(name)
+        if "already uses that name" not in page:
+            break
+    assert "Quite a few names already in use have been tried from here just now. Please wait" in page
+    for name in ["Alice", "A name nobody has"]:   # taken or free: the same wait, nothing about the name
+        page = try_name(name)
+        assert "Please wait" in page and "already uses that name" not in page
+    assert "already uses that name" in try_name("Alice", address="10.0.0.6")   # another device has its own
+    log = (tmp_path / "instance" / "logs" / "p2p.log").read_text()
+    assert "event=name-taken" in log and "event=name-check-throttled" in log and "Alice" not in log

@@ -9,7 +9,7 @@ import pytest
 
 from conftest import PASSWORD, login, csrf_token
 from p2p import permissions
-from p2p.models import FACILITATOR, Group, Membership, PARTICIPANT, User
+from p2p.models import FACILITATOR, Group, Membership, PARTICIPANT, PasswordReset, User
 
 PUBLIC = "anyone"
 SIGNED_IN = "anyone signed in"
@@ -35,6 +35,7 @@ ACCESS = {
     "auth.change_password": SIGNED_IN,
     "auth.recovery_code": SIGNED_IN,
     "auth.new_recovery_code": SIGNED_IN,
+    "auth.put_reset_note_away": SIGNED_IN,
     "auth.invite_facilitator": FACILITATORS,
     "groups.create": FACILITATORS,
     "groups.show": MEMBERS,
@@ -47,6 +48,7 @@ ACCESS = {
     "groups.close_code": GROUP_FACILITATORS,
     "groups.remove_member": GROUP_FACILITATORS,
     "groups.reset_code": GROUP_FACILITATORS,
+    "groups.confirm_member": GROUP_FACILITATORS,
     "groups.add_facilitator": GROUP_FACILITATORS,
     # The workbook: every route works on the signed-in person's own answers only; none takes another's id.
     "workbook.save": SIGNED_IN,
@@ -99,6 +101,9 @@ PERSONAS = {  # both groups of the room follow the same programme
     "own facilitator": {SIGNED_IN, FACILITATORS, MEMBERS, GROUP_FACILITATORS, PROGRAMME_MEMBERS},
     "other facilitator": {SIGNED_IN, FACILITATORS, PROGRAMME_MEMBERS},
     "removed member": {SIGNED_IN},
+    # In the group, but on hold since a reset with the code of a facilitator who does not run it: the group
+    # answers as if they were not in it.
+    "member on hold after a reset": {SIGNED_IN},
 }
 
 
@@ -114,9 +119,12 @@ def people(app, room):
     Membership.join(removed, room.group)
     Membership.delete().where(Membership.user == removed).execute()
     removed.end_sessions()
+    held = User.create_account("Hana", PASSWORD)
+    Membership.join(held, room.group)
+    PasswordReset.record(held, room.other_facilitator, kept_workbook=False)
     users = {"member participant": room.bob, "other-group participant": room.outsider,
              "own facilitator": room.facilitator, "other facilitator": room.other_facilitator,
-             "removed member": removed}
+             "removed member": removed, "member on hold after a reset": held}
     clients = {"anonymous": app.test_client()}
     for persona, user in users.items():
         clients[persona] = app.test_client()
@@ -231,6 +239,20 @@ def test_can_issue_reset(actor, target, expected):
 ])
 def test_can_record_follow_up(actor, target, expected):
     assert permissions.can_record_follow_up(actor, target) is expected
+
+
+@pytest.mark.parametrize("actor, target, expected", [
+    (M(1, 1, FACILITATOR), M(2, 1, PARTICIPANT), True),
+    (M(5, 1, FACILITATOR), M(2, 1, PARTICIPANT), True),        # a co-facilitator
+    (M(1, 1, FACILITATOR), M(2, 2, PARTICIPANT), False),       # another group's participant
+    (M(2, 1, PARTICIPANT), M(4, 1, PARTICIPANT), False),       # participants confirm nobody
+    (M(2, 1, PARTICIPANT), M(2, 1, PARTICIPANT), False),       # nor themselves (that takes their recovery code)
+    (M(1, 1, FACILITATOR), M(3, 1, FACILITATOR), False),
+    (None, M(2, 1, PARTICIPANT), False),
+    (M(1, 1, FACILITATOR), None, False),
+])
+def test_can_confirm_after_reset(actor, target, expected):
+    assert permissions.can_confirm_after_reset(actor, target) is expected
 
 
 def test_running_a_session_is_for_the_groups_facilitators_only():

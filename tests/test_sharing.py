@@ -1,6 +1,6 @@
 """Sharing by choice: marked to discuss (a private list), or one answer shown to the group's facilitators."""
 
-from conftest import post, text
+from conftest import database_bytes, post, text
 from p2p.models import Membership, Share
 from test_workbook import S1, autosave
 
@@ -81,3 +81,13 @@ def test_a_fresh_workbook_after_a_reset_starts_with_nothing_shared(app, room, as
     post(app.test_client(), "/reset", {"name": "Alice", "code": code, "password": "fresh password",
                                        "confirm": "fresh password", "fresh": "yes"}, token_from="/reset")
     assert Share.select().count() == 0
+
+
+def test_a_withdrawn_share_leaves_no_copy_in_the_wal(app, room, as_user, tmp_path, another_connection):
+    """A shared answer is a plain copy; withdrawn, it is folded out of the WAL at once, as deletions are."""
+    alice = as_user(room.alice)
+    autosave(alice, PLACE, "WITHDRAWN-MARKER-7")
+    share(alice, room, "share")
+    assert b"WITHDRAWN-MARKER-7" in database_bytes(app, tmp_path)
+    share(alice, room, "unshare")
+    assert b"WITHDRAWN-MARKER-7" not in database_bytes(app, tmp_path)

@@ -34,6 +34,7 @@ ANYONE, PARTICIPANT, FACILITATOR = "anyone", "participant", "facilitator"
 NEWCOMER = "newcomer"   # someone not logged in who joins a group: a new account each time (cookies cleared first)
 RESTARTER = "restarter"   # a participant whose password was reset without their recovery code: a fresh workbook
 TWO_TABS = "two tabs"     # a participant of their own, with one answer changed in two tabs, and text kept unsaved
+SECOND_FACILITATOR = "second facilitator"   # runs the Thursday group, which the restarter's reset put on hold
 NOT_THE_CODE = "ABCD-EFGH-JKMN-PQRS"   # a recovery code in the right shape that opens nothing
 JOIN_CODE = re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$")   # as shown on the invite page, like KXR-4TP
 
@@ -152,19 +153,49 @@ def _newcomer_then(path: str) -> Callable:
 
 
 def _restarted(then: Callable) -> Callable:
-    """The first time: a newcomer joins, and their password is reset without the recovery code, so their
-    workbook starts afresh and the earlier one waits for that code. Then (every time) `then`."""
+    """The first time: a newcomer joins the demo group and the Thursday group (which a second facilitator runs),
+    and their password is reset with the demo facilitator's code without the recovery code: their workbook starts
+    afresh, the earlier one waits for that code, and the Thursday group is on hold for them. Then (every time)
+    `then`, in the page of whoever looks."""
     def open(site: Site, page: Page) -> Response | None:
         if not site.restarted:
-            _join_as_newcomer(site, page)
-            page.get_by_role("button", name="I have written it down").click()
-            _fill_reset_form(site, page, f"Newcomer {site.newcomers}", fresh=True)
-            page.get_by_role("button", name="Set my new password").click()
-            expect(page.get_by_role("status")).to_contain_text("You have a fresh, empty workbook.")
-            page.get_by_role("button", name="I have written it down").click()
+            _restart(site, site.pages[RESTARTER])
             site.restarted = True
         return then(site, page)
     return open
+
+
+def _restart(site: Site, page: Page) -> None:
+    staff = site.pages[SECOND_FACILITATOR]
+    staff.goto(urlsplit(site.server.new_setup_link()).path)
+    staff.get_by_label("Your name").fill("Second facilitator")
+    staff.get_by_label("Choose a password").fill(PASSWORD)
+    staff.get_by_label("Type the password again").fill(PASSWORD)
+    staff.get_by_role("button", name="Create my account").click()
+    staff.get_by_role("button", name="I have written it down").click()
+    site.places["thursday"], site.places["thursday_code"] = site.create_group(
+        "Thursday group", LIBRARY.programme("p2p").title, staff)
+    _join_as_newcomer(site, page)
+    page.get_by_role("button", name="I have written it down").click()
+    site.places["restarter"] = f"Newcomer {site.newcomers}"
+    page.goto("/join/{thursday_code}".format(**site.places))
+    page.get_by_role("button", name="Join Thursday group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Thursday group")
+    _fill_reset_form(site, page, site.places["restarter"], fresh=True)
+    page.get_by_role("button", name="Set my new password").click()
+    expect(page.get_by_role("status")).to_contain_text("You have a fresh, empty workbook.")
+    page.get_by_role("button", name="I have written it down").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Hello, {restarter}".format(**site.places))
+
+
+def _signed_in_again(site: Site, page: Page) -> Response | None:
+    """The restarter on their next sign-in: the note about the reset is on their pages (once per site: the
+    session it makes is theirs from then on)."""
+    if not site.signed_in_again:
+        page.context.clear_cookies()
+        log_in(page, site.places["restarter"], PASSWORD)
+        site.signed_in_again = True
+    return page.goto("/")
 
 
 def _nothing_to_share(site: Site, page: Page) -> Response | None:
@@ -491,6 +522,10 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("to-discuss-empty", NEWCOMER, _newcomer_then("/workbook/to-discuss"), "To discuss"),
     PageKind("workbook-delete-confirm", PARTICIPANT, _goto("/workbook/delete"), "Delete my workbook?"),
     PageKind("workbook-earlier", RESTARTER, _restarted(_goto("/workbook/earlier")), "Bring back my earlier workbook"),
+    PageKind("home-after-a-reset", RESTARTER, _restarted(_signed_in_again), "Hello, {restarter}"),
+    PageKind("join-on-hold-after-a-reset", RESTARTER, _restarted(_goto("/join/{thursday_code}")),
+             "Thursday group is closed to this account for now"),
+    PageKind("group-member-on-hold", SECOND_FACILITATOR, _restarted(_goto("{thursday}")), "Thursday group"),
     PageKind("workbook-earlier-wrong-code", RESTARTER,
              _restarted(_send("/workbook/earlier", "Open it", (("Your earlier recovery code", NOT_THE_CODE),))),
              "Bring back my earlier workbook"),
@@ -559,7 +594,8 @@ class Site:
         demo = server.demo()
         self.demo = demo
         self.contexts = {who: browser.new_context(**context_args)
-                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER, RESTARTER, TWO_TABS)}
+                         for who in (ANYONE, PARTICIPANT, FACILITATOR, NEWCOMER, RESTARTER, TWO_TABS,
+                                     SECOND_FACILITATOR)}
         self.pages = {who: context.new_page() for who, context in self.contexts.items()}
         participant = demo.participants[0]
         log_in(self.pages[PARTICIPANT], participant.name, participant.password)
@@ -581,6 +617,7 @@ class Site:
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
         self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
+        self.signed_in_again = False   # and has signed in again since (see _signed_in_again)
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
         self.in_course = False   # the participant has joined the course group (see _in_the_course)
         self.two_tabs_saves = 0  # versions saved by the "two tabs" participant's other tab (see _in_two_tabs)
@@ -595,9 +632,9 @@ class Site:
         staff.get_by_role("button", name="Close joining").click()
         expect(staff.get_by_text("Joining is closed: there is no code at the moment.")).to_be_visible()
 
-    def create_group(self, name: str, programme_title: str) -> tuple[str, str]:
+    def create_group(self, name: str, programme_title: str, page: Page | None = None) -> tuple[str, str]:
         """Create a group through the app, as a facilitator does; return its address and join code."""
-        page = self.pages[FACILITATOR]
+        page = page or self.pages[FACILITATOR]
         page.goto("/groups/new")
         page.get_by_label("Group name").fill(name)
         page.get_by_role("radio", name=re.compile("^" + re.escape(programme_title))).check()
