@@ -90,6 +90,7 @@ def make_backup(database: Path, backups: Path, reason: str = "manual", keep: int
     try:
         source.backup(target)
         target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+        forget_sign_ins(target)
     finally:
         target.close()
         source.close()
@@ -103,6 +104,16 @@ def make_backup(database: Path, backups: Path, reason: str = "manual", keep: int
     sync_folder(backups)
     _rotate(backups, SQLITE_SUFFIX, keep)
     return final
+
+
+def forget_sign_ins(copy: sqlite3.Connection) -> None:
+    """A backup keeps no sign-in: each one's secret is half the key to the workbook key its cookie carries, so a
+    backup with it and a copied cookie would open a workbook the owner has since logged out of. A restore ends
+    every session anyway. Overwritten, not just unlinked (secure_delete)."""
+    if copy.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'login'").fetchone():
+        copy.execute("PRAGMA secure_delete = ON")
+        with copy:
+            copy.execute("DELETE FROM login")
 
 
 def list_backups(backups: Path, suffix: str = SQLITE_SUFFIX) -> list[Path]:
@@ -377,8 +388,9 @@ def pg_archive_problem(path: Path) -> str | None:
 
 def _pg_dump(url: str, target: Path) -> None:
     conninfo, env = _pg_connection(url)
-    _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--file", str(target),
-          "--dbname", conninfo], env)
+    # No sign-in's secret in a backup (see forget_sign_ins): the table, empty.
+    _run([_pg_tool("pg_dump"), "--format=custom", "--no-owner", "--no-privileges", "--exclude-table-data=login",
+          "--file", str(target), "--dbname", conninfo], env)
 
 
 def make_pg_backup(url: str, backups: Path, reason: str = "manual", keep: int = 14) -> Path:

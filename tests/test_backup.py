@@ -346,11 +346,16 @@ def test_the_server_backs_up_on_a_timer(app, room, tmp_path):
     assert thread.daemon and backups.list_backups(tmp_path / "instance" / "backups")[0].name.endswith("-daily.sqlite3")
 
 
-def test_backups_hold_no_readable_workbook(app, room, as_user, tmp_path):
+def test_backups_hold_no_readable_workbook_and_no_sign_in(app, room, as_user, tmp_path):
+    from p2p.models import Login
     from test_workbook import S1, autosave
     autosave(as_user(room.alice), f"{S1}/positive-about-p2p", "BACKUP-MARKER-QZV")
+    secrets_now = [login.secret for login in Login.select()]
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     assert b"QZV" not in made.read_bytes()
+    # A sign-in's secret is half the key to the workbook key its cookie carries: not in a backup, not even freed.
+    assert secrets_now and rows(made, "select count(*) from login") == [(0,)]
+    assert not any(bytes(secret) in made.read_bytes() for secret in secrets_now)
 
 
 def test_p2p_serve_explains_a_damaged_database_instead_of_a_traceback(tmp_path, monkeypatch, capsys):

@@ -32,6 +32,14 @@ def test_p2p_backup_makes_a_checked_pg_dump(app, room, tmp_path):
     assert backups.list_backups(folder(tmp_path)) == []   # no SQLite backups are mixed in
 
 
+def test_a_pg_backup_holds_no_sign_in(app, room, tmp_path):
+    login(app.test_client(), "Alice")
+    made = backups.make_pg_backup(app.config["DATABASE_URL"], tmp_path / "b")
+    data = subprocess.run(["pg_restore", "--data-only", "--table=login", "--file=-", str(made)], check=True,
+                          capture_output=True, text=True).stdout
+    assert "COPY public.login" not in data
+
+
 def test_pg_backups_beyond_the_number_kept_are_removed(app, room, tmp_path):
     for _ in range(4):
         backups.make_pg_backup(app.config["DATABASE_URL"], tmp_path / "b", keep=2)
