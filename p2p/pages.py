@@ -26,7 +26,7 @@ def home():
 
 @bp.get("/privacy")
 def privacy():
-    return render_template("pages/privacy.html")
+    return render_template("pages/privacy.html", idle_minutes=current_app.config["IDLE_MINUTES"])
 
 
 SUPPORT_FILE_MAX = 100_000   # characters: a page of helplines, not a book

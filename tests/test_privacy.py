@@ -6,6 +6,15 @@ from conftest import text
 from p2p.backup import KEEP_APART_DAYS
 
 
+@pytest.mark.sqlite_only
+def test_the_privacy_page_says_what_the_configuration_does(app, client):
+    app.config["IDLE_MINUTES"] = 45
+    words = " ".join(text(client.get("/privacy")).split())
+    assert "signed out after 45 minutes without using the app" in words
+    assert "kept as a plain copy (not locked), because you chose to show it" in words
+    assert "the app keeps no record of whose it is" in words
+
+
 @pytest.mark.sqlite_only   # about the pages' words; nothing here depends on the database
 @pytest.mark.parametrize("keep, every_hours, said", [
     (14, 24, "one made every day (the newest 14 are kept) and one made before each update (kept for"),
