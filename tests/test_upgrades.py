@@ -11,9 +11,17 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
     v3  25ffe66..5c9b0a3   + the code of behaviour board
     v4  a7fadf7..320bc84   + proposals held back and themed
     v5  8c25c8f            + follow-ups between sessions
-    v6  0d44a29..          + current session, timer, discussions, thoughts (on PostgreSQL too from e5e7aab)
+    v6  0d44a29..0ad0385   + current session, timer, discussions, thoughts (on PostgreSQL too from e5e7aab)
+    v7  f368c00            the v6 shape (step 7 completes what step 2's first hours left out): no fixture of its own
+    v8  bfcd564..2289666   + sent requests (from here the fixtures are filled through the routes)
+    v9  1cdef6f..ad39559   the v8 shape; throttle keys hashed, so no later step empties them
+    v10 1d0eefa..4e395a2   + a throttle's next attempt
+    v11 4f29e10..505c95d   + pseudonyms: owners' salts and tags on proposals and thoughts, voters, responders
+    v13 92fa7f4..          + password resets, memberships on hold, sign-ins (on PostgreSQL too; v12 was never on
+                           main: the merge brought steps 12 and 13 together)
 
-Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise.
+Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
+tests that sign people in come last: signing in and opening a board write to the database.
 """
 
 from __future__ import annotations
@@ -27,23 +35,43 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from flask_login import login_user
 
 import schemas
 from conftest import FAST_HASHING, database_url, login, make_app, text
+from p2p import crypto
 from p2p.answers import Workbook
+from p2p.board import adopt_responses
 from p2p.db import UPGRADES, close_all
-from p2p.models import EarlierKey, Group, Proposal, User
+from p2p.models import Board, EarlierKey, Group, Proposal, Responder, Response, Thought, User
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
 S1 = "p2p/module-1/session-1"
 
 
 def fixture_files(suffix: str, mark) -> list:
-    return [pytest.param(path.stem, id=path.stem, marks=mark) for path in sorted(FIXTURES.glob(f"*{suffix}"))]
+    in_order = sorted(FIXTURES.glob(f"*{suffix}"), key=lambda path: (int(path.stem.split("-")[0][1:]), path.stem))
+    return [pytest.param(path.stem, id=path.stem, marks=mark) for path in in_order]   # v2 before v10
 
 
 SQLITE = fixture_files(".sqlite3", pytest.mark.sqlite_only)
 POSTGRESQL = fixture_files(".sql", pytest.mark.postgres_only)
+
+
+def made_where(wanted) -> list:
+    """The fixtures whose manifest `wanted` (its schema version, its accounts) accepts."""
+    found = []
+    for param in SQLITE + POSTGRESQL:
+        manifest = json.loads((FIXTURES / f"{param.values[0]}.json").read_text())
+        if wanted(manifest["schema_version"], manifest["accounts"], manifest["references"]):
+            found.append(param)
+    return found
+
+
+# From v11 each manifest says what only each person's pseudonyms find (make.py: `theirs`).
+PSEUDONYMOUS = made_where(lambda version, accounts, references: any("theirs" in a for a in accounts))
+# Before v11, responses belonged to accounts; step 11 leaves them there until their person opens the board.
+RESPONSES_BY_ACCOUNT = made_where(lambda version, accounts, references: version < 11 and references.get("response"))
 
 
 @dataclass
@@ -193,6 +221,23 @@ def test_every_answer_opens_with_its_owners_password(upgraded):
                 f"{account['name']}'s earlier workbook (generation {earlier['generation']}) after upgrading"
 
 
+@pytest.mark.parametrize("upgraded", PSEUDONYMOUS, indirect=True)
+def test_each_person_still_finds_what_is_theirs_on_the_boards(upgraded):
+    """From v11 only a person's own session can tell what on a board is theirs (pseudonyms made with a key from
+    their workbook key): after the upgrade each still finds exactly the proposals and thoughts they made, their
+    responses (a private objection among them), and the boards that count them as having responded."""
+    for account in upgraded.manifest["accounts"]:
+        user = User.authenticate(account["name"], account["password"])
+        pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
+        found = {"proposals": sorted(p.id for p in Proposal.select() if p.made_by(pseudonyms)),
+                 "thoughts": sorted(t.id for t in Thought.select() if t.made_by(pseudonyms)),
+                 "responses": {str(r.proposal_id): [r.kind, r.private] for r in Response.select()
+                               if r.voter == Response.voter_for(pseudonyms, r.proposal_id)},
+                 "responded_on": sorted(b.id for b in Board.select() if Responder.select().where(
+                     Responder.board == b.id, Responder.tag == Responder.tag_for(pseudonyms, b.id)).exists())}
+        assert found == account["theirs"], f"what is {account['name']}'s on the boards after upgrading {upgraded.name}"
+
+
 def opened(workbook: Workbook) -> dict:
     return {"answers": {place: saved.value for place, saved in workbook.all().items()},
             "ladder_snapshots": {place: [sorted(marked) for _, marked in taken]
@@ -215,3 +260,53 @@ def test_a_participant_logs_in_and_finds_their_group_and_answers(upgraded):
     missing = [place for place, value in alice["answers"].items()
                if place.startswith(S1 + "/") and f">\n{value}</textarea>" not in page]
     assert not missing, f"Alice's answers at {missing} are not on her Session 1 page after upgrading {upgraded.name}"
+
+
+# Last: these sign people in and open their boards, which writes (sign-ins; responses moved to pseudonyms).
+
+
+@pytest.mark.parametrize("upgraded", PSEUDONYMOUS, indirect=True)
+def test_each_person_sees_their_own_proposals_on_their_boards(upgraded):
+    """A proposal the facilitator hid, or one held back until the reveal, shows only to whoever made it: after the
+    upgrade its maker still sees it on the board page (Bob his hidden one, Alice her held one)."""
+    for account in upgraded.manifest["accounts"]:
+        own = list(Proposal.select().where(Proposal.id.in_(account["theirs"]["proposals"]),
+                                           Proposal.merged_into.is_null()))
+        if not own:
+            continue
+        client = upgraded.app.test_client()
+        login(client, account["name"], account["password"])
+        for board in {proposal.board for proposal in own}:
+            page = text(client.get(f"/groups/{board.group_id}/board"))
+            missing = [p.text for p in own if p.board_id == board.id and p.text not in page]
+            assert not missing, f"{account['name']} does not see {missing} after upgrading {upgraded.name}"
+
+
+@pytest.mark.parametrize("upgraded", RESPONSES_BY_ACCOUNT, indirect=True)
+def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_board(upgraded):
+    """Step 11 leaves a response made before pseudonyms on its person's account until they next open the board
+    (board.page calls adopt_responses), which moves it to their pseudonym for it: still theirs, shown as their
+    choice and theirs to change. A private objection is nobody's from step 11 on (it `unlinks` them), and stays
+    counted. (Called as the page calls it, in a request of that person's: rendering the board for everyone
+    would double this file's time.)"""
+    rows: dict[int, list[int]] = {}
+    for row_id, links in upgraded.manifest["references"]["response"].items():
+        rows.setdefault(links["user_id"], []).append(int(row_id))
+    for account in upgraded.manifest["accounts"]:
+        user = User.authenticate(account["name"], account["password"])
+        theirs = list(Response.select().where(Response.id.in_(rows.get(user.id, []))))
+        if not theirs:
+            continue
+        pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
+        with upgraded.app.test_request_context():
+            login_user(user)
+            for board in {r.proposal.board for r in theirs}:
+                adopt_responses(board, pseudonyms)
+        for before in theirs:
+            now = Response.get_by_id(before.id)
+            mine = Response.voter_for(pseudonyms, now.proposal_id)
+            if before.private:
+                assert now.user_id is None and now.voter != mine, f"{account['name']}'s private objection {now.id}"
+            else:
+                assert now.voter == mine and now.kind == before.kind, \
+                    f"{account['name']}'s response {now.id} after upgrading {upgraded.name}"
