@@ -267,11 +267,12 @@ def test_a_participant_logs_in_and_finds_their_group_and_answers(upgraded):
 
 @pytest.mark.parametrize("upgraded", PSEUDONYMOUS, indirect=True)
 def test_each_person_sees_their_own_proposals_on_their_boards(upgraded):
-    """A proposal the facilitator hid, or one held back until the reveal, shows only to whoever made it: after the
-    upgrade its maker still sees it on the board page (Bob his hidden one, Alice her held one)."""
+    """A proposal the facilitator hid, or one held back until the reveal, shows only to whoever made it (and the
+    facilitators): after the upgrade its maker still sees it on the board page (Bob his hidden one, Alice her held
+    one)."""
     for account in upgraded.manifest["accounts"]:
         own = list(Proposal.select().where(Proposal.id.in_(account["theirs"]["proposals"]),
-                                           Proposal.merged_into.is_null()))
+                                           Proposal.merged_into.is_null(), Proposal.hidden | Proposal.held))
         if not own:
             continue
         client = upgraded.app.test_client()
