@@ -274,7 +274,10 @@ def page(group_id: int):
     group, membership = membership_or_404(group_id)
     pseudonyms = my_pseudonyms()
     if pseudonyms is not None:
-        adopt_responses(Board.for_group(group), pseudonyms)
+        board = Board.for_group(group)
+        adopt_responses(board, pseudonyms)
+        if Proposal.adopt_named(Proposal.board == board, current_user.id, pseudonyms):
+            board.changed()
     return render_board("board/page.html", **board_state(group, membership),
                            text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
 

@@ -280,10 +280,14 @@ def _throttle_back_off():
 
 def _pseudonyms():
     """Anonymous means anonymous in the data too (models.MadeBySomeone, Response): who wrote an anonymous proposal
-    or thought, and who responded, is kept as a pseudonym only its maker's session can make again. The links the
-    screens never showed go now: an anonymous proposal's or thought's author, a private objector. What is left
-    of a person on a board (named proposals and thoughts, named objections) was public already; other responses
-    move to pseudonyms as their people next open the board (board.adopt_responses)."""
+    or thought, and who responded, is kept as a pseudonym only its maker's session can make again. The links no
+    screen showed anyone else go now, at once (no pseudonym can be made for them without their maker's key): an
+    anonymous proposal's or thought's author, a private objector. So those, from before, are nobody's, their
+    makers' too: a maker no longer sees their own anonymous proposal that was hidden or held back, nor takes back
+    an anonymous thought, and a private objection from before stays counted until a new round. What names a
+    person on a board was public already (named proposals and thoughts, named objections): their makers' sessions
+    take them as theirs when they next open them (MadeBySomeone.adopt_named), as other responses move to their
+    pseudonyms (board.adopt_responses)."""
     from playhouse.migrate import SchemaMigrator, migrate
 
     from . import models

@@ -783,6 +783,20 @@ class MadeBySomeone:
         return bool(pseudonyms and self.owner_tag
                     and hmac.compare_digest(crypto.pseudonym(pseudonyms, f"made:{self.owner_salt}"), self.owner_tag))
 
+    @classmethod
+    def adopt_named(cls, where, user_id: int, pseudonyms: bytes) -> bool:
+        """Named ones from before pseudonyms (upgrade step 11 kept their author, for the name, but could not make
+        their pseudonym): their author's session takes those `where` finds as theirs the first time it opens
+        them, unless a reset without the recovery code came since (a fresh workbook owns nothing from before).
+        True if it took any."""
+        since = EarlierKey.select(fn.MAX(EarlierKey.replaced_at)).where(EarlierKey.user == user_id).scalar()
+        theirs = [row.id for row in cls.select(cls.id, cls.created_at)
+                  .where(where, cls.author == user_id, cls.owner_tag.is_null())
+                  if since is None or row.created_at > since]
+        for row_id in theirs:
+            cls.update(**cls.new_owner(pseudonyms)).where(cls.id == row_id).execute()
+        return bool(theirs)
+
 
 class Proposal(MadeBySomeone, BaseModel):
     TEXT_MAX = 200

@@ -273,6 +273,10 @@ _ROUTE = "/groups/<int:group_id>/discuss/<module_id>/<session_id>/<block_id>/<sc
 def discussion(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     group, membership = membership_or_404(group_id)
     where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    pseudonyms, discussion = my_pseudonyms(), Discussion.find(group, where.place)
+    if pseudonyms is not None and discussion is not None and Thought.adopt_named(
+            Thought.discussion == discussion, current_user.id, pseudonyms):
+        discussion.changed()
     return _discussion_page(group, membership, where)
 
 

@@ -36,6 +36,7 @@ from pathlib import Path
 
 import pytest
 from flask_login import login_user
+from peewee import fn
 
 import schemas
 from conftest import FAST_HASHING, database_url, login, make_app, text
@@ -72,6 +73,8 @@ def made_where(wanted) -> list:
 PSEUDONYMOUS = made_where(lambda version, accounts, references: any("theirs" in a for a in accounts))
 # Before v11, responses belonged to accounts; step 11 leaves them there until their person opens the board.
 RESPONSES_BY_ACCOUNT = made_where(lambda version, accounts, references: version < 11 and references.get("response"))
+# Before v11, proposals and thoughts had an author each; step 11 keeps only the named ones' (their name shows).
+AUTHORED = made_where(lambda version, accounts, references: version < 11 and references.get("proposal"))
 
 
 @dataclass
@@ -311,3 +314,36 @@ def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_bo
             else:
                 assert now.voter == mine and now.kind == before.kind, \
                     f"{account['name']}'s response {now.id} after upgrading {upgraded.name}"
+
+
+@pytest.mark.parametrize("upgraded", AUTHORED, indirect=True)
+def test_named_proposals_and_thoughts_from_before_pseudonyms_are_theirs_once_they_open_them(upgraded):
+    """Step 11 keeps a named proposal's or thought's author (their name shows) but cannot make its pseudonym:
+    the first time its maker opens the board or the discussion, their session takes it as theirs
+    (MadeBySomeone.adopt_named), so they read "(you)" or "Yours" again and may take a thought back. Not after a
+    reset that started a fresh workbook: a fresh workbook owns nothing from before."""
+    references = upgraded.manifest["references"]
+    for account in upgraded.manifest["accounts"]:
+        user = User.authenticate(account["name"], account["password"])
+        reset_at = EarlierKey.select(fn.MAX(EarlierKey.replaced_at)).where(EarlierKey.user == user.id).scalar()
+
+        def made_by_them(model, table):
+            ids = [int(row_id) for row_id, links in references.get(table, {}).items() if links["author_id"] == user.id]
+            named = model.named if model is Proposal else ~model.anonymous
+            return [row for row in model.select().where(model.id.in_(ids), named)
+                    if reset_at is None or row.created_at > reset_at]
+
+        proposals, thoughts = made_by_them(Proposal, "proposal"), made_by_them(Thought, "thought")
+        if not proposals and not thoughts:
+            continue
+        client = upgraded.app.test_client()
+        login(client, account["name"], account["password"])
+        for group_id in {p.board.group_id for p in proposals}:
+            assert f"Proposed by {user.name} (you)" in text(client.get(f"/groups/{group_id}/board"))
+        for discussion in {t.discussion for t in thoughts}:
+            path = discussion.place.split("/", 1)[1]   # the place after the programme
+            page = text(client.get(f"/groups/{discussion.group_id}/discuss/{path}"))
+            assert "Yours" in page, f"{account['name']} does not find their thought after upgrading {upgraded.name}"
+        pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
+        for row in proposals + thoughts:
+            assert type(row).get_by_id(row.id).made_by(pseudonyms), f"{account['name']}'s {row} is not theirs"
