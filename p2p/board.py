@@ -593,13 +593,16 @@ def new_round(group_id: int):
     "want to revisit"), may propose changes, and a new version is agreed and committed."""
     group, _ = managed_or_404(group_id)
     board = Board.for_group(group)
-    with db.atomic():
+
+    def start_round():
         Response.delete().where(Response.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
                                 ).execute()
         Responder.delete().where(Responder.board == board).execute()
         Board.update(phase="respond", tallies_shown=False).where(Board.id == board.id).execute()
         board.changed()
-    log.info("reaffirm-round-started group=%s", group.id)
+    # Sent again after its answer was lost, it must not wipe the responses given in the new round since.
+    if SentRequest.once(request.form.get("request_key"), start_round)[0]:
+        log.info("reaffirm-round-started group=%s", group.id)
     return redirect(url_for("board.page", group_id=group.id))
 
 

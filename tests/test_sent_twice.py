@@ -6,10 +6,10 @@ import re
 import threading
 import time
 
-from conftest import csrf_token, text
+from conftest import csrf_token, post, text
 from p2p.db import db
-from p2p.models import CodeVersion, Group, Proposal, SentRequest, Thought
-from test_board import board_url, settings, shape
+from p2p.models import CodeVersion, Group, Proposal, Response, SentRequest, Thought
+from test_board import board_url, propose, respond, settings, shape
 from test_sessions import discussion_url, follow_the_course
 
 
@@ -77,6 +77,21 @@ def test_a_merge_and_a_version_sent_twice_happen_once(room, as_user):
     settings(fran, room, "phase:agree")
     send_twice(fran, board_url(room), board_url(room, "/version"), {})
     assert [v.number for v in CodeVersion.select()] == [1]
+
+
+def test_a_reaffirm_round_sent_again_keeps_the_responses_given_since(room, as_user):
+    """Starting a round clears the last round's responses: sent again after its answer was lost, it must not
+    clear those given in the new round meanwhile."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Listen")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, Proposal.get(), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    fields = form_of(fran, board_url(room), board_url(room, "/round"))
+    fran.post(board_url(room, "/round"), data=fields)
+    respond(alice, room, Proposal.get(), "agree")
+    fran.post(board_url(room, "/round"), data=fields)
+    assert [r.kind for r in Response.select()] == ["agree"]
 
 
 def test_without_a_key_each_send_makes_one_as_before(room, as_user):
