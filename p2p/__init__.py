@@ -12,6 +12,7 @@ from . import auth, board, cli, crypto, db, followup, groups, logs, models, page
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
 from .content import host_content_folder, load_library
+from .models import schema
 
 
 def create_app(test_config: dict | None = None, instance_path: str | Path | None = None) -> Flask:
@@ -42,6 +43,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     models.Throttle.configure(app.config["SECRET_KEY"])
     crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     logs.init_app(app)
+    schema.bring_up_to_date(app)
     db.init_app(app)
     web.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, sessions.bp, followup.bp):

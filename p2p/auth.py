@@ -12,7 +12,7 @@ from flask_wtf.csrf import generate_csrf
 from . import crypto, passwords
 from .db import checkpoint, db
 from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, Login, Membership, OneTimeToken, \
-    PasswordReset, Response, SentRequest, Throttle, User, name_key, normalise_join_code, normalise_name
+    PasswordReset, Response, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name
 from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
@@ -390,6 +390,7 @@ def reset():
                         user.set_password(password, data_key)
                     else:
                         user.start_fresh_workbook(password)
+                        Share.withdraw_all(user)
                 checkpoint()   # the ended sign-ins' secrets, and the shares of a workbook left behind, out of the WAL
                 Throttle.clear(key)
                 log.info("password-reset user=%s kept-workbook=%s reset=%s by=%s", user.id, bool(data_key), reset.id,

@@ -24,8 +24,9 @@ from .backup import (
 )
 from .config import DEFAULTS, BadSecretKey, instance_folder, standalone_config
 from .content import ContentError, host_content_folder, load_library
-from .db import DatabaseUnavailable, UpgradeRefused, db, describe_url, file_problem, start_new
+from .db import DatabaseUnavailable, db, describe_url
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
+from .models.schema import UpgradeRefused, file_problem, start_new
 from .netinfo import lan_addresses
 from .logs import attach_file
 from .web import log

@@ -1,31 +1,19 @@
-"""The database: one deferred peewee Database, its pragmas, per-request connections, and schema upgrades.
+"""The database: one deferred peewee Database, its pragmas, and per-request connections.
 
 SQLite (a file in instance/) unless DATABASE_URL (or P2P_DATABASE_URL) names a PostgreSQL database: the same
-tables, the same numbered upgrades and the same behaviour on both; what only SQLite has (pragmas, the WAL, its
-file backups and checks) is kept behind `is_postgresql()` branches.
-
-Upgrades are a numbered list of steps. Each runs in its own transaction and records its number and name in
-`schema_version`, so an interrupted upgrade resumes where it stopped; a step is only recorded once it has kept
-every row and every reference (see `upgrade`).
+tables, the same numbered upgrades (models/schema.py) and the same behaviour on both; what only SQLite has
+(pragmas, the WAL, its file backups and checks) is kept behind `is_postgresql()` branches.
 """
 
 from __future__ import annotations
 
-import secrets
-import sqlite3
-from collections import Counter
-from contextlib import contextmanager
 from functools import cache
-from pathlib import Path
-from typing import Callable, Iterator
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
 from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
-from .backup import DatabaseDamaged, backup_now, check_at_start, check_postgresql_at_start
-from .logs import log
 
 db = DatabaseProxy()
 
@@ -36,11 +24,6 @@ PRAGMAS = {
     "busy_timeout": 5000,
     "secure_delete": 1,         # deleted rows are overwritten, not left readable in free pages
 }
-
-# Any fixed number: PostgreSQL's advisory locks are named by integers. Worker processes starting together
-# take turns to upgrade the schema (concurrent CREATE TABLE IF NOT EXISTS can fail on PostgreSQL).
-UPGRADE_LOCK = 7_221_001
-
 
 class DatabaseUnavailable(RuntimeError):
     """The PostgreSQL server could not be reached at start-up; the message says which one and what to check."""
@@ -96,7 +79,7 @@ def is_postgresql() -> bool:
     return isinstance(db.obj, PostgresqlDatabase)
 
 
-def _open(config) -> None:
+def open_configured(config) -> None:
     """Point `db` at the configured database and connect; on PostgreSQL, a server that cannot be reached is said
     plainly (DatabaseUnavailable)."""
     url = config["DATABASE_URL"]
@@ -113,65 +96,6 @@ def _open(config) -> None:
         raise DatabaseUnavailable(
             f"Could not connect to the {describe_url(url)} ({str(error).strip()}). Is the server running, and is "
             "DATABASE_URL (or P2P_DATABASE_URL) right?") from None
-
-
-def init_app(app: Flask) -> None:
-    """Check the database, back it up and upgrade it if the code is newer, then connect per request. What the
-    upgrade did is kept in app.extensions["p2p.upgrade"] (`p2p upgrade` reports it)."""
-    config, backups = app.config, Path(app.instance_path) / "backups"
-    if not config["DATABASE_URL"]:
-        # Damaged, empty, or missing where there was one: stops here with what to do, never starts empty.
-        check_at_start(Path(config["DATABASE"]), backups)
-    _open(config)
-    done = app.extensions["p2p.upgrade"] = {"from": None, "backup": None}
-
-    def backed_up(version):
-        made = backup_now(config, backups, f"before-upgrade-from-v{version}")
-        log.info("backup-made reason=before-upgrade from=%s file=%s", version, made.name)
-        done.update({"from": version, "backup": made})
-
-    try:
-        if config["DATABASE_URL"]:
-            check_postgresql_at_start(db.table_exists("user"), backups)
-        done["to"] = upgrade(before=backed_up)
-    finally:
-        close_all()   # nothing stays open from start-up: a forking server (gunicorn --preload) must not share it
-
-    @app.before_request
-    def _connect():
-        db.connect(reuse_if_open=True)
-
-    @app.teardown_request
-    def _close(exc):
-        if not db.is_closed():
-            db.close()
-
-
-def start_new(config) -> None:
-    """`p2p new-database`: the tables of a new, empty database, made on purpose where the start-up check would
-    refuse to (the SQLite file's earlier companions were moved aside first). Refuses a database holding data."""
-    _open(config)
-    try:
-        if db.table_exists("user"):
-            raise DatabaseDamaged("The database is not empty: it holds a group's work, so it is left as it is.")
-        upgrade()
-    finally:
-        close_all()
-
-
-def file_problem(connection: sqlite3.Connection) -> str | None:
-    """Why a SQLite database file (a backup to restore) is not one this code can use, or None. Read-only."""
-    tables = {row[0] for row in connection.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    if not {"schema_version", "user"} <= tables:
-        return "it is not a Peer 2 Peer database (it has no accounts or no schema version)"
-    columns = {row[1] for row in connection.execute("PRAGMA table_info(schema_version)")}
-    recorded = connection.execute(f"SELECT version, {'step' if 'step' in columns else 'NULL'} FROM schema_version")
-    names = [step_name(step) for step in UPGRADES]
-    recorded = [(version, step or (names[version - 1] if version <= NAMED_FROM_THE_START else None))
-                for version, step in recorded]
-    if not recorded:
-        return "it has no schema version: it was never finished"
-    return steps_problem(recorded, names)
 
 
 def for_update(query):
@@ -196,283 +120,17 @@ def checkpoint() -> None:
         db.execute_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
-# ---------------------------------------------------------------------------------------------------
-# Schema upgrades. Append a step; never edit or reorder one that has shipped.
 
 
-# Steps may run on a database made by any earlier step, or on a fresh one where step 1 already created tables
-# from today's models: so each step only adds what is missing (safe=True, add_columns_if_missing).
+def init_app(app: Flask) -> None:
+    """A connection per request, closed after it (models.schema.bring_up_to_date has checked and upgraded the
+    database at start, and closed what it opened)."""
 
+    @app.before_request
+    def _connect():
+        db.connect(reuse_if_open=True)
 
-def add_columns_if_missing(model, *field_names: str) -> None:
-    from playhouse.migrate import migrate, SchemaMigrator
-    present = {column.name for column in db.get_columns(model._meta.table_name)}
-    migrator = SchemaMigrator.from_database(db.obj)
-    migrate(*(migrator.add_column(model._meta.table_name, model._meta.fields[name].column_name,
-                                  model._meta.fields[name])
-              for name in field_names if model._meta.fields[name].column_name not in present))
-
-
-def _create_tables():
-    from . import models
-    db.create_tables(models.ALL_MODELS, safe=True)
-
-
-def _workbooks():
-    from . import models
-    add_columns_if_missing(models.User, "key_salt", "key_by_password", "key_by_recovery", "key_generation")
-    db.create_tables(models.WORKBOOK_MODELS, safe=True)
-
-
-def _boards():
-    from . import models
-    db.create_tables(models.BOARD_MODELS, safe=True)
-
-
-def _board_details():
-    from . import models
-    add_columns_if_missing(models.Proposal, "held", "theme")
-    # Proposals waiting to be revealed when this step runs stay waiting (before it, the board held them all).
-    (models.Proposal.update(held=True)
-     .where(models.Proposal.board.in_(models.Board.select(models.Board.id).where(
-         (models.Board.hide_until_reveal == True) & (models.Board.revealed == False))))  # noqa: E712
-     .execute())
-
-
-def _follow_ups():
-    from . import models
-    db.create_tables(models.FOLLOW_UP_MODELS, safe=True)
-
-
-def _sessions():
-    from . import models
-    db.create_tables(models.SESSION_MODELS, safe=True)
-
-
-def _workbooks_completed():
-    """Databases made in the first hours of step 2 lack what was added to it after it shipped (its code changed,
-    its number did not): the share table, and the answers' uniqueness per key generation, which replaced one per
-    person and place (that one made a fresh workbook after a reset unable to save where the old one had)."""
-    from . import models
-    db.execute_sql("DROP INDEX IF EXISTS answer_user_id_place")
-    db.create_tables(models.WORKBOOK_MODELS, safe=True)   # missing tables and indexes only
-
-
-def _sent_requests():
-    from . import models
-    db.create_tables([models.SentRequest], safe=True)
-
-
-def _throttle_keys_hashed():
-    """Throttle counters are found by a keyed hash now; the old ones held what was typed (a name, once a password
-    typed into the name box). They only ever count the last 15 minutes: they go."""
-    db.execute_sql("DELETE FROM throttle")
-
-
-_throttle_keys_hashed.empties = ("throttle",)   # its deletion is its purpose (see _check_step)
-
-
-def _throttle_back_off():
-    """Throttles slow guessing down step by step (Throttle.take) instead of locking people out for 15 minutes."""
-    from . import models
-    add_columns_if_missing(models.Throttle, "next_at")
-
-
-def _pseudonyms():
-    """Anonymous means anonymous in the data too (models.MadeBySomeone, Response): who wrote an anonymous proposal
-    or thought, and who responded, is kept as a pseudonym only its maker's session can make again. The links no
-    screen showed anyone else go now, at once (no pseudonym can be made for them without their maker's key): an
-    anonymous proposal's or thought's author, a private objector. So those, from before, are nobody's, their
-    makers' too: a maker no longer sees their own anonymous proposal that was hidden or held back, nor takes back
-    an anonymous thought, and a private objection from before stays counted until a new round. What names a
-    person on a board was public already (named proposals and thoughts, named objections): their makers' sessions
-    take them as theirs when they next open them (MadeBySomeone.adopt_named), as other responses move to their
-    pseudonyms (board.adopt_responses)."""
-    from playhouse.migrate import SchemaMigrator, migrate
-
-    from . import models
-    add_columns_if_missing(models.Proposal, "owner_salt", "owner_tag")
-    add_columns_if_missing(models.Thought, "owner_salt", "owner_tag")
-    add_columns_if_missing(models.Response, "voter")
-    db.create_tables([models.Responder], safe=True)
-    migrator = SchemaMigrator.from_database(db.obj)
-    may_be_nobody = [(table, column) for table, column in (("proposal", "author_id"), ("thought", "author_id"),
-                                                             ("response", "user_id"))
-                     if not next(c for c in db.get_columns(table) if c.name == column).null]
-    migrate(*(migrator.drop_not_null(table, column) for table, column in may_be_nobody))
-    models.Response._schema.create_indexes(safe=True)   # one response per pseudonym per behaviour
-    models.Proposal.update(author=None).where(models.Proposal.named == False).execute()  # noqa: E712
-    models.Thought.update(author=None).where(models.Thought.anonymous == True).execute()  # noqa: E712
-    for response in models.Response.select(models.Response.id).where(models.Response.private == True):  # noqa: E712
-        (models.Response.update(user=None, voter=secrets.token_hex(20))   # counted still, and nobody's
-         .where(models.Response.id == response.id).execute())
-    for model in (models.Proposal, models.Thought):
-        for row in model.select(model.id).where(model.owner_salt.is_null()):
-            model.update(owner_salt=secrets.token_hex(8)).where(model.id == row.id).execute()
-
-
-# The links it cuts on purpose (tests/test_upgrades.py checks every other link is kept).
-_pseudonyms.unlinks = {"proposal": ("author_id",), "thought": ("author_id",), "response": ("user_id",)}
-
-
-def _reset_holds():
-    """Password resets made with a facilitator's code, and the memberships they put on hold until confirmed."""
-    from . import models
-    db.create_tables(models.RESET_MODELS, safe=True)
-
-
-def _logins():
-    """Each sign-in's own secret (part of the key sealing the workbook key in its cookie) and when it was last used."""
-    from . import models
-    db.create_tables(models.LOGIN_MODELS, safe=True)
-
-
-UPGRADES: list[Callable[[], None]] = [
-    _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
-    _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
-    _boards,                # 3: the code of behaviour board: boards, proposals, responses
-    _board_details,         # 4: proposals held back until revealed (each its own), themes
-    _follow_ups,            # 5: between sessions: the agreed date for the reflection, the follow-up conversation
-    _sessions,              # 6: running a session: current session, timer, discussions, thoughts
-    _workbooks_completed,   # 7: what step 2 gained after it shipped: shares, answers unique per key generation
-    _sent_requests,         # 8: the keys of creates already made, so a create sent again makes one
-    _throttle_keys_hashed,  # 9: throttle counters keyed by a keyed hash, never by what was typed
-    _throttle_back_off,     # 10: the moment a throttled key may try again
-    _pseudonyms,            # 11: anonymous proposals, thoughts and responses under pseudonyms, linked to nobody
-    _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
-    _logins,                # 13: sign-ins, each with its own secret and the time it was last used
-]
-
-
-def step_name(step: Callable[[], None]) -> str:
-    """A step's name, recorded beside its number: a database upgraded by other code (another branch, whose step
-    7 is not ours) is recognised instead of being half-upgraded. So a shipped step is never renamed either."""
-    return step.__name__.lstrip("_")
-
-
-# Databases upgraded before names were recorded hold numbers only; those steps can only have been these.
-NAMED_FROM_THE_START = 6
-
-
-class UpgradeRefused(RuntimeError):
-    """The schema could not be brought up to date without losing or breaking data, or this code does not know
-    the steps the database went through. Nothing was changed; the message says what to do."""
-
-
-def steps_problem(recorded: list[tuple[int, str | None]], names: list[str]) -> str | None:
-    """Why this code cannot take a database whose schema went through `recorded` (version, step name) steps,
-    given the names of its own steps; None if it can. Used at start and before a restore."""
-    if not recorded:
-        return None
-    newest = max(version for version, _ in recorded)
-    if newest > len(names):
-        return (f"it is at schema version {newest}, newer than this code knows ({len(names)}): it was made or "
-                "upgraded by a newer version of Peer 2 Peer. Update the app before using it")
-    for version, name in recorded:
-        if name is not None and name != names[version - 1]:
-            return (f"its step {version} is \"{name}\", which is not this code's step {version} "
-                    f"(\"{names[version - 1]}\"): it was upgraded by another version of Peer 2 Peer (another "
-                    "branch). Use the version that made it, or a backup made by this one")
-    return None
-
-
-def schema_version() -> int:
-    return max((version for version, _ in _recorded_steps()), default=0)
-
-
-def _recorded_steps() -> list[tuple[int, str | None]]:
-    db.execute_sql("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL, step TEXT)")
-    if "step" not in {column.name for column in db.get_columns("schema_version")}:
-        db.execute_sql("ALTER TABLE schema_version ADD COLUMN step TEXT")
-    return [tuple(row) for row in db.execute_sql("SELECT version, step FROM schema_version ORDER BY version")]
-
-
-@contextmanager
-def _one_upgrader_at_a_time() -> Iterator[None]:
-    """On PostgreSQL, several worker processes may start at once: they upgrade one after another. (SQLite is
-    served by one process; its IMMEDIATE transactions serialise the steps anyway.)"""
-    if not is_postgresql():
-        yield
-        return
-    db.execute_sql(f"SELECT pg_advisory_lock({db.param})", (UPGRADE_LOCK,))
-    try:
-        yield
-    finally:
-        db.execute_sql(f"SELECT pg_advisory_unlock({db.param})", (UPGRADE_LOCK,))
-
-
-@contextmanager
-def _foreign_keys_off() -> Iterator[None]:
-    """SQLite rebuilds a table to add a NOT NULL column (peewee's migrator: copy, DROP, rename). With foreign keys
-    on, that DROP deletes every row pointing at the table (ON DELETE CASCADE): an upgrade once emptied the
-    memberships and the board's responses that way. The pragma only takes effect outside a transaction, so it is
-    set around each step's; `_check_step` then proves the step left every reference whole."""
-    if is_postgresql():   # PostgreSQL alters tables in place: nothing cascades
-        yield
-        return
-    db.execute_sql("PRAGMA foreign_keys = OFF")
-    try:
-        yield
-    finally:
-        db.execute_sql("PRAGMA foreign_keys = ON")
-
-
-def _row_counts() -> dict[str, int]:
-    return {table: db.execute_sql(f'SELECT count(*) FROM "{table}"').fetchone()[0]
-            for table in db.get_tables() if table != "schema_version"}
-
-
-def _broken_references() -> Counter:
-    if is_postgresql():   # enforces every foreign key itself, inside the step
-        return Counter()
-    return Counter(row[0] for row in db.execute_sql("PRAGMA foreign_key_check"))
-
-
-def _check_step(number: int, step: Callable[[], None], rows_before: dict[str, int], broken_before: Counter) -> None:
-    """Inside the step's transaction: raising here rolls the step back. Upgrades add; they never delete, but for
-    what a step says it empties (`step.empties`: tables of short-lived counters, never people's work)."""
-    rows_after, broken_after = _row_counts(), _broken_references()
-    name, emptied = step_name(step), getattr(step, "empties", ())
-    lost = [f"{table}: {count} → {rows_after.get(table, 0)}" for table, count in rows_before.items()
-            if rows_after.get(table, 0) < count and table not in emptied]
-    broken = [f"{table}: {count}" for table, count in broken_after.items() if count > broken_before[table]]
-    if lost or broken:
-        said = "; ".join(filter(None, [lost and "rows lost (" + ", ".join(lost) + ")",
-                                       broken and "references broken (" + ", ".join(broken) + ")"]))
-        raise UpgradeRefused(
-            f"Upgrade step {number} ({name}) would have changed data it must keep: {said}. It was undone: the "
-            f"database is as it was, at schema version {number - 1}, and the app will not start with it until "
-            "this is fixed. Keep using the version of the app you had, and report this message.")
-
-
-def upgrade(steps: list[Callable[[], None]] | None = None, before: Callable[[int], object] | None = None) -> int:
-    """Apply the steps not yet applied; return the version the database is now at. `before(version)` runs
-    first when an existing database is about to change (the app makes a backup there).
-
-    Each step runs in its own transaction with foreign keys off (SQLite), and is recorded, with its name, only
-    once it has kept every row and every reference (see `_check_step`)."""
-    steps = UPGRADES if steps is None else steps
-    names = [step_name(step) for step in steps]
-    with _one_upgrader_at_a_time():
-        recorded = _recorded_steps()
-        if any(name is None for _, name in recorded):
-            with db.atomic():   # numbers only, from before names were kept: name them as the steps they were
-                for version, name in recorded:
-                    if name is None and version <= min(NAMED_FROM_THE_START, len(names)):
-                        db.execute_sql(f"UPDATE schema_version SET step = {db.param} WHERE version = {db.param}",
-                                       (names[version - 1], version))
-            recorded = _recorded_steps()
-        problem = steps_problem(recorded, names)
-        if problem:
-            raise UpgradeRefused(f"This code cannot use the database: {problem}.")
-        current = max((version for version, _ in recorded), default=0)
-        if 0 < current < len(steps) and before is not None:
-            before(current)
-        for number, step in enumerate(steps[current:], start=current + 1):
-            with _foreign_keys_off(), db.atomic():
-                rows_before, broken_before = _row_counts(), _broken_references()
-                step()
-                _check_step(number, step, rows_before, broken_before)
-                db.execute_sql(f"INSERT INTO schema_version (version, step) VALUES ({db.param}, {db.param})",
-                               (number, names[number - 1]))
-    return len(steps)
+    @app.teardown_request
+    def _close(exc):
+        if not db.is_closed():
+            db.close()

@@ -211,6 +211,7 @@ def invite_qr(group_id: int):
 def new_code(group_id: int):
     group, _ = managed_or_404(group_id)
     group.rotate_join_code(current_app.config["JOIN_CODE_DAYS"])
+    Board.touch(group)   # the projector shows the code
     log.info("join-code-rotated group=%s by=%s", group.id, current_user.id)
     return (_invite("groups/_invite.html", group) if is_fragment_request()
             else redirect(url_for("groups.invite", group_id=group.id)))
@@ -221,6 +222,7 @@ def new_code(group_id: int):
 def close_code(group_id: int):
     group, _ = managed_or_404(group_id)
     group.close_join_code()
+    Board.touch(group)
     log.info("join-code-closed group=%s by=%s", group.id, current_user.id)
     return (_invite("groups/_invite.html", group) if is_fragment_request()
             else redirect(url_for("groups.invite", group_id=group.id)))
@@ -289,6 +291,7 @@ def join_with_code(code: str):
             return render_template("groups/join_held.html", group=group)
         if request.method == "POST":
             Membership.join(User.get_by_id(current_user.id), group)
+            Board.touch(group)   # the board counts who has committed out of how many
             log.info("joined group=%s user=%s", group.id, current_user.id)
             flash(f"Welcome to {group.name}.")
             return redirect(url_for("groups.show", group_id=group.id))
@@ -299,6 +302,7 @@ def join_with_code(code: str):
         def member() -> User:
             user = User.create_account(name, request.form["password"])
             Membership.join(user, group)
+            Board.touch(group)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
             return user
         user = sign_up_once(member)

@@ -17,7 +17,8 @@ from conftest import PASSWORD, login, make_app, post
 from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
-from p2p.db import UPGRADES, db, file_problem
+from p2p.db import db
+from p2p.models.schema import UPGRADES, file_problem
 from p2p.models import Answer, Board, User
 
 # About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
@@ -325,7 +326,7 @@ def test_p2p_upgrade_backs_up_upgrades_and_says_what_it_did(app, room, tmp_path,
 
 
 def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
-    from p2p import db as database_module
+    from p2p.models import schema as database_module
 
     steps = [*database_module.UPGRADES, lambda: None]
     made = []

@@ -103,7 +103,7 @@ def test_the_server_makes_its_daily_backup_with_pg_dump(app, room, tmp_path):
 
 def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
     from conftest import make_app
-    from p2p import db as database
+    from p2p.models import schema as database
     with database.db.connection_context():
         database.db.execute_sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")
     close_all()

@@ -6,9 +6,9 @@ import pytest
 from peewee import BooleanField, IntegrityError
 
 from conftest import make_app, on_postgresql
-from p2p import db as database
-from p2p.db import UpgradeRefused, add_columns_if_missing, db, open_database, schema_version, upgrade
+from p2p.db import DatabaseUnavailable, db, open_database, open_postgresql
 from p2p.models import Board, Group, Membership, Proposal, Response, User
+from p2p.models.schema import UPGRADES, UpgradeRefused, add_columns_if_missing, schema_version, upgrade
 
 
 @pytest.mark.sqlite_only
@@ -39,14 +39,14 @@ def test_deleting_a_group_takes_its_memberships_with_it(room):
 
 def test_a_fresh_database_is_at_the_latest_schema(app):
     with db.connection_context():
-        assert schema_version() == len(database.UPGRADES)
+        assert schema_version() == len(UPGRADES)
 
 
 def test_an_upgrade_keeps_data_and_records_its_version(app, room, monkeypatch):
     def add_a_column():
         db.execute_sql("ALTER TABLE \"group\" ADD COLUMN current_session TEXT")
 
-    steps = [*database.UPGRADES, add_a_column]
+    steps = [*UPGRADES, add_a_column]
     with db.connection_context():
         assert upgrade(steps) == len(steps)
         assert schema_version() == len(steps)
@@ -63,7 +63,7 @@ def test_a_failing_upgrade_rolls_back_and_is_tried_again_next_start(app, room):
     with db.connection_context():
         before = schema_version()
         with pytest.raises(RuntimeError):
-            upgrade([*database.UPGRADES, half_done])
+            upgrade([*UPGRADES, half_done])
         assert schema_version() == before
         assert not db.table_exists("half")
         assert User.select().count() == 5
@@ -84,7 +84,7 @@ def test_a_step_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(app, room):
 
         with db.connection_context():
             memberships = Membership.select().count()
-            upgrade([*database.UPGRADES, add_flags])
+            upgrade([*UPGRADES, add_flags])
             assert Membership.select().count() == memberships == 5
             assert Response.select().count() == 1
             if not on_postgresql(app):
@@ -99,10 +99,10 @@ def test_a_step_that_would_lose_rows_is_undone_and_the_app_says_so(app, room):
         db.execute_sql("DELETE FROM membership WHERE role = 'participant'")
 
     with db.connection_context():
-        latest = len(database.UPGRADES)
+        latest = len(UPGRADES)
         with pytest.raises(UpgradeRefused, match=rf"step {latest + 1} \(tidy_up\).*membership: 5 → 2.*schema "
                                                   rf"version {latest}"):
-            upgrade([*database.UPGRADES, tidy_up])
+            upgrade([*UPGRADES, tidy_up])
         assert schema_version() == latest
         assert Membership.select().count() == 5
 
@@ -114,7 +114,7 @@ def test_a_step_that_would_break_references_is_undone(app, room):
 
     with db.connection_context():
         with pytest.raises(UpgradeRefused, match=r"references broken \(membership: 5\)"):
-            upgrade([*database.UPGRADES, renumber_groups])
+            upgrade([*UPGRADES, renumber_groups])
         assert Group.get_by_id(room.group.id).name == "Tuesday group"
 
 
@@ -128,9 +128,9 @@ def test_steps_are_recorded_by_name_and_another_branch_s_database_is_refused(app
     with db.connection_context():
         names = [row[0] for row in db.execute_sql("SELECT step FROM schema_version ORDER BY version")]
         assert names[:6] == ["create_tables", "workbooks", "boards", "board_details", "follow_ups", "sessions"]
-        upgrade([*database.UPGRADES, their_step])
+        upgrade([*UPGRADES, their_step])
         with pytest.raises(UpgradeRefused, match=f'step {len(names) + 1} is "their_step".*another branch'):
-            upgrade([*database.UPGRADES, our_step])
+            upgrade([*UPGRADES, our_step])
 
 
 def test_steps_recorded_before_names_were_kept_are_named(app):
@@ -193,9 +193,9 @@ def test_p2p_database_url_selects_postgresql_and_an_unreachable_server_is_explai
 
 
 def test_a_database_url_that_is_not_postgresql_is_refused(tmp_path):
-    with pytest.raises(database.DatabaseUnavailable, match="must start with postgresql://.*'mysql'"):
+    with pytest.raises(DatabaseUnavailable, match="must start with postgresql://.*'mysql'"):
         make_app(tmp_path, DATABASE_URL="mysql://someone:secret@host/p2p")
-    assert database.open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
+    assert open_postgresql("postgres://u@h/p2p").database.startswith("postgresql://")
 
 
 def test_names_sort_whatever_their_case_and_keys_come_back_as_bytes(app):

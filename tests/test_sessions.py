@@ -8,7 +8,8 @@ import pytest
 
 from conftest import post, text
 from p2p.content import ContentError, load_library
-from p2p.db import db, upgrade, UPGRADES
+from p2p.db import db
+from p2p.models.schema import UPGRADES, upgrade
 from p2p.models import Board, CurrentSession, Discussion, Group, Membership, Proposal, Thought, Timer, utcnow
 from p2p.sessions import THOUGHT_LIMIT
 from test_content import GOOD_MODULE, write_programme

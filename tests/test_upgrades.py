@@ -43,7 +43,8 @@ from conftest import FAST_HASHING, database_url, login, make_app, text
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.board import adopt_responses
-from p2p.db import UPGRADES, close_all
+from p2p.db import close_all
+from p2p.models.schema import UPGRADES
 from p2p.models import Board, EarlierKey, Group, Proposal, Responder, Response, Thought, User
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"

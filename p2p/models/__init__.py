@@ -1,0 +1,27 @@
+"""The tables and the queries on them, one module per feature; the database keeps the invariants (unique
+indexes), not `if`s. Modules import downwards only (pyproject.toml's import contracts keep it so):
+
+    base → accounts → groups → workbook, board → sessions, follow_up;  sent_requests (any feature's creates)
+
+`schema` holds the upgrade steps that make and change these tables. Everything is re-exported here, so callers
+write `from .models import Group, Proposal`."""
+
+from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
+from .base import FACILITATOR, JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, NAME_MAX, PARTICIPANT, PASSWORD_MAX, \
+    PASSWORD_MIN, BaseModel, digest, name_key, normalise_name, one_line, utcnow
+from .board import THEME_MAX, Board, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, Response
+from .follow_up import FollowUp
+from .groups import Group, HeldMembership, Membership, PasswordReset, format_join_code, normalise_join_code
+from .sent_requests import REQUEST_KEY, SentRequest
+from .sessions import CurrentSession, Discussion, Thought, Timer
+from .workbook import Answer, LadderSnapshot, Share
+
+__all__ = [
+    "FACILITATOR", "JOIN_CODE_ALPHABET", "JOIN_CODE_LENGTH", "NAME_MAX", "PARTICIPANT", "PASSWORD_MAX",
+    "PASSWORD_MIN", "REQUEST_KEY", "THEME_MAX",
+    "Answer", "BaseModel", "Board", "CodeVersion", "Commitment", "CurrentSession", "Discussion", "EarlierKey",
+    "FollowUp", "Group", "HeldMembership", "LadderSnapshot", "Login", "MadeBySomeone", "Membership", "OneTimeToken",
+    "PasswordReset", "Proposal", "Responder", "Response", "SentRequest", "Share", "Thought", "Throttle", "Timer",
+    "User",
+    "digest", "format_join_code", "name_key", "normalise_join_code", "normalise_name", "one_line", "utcnow",
+]

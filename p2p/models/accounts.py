@@ -1,0 +1,341 @@
+"""People's accounts: their names, passwords and workbook keys (the keys only ever wrapped), the keys a reset
+replaced, one-time setup links and reset codes, sign-ins, and the throttles on guessing."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import math
+import secrets
+import time
+from datetime import timedelta
+
+from flask_login import UserMixin
+from peewee import BlobField, BooleanField, Case, CharField, DateTimeField, ForeignKeyField, IntegerField, \
+    DoubleField, fn
+
+from .. import crypto, passwords
+from ..db import db
+from .base import FACILITATOR, JOIN_CODE_ALPHABET, NAME_MAX, PARTICIPANT, BaseModel, digest, name_key, \
+    normalise_name, utcnow
+
+class User(UserMixin, BaseModel):
+    name = CharField(max_length=NAME_MAX)
+    name_key = CharField(max_length=NAME_MAX * 4, unique=True)
+    password_hash = CharField()
+    role = CharField(max_length=20, default=PARTICIPANT)
+    # Bumped on logout, password change, reset and removal: cookies carrying an older number stop working.
+    session_version = IntegerField(default=1)
+    created_at = DateTimeField(default=utcnow)
+    # The workbook's data key, only ever stored wrapped (see crypto.py). key_generation counts fresh keys
+    # made by a reset without the recovery code; answers remember which generation sealed them.
+    key_salt = BlobField(null=True)
+    key_by_password = BlobField(null=True)
+    key_by_recovery = BlobField(null=True)
+    key_generation = IntegerField(default=1)
+
+    @property
+    def is_facilitator(self) -> bool:
+        return self.role == FACILITATOR
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_version}"
+
+    @classmethod
+    def from_session_id(cls, session_id: str) -> User | None:
+        user_id, _, version = (session_id or "").partition(":")
+        if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
+            return None
+        return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
+
+    @classmethod
+    def by_name(cls, name: str) -> User | None:
+        return cls.get_or_none(cls.name_key == name_key(name))
+
+    @classmethod
+    def name_taken(cls, name: str) -> bool:
+        return cls.select().where(cls.name_key == name_key(name)).exists()
+
+    @classmethod
+    def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
+        """A new account with a new workbook key. The key and the recovery code are on the returned object
+        (`data_key`, `recovery_code`) for this request only: neither is stored in readable form."""
+        name = normalise_name(name)
+        user = cls(name=name, name_key=name_key(name), password_hash=passwords.hash(password), role=role)
+        user.new_workbook_key(password)
+        user.save()
+        return user
+
+    @classmethod
+    def authenticate(cls, name: str, password: str) -> User | None:
+        user = cls.by_name(name)
+        if user is None:
+            passwords.waste_time()  # the same cost either way: timing does not reveal which names exist
+            return None
+        if not passwords.verify(user.password_hash, password):
+            return None
+        if passwords.needs_rehash(user.password_hash):
+            user.password_hash = passwords.hash(password)
+            user.save(only=[User.password_hash])
+        return user
+
+    @classmethod
+    def facilitators(cls):
+        return cls.select().where(cls.role == FACILITATOR).order_by(fn.lower(cls.name))
+
+    @classmethod
+    def any_facilitator(cls) -> bool:
+        return cls.select().where(cls.role == FACILITATOR).exists()
+
+    # Workbook keys. A context string binds each wrapped key to its owner and purpose.
+
+    def _wrap_context(self, purpose: str) -> str:
+        return f"wrap:{self.key_generation}:{purpose}"
+
+    def new_workbook_key(self, password: str) -> None:
+        """A fresh data key, wrapped by the password and by a new recovery code (kept on self, unsaved)."""
+        self.data_key = crypto.new_data_key()
+        self.recovery_code = crypto.new_recovery_code()
+        self.key_salt = crypto.new_salt()
+        self._wrap(password)
+
+    def _wrap(self, password: str) -> None:
+        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), self.data_key,
+                                           self._wrap_context("password"))
+        self.rewrap_recovery()
+
+    def rewrap_recovery(self) -> None:
+        """Wrap self.data_key under self.recovery_code (a new code replaces the old one)."""
+        self.key_by_recovery = crypto.seal(crypto.recovery_key(self.recovery_code, self.key_salt), self.data_key,
+                                           self._wrap_context("recovery"))
+
+    def unlock_with_password(self, password: str) -> bytes:
+        """The data key, opened with the password (raises crypto.CannotOpen if it does not open)."""
+        key = crypto.password_key(password, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_password, self._wrap_context("password"))
+
+    def unlock_with_recovery_code(self, code: str) -> bytes:
+        key = crypto.recovery_key(code, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_recovery, self._wrap_context("recovery"))
+
+    def set_password(self, password: str, data_key: bytes) -> None:
+        """A new password; the same workbook key is wrapped again under it."""
+        self.password_hash = passwords.hash(password)
+        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), data_key,
+                                           self._wrap_context("password"))
+        self.data_key = data_key
+        self.end_sessions()
+
+    def start_fresh_workbook(self, password: str) -> None:
+        """After a reset without the recovery code: a new, empty workbook. The old key's recovery wrap is kept
+        (EarlierKey), so the old answers come back if the old recovery code turns up. (What was shared from the
+        old one goes with it: Share.withdraw_all.)"""
+        if self.key_by_recovery is not None:
+            EarlierKey.create(user=self, generation=self.key_generation, key_salt=self.key_salt,
+                              key_by_recovery=self.key_by_recovery)
+            self.key_generation += 1
+        self.password_hash = passwords.hash(password)
+        self.new_workbook_key(password)
+        self.end_sessions()
+
+    @property
+    def has_workbook_key(self) -> bool:
+        return self.key_by_password is not None
+
+    def end_sessions(self) -> None:
+        """Sign this person out everywhere, by making every existing cookie stale, and forget the secrets of their
+        sign-ins (Login), so a copied cookie cannot open their workbook key any more."""
+        self.session_version += 1
+        self.save()
+        Login.end_all(self)
+
+
+class OneTimeToken(BaseModel):
+    """Setup links for facilitators and reset codes for participants. Only a hash of the secret is stored."""
+
+    SETUP = "facilitator-setup"
+    RESET = "password-reset"
+
+    purpose = CharField(max_length=40)
+    token_hash = CharField(max_length=64, unique=True)
+    user = ForeignKeyField(User, null=True, on_delete="CASCADE")          # whose password a reset is for
+    created_by = ForeignKeyField(User, null=True, on_delete="SET NULL")
+    expires_at = DateTimeField()
+    used = BooleanField(default=False)
+
+    @classmethod
+    def issue(cls, purpose: str, hours: int, user: User | None = None, created_by: User | None = None,
+              token: str | None = None) -> str:
+        token = token or secrets.token_urlsafe(24)
+        cls.create(purpose=purpose, token_hash=digest(token), user=user, created_by=created_by,
+                   expires_at=utcnow() + timedelta(hours=hours))
+        return token
+
+    @classmethod
+    def new_reset_code(cls, user: User, created_by: User, hours: int) -> str:
+        """Eight characters a facilitator can read out; returned formatted as ABCD-EFGH."""
+        code = "".join(secrets.choice(JOIN_CODE_ALPHABET) for _ in range(8))
+        with db.atomic():
+            # One working code per person: a new one (or the page reloaded) replaces any earlier one.
+            cls.delete().where((cls.purpose == cls.RESET) & (cls.user == user) & (cls.used == False)).execute()  # noqa: E712
+            cls.issue(cls.RESET, hours, user=user, created_by=created_by, token=code)
+        return f"{code[:4]}-{code[4:]}"
+
+    @classmethod
+    def find(cls, purpose: str, token: str) -> OneTimeToken | None:
+        return cls.get_or_none((cls.purpose == purpose) & (cls.token_hash == digest(token or "")) &
+                               (cls.used == False) & (cls.expires_at > utcnow()))  # noqa: E712
+
+    def spend(self) -> bool:
+        """Mark used; False if another request spent it first (a double submit)."""
+        return bool(OneTimeToken.update(used=True)
+                    .where((OneTimeToken.id == self.id) & (OneTimeToken.used == False))  # noqa: E712
+                    .execute())
+
+
+class Throttle(BaseModel):
+    """Failure counters in a fixed window, kept in the database so every worker process shares them.
+
+    A counter is found by a keyed hash of what it counts ("login:" and the name typed, "join:" and an address):
+    the table never holds what was typed (once, a password typed into the name box), and without the server's
+    secret its hashes say nothing. Counters whose window ended a day ago are deleted."""
+
+    KEY_MAX = 200
+    FORGET_AFTER = 24 * 3600
+    _secret = b""   # from the server's secret (configure, at start)
+
+    key = CharField(max_length=KEY_MAX, unique=True)
+    count = IntegerField(default=0)
+    # Seconds since 1970: a double (PostgreSQL's REAL, which FloatField gives, would round them to ~2 minutes).
+    window_start = DoubleField()
+    next_at = DoubleField(default=0)   # take(): no attempt before this moment
+
+    @classmethod
+    def configure(cls, server_secret: str) -> None:
+        cls._secret = hmac.new(server_secret.encode(), b"p2p: throttle keys", hashlib.sha256).digest()
+
+    @classmethod
+    def hashed(cls, key: str) -> str:
+        return hmac.new(cls._secret, key.encode(), hashlib.sha256).hexdigest()
+
+    @classmethod
+    def blocked(cls, key: str, limit: int, window: int) -> bool:
+        row = cls.get_or_none(cls.key == cls.hashed(key))
+        return bool(row) and row.window_start > time.time() - window and row.count >= limit
+
+    @classmethod
+    def fail(cls, key: str, window: int) -> None:
+        """Count one failure, in one statement: failures arriving at once in several workers all count (a
+        read-then-write would lose some under PostgreSQL's READ COMMITTED)."""
+        now = time.time()
+        cls.delete().where(cls.window_start < now - cls.FORGET_AFTER).execute()
+        expired = cls.window_start <= now - window   # the row's old window: a new one starts at 1
+        cls.insert(key=cls.hashed(key), count=1, window_start=now).on_conflict(
+            conflict_target=[cls.key],
+            update={cls.count: Case(None, [(expired, 1)], cls.count + 1),
+                    cls.window_start: Case(None, [(expired, now)], cls.window_start)}).execute()
+
+    @classmethod
+    def clear(cls, key: str) -> None:
+        cls.delete().where(cls.key == cls.hashed(key)).execute()
+
+    @classmethod
+    def count_of(cls, key: str, window: int) -> int:
+        row = cls.get_or_none(cls.key == cls.hashed(key))
+        return row.count if row and row.window_start > time.time() - window else 0
+
+    @classmethod
+    def take(cls, key: str, free: int, window: int, longest: int = 60) -> int:
+        """One attempt (a password, a join code) for `key`: 0 if it may go ahead, counted already, before any
+        expensive check; else the whole seconds still to wait, and it is not counted. The first `free` attempts in
+        a window go at once; after them each must wait twice as long after the one before (1 s, 2 s, 4 s … up to
+        `longest`): guessing slows to a crawl, and nobody is ever locked out for long (a person whose name
+        someone else is guessing still gets in within a minute). One conditional statement: attempts made at
+        the same moment, in several threads or workers, each see the others' (30 at once used to get 17 checks
+        past a limit of 10)."""
+        now = time.time()
+        expired = cls.window_start <= now - window
+        count = Case(None, [(expired, 1)], cls.count + 1)   # this attempt's number in its window
+        steps = range(math.ceil(math.log2(longest)) + 1)
+        wait = Case(None, [(count < free, 0), *((count == free + i, min(2 ** i, longest)) for i in steps)], longest)
+        first = cls.insert(key=cls.hashed(key), count=1, window_start=now, next_at=now + (0 if free > 1 else 1))
+        taken = db.execute(first.on_conflict(
+            conflict_target=[cls.key], where=expired | (cls.next_at <= now),
+            update={cls.count: count, cls.window_start: Case(None, [(expired, now)], cls.window_start),
+                    cls.next_at: wait + now})).rowcount
+        if taken:
+            return 0
+        return max(1, math.ceil(cls.get(cls.key == cls.hashed(key)).next_at - now))
+
+    @classmethod
+    def give_back(cls, key: str) -> None:
+        """An attempt that turned out right (the right code, the right password) does not count against anyone:
+        a room logging in from one address uses none of its budget."""
+        cls.update(count=Case(None, [(cls.count > 0, cls.count - 1)], 0), next_at=0).where(
+            cls.key == cls.hashed(key)).execute()
+
+
+class EarlierKey(BaseModel):
+    """A workbook key replaced by a reset without the recovery code. Only its recovery wrap is kept, so the
+    earlier answers stay unreadable until their owner brings the old recovery code."""
+
+    user = ForeignKeyField(User, backref="earlier_keys", on_delete="CASCADE")
+    generation = IntegerField()
+    key_salt = BlobField()
+    key_by_recovery = BlobField()
+    replaced_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "generation"), True),)
+
+    def unlock(self, code: str) -> bytes:
+        key = crypto.recovery_key(code, self.key_salt)
+        return crypto.open_sealed(key, self.key_by_recovery, f"wrap:{self.generation}:recovery")
+
+
+class Login(BaseModel):
+    """One sign-in on one device, from logging in until logging out, a password change or reset, removal from a
+    group (User.end_sessions), or a spell without use (IDLE_MINUTES). The session cookie names it by a random
+    token, kept here only as its hash. `secret` is this sign-in's part of the key that seals the workbook key in
+    that cookie (crypto.session_key): once the row is gone, a copied cookie opens nothing, even with the server's
+    secret and the database."""
+
+    SECRET_BYTES = 32
+
+    user = ForeignKeyField(User, backref="logins", on_delete="CASCADE")
+    token_hash = CharField(max_length=64, unique=True)
+    secret = BlobField()
+    started_at = DateTimeField(default=utcnow)
+    active_at = DateTimeField(default=utcnow)   # the last request that was not a live page's poll
+    seen_at = DateTimeField(default=utcnow, index=True)   # the last request of any kind
+
+    @classmethod
+    def start(cls, user: User, idle: timedelta) -> tuple[str, Login]:
+        """A new sign-in: the token for the cookie, and the row. Sign-ins unused for `idle` are forgotten."""
+        cls.delete().where(cls.seen_at < utcnow() - idle).execute()
+        token = secrets.token_urlsafe(cls.SECRET_BYTES)
+        return token, cls.create(user=user, token_hash=digest(token), secret=secrets.token_bytes(cls.SECRET_BYTES))
+
+    @classmethod
+    def find(cls, token: object, user_id: int) -> Login | None:
+        if not isinstance(token, str) or not token:
+            return None
+        return cls.get_or_none((cls.token_hash == digest(token)) & (cls.user == user_id))
+
+    def ended_by_idleness(self, idle: timedelta, poll: bool) -> bool:
+        """Unused for `idle`. A live page's poll asks whether the page is still open (seen); anything else whether
+        the person did something in that time (active): a poll never keeps a sign-in going by itself."""
+        return (self.seen_at if poll else self.active_at) < utcnow() - idle
+
+    def touch(self, idle: timedelta, poll: bool) -> None:
+        """Note this request, writing at most once a minute per sign-in, and for a poll only a few times per idle
+        spell: a room of screens polling every 1.5 s costs almost no writes (the idle time is kept to the minute)."""
+        now, step = utcnow(), min(timedelta(minutes=1), idle / 4)
+        if not poll and now - self.active_at > step:
+            Login.update(active_at=now, seen_at=now).where(Login.id == self.id).execute()
+        elif now - self.seen_at > (idle / 4 if poll else step):
+            Login.update(seen_at=now).where(Login.id == self.id).execute()
+
+    @classmethod
+    def end_all(cls, user) -> int:
+        return cls.delete().where(cls.user == user.id).execute()

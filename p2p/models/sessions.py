@@ -1,0 +1,133 @@
+"""Running a session: where the group is in its programme, a countdown everyone sees, and discussion boards for
+scenarios. Like the board, each live thing carries a version number in the database that screens poll with."""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+
+from .accounts import User
+from .base import BaseModel, utcnow
+from .board import MadeBySomeone
+from .groups import Group
+
+class CurrentSession(BaseModel):
+    """The session of the programme the group is in now, set by its facilitators. `place` is the session's path
+    in content/ (programme/module/session), so a group whose programme changes simply has none set."""
+
+    group = ForeignKeyField(Group, unique=True, backref="current_sessions", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    set_at = DateTimeField(default=utcnow)
+
+    @classmethod
+    def place_of(cls, group: Group) -> str | None:
+        return cls.select(cls.place).where(cls.group == group).scalar()
+
+    @classmethod
+    def choose(cls, group: Group, place: str) -> None:
+        (cls.insert(group=group, place=place, set_at=utcnow())
+         .on_conflict(conflict_target=[cls.group], update={cls.place: place, cls.set_at: utcnow()}).execute())
+
+
+class Timer(BaseModel):
+    """The group's countdown ("take five minutes to reflect"). Only the end time is stored: every screen is told
+    how many seconds are left and counts down by its own clock, so a phone's wrong clock does not matter."""
+
+    MINUTES_MAX = 180
+
+    group = ForeignKeyField(Group, unique=True, backref="timers", on_delete="CASCADE")
+    ends_at = DateTimeField(null=True)     # None: stopped
+    seconds = IntegerField(default=0)      # how long it was set for
+    label = CharField(max_length=80, default="")
+    version = IntegerField(default=1)      # bumped by start and stop: screens poll with it
+
+    @classmethod
+    def of(cls, group: Group) -> Timer | None:
+        return cls.get_or_none(cls.group == group)
+
+    @classmethod
+    def version_of(cls, group: Group) -> int:
+        return cls.select(cls.version).where(cls.group == group).scalar() or 0
+
+    @classmethod
+    def start(cls, group: Group, seconds: int, label: str = "") -> None:
+        ends = utcnow() + timedelta(seconds=seconds)
+        (cls.insert(group=group, ends_at=ends, seconds=seconds, label=label, version=2)
+         .on_conflict(conflict_target=[cls.group], update={cls.ends_at: ends, cls.seconds: seconds, cls.label: label,
+                                                           cls.version: cls.version + 1}).execute())
+
+    @classmethod
+    def stop(cls, group: Group) -> None:
+        cls.update(ends_at=None, version=cls.version + 1).where(cls.group == group).execute()
+
+    @property
+    def remaining(self) -> int:
+        """Whole seconds left (rounded up, so a running timer never shows 0), or 0 when stopped or over."""
+        if self.ends_at is None:
+            return 0
+        left = (self.ends_at - utcnow()).total_seconds()
+        return max(0, math.ceil(left))
+
+
+class Discussion(BaseModel):
+    """A group's discussion board for one scenario of a `scenarios` block. `place` is the scenario's path in
+    content/ (programme/module/session/block/scenario). Made when the first thought arrives."""
+
+    group = ForeignKeyField(Group, backref="discussions", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    version = IntegerField(default=1)
+
+    class Meta:
+        indexes = ((("group", "place"), True),)   # one board per scenario per group
+
+    @classmethod
+    def find(cls, group: Group, place: str) -> Discussion | None:
+        return cls.get_or_none((cls.group == group) & (cls.place == place))
+
+    @classmethod
+    def for_place(cls, group: Group, place: str) -> Discussion:
+        found = cls.find(group, place)
+        if found is None:
+            cls.insert(group=group, place=place).on_conflict_ignore().execute()
+            found = cls.find(group, place)
+        return found
+
+    @classmethod
+    def version_of(cls, group: Group, place: str) -> int:
+        return cls.select(cls.version).where((cls.group == group) & (cls.place == place)).scalar() or 0
+
+    @classmethod
+    def counts(cls, group: Group, places: list[str]) -> dict[str, int]:
+        """Thoughts the group can see, per place."""
+        rows = (cls.select(cls.place, fn.COUNT(Thought.id)).join(Thought)
+                .where(cls.group == group, cls.place.in_(places), Thought.hidden == False)  # noqa: E712
+                .group_by(cls.place).tuples())
+        return dict(rows)
+
+    def changed(self) -> None:
+        Discussion.update(version=Discussion.version + 1).where(Discussion.id == self.id).execute()
+        self.version = Discussion.get_by_id(self.id).version
+
+    def thoughts_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Thought]:
+        """What this person may see, oldest first: a thought the facilitator hid stays visible to its author."""
+        query = (Thought.select(Thought, User).join(User, JOIN.LEFT_OUTER)
+                 .where(Thought.discussion == self).order_by(Thought.created_at, Thought.id))
+        return [t for t in query if facilitator or not t.hidden or t.made_by(pseudonyms)]
+
+
+class Thought(MadeBySomeone, BaseModel):
+    """One person's thought on a scenario. No votes, no replies: each person adds what they think."""
+
+    TEXT_MAX = 500
+
+    discussion = ForeignKeyField(Discussion, backref="thoughts", on_delete="CASCADE")
+    # Only for a thought with its author's name: "Don't show my name" keeps none (see MadeBySomeone).
+    author = ForeignKeyField(User, null=True, backref="thoughts", on_delete="CASCADE")
+    owner_salt = CharField(max_length=32, null=True)
+    owner_tag = CharField(max_length=40, null=True)
+    text = TextField()
+    anonymous = BooleanField(default=False)   # "Don't show my name": no page ever shows who wrote it
+    hidden = BooleanField(default=False)      # hidden from the group by a facilitator; its author still sees it
+    created_at = DateTimeField(default=utcnow)

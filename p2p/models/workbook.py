@@ -1,0 +1,71 @@
+"""A person's private workbook: answers and ladder snapshots, sealed with their own key, and what they chose to
+bring out of it (Share)."""
+
+from __future__ import annotations
+
+from peewee import BlobField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
+
+from .accounts import User
+from .base import BaseModel, utcnow
+from .groups import Membership
+
+class Answer(BaseModel):
+    """One answer in someone's workbook, sealed with their data key. `place` is the exercise's stable path in
+    content/ (programme/module/session/block[/part]), so edited wording keeps its answer."""
+
+    user = ForeignKeyField(User, backref="answers", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    sealed = BlobField()
+    key_generation = IntegerField()
+    revision = IntegerField(default=1)
+    updated_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        # One answer per person per place (per key generation: a fresh workbook after a reset starts empty
+        # beside the old, still-locked one).
+        indexes = ((("user", "place", "key_generation"), True),)
+
+
+class LadderSnapshot(BaseModel):
+    """A dated marking of the ladder of change: which statements felt real then. Sealed like answers."""
+
+    user = ForeignKeyField(User, backref="ladder_snapshots", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    sealed = BlobField()
+    key_generation = IntegerField()
+    taken_at = DateTimeField(default=utcnow)
+
+
+class Share(BaseModel):
+    """An answer its owner chose to bring out of the private workbook: marked "to discuss" (a list for
+    themselves), or shared with the facilitators of one of their groups. A shared copy is plain text, because
+    its owner chose to show it; it belongs to the membership, so leaving or being removed withdraws it."""
+
+    DISCUSS = "discuss"
+    FACILITATOR = "facilitator"
+
+    user = ForeignKeyField(User, backref="shares", on_delete="CASCADE")
+    place = CharField(max_length=400)
+    kind = CharField(max_length=20)
+    membership = ForeignKeyField(Membership, null=True, backref="shares", on_delete="CASCADE")
+    text = TextField(null=True)
+    shared_at = DateTimeField(default=utcnow)
+
+    class Meta:
+        indexes = ((("user", "place", "kind"), True),)
+
+    @classmethod
+    def of(cls, user, under: str = ""):
+        query = cls.select().where(cls.user == user.id)
+        return query.where(cls.place.startswith(under + "/")) if under else query
+
+    @classmethod
+    def withdraw_all(cls, user) -> None:
+        """A fresh workbook after a reset: what was marked or shared came from the workbook now locked away."""
+        cls.delete().where(cls.user == user.id).execute()
+
+    @classmethod
+    def for_group(cls, group):
+        return (cls.select(cls, Membership, User).join(Membership).join(User)
+                .where(Membership.group == group, cls.kind == cls.FACILITATOR)
+                .order_by(cls.shared_at.desc()))
