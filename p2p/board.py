@@ -24,10 +24,10 @@ from peewee import JOIN
 from . import permissions
 from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
 from .db import db
-from .groups import join_url, managed_or_404, membership_or_404
+from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
     Throttle, User, one_line
-from .web import content, is_fragment_request, local_time, log
+from .web import content, is_fragment_request, join_url, local_time, log
 
 bp = Blueprint("board", __name__)
 
@@ -648,12 +648,3 @@ def code_markdown(group_id: int):
     response = HttpResponse(("\n".join(lines) + "\n"), mimetype="text/markdown")
     response.headers["Content-Disposition"] = f'attachment; filename="code-of-behaviour-v{version.number}.md"'
     return response
-
-
-def code_to_commit(group, user) -> CodeVersion | None:
-    """The group's current code, if this person has not committed to it yet (people who join later too)."""
-    version = (CodeVersion.select().join(Board).where(Board.group == group)
-               .order_by(CodeVersion.number.desc()).first())
-    if version and not Commitment.select().where(Commitment.version == version, Commitment.user == user.id).exists():
-        return version
-    return None

@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .db import db
-from .groups import managed_member_or_404
+from .access import managed_member_or_404
 from .models import FACILITATOR, FollowUp, User
 from .web import local_today, log
 

@@ -4,20 +4,18 @@ from __future__ import annotations
 
 import io
 from datetime import date
-from ipaddress import ip_address
-from urllib.parse import urlsplit
 
 import segno
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from . import permissions
+from .access import managed_member_or_404, managed_or_404, membership_or_404
 from .auth import new_account_problems, sign_up_once
 from .db import checkpoint, db
-from .models import FACILITATOR, Board, FollowUp, Group, HeldMembership, Membership, OneTimeToken, SentRequest, \
+from .models import FACILITATOR, Board, CodeVersion, FollowUp, Group, HeldMembership, Membership, OneTimeToken, SentRequest, \
     Share, Throttle, User, format_join_code, normalise_join_code, one_line
-from .netinfo import lan_addresses
-from .web import content, is_fragment_request, log, whole_number
+from .web import content, is_fragment_request, join_url, log, whole_number
 
 bp = Blueprint("groups", __name__)
 
@@ -29,36 +27,6 @@ CODE_NOT_WORKING = ("That code isn't working. It may have expired or been change
 def too_many_codes(seconds: int) -> str:
     return (f"Quite a few codes have been tried from here just now. Please wait {seconds} "
             f"second{'s' if seconds != 1 else ''} and try again, or ask your facilitator to show the code again.")
-
-
-# ---------------------------------------------------------------------------------------------------
-# Access helpers: every group route goes through one of these, which answer 404 before anything renders. A
-# membership on hold after a reset (models.HeldMembership) is none: Membership.of leaves it out.
-
-
-def membership_or_404(group_id: int) -> tuple[Group, Membership]:
-    group = Group.get_or_none(Group.id == group_id)
-    membership = Membership.of(current_user, group) if group else None
-    if not permissions.is_member(membership):
-        abort(404)
-    return group, membership
-
-
-def managed_or_404(group_id: int) -> tuple[Group, Membership]:
-    group, membership = membership_or_404(group_id)
-    if not permissions.can_manage_group(membership):
-        abort(404)
-    return group, membership
-
-
-def managed_member_or_404(group_id: int, user_id: int, allowed) -> tuple[Group, Membership, Membership]:
-    """Someone in a group this person facilitates, for an action on them that `allowed(actor, target)` permits:
-    the group, the actor's membership and the target's. Anything else is 404."""
-    group, membership = managed_or_404(group_id)
-    target = Membership.get_or_none((Membership.group == group) & (Membership.user == user_id))
-    if target is None or not allowed(membership, target):
-        abort(404)
-    return group, membership, target
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -137,17 +105,12 @@ def show(group_id: int):
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
         other_facilitators=[u for u in User.facilitators() if u.id not in facilitating] if manage else [],
         shared=_shared_with_facilitators(group) if manage else [],
-        code_to_commit=code_to_commit(group, current_user),
+        code_to_commit=CodeVersion.awaiting(group, current_user),
         can_follow_up=lambda target: permissions.can_record_follow_up(membership, target),
         follow_ups=FollowUp.by_membership(group) if manage else {},
         my_follow_up=None if manage else FollowUp.of(membership),
         held=HeldMembership.in_group(group) if manage else {},
     )
-
-
-def code_to_commit(group: Group, user):
-    from .board import code_to_commit as pending   # the board builds on groups: imported when needed
-    return pending(group, user)
 
 
 def _shared_with_facilitators(group: Group) -> list[dict]:
@@ -163,24 +126,6 @@ def _shared_with_facilitators(group: Group) -> list[dict]:
 
 # ---------------------------------------------------------------------------------------------------
 # Inviting: one short code per group, also carried by the link and the QR code.
-
-
-def join_url(group: Group) -> str:
-    """The address people in the room can open. On the host itself "localhost" means nothing to a phone,
-    so use the machine's LAN address instead."""
-    base = request.host_url.rstrip("/")
-    host = urlsplit(base).hostname or ""
-    try:
-        local = host == "localhost" or ip_address(host).is_loopback
-    except ValueError:
-        local = False
-    # Only when the server listens on every interface: one bound to 127.0.0.1 is not reachable from the LAN.
-    if local and current_app.config["HOST"] in ("0.0.0.0", "::", ""):
-        addresses = lan_addresses()
-        if addresses:
-            port = urlsplit(base).port
-            base = f"{urlsplit(base).scheme}://{addresses[0]}" + (f":{port}" if port else "")
-    return base + url_for("groups.join_with_code", code=group.join_code)
 
 
 def _invite(template: str, group: Group):

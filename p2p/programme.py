@@ -6,7 +6,7 @@ from flask import Blueprint, abort, render_template
 from flask_login import current_user, login_required
 
 from . import permissions
-from .groups import membership_or_404
+from .access import membership_or_404
 from .answers import place_of
 from .web import content
 from .models import Share

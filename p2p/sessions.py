@@ -15,12 +15,12 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_login import current_user, login_required
 
 from . import permissions
+from .access import membership_or_404, running_or_404
 from .answers import place_of
 from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
-from .groups import membership_or_404
-from .models import Board, CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Throttle, \
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Throttle, \
     Timer, one_line
 from .web import content, is_fragment_request, log
 
@@ -102,17 +102,6 @@ def scenario_places(spot: Spot) -> list[tuple[Scenarios, list[tuple[Scenario, st
 # The facilitator's run page.
 
 
-def running_or_404(group_id: int) -> tuple[Group, Membership]:
-    group, membership = membership_or_404(group_id)
-    if not permissions.can_run_session(membership):
-        abort(404)
-    return group, membership
-
-
-def _has_code(group: Group) -> bool:
-    return CodeVersion.select().join(Board).where(Board.group == group).exists()
-
-
 @bp.get("/groups/<int:group_id>/run")
 @login_required
 def run(group_id: int):
@@ -127,7 +116,7 @@ def run(group_id: int):
     return render_template(
         "sessions/run.html", group=group, programme=programme, spot=spot, next_spot=_next_spot(group, spot),
         spots=all_sessions(programme), agenda=agenda(spot.session) if spot else [], scenario_blocks=blocks,
-        counts=counts, has_code=_has_code(group), timer=timer, running=bool(timer and timer.remaining),
+        counts=counts, has_code=CodeVersion.of_group(group) is not None, timer=timer, running=bool(timer and timer.remaining),
         quick_minutes=QUICK_MINUTES, minutes_max=Timer.MINUTES_MAX,
     )
 

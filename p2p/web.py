@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from ipaddress import ip_address
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, flash, g, has_request_context, redirect, render_template, request, \
@@ -17,7 +18,8 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
-from .models import Login, User
+from .models import Group, Login, User
+from .netinfo import lan_addresses
 
 htmx = HTMX()
 csrf = CSRFProtect()
@@ -272,3 +274,21 @@ def init_app(app: Flask) -> None:
             return {"problem": "Not saved — retrying"}, 500
         return calm_error(500, "Something went wrong on our side",
                           "Nothing you did caused this. Please try again in a moment.")
+
+
+def join_url(group: Group) -> str:
+    """The address people in the room can open. On the host itself "localhost" means nothing to a phone,
+    so use the machine's LAN address instead."""
+    base = request.host_url.rstrip("/")
+    host = urlsplit(base).hostname or ""
+    try:
+        local = host == "localhost" or ip_address(host).is_loopback
+    except ValueError:
+        local = False
+    # Only when the server listens on every interface: one bound to 127.0.0.1 is not reachable from the LAN.
+    if local and current_app.config["HOST"] in ("0.0.0.0", "::", ""):
+        addresses = lan_addresses()
+        if addresses:
+            port = urlsplit(base).port
+            base = f"{urlsplit(base).scheme}://{addresses[0]}" + (f":{port}" if port else "")
+    return base + url_for("groups.join_with_code", code=group.join_code)

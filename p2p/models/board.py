@@ -215,6 +215,20 @@ class CodeVersion(BaseModel):
     def latest(cls, board) -> CodeVersion | None:
         return cls.select().where(cls.board == board).order_by(cls.number.desc()).first()
 
+    @classmethod
+    def of_group(cls, group) -> CodeVersion | None:
+        """The group's current code (its latest version), if it has agreed one."""
+        return cls.select().join(Board).where(Board.group == group).order_by(cls.number.desc()).first()
+
+    @classmethod
+    def awaiting(cls, group, user) -> CodeVersion | None:
+        """The group's current code, if this person has not committed to it yet (people who join later too)."""
+        version = cls.of_group(group)
+        if version and not Commitment.select().where(Commitment.version == version,
+                                                     Commitment.user == user.id).exists():
+            return version
+        return None
+
 
 class Commitment(BaseModel):
     version = ForeignKeyField(CodeVersion, backref="commitments", on_delete="CASCADE")
