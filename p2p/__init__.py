@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import auth, board, cli, crypto, db, followup, groups, logs, models, pages, passwords, programme, sessions, \
+from . import activity, auth, board, cli, crypto, db, followup, groups, logs, models, pages, passwords, programme, sessions, \
     web, workbook
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
@@ -45,6 +45,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     logs.init_app(app)
     schema.bring_up_to_date(app)
     db.init_app(app)
+    activity.init_app(app)
     web.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, sessions.bp, followup.bp):
         app.register_blueprint(blueprint)

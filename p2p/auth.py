@@ -126,12 +126,6 @@ def workbook_key() -> bytes | None:
 LOG_IN_AGAIN = "Please log in again first, so the board can tell what is yours. Your words are still here."
 
 
-def throttle_key(pseudonyms: bytes, what: str) -> str:
-    """A person's own rate limit on a board, under a pseudonym: keyed by their account, its counter's times
-    (readable by whoever has the server's secret) would date their anonymous proposals and thoughts."""
-    return f"{what}:{crypto.pseudonym(pseudonyms, what)}"
-
-
 def my_pseudonyms() -> bytes | None:
     """The key of the signed-in person's pseudonyms on the boards (crypto.pseudonym_key), or None without the
     workbook key in this session: then nothing on a board is recognised as theirs."""

@@ -21,12 +21,12 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from peewee import JOIN
 
-from . import permissions
-from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
+from . import activity, permissions
+from .auth import LOG_IN_AGAIN, my_pseudonyms
 from .db import db
 from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
-    Throttle, User, one_line
+    User, one_line
 from .web import content, is_fragment_request, join_url, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -361,7 +361,7 @@ def propose(group_id: int):
         problem = "Please write a behaviour first."
     elif len(text) > Proposal.TEXT_MAX:
         problem = f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code."
-    elif Throttle.blocked(throttle_key(pseudonyms, "proposing"), limit, window):
+    elif not activity.of(current_app).paced("proposing", current_user.id, limit, window):
         problem = "That is a lot of proposals at once. Please wait a moment and try again."
         log.warning("proposal-throttled group=%s", group.id)
     else:
@@ -373,7 +373,6 @@ def propose(group_id: int):
                             held=board.holding, **Proposal.new_owner(pseudonyms))
             board.changed()
         if SentRequest.once(request.form.get("request_key"), add)[0]:
-            Throttle.fail(throttle_key(pseudonyms, "proposing"), window)
             log.info("proposal-added group=%s", group.id)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
         return render_template("board/_propose_form.html", board=board, group=group, text_max=Proposal.TEXT_MAX,

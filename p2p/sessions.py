@@ -11,17 +11,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import permissions
+from . import activity, permissions
 from .access import membership_or_404, running_or_404
 from .answers import place_of
-from .auth import LOG_IN_AGAIN, my_pseudonyms, throttle_key
+from .auth import LOG_IN_AGAIN, my_pseudonyms
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
-from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Throttle, \
-    Timer, one_line
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
 from .web import content, is_fragment_request, log
 
 bp = Blueprint("sessions", __name__)
@@ -311,7 +310,7 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     elif len(text) > Thought.TEXT_MAX:
         problem = (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
                    "Your words are still here to shorten.")
-    elif Throttle.blocked(throttle_key(pseudonyms, "thinking"), limit, window):
+    elif not activity.of(current_app).paced("thinking", current_user.id, limit, window):
         problem = "That is a lot of thoughts at once. Please wait a moment and try again."
     else:
         problem = None
@@ -322,7 +321,6 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
                            anonymous=anonymous, **Thought.new_owner(pseudonyms))
             board.changed()
         if SentRequest.once(request.form.get("request_key"), add)[0]:
-            Throttle.fail(throttle_key(pseudonyms, "thinking"), window)
             log.info("thought-added group=%s", group.id)
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),

@@ -16,6 +16,7 @@ from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
+from . import activity
 from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import Group, Login, User
@@ -160,14 +161,15 @@ def load_user(session_id: str) -> User | None:
     if login is None:
         session.clear()   # a stale cookie: nothing of it is kept
         return None
-    poll, idle = request.endpoint in POLLS, idle_time()
-    if login.ended_by_idleness(idle, poll):
+    poll, idle, activities = request.endpoint in POLLS, idle_time(), activity.of(current_app)
+    if activities.ended_by_idleness(login, idle, poll):
         login.delete_instance()
+        activities.forget(login.id)
         session.clear()
         flash(SIGNED_OUT_IDLE)
         log.info("sign-in-ended user=%s reason=idle", user.id)
         return None
-    login.touch(idle, poll)
+    activities.note(login, poll)
     g.login = login
     return user
 

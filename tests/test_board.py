@@ -4,7 +4,7 @@ the projector. Names appear only where the group chose named proposals, and neve
 import re
 
 from conftest import post, text
-from p2p.models import Board, Group, Membership, Proposal, Response
+from p2p.models import Board, Group, Membership, Proposal, Response, Throttle
 
 
 def board_url(room, tail=""):
@@ -158,13 +158,17 @@ def test_the_projector_can_be_blanked(room, as_user):
 
 
 def test_proposals_are_rate_limited_per_person(app, room, as_user):
+    """Counted in memory only: a counter row updated with each of someone's proposals would tie their anonymous
+    ones together, and to their named ones, in the database's history."""
     from p2p.board import PROPOSAL_LIMIT
     alice, bob = as_user(room.alice), as_user(room.bob)
+    counters = list(Throttle.select().tuples())
     for n in range(PROPOSAL_LIMIT[0]):
         propose(alice, room, f"Idea {n}")
     assert "a lot of proposals at once" in text(propose(alice, room, "One more", htmx=True))
     propose(bob, room, "Bob's idea")
     assert Proposal.select().count() == PROPOSAL_LIMIT[0] + 1
+    assert list(Throttle.select().tuples()) == counters
 
 
 # Merging, agreeing, versions and commitments.

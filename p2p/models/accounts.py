@@ -306,8 +306,10 @@ class Login(BaseModel):
     token_hash = CharField(max_length=64, unique=True)
     secret = BlobField()
     started_at = DateTimeField(default=utcnow)
-    active_at = DateTimeField(default=utcnow)   # the last request that was not a live page's poll
-    seen_at = DateTimeField(default=utcnow, index=True)   # the last request of any kind
+    # The minute of the last request that was not a live page's poll, and of the last of any kind: written for
+    # every sign-in at once, each minute, by no request of theirs (activity.py).
+    active_at = DateTimeField(default=utcnow)
+    seen_at = DateTimeField(default=utcnow, index=True)
 
     @classmethod
     def start(cls, user: User, idle: timedelta) -> tuple[str, Login]:
@@ -321,20 +323,6 @@ class Login(BaseModel):
         if not isinstance(token, str) or not token:
             return None
         return cls.get_or_none((cls.token_hash == digest(token)) & (cls.user == user_id))
-
-    def ended_by_idleness(self, idle: timedelta, poll: bool) -> bool:
-        """Unused for `idle`. A live page's poll asks whether the page is still open (seen); anything else whether
-        the person did something in that time (active): a poll never keeps a sign-in going by itself."""
-        return (self.seen_at if poll else self.active_at) < utcnow() - idle
-
-    def touch(self, idle: timedelta, poll: bool) -> None:
-        """Note this request, writing at most once a minute per sign-in, and for a poll only a few times per idle
-        spell: a room of screens polling every 1.5 s costs almost no writes (the idle time is kept to the minute)."""
-        now, step = utcnow(), min(timedelta(minutes=1), idle / 4)
-        if not poll and now - self.active_at > step:
-            Login.update(active_at=now, seen_at=now).where(Login.id == self.id).execute()
-        elif now - self.seen_at > (idle / 4 if poll else step):
-            Login.update(seen_at=now).where(Login.id == self.id).execute()
 
     @classmethod
     def end_all(cls, user) -> int:
