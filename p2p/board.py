@@ -26,7 +26,7 @@ from .auth import LOG_IN_AGAIN, my_pseudonyms
 from .db import db
 from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
-    User, one_line
+    User, one_line, utcnow
 from .web import content, is_fragment_request, join_url, local_time, log
 
 bp = Blueprint("board", __name__)
@@ -142,7 +142,7 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     whether they wrote it, their own response); everything else is the same for everyone at this version."""
     chosen = state["mine"].get(proposal.id)
     key = (state["view"], state["facilitator"], proposal.id in state["own"],
-           (chosen.kind, chosen.private) if chosen else None, proposal.id)
+           (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), proposal.id)
     fragments = state["shared"].fragments
     if key not in fragments:
         template = current_app.jinja_env.get_template("board/_proposal.html")
@@ -261,6 +261,9 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
             "in_code": set(version.behaviours) if version else set(),
             "i_committed": any(c.user_id == me for c in shared.committed),
+            # Their workbook started afresh this round: what they may not do, said instead of the choices.
+            "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
+            and board.responds_later(me) else None,
             "members": shared.members, "themes": shared.themes,
             "sections": [(theme, [p for p in proposals if p.theme == theme])
                          for theme in dict.fromkeys(p.theme for p in proposals)],
@@ -389,6 +392,10 @@ def _named_as_shown(board: Board) -> bool:
     return board.named if shown is None else board.named and shown == "1"
 
 
+RESPOND_NEXT_ROUND = ("You set a new password with a fresh workbook during this round, so the board can no longer "
+                      "tell which responses were yours before. They still count. You can respond again from the "
+                      "next round.")
+
 # The choices on each behaviour. "Object without my name" shows the group only "needs discussion"; a named
 # objection lets the facilitator invite that person to speak.
 CHOICES = {"agree": ("agree", False), "unsure": ("unsure", False), "object": ("object", False),
@@ -408,6 +415,9 @@ def respond(group_id: int, proposal_id: int):
     choice = request.form.get("kind", "")
     if board.phase != "respond" or choice not in (*CHOICES, "pass"):
         abort(400)
+    if board.responds_later(current_user.id):   # a page from before their reset: it offered the choices
+        flash(RESPOND_NEXT_ROUND)
+        return _back(group.id)
     voter = Response.voter_for(pseudonyms, proposal.id)
     # What this response replaces: the person's earlier one to this behaviour, kept before pseudonyms under their
     # account, and (a merged behaviour) theirs to its originals, which counted for it until now.
@@ -597,7 +607,8 @@ def new_round(group_id: int):
         Response.delete().where(Response.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
                                 ).execute()
         Responder.delete().where(Responder.board == board).execute()
-        Board.update(phase="respond", tallies_shown=False).where(Board.id == board.id).execute()
+        Board.update(phase="respond", tallies_shown=False, round_started_at=utcnow()).where(
+            Board.id == board.id).execute()
         board.changed()
     # Sent again after its answer was lost, it must not wipe the responses given in the new round since.
     if SentRequest.once(request.form.get("request_key"), start_round)[0]:

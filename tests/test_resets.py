@@ -210,3 +210,32 @@ def test_a_code_whose_facilitator_has_left_holds_every_group(app, alice_in_both,
     assert "Your groups stay closed to this account until it is confirmed that it is you" in home
     page = said(as_user(room.facilitator).get(f"/groups/{room.group.id}"))
     assert "with a reset code from a facilitator who has since left. Until you confirm that it is Alice" in page
+
+
+def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_round(app, room, as_user):
+    """Their responses from before the reset are under pseudonyms nobody can make any more, and still count: a
+    second response to the same behaviour would count them twice (and a named objection would clash with the
+    first). So this round the board says so instead of offering the choices; the next round they respond."""
+    from test_board import board_url, propose, respond, settings
+    from p2p.models import Proposal, Response
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Listen well")
+    settings(fran, room, "phase:respond")
+    respond(alice, room, Proposal.get(), "object")
+    taker = spend(app, reset_code_for(as_user, room, room.alice))
+    page = said(taker.get(board_url(room)))
+    assert "You can respond again from the next round" in page and 'name="kind"' not in page
+    answer = post(taker, board_url(room, f"/proposals/{Proposal.get().id}/respond"), {"kind": "agree"},
+                  token_from=board_url(room))
+    assert answer.status_code == 302 and "You can respond again from the next round" in said(taker.get(answer.location))
+    assert [(r.kind, r.user_id) for r in Response.select()] == [("object", room.alice.id)]   # once, as it was
+    assert 'name="kind"' in said(as_user(room.bob).get(board_url(room)))   # everyone else responds
+    settings(fran, room, "phase:agree")
+    from test_board import shape
+    shape(fran, room, Proposal.get(), "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    post(fran, board_url(room, "/round"), token_from=board_url(room))
+    page = said(taker.get(board_url(room)))
+    assert "You can respond again" not in page and 'name="kind"' in page
+    respond(taker, room, Proposal.get(), "agree")
+    assert [r.kind for r in Response.select()] == ["agree"]

@@ -12,7 +12,7 @@ from .. import crypto
 from ..db import for_update
 from .accounts import EarlierKey, User
 from .base import BaseModel, utcnow
-from .groups import Group, Membership
+from .groups import Group, Membership, PasswordReset
 
 class Board(BaseModel):
     PHASES = ("propose", "shape", "respond", "agree", "commit")
@@ -29,6 +29,8 @@ class Board(BaseModel):
     # Bumped by every change. Screens poll with the version they show; the database, not a process, holds it,
     # so it stays right with several worker processes.
     version = IntegerField(default=1)
+    # When this round of responses began (the board was made, or a re-affirm round started): see responds_later.
+    round_started_at = DateTimeField(null=True, default=utcnow)
 
     @property
     def holding(self) -> bool:
@@ -47,6 +49,14 @@ class Board(BaseModel):
             cls.insert(group=group).on_conflict_ignore().execute()
             board = cls.get(cls.group == group)
         return board
+
+    def responds_later(self, user_id: int) -> bool:
+        """Whether this person's workbook started afresh this round (a reset without their recovery code): their
+        responses from before are under pseudonyms of the old key, which nobody can make any more, and still
+        count; responding again would count them twice. They respond again from the next round."""
+        return PasswordReset.select().where(
+            PasswordReset.user == user_id, PasswordReset.kept_workbook == False,   # noqa: E712
+            PasswordReset.at > (self.round_started_at or utcnow())).exists()
 
     def lock(self) -> None:
         """Inside a transaction: hold this board's row until it ends (PostgreSQL; SQLite's write lock is whole)."""

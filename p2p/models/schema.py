@@ -17,11 +17,13 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from flask import Flask
+from peewee import fn
 
 from ..backup import DatabaseDamaged, backup_now, check_at_start, check_postgresql_at_start
 from ..db import close_all, db, is_postgresql, open_configured
 from ..logs import log
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
+from .base import utcnow
 from .board import Board, CodeVersion, Commitment, Proposal, Responder, Response
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset
@@ -208,6 +210,15 @@ def _logins():
     db.create_tables(LOGIN_MODELS, safe=True)
 
 
+def _round_starts():
+    """When each board's round of responses began (Board.round_started_at): for a board made before, when its first
+    behaviour was proposed (the round cannot have begun before), or now if none was."""
+    add_columns_if_missing(Board, "round_started_at")
+    for board in Board.select(Board.id).where(Board.round_started_at.is_null()):
+        first = Proposal.select(fn.MIN(Proposal.created_at)).where(Proposal.board == board.id).scalar()
+        Board.update(round_started_at=first or utcnow()).where(Board.id == board.id).execute()
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -222,6 +233,7 @@ UPGRADES: list[Callable[[], None]] = [
     _pseudonyms,            # 11: anonymous proposals, thoughts and responses under pseudonyms, linked to nobody
     _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
     _logins,                # 13: sign-ins, each with its own secret and the time it was last used
+    _round_starts,          # 14: when each board's round of responses began
 ]
 
 
