@@ -122,6 +122,14 @@ def list_backups(backups: Path, suffix: str = SQLITE_SUFFIX) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
+def kept_apart_until(backups: Path, suffix: str, reasons: tuple[str, ...]) -> datetime | None:
+    """Until when the newest backup made for one of these reasons ("before-upgrade-from-v3", …) is kept, if any."""
+    made = [_made_at(backup) for backup in list_backups(backups, suffix)
+            if any(backup.name.endswith(f"-{reason}{suffix}") for reason in reasons)]
+    newest = max(filter(None, made), default=None)
+    return newest + timedelta(days=KEEP_APART_DAYS) if newest else None
+
+
 def _rotate(backups: Path, suffix: str, keep: int) -> None:
     """The newest `keep` daily and manual backups stay; those made before an update or upgrade stay for
     KEEP_APART_DAYS whatever the rotation does."""

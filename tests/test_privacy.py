@@ -1,5 +1,8 @@
 """The privacy page and the delete pages say what the server's own backups keep, true to its settings."""
 
+from datetime import datetime, timedelta
+from pathlib import Path
+
 import pytest
 
 from conftest import text
@@ -28,3 +31,18 @@ def test_the_pages_say_how_long_deleted_data_lives_on_in_backups(app, room, as_u
         assert said in words and f"kept for {KEEP_APART_DAYS} days" in words, (page, words)
         assert f"for up to {longest} days" in words, page
         assert "keeps no backups" not in words
+
+
+@pytest.mark.sqlite_only
+def test_while_backups_from_before_pseudonyms_are_kept_the_privacy_page_says_so(app, client):
+    """Backups made before the upgrade to pseudonyms still name who wrote anonymous words then: the page says so,
+    and until when, for as long as the last of them is kept (90 days), and not otherwise."""
+    assert "used to keep who wrote them" not in text(client.get("/privacy"))
+    backups = Path(app.instance_path) / "backups"
+    backups.mkdir(exist_ok=True)
+    (backups / "p2p-20261201-100000-000000-before-upgrade-from-v14.sqlite3").write_bytes(b"")   # after: says nothing
+    assert "used to keep who wrote them" not in text(client.get("/privacy"))
+    (backups / "p2p-20261130-100000-000000-before-upgrade-from-v6.sqlite3").write_bytes(b"")
+    words = " ".join(text(client.get("/privacy")).split())
+    assert "Copies of the database made before that update still say it" in words
+    assert f"until {(datetime(2026, 11, 30) + timedelta(days=KEEP_APART_DAYS)).strftime('%-d %B %Y')}" in words
