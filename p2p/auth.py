@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import hmac
+import secrets
 from base64 import b64decode, b64encode
 from typing import Callable
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, after_this_request, current_app, flash, g, redirect, render_template, request, \
+    session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import crypto, passwords
 from .db import checkpoint, db
@@ -115,6 +119,7 @@ def sign_in(user: User, data_key: bytes) -> None:
     session.permanent = True
     session["login"] = token
     _keep_sealed("wk", user, data_key)
+    remember_device(user.name)
     log.info("sign-in user=%s", user.id)
 
 
@@ -186,25 +191,80 @@ def password_attempt(name: str) -> str | None:
     """Before a password is checked for `name` (logging in, or a current password to confirm something): None to
     go ahead, the attempt counted already (so attempts made at once cannot slip past together); else what to say.
     Counted per name (someone guessing one person's password) and per address (someone trying made-up names),
-    each slowed down step by step, never locked (see Throttle.take)."""
+    each slowed down step by step, never locked (see Throttle.take). From a device this name has signed in on
+    before (`known_device`), counted for that device and name only: someone guessing the name's password from
+    elsewhere, for as long as they keep at it, never slows its owner down there."""
     cfg = current_app.config
-    by_address, by_name = f"login-from:{request.remote_addr}", f"login:{name_key(name)}"
-    wait = Throttle.take(by_address, *cfg["LOGIN_THROTTLE_ADDRESS"])
+    device = known_device(name)
+    if device:
+        g.password_keys = (None, f"login-device:{device}:{name_key(name)}")
+    else:
+        g.password_keys = (f"login-from:{request.remote_addr}", f"login:{name_key(name)}")
+    by_address, by_name = g.password_keys
+    wait = Throttle.take(by_address, *cfg["LOGIN_THROTTLE_ADDRESS"]) if by_address else 0
     if wait:
         log.warning("sign-in-throttled by=address")
         return please_wait(wait, "from this device")
     wait = Throttle.take(by_name, *cfg["LOGIN_THROTTLE"])
     if wait:
-        Throttle.give_back(by_address)
-        log.warning("sign-in-throttled by=name")
+        if by_address:
+            Throttle.give_back(by_address)
+        log.warning("sign-in-throttled by=%s", "device" if device else "name")
         return please_wait(wait)
     return None
 
 
 def password_was_right(name: str) -> None:
-    """The right password: its attempt does not count, and the name's earlier wrong ones are forgotten."""
-    Throttle.give_back(f"login-from:{request.remote_addr}")
-    Throttle.clear(f"login:{name_key(name)}")
+    """The right password: its attempt does not count, and the name's earlier wrong ones are forgotten (those made
+    on this device, if it is one they signed in on before)."""
+    by_address, by_name = g.password_keys
+    if by_address:
+        Throttle.give_back(by_address)
+    Throttle.clear(by_name)
+
+
+# A device someone has signed in on keeps a cookie saying so (their name, by a keyed hash only, so the next person on
+# a shared tablet cannot read whose): their password attempts there are counted apart from anyone else's.
+DEVICE_COOKIE = "p2p_device"
+DEVICE_NAMES_MAX = 20      # people who have signed in on one shared tablet
+DEVICE_DAYS = 400
+
+
+def _device_cookie() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.secret_key, salt="p2p: a device signed in on before")
+
+
+def _name_tag(name: str) -> str:
+    return hmac.new(current_app.secret_key.encode(), f"device:{name_key(name)}".encode(), "sha256").hexdigest()[:24]
+
+
+def _device() -> dict:
+    try:
+        found = _device_cookie().loads(request.cookies.get(DEVICE_COOKIE, ""))
+    except BadSignature:
+        return {}
+    valid = isinstance(found, dict) and isinstance(found.get("d"), str) and isinstance(found.get("n"), list)
+    return found if valid else {}
+
+
+def known_device(name: str) -> str | None:
+    """This device's id, if `name` has signed in on it before; else None."""
+    device = _device()
+    return device["d"] if device and _name_tag(name) in device["n"] else None
+
+
+def remember_device(name: str) -> None:
+    """`name` signed in here: the device's cookie (made now if it had none) says so, for DEVICE_DAYS."""
+    device, tag = _device(), _name_tag(name)
+    device_id = device.get("d") or secrets.token_urlsafe(16)
+    names = [known for known in device.get("n", []) if known != tag][-(DEVICE_NAMES_MAX - 1):] + [tag]
+
+    @after_this_request
+    def _set(response):
+        response.set_cookie(DEVICE_COOKIE, _device_cookie().dumps({"d": device_id, "n": names}),
+                            max_age=DEVICE_DAYS * 86400, httponly=True, samesite="Lax",
+                            secure=current_app.config["SESSION_COOKIE_SECURE"] or request.is_secure)
+        return response
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -86,6 +86,32 @@ def test_guessing_a_name_s_password_slows_down_step_by_step_and_never_locks_its_
     login(app.test_client(), "Alice")   # and Alice gets in, seconds later, not 15 minutes
 
 
+def test_however_long_someone_guesses_a_name_s_password_its_owner_gets_in_where_they_signed_in_before(app, room):
+    """Guessing from three addresses without a pause kept the owner out for as long as it went on. A device the
+    name has signed in on keeps a cookie saying so (by a keyed hash), and its attempts are counted apart."""
+    from p2p.auth import DEVICE_COOKIE
+    phone = app.test_client()
+    login(phone, "Alice", environ_base={"REMOTE_ADDR": "10.0.0.9"})
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/")})
+    assert "Alice" not in phone.get_cookie(DEVICE_COOKIE).value   # whose, only the server can tell
+    limit, _ = app.config["LOGIN_THROTTLE"]
+    for n in range(3 * limit):
+        guesser = app.test_client()
+        post(guesser, "/login", {"name": "Alice", "password": f"guess {n}"}, token_from="/login",
+             environ_base={"REMOTE_ADDR": f"10.0.1.{n % 3}"})
+    assert "Please wait" in text(post(app.test_client(), "/login", {"name": "Alice", "password": PASSWORD},
+                                      token_from="/login", environ_base={"REMOTE_ADDR": "10.0.2.1"}))
+    forged = app.test_client()   # a cookie of one's own making is no device she signed in on
+    forged.set_cookie(DEVICE_COOKIE, phone.get_cookie(DEVICE_COOKIE).value[:-4] + "AAAA")
+    assert "Please wait" in text(post(forged, "/login", {"name": "Alice", "password": PASSWORD},
+                                      token_from="/login", environ_base={"REMOTE_ADDR": "10.0.2.2"}))
+    login(phone, "Alice", environ_base={"REMOTE_ADDR": "10.0.0.9"})   # her own phone: in at once
+    phone.post("/logout", data={"csrf_token": csrf_token(phone, "/")})
+    for _ in range(limit):   # and guessing from her phone is slowed down like any other
+        post(phone, "/login", {"name": "Alice", "password": "not it"}, token_from="/login")
+    assert "Please wait" in text(post(phone, "/login", {"name": "Alice", "password": "not it"}, token_from="/login"))
+
+
 def test_attempts_made_at_the_same_moment_cannot_slip_past_the_free_ones(app, room):
     from concurrent.futures import ThreadPoolExecutor
     limit, _ = app.config["LOGIN_THROTTLE"]
