@@ -93,7 +93,10 @@ ID_MAX = 2**31 - 1
 
 class RowId(IntegerConverter):
     """`<int:…>` in routes: a number too large to be an id answers 404, as any id that is not ours does (it made
-    the database driver fail with a 500)."""
+    the database driver fail with a 500); so does one in other digits than 0–9 ("١" is one to Python: one address
+    per row)."""
+
+    regex = r"[0-9]+"
 
     def __init__(self, url_map, **kwargs):
         super().__init__(url_map, **{"max": ID_MAX, **kwargs})

@@ -232,7 +232,7 @@ def test_throttle_counters_keep_no_typed_text_and_are_forgotten(app, room, clien
 
 
 @pytest.mark.parametrize("path", ["/groups/99999999999999999999", "/groups/9223372036854775808/board",
-                                  "/groups/2147483648/code", "/groups/%C2%B2"])
+                                  "/groups/2147483648/code", "/groups/%C2%B2", "/groups/%D9%A1"])
 def test_ids_too_large_or_not_plain_digits_are_not_found_rather_than_errors(room, as_user, path):
     assert as_user(room.facilitator).get(path).status_code == 404
 
