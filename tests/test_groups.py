@@ -227,7 +227,7 @@ def test_only_facilitator_accounts_can_be_made_co_facilitators(room, as_user):
 
 
 def test_the_join_link_uses_the_lan_address_only_when_serving_the_lan(app, room, as_user, monkeypatch):
-    monkeypatch.setattr("p2p.groups.lan_addresses", lambda: ("192.168.1.20",))
+    monkeypatch.setattr("p2p.web.lan_addresses", lambda: ("192.168.1.20",))
     fran = as_user(room.facilitator)
     assert f"http://192.168.1.20/join/{room.group.join_code}" in text(fran.get(f"/groups/{room.group.id}/invite"))
     app.config["HOST"] = "127.0.0.1"
