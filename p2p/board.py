@@ -27,7 +27,7 @@ from .db import db
 from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
     User, one_line, utcnow
-from .web import content, is_fragment_request, join_url, local_time, log
+from .web import content, is_fragment_request, join_url, local_time, log, seen_already
 
 bp = Blueprint("board", __name__)
 
@@ -332,9 +332,8 @@ def live(group_id: int):
     view = "projector" if request.args.get("view") == "projector" else "page"
     if view == "projector" and not permissions.can_manage_group(membership):
         abort(404)
-    seen = request.args.get("v", type=int)
     board = Board.get_or_none(Board.group == group)   # one read; polls never write
-    if board is not None and seen == board.version:
+    if board is not None and seen_already(board.version):
         return "", 204
     return render_board("board/_live.html", **board_state(group, membership, view, board))
 

@@ -21,7 +21,7 @@ from .auth import LOG_IN_AGAIN, my_pseudonyms
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
 from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
-from .web import content, is_fragment_request, log
+from .web import content, is_fragment_request, log, seen_already
 
 bp = Blueprint("sessions", __name__)
 
@@ -203,7 +203,7 @@ def _group_timer():
 def timer_live(group_id: int):
     """Polled by every screen showing the timer. 204 while it is unchanged; the screen counts down by itself."""
     group, _ = membership_or_404(group_id)
-    if request.args.get("v", type=int) == Timer.version_of(group):
+    if seen_already(Timer.version_of(group)):
         return "", 204
     return render_template("sessions/_timer.html", fresh=True, group_timer=timer_context(group))
 
@@ -285,7 +285,7 @@ def discussion_live(group_id: int, module_id: str, session_id: str, block_id: st
     """Polled by every screen on the discussion. Membership is checked on every poll."""
     group, membership = membership_or_404(group_id)
     where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
-    if request.args.get("v", type=int) == Discussion.version_of(group, where.place):
+    if seen_already(Discussion.version_of(group, where.place)):
         return "", 204
     return render_template("sessions/_thoughts_live.html",
                            **thoughts_state(group, membership, where, request.args.get("last", 0, type=int)))

@@ -53,3 +53,30 @@ class BaseModel(Model):
     class Meta:
         database = db
         legacy_table_names = False
+
+    @classmethod
+    def found_or_made(cls, **fields):
+        """The one row with these fields, made if missing: a read first (a poll must not write), and two requests
+        making it at once make one (a unique index on these fields keeps it so)."""
+        where = [getattr(cls, name) == value for name, value in fields.items()]
+        found = cls.get_or_none(*where)
+        if found is None:
+            cls.insert(**fields).on_conflict_ignore().execute()
+            found = cls.get(*where)
+        return found
+
+
+class Live:
+    """For a model every screen showing it keeps live (a board, a discussion, a timer): its `version` column, bumped
+    by every change, is what the screens poll with ("anything after version v?", web.seen_already). The database,
+    not a process, holds it, so it stays right with several worker processes."""
+
+    def changed(self) -> None:
+        model = type(self)
+        model.update(version=model.version + 1).where(model.id == self.id).execute()
+        self.version = model.get_by_id(self.id).version
+
+    @classmethod
+    def version_where(cls, *where) -> int:
+        """The version of the row `where` finds; 0 if there is none yet (a screen may poll before it is made)."""
+        return cls.select(cls.version).where(*where).scalar() or 0

@@ -11,10 +11,10 @@ from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField
 from .. import crypto
 from ..db import for_update
 from .accounts import EarlierKey, User
-from .base import BaseModel, utcnow
+from .base import BaseModel, Live, utcnow
 from .groups import Group, Membership, PasswordReset
 
-class Board(BaseModel):
+class Board(Live, BaseModel):
     PHASES = ("propose", "shape", "respond", "agree", "commit")
 
     group = ForeignKeyField(Group, unique=True, backref="boards", on_delete="CASCADE")
@@ -26,9 +26,7 @@ class Board(BaseModel):
     # proposals everyone has already seen)
     tallies_shown = BooleanField(default=False)       # responses are counted out of sight until revealed
     blank = BooleanField(default=False)               # the projector shows nothing
-    # Bumped by every change. Screens poll with the version they show; the database, not a process, holds it,
-    # so it stays right with several worker processes.
-    version = IntegerField(default=1)
+    version = IntegerField(default=1)   # bumped by every change (Live)
     # When this round of responses began (the board was made, or a re-affirm round started): see responds_later.
     round_started_at = DateTimeField(null=True, default=utcnow)
 
@@ -44,11 +42,7 @@ class Board(BaseModel):
 
     @classmethod
     def for_group(cls, group: Group) -> Board:
-        board = cls.get_or_none(cls.group == group)   # a read: polls must not write
-        if board is None:
-            cls.insert(group=group).on_conflict_ignore().execute()
-            board = cls.get(cls.group == group)
-        return board
+        return cls.found_or_made(group=group)
 
     def responds_later(self, user_id: int) -> bool:
         """Whether this person's workbook started afresh this round (a reset without their recovery code): their
@@ -61,10 +55,6 @@ class Board(BaseModel):
     def lock(self) -> None:
         """Inside a transaction: hold this board's row until it ends (PostgreSQL; SQLite's write lock is whole)."""
         for_update(Board.select(Board.id).where(Board.id == self.id)).execute()
-
-    def changed(self) -> None:
-        Board.update(version=Board.version + 1).where(Board.id == self.id).execute()
-        self.version = Board.get_by_id(self.id).version
 
     def proposals_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Proposal]:
         """What this person may see, oldest first. Hidden-until-reveal: only their own, until revealed (the

@@ -9,7 +9,7 @@ from datetime import timedelta
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from .accounts import User
-from .base import BaseModel, utcnow
+from .base import BaseModel, Live, utcnow
 from .board import MadeBySomeone
 from .groups import Group
 
@@ -31,7 +31,7 @@ class CurrentSession(BaseModel):
          .on_conflict(conflict_target=[cls.group], update={cls.place: place, cls.set_at: utcnow()}).execute())
 
 
-class Timer(BaseModel):
+class Timer(Live, BaseModel):
     """The group's countdown ("take five minutes to reflect"). Only the end time is stored: every screen is told
     how many seconds are left and counts down by its own clock, so a phone's wrong clock does not matter."""
 
@@ -49,7 +49,7 @@ class Timer(BaseModel):
 
     @classmethod
     def version_of(cls, group: Group) -> int:
-        return cls.select(cls.version).where(cls.group == group).scalar() or 0
+        return cls.version_where(cls.group == group)
 
     @classmethod
     def start(cls, group: Group, seconds: int, label: str = "") -> None:
@@ -71,7 +71,7 @@ class Timer(BaseModel):
         return max(0, math.ceil(left))
 
 
-class Discussion(BaseModel):
+class Discussion(Live, BaseModel):
     """A group's discussion board for one scenario of a `scenarios` block. `place` is the scenario's path in
     content/ (programme/module/session/block/scenario). Made when the first thought arrives."""
 
@@ -88,15 +88,11 @@ class Discussion(BaseModel):
 
     @classmethod
     def for_place(cls, group: Group, place: str) -> Discussion:
-        found = cls.find(group, place)
-        if found is None:
-            cls.insert(group=group, place=place).on_conflict_ignore().execute()
-            found = cls.find(group, place)
-        return found
+        return cls.found_or_made(group=group, place=place)
 
     @classmethod
     def version_of(cls, group: Group, place: str) -> int:
-        return cls.select(cls.version).where((cls.group == group) & (cls.place == place)).scalar() or 0
+        return cls.version_where(cls.group == group, cls.place == place)
 
     @classmethod
     def counts(cls, group: Group, places: list[str]) -> dict[str, int]:
@@ -105,10 +101,6 @@ class Discussion(BaseModel):
                 .where(cls.group == group, cls.place.in_(places), Thought.hidden == False)  # noqa: E712
                 .group_by(cls.place).tuples())
         return dict(rows)
-
-    def changed(self) -> None:
-        Discussion.update(version=Discussion.version + 1).where(Discussion.id == self.id).execute()
-        self.version = Discussion.get_by_id(self.id).version
 
     def thoughts_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Thought]:
         """What this person may see, oldest first: a thought the facilitator hid stays visible to its author."""
