@@ -22,7 +22,7 @@ from .backup import (
     BackupToolMissing, DatabaseDamaged, WrongUser, backup_now, backup_suffix, list_backups, move_aside,
     owner_problem, processes_using, restore, restore_pg,
 )
-from .config import DEFAULTS, BadSecretKey, instance_folder, standalone_config
+from .config import DEFAULTS, BadConfig, BadSecretKey, instance_folder, standalone_config
 from .content import ContentError, host_content_folder, load_library
 from .db import DatabaseUnavailable, db, describe_url
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
@@ -352,6 +352,6 @@ def main(args: list[str] | None = None) -> None:
     except DatabaseUnavailable as problem:   # the PostgreSQL server may be starting: systemd tries again
         click.echo(str(problem), err=True)
         sys.exit(1)
-    except (DatabaseDamaged, UpgradeRefused, WrongUser, BadSecretKey) as problem:
+    except (DatabaseDamaged, UpgradeRefused, WrongUser, BadSecretKey, BadConfig) as problem:
         click.echo(str(problem), err=True)
         sys.exit(NEEDS_THE_HOST)

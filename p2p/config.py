@@ -11,8 +11,9 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
-from flask import Config
+from flask import Config, Flask
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -159,14 +160,76 @@ def support_path(config: Config, instance_path: Path) -> Path:
     return path if path.is_absolute() else instance_path / path
 
 
-def _parse_env(value: str, default: object) -> object:
+class BadConfig(RuntimeError):
+    """A setting the app does not know, or one it cannot use: start-up stops, naming where it was set."""
+
+
+# P2P_* environment variables that are not settings: where the instance folder is, and the test suite's and
+# benchmark's own.
+NOT_SETTINGS = {"INSTANCE_PATH", "TEST_DATABASE_URL", "BENCH_JSON"}
+
+# The least each number may be (any other number setting: 0).
+AT_LEAST = {"PORT": 1, "THREADS": 1, "CONNECTION_LIMIT": 1, "CHANNEL_TIMEOUT": 1, "IDLE_MINUTES": 1,
+            "MAX_CONTENT_LENGTH": 1, "JOIN_CODE_DAYS": 1, "SETUP_LINK_HOURS": 1, "RESET_CODE_HOURS": 1,
+            "ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1, "BACKUP_KEEP": 1}
+AT_MOST = {"PORT": 65535}
+
+
+def _parse_env(name: str, value: str, default: object) -> object:
     if isinstance(default, bool):
         return value.strip().lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int):
-        return int(value)
-    if isinstance(default, (tuple, list)):
-        return tuple(json.loads(value))
+    try:
+        if isinstance(default, int):
+            return int(value)
+        if isinstance(default, (tuple, list)):
+            return tuple(json.loads(value))
+    except ValueError:
+        raise BadConfig(f"The environment variable {name} is {value!r}: it must be "
+                        f"{'a whole number' if isinstance(default, int) else 'a list such as [10, 900]'}.") from None
     return value
+
+
+def _problem(key: str, value: object) -> str | None:
+    """What is wrong with this value for this setting (by the kind of its default), or None."""
+    default = DEFAULTS[key]
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "True or False"
+    if isinstance(default, int):
+        least, most = AT_LEAST.get(key, 0), AT_MOST.get(key)
+        if isinstance(value, bool) or not isinstance(value, int) or value < least or (most and value > most):
+            return f"a whole number from {least}" + (f" to {most}" if most else "")
+        return None
+    if isinstance(default, tuple):
+        good = (isinstance(value, (tuple, list)) and len(value) == 2
+                and all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in value))
+        return None if good else "two whole numbers, (tries, seconds), such as (10, 900)"
+    if isinstance(default, timedelta):
+        return None if isinstance(value, (timedelta, int)) and not isinstance(value, bool) else "a timedelta"
+    if isinstance(default, str):
+        if not isinstance(value, str):
+            return "text, in quotes"
+        if key == "TIMEZONE":
+            try:
+                ZoneInfo(value)
+            except (ValueError, KeyError, OSError):
+                return 'a time zone name such as "Europe/London" or "Europe/Dublin"'
+    return None
+
+
+def check_settings(config: Config, where: dict[str, str]) -> None:
+    """Every setting the host gave (`where` says where each came from) is one the app knows, and every value is
+    one it can use: a misspelt key silently ignored, or a bad time zone silently UTC, is a setting that does not
+    do what its host believes. Raises BadConfig naming the file or variable and the key."""
+    known = set(DEFAULTS) | set(Flask.default_config) | {"SECRET_KEY"}
+    for key, source in where.items():
+        if key not in known:
+            raise BadConfig(f"{source} sets {key}, which is not a setting of Peer 2 Peer. Check its spelling "
+                            "against instance/config.example.py or the README's settings, or remove it.")
+    for key in DEFAULTS:
+        wanted = _problem(key, config.get(key))
+        if wanted:
+            raise BadConfig(f"{where.get(key, 'The default')} sets {key} to {config.get(key)!r}: it must be "
+                            f"{wanted}. Nothing was started.")
 
 
 def instance_folder(explicit: str | Path | None = None, test_config: dict | None = None) -> Path:
@@ -177,14 +240,22 @@ def instance_folder(explicit: str | Path | None = None, test_config: dict | None
 def load_config(config: Config, instance_path: Path, test_config: dict | None) -> None:
     """Fill `config` in layers. Also used without an app (p2p restore must not open a damaged database)."""
     config.from_mapping(DEFAULTS)
+    where: dict[str, str] = {}
     if test_config is None:
-        config.from_pyfile(str(instance_path / "config.py"), silent=True)
+        file = instance_path / "config.py"
+        own = Config(str(instance_path))
+        own.from_pyfile(str(file), silent=True)
+        config.update(own)
+        where.update(dict.fromkeys(own, f"The file {file}"))
         for name, value in os.environ.items():
-            if name.startswith("P2P_"):
+            if name.startswith("P2P_") and name[4:] not in NOT_SETTINGS:
                 key = name[4:]
-                config[key] = _parse_env(value, config.get(key, ""))
+                config[key] = _parse_env(name, value, config.get(key, ""))
+                where[key] = f"The environment variable {name}"
     else:
         config.from_mapping(test_config)
+        where.update(dict.fromkeys((key for key in test_config if key in DEFAULTS), "The test's config"))
+    check_settings(config, where)
     if not config.get("SECRET_KEY"):
         config["SECRET_KEY"] = (instance_path / "secret_key").read_text().strip()
         where = f"The file {instance_path / 'secret_key'}"

@@ -91,6 +91,11 @@ def backup_policy(config) -> dict:
 ID_MAX = 2**31 - 1
 
 
+def seen_already(version: int) -> bool:
+    """A live page's poll that shows this version already (its `v`): the answer is 204, nothing to send (models.Live)."""
+    return request.args.get("v", type=int) == version
+
+
 class RowId(IntegerConverter):
     """`<int:…>` in routes: a number too large to be an id answers 404, as any id that is not ours does (it made
     the database driver fail with a 500); so does one in other digits than 0–9 ("١" is one to Python: one address
@@ -192,11 +197,6 @@ def init_app(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
-
-    minutes = app.config["IDLE_MINUTES"]
-    if not isinstance(minutes, int) or isinstance(minutes, bool) or minutes < 1:
-        raise ValueError(f"IDLE_MINUTES is {minutes!r}: it must be a whole number of minutes, at least 1 "
-                         "(30 suits a room where tablets are shared).")
 
     # The cookie holds "id:session_version" and its sign-in's token; a bumped version (logout, password change,
     # removal) makes every older cookie stale at once, and an ended sign-in (models.Login) takes its secret along.

@@ -172,6 +172,34 @@ def test_config_layers_instance_file_then_environment(tmp_path, monkeypatch):
     assert app.config["SESSION_COOKIE_SECURE"] is True
 
 
+@pytest.mark.sqlite_only
+@pytest.mark.parametrize("file, env, said", [
+    ("IDLE_MINUTE = 20\n", {}, "config.py sets IDLE_MINUTE, which is not a setting of Peer 2 Peer"),
+    ("", {"P2P_BACKUP_KEPP": "3"}, "The environment variable P2P_BACKUP_KEPP sets BACKUP_KEPP, which is not a setting"),
+    ('TIMEZONE = "Europe/Lndon"\n', {}, "sets TIMEZONE to 'Europe/Lndon': it must be a time zone name"),
+    ("PORT = 70000\n", {}, "sets PORT to 70000: it must be a whole number from 1 to 65535"),
+    ('JOIN_CODE_DAYS = "14"\n', {}, "sets JOIN_CODE_DAYS to '14': it must be a whole number from 1"),
+    ("LOGIN_THROTTLE = (10,)\n", {}, "sets LOGIN_THROTTLE to (10,): it must be two whole numbers"),
+    ("", {"P2P_THREADS": "eight"}, "The environment variable P2P_THREADS is 'eight': it must be a whole number"),
+])
+def test_a_setting_the_app_does_not_know_or_cannot_use_stops_start_up_naming_it(tmp_path, monkeypatch, capsys,
+                                                                                 file, env, said):
+    """Silently ignored, a misspelt key or a bad time zone (it was shown as UTC) is a setting that does not do what
+    its host believes."""
+    from p2p.cli import NEEDS_THE_HOST, main
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    (instance / "config.py").write_text(file)
+    monkeypatch.setenv("P2P_INSTANCE_PATH", str(instance))
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exit_:
+        main(["serve"])
+    err = capsys.readouterr().err
+    assert exit_.value.code == NEEDS_THE_HOST and said in err and "Traceback" not in err
+    assert not (instance / "p2p.sqlite3").exists()
+
+
 def test_writes_take_the_lock_up_front():
     # IMMEDIATE transactions: see db.open_database for why.
     assert open_database(":memory:")._lock_type == "IMMEDIATE"

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from conftest import PASSWORD, database_bytes, login, make_app, on_postgresql, post, text
 from p2p import activity, crypto
+from p2p.config import BadConfig
 from p2p.db import db
 from p2p.models import Login, Proposal, utcnow
 from test_board import board_url, propose, respond, settings
@@ -198,7 +199,7 @@ def test_each_device_has_its_own_sign_in(app, room, as_user):
 
 @pytest.mark.parametrize("minutes", [0, -5, "30"])
 def test_the_idle_time_must_be_whole_minutes(tmp_path, minutes):
-    with pytest.raises(ValueError, match="IDLE_MINUTES"):
+    with pytest.raises(BadConfig, match="IDLE_MINUTES to .*: it must be a whole number from 1"):
         make_app(tmp_path, IDLE_MINUTES=minutes)
 
 
