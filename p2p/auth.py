@@ -16,7 +16,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from . import crypto, passwords
 from .db import checkpoint, db
 from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, Login, Membership, OneTimeToken, \
-    PasswordReset, Response, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name
+    PasswordReset, BoardResponse, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name
 from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
@@ -555,7 +555,7 @@ def delete_account():
                                                  else "That is not your password. Please try again.")
         if not error:
             with db.atomic():
-                boards = Response.forget_all_of(user.id, my_pseudonyms())
+                boards = BoardResponse.forget_all_of(user.id, my_pseudonyms())
                 for group in Group.for_user(user):  # a group only this person was in goes with them
                     if group.memberships().count() == 1:
                         group.delete_instance()

@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
-from flask import Blueprint, Response as HttpResponse, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -25,7 +25,7 @@ from . import activity, permissions
 from .auth import LOG_IN_AGAIN, my_pseudonyms
 from .db import db
 from .access import managed_or_404, membership_or_404
-from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, Response, SentRequest, \
+from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse, SentRequest, \
     User, one_line, utcnow
 from .web import content, is_fragment_request, join_url, local_time, log, seen_already
 
@@ -73,7 +73,7 @@ def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
         origin[original_id] = merged_id
     found: dict[int, dict[str, Choice]] = {item.id: {} for item in items}
     for proposal_id, voter, user_id, kind, private in (
-            Response.select(Response.proposal, Response.voter, Response.user, Response.kind, Response.private)
+            BoardResponse.select(BoardResponse.proposal, BoardResponse.voter, BoardResponse.user, BoardResponse.kind, BoardResponse.private)
             .join(Proposal).where(Proposal.board == board).tuples()):
         item = origin.get(proposal_id)
         if item in found:   # (not: an original whose merge is gone, or a merge of merges in the making)
@@ -90,8 +90,8 @@ def my_responses(pseudonyms: bytes | None, proposals, merges: dict, responses: d
     mine = {}
     for proposal in proposals:
         by_who = responses.get(proposal.id, {})
-        direct = by_who.get(Response.voter_for(pseudonyms, proposal.id)) or by_who.get(f"account:{current_user.id}")
-        earlier = [by_who[v] for v in (Response.voter_for(pseudonyms, o.id) for o in merges.get(proposal.id, []))
+        direct = by_who.get(BoardResponse.voter_for(pseudonyms, proposal.id)) or by_who.get(f"account:{current_user.id}")
+        earlier = [by_who[v] for v in (BoardResponse.voter_for(pseudonyms, o.id) for o in merges.get(proposal.id, []))
                    if v in by_who]
         chosen = direct or max(earlier, key=lambda c: CAUTION[c.kind], default=None)
         if chosen:
@@ -195,15 +195,15 @@ def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -
     extra = []
     for merged_id, originals in shared.merges.items():
         by_who = shared.responses.get(merged_id, {})
-        if Response.voter_for(pseudonyms, merged_id) in by_who:
+        if BoardResponse.voter_for(pseudonyms, merged_id) in by_who:
             continue   # answered the merged one: their answers to the duplicates went then (respond)
-        mine = [by_who[voter] for voter in (Response.voter_for(pseudonyms, o.id) for o in originals) if voter in by_who]
+        mine = [by_who[voter] for voter in (BoardResponse.voter_for(pseudonyms, o.id) for o in originals) if voter in by_who]
         kept = max(mine, key=lambda choice: CAUTION[choice.kind], default=None)
         extra += [choice.who for choice in mine if choice is not kept]
     if not extra:
         return False
     with db.atomic():
-        Response.delete().where(Response.voter.in_(extra)).execute()
+        BoardResponse.delete().where(BoardResponse.voter.in_(extra)).execute()
         board.changed()
     return True
 
@@ -244,7 +244,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
         wanted = {user_id for ids in objecting.values() for user_id in ids}
         names = dict(User.select(User.id, User.name).where(User.id.in_(wanted)).tuples()) if wanted else {}
         open_objectors = {item: sorted(names[i] for i in ids if i in names) for item, ids in objecting.items() if ids}
-    counts = {item: {k: sum(r.kind == k for r in by_user.values()) for k in Response.KINDS}
+    counts = {item: {k: sum(r.kind == k for r in by_user.values()) for k in BoardResponse.KINDS}
               for item, by_user in responses.items()}
     # The board suggests: no objection, and most of those who responded agree.
     suggested = {item for item, c in counts.items() if not c["object"] and c["agree"] * 2 > sum(c.values())}
@@ -289,15 +289,15 @@ def adopt_responses(board: Board, pseudonyms: bytes) -> None:
     """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
     the first time they open the board again, and their account is then linked to none of them (only a named
     objection keeps the name, which the facilitator sees)."""
-    earlier = list(Response.select(Response.id, Response.proposal, Response.kind, Response.private).join(Proposal)
-                   .where(Proposal.board == board, Response.user == current_user.id, Response.voter.is_null()))
+    earlier = list(BoardResponse.select(BoardResponse.id, BoardResponse.proposal, BoardResponse.kind, BoardResponse.private).join(Proposal)
+                   .where(Proposal.board == board, BoardResponse.user == current_user.id, BoardResponse.voter.is_null()))
     if not earlier:
         return
     with db.atomic():
         for response in earlier:
             named = current_user.id if response.kind == "object" and not response.private else None
-            (Response.update(voter=Response.voter_for(pseudonyms, response.proposal_id), user=named)
-             .where(Response.id == response.id).execute())
+            (BoardResponse.update(voter=BoardResponse.voter_for(pseudonyms, response.proposal_id), user=named)
+             .where(BoardResponse.id == response.id).execute())
         Responder.insert(board=board, tag=Responder.tag_for(pseudonyms, board.id)).on_conflict_ignore().execute()
         board.changed()
 
@@ -417,29 +417,29 @@ def respond(group_id: int, proposal_id: int):
     if board.responds_later(current_user.id):   # a page from before their reset: it offered the choices
         flash(RESPOND_NEXT_ROUND)
         return _back(group.id)
-    voter = Response.voter_for(pseudonyms, proposal.id)
+    voter = BoardResponse.voter_for(pseudonyms, proposal.id)
     # What this response replaces: the person's earlier one to this behaviour, kept before pseudonyms under their
     # account, and (a merged behaviour) theirs to its originals, which counted for it until now.
-    replaced = [Response.voter_for(pseudonyms, original.id) for original in proposal.originals]
+    replaced = [BoardResponse.voter_for(pseudonyms, original.id) for original in proposal.originals]
     with db.atomic():
-        Response.delete().where((Response.proposal == proposal) & (Response.user == current_user.id)
-                                & Response.voter.is_null()).execute()
+        BoardResponse.delete().where((BoardResponse.proposal == proposal) & (BoardResponse.user == current_user.id)
+                                & BoardResponse.voter.is_null()).execute()
         if replaced:
-            Response.delete().where(Response.voter.in_(replaced)).execute()
+            BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
         responder = Responder.tag_for(pseudonyms, board.id)
         if choice == "pass":
-            Response.delete().where(Response.proposal == proposal, Response.voter == voter).execute()
-            others = [Response.voter_for(pseudonyms, pid) for (pid,) in
+            BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
+            others = [BoardResponse.voter_for(pseudonyms, pid) for (pid,) in
                       Proposal.select(Proposal.id).where(Proposal.board == board).tuples()]
-            if not Response.select().where(Response.voter.in_(others)).exists():   # passed on everything now
+            if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # passed on everything now
                 Responder.delete().where(Responder.board == board, Responder.tag == responder).execute()
         else:
             Responder.insert(board=board, tag=responder).on_conflict_ignore().execute()
             kind, private = CHOICES[choice]
             named = current_user.id if kind == "object" and not private else None   # the facilitator sees the name
-            (Response.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
-             .on_conflict(conflict_target=[Response.proposal, Response.voter],
-                          update={Response.kind: kind, Response.private: private, Response.user: named}).execute())
+            (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
+             .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
+                          update={BoardResponse.kind: kind, BoardResponse.private: private, BoardResponse.user: named}).execute())
         board.changed()
     return _back(group.id)
 
@@ -547,7 +547,7 @@ def merge(group_id: int):
             Proposal.update(merged_into=merged).where(Proposal.merged_into.in_(earlier)).execute()
             Proposal.update(merged_into=merged).where(Proposal.id.in_(chosen_ids), Proposal.id.not_in(earlier)).execute()
             if earlier:
-                Response.delete().where(Response.proposal.in_(earlier)).execute()
+                BoardResponse.delete().where(BoardResponse.proposal.in_(earlier)).execute()
                 Proposal.delete().where(Proposal.id.in_(earlier)).execute()
             board.changed()
         if SentRequest.once(request.form.get("request_key"), merge_them)[0]:
@@ -603,7 +603,7 @@ def new_round(group_id: int):
     board = Board.for_group(group)
 
     def start_round():
-        Response.delete().where(Response.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
+        BoardResponse.delete().where(BoardResponse.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
                                 ).execute()
         Responder.delete().where(Responder.board == board).execute()
         Board.update(phase="respond", tallies_shown=False, round_started_at=utcnow()).where(
@@ -654,6 +654,6 @@ def code_markdown(group_id: int):
     lines += [f"{len(context['committed'])} people have committed to it."]
     if context["board"].named and context["committed"]:
         lines += ["", "Committed: " + ", ".join(c.user.name for c in context["committed"])]
-    response = HttpResponse(("\n".join(lines) + "\n"), mimetype="text/markdown")
+    response = Response(("\n".join(lines) + "\n"), mimetype="text/markdown")
     response.headers["Content-Disposition"] = f'attachment; filename="code-of-behaviour-v{version.number}.md"'
     return response

@@ -41,7 +41,7 @@ AGENDA_KINDS = {"reading": "Read", "free_text": "Reflect", "ladder": "Exercise",
 
 
 @dataclass(frozen=True)
-class Spot:
+class ProgrammeSession:
     """A session of the group's programme, with its module and its place (programme/module/session)."""
 
     programme: Programme
@@ -53,11 +53,11 @@ class Spot:
         return place_of(self.programme.id, self.module.id, self.session.id)
 
 
-def all_sessions(programme: Programme) -> list[Spot]:
-    return [Spot(programme, module, session) for module in programme.modules for session in module.sessions]
+def all_sessions(programme: Programme) -> list[ProgrammeSession]:
+    return [ProgrammeSession(programme, module, session) for module in programme.modules for session in module.sessions]
 
 
-def current_spot(group: Group) -> Spot | None:
+def current_spot(group: Group) -> ProgrammeSession | None:
     """The group's current session, or None if none is chosen (or the content no longer has it)."""
     programme, place = content().programme(group.programme), CurrentSession.place_of(group)
     if programme is None or not place:
@@ -65,7 +65,7 @@ def current_spot(group: Group) -> Spot | None:
     return next((spot for spot in all_sessions(programme) if spot.place == place), None)
 
 
-def _next_spot(group: Group, spot: Spot | None) -> Spot | None:
+def _next_spot(group: Group, spot: ProgrammeSession | None) -> ProgrammeSession | None:
     spots = all_sessions(content().programme(group.programme))
     if spot is None:
         return spots[0] if spots else None
@@ -74,7 +74,7 @@ def _next_spot(group: Group, spot: Spot | None) -> Spot | None:
 
 
 @bp.app_template_global()
-def current_session(group: Group) -> Spot | None:
+def current_session(group: Group) -> ProgrammeSession | None:
     """For the home and group pages: "Now: <session>"."""
     return current_spot(group)
 
@@ -90,7 +90,7 @@ def agenda(session: Session) -> list[dict]:
     return items
 
 
-def scenario_places(spot: Spot) -> list[tuple[Scenarios, list[tuple[Scenario, str]]]]:
+def scenario_places(spot: ProgrammeSession) -> list[tuple[Scenarios, list[tuple[Scenario, str]]]]:
     """The session's `scenarios` blocks, each with its scenarios and their discussion places."""
     return [(block, [(scenario, place_of(spot.programme.id, spot.module.id, spot.session.id, block.id, scenario.id))
                      for scenario in block.scenarios])
@@ -213,8 +213,8 @@ def timer_live(group_id: int):
 
 
 @dataclass(frozen=True)
-class ScenarioSpot:
-    spot: Spot
+class ScenarioPlace:
+    spot: ProgrammeSession
     block: Scenarios
     scenario: Scenario
 
@@ -228,7 +228,7 @@ class ScenarioSpot:
                 "block_id": self.block.id, "scenario_id": self.scenario.id}
 
 
-def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str, scenario_id: str) -> ScenarioSpot:
+def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str, scenario_id: str) -> ScenarioPlace:
     programme = content().programme(group.programme) or abort(404)
     module = programme.module(module_id) or abort(404)
     session = module.session(session_id) or abort(404)
@@ -236,10 +236,10 @@ def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str
     if not isinstance(block, Scenarios):
         abort(404)
     scenario = next((s for s in block.scenarios if s.id == scenario_id), None) or abort(404)
-    return ScenarioSpot(Spot(programme, module, session), block, scenario)
+    return ScenarioPlace(ProgrammeSession(programme, module, session), block, scenario)
 
 
-def thoughts_state(group: Group, membership: Membership, where: ScenarioSpot, seen: int | None = None) -> dict:
+def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace, seen: int | None = None) -> dict:
     """What the discussion's live list shows this person; with `seen` (the newest thought id their screen
     showed), also what to announce to screen readers: thoughts by others that arrived since."""
     facilitator = permissions.can_run_session(membership)
@@ -332,7 +332,7 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
 
 
-def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioSpot]:
+def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioPlace]:
     thought = (Thought.select(Thought, Discussion).join(Discussion)
                .where(Thought.id == thought_id, Discussion.group == group).first()) or abort(404)
     programme_id, module_id, session_id, block_id, scenario_id = (thought.discussion.place.split("/") + [""] * 5)[:5]

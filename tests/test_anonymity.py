@@ -12,7 +12,7 @@ import pytest
 from conftest import PASSWORD, post, text
 from p2p import backup as backups
 from p2p.db import db
-from p2p.models import Board, Proposal, Response, SentRequest, User
+from p2p.models import Board, Proposal, BoardResponse, SentRequest, User
 from test_board import board_url, propose, respond, settings
 from test_sessions import add_thought, discussion_url, follow_the_course
 from test_workbook_keys import reset_code_for
@@ -49,10 +49,10 @@ def test_one_response_per_person_holds_and_a_change_keeps_one_row(room, as_user)
     s = session_1(room, as_user)
     for kind in ("unsure", "object", "agree"):
         respond(s["bob"], room, s["listen"], kind)
-    rows = list(Response.select().where(Response.proposal == s["listen"]))
+    rows = list(BoardResponse.select().where(BoardResponse.proposal == s["listen"]))
     assert sorted(r.kind for r in rows) == ["agree", "agree"]        # Alice's and Bob's, one each
     respond(s["bob"], room, s["phones"], "object", private=True)      # named to private: the name goes
-    assert [r.user_id for r in Response.select().where(Response.proposal == s["phones"], Response.kind == "object")] \
+    assert [r.user_id for r in BoardResponse.select().where(BoardResponse.proposal == s["phones"], BoardResponse.kind == "object")] \
         == [None]
 
 
@@ -123,20 +123,20 @@ def test_responses_to_merged_duplicates_count_until_the_merged_one_is_answered(r
     page = text(alice.get(board_url(room)))   # hers: the most careful of her two
     assert re.search(rf'id="respond-{merged.id}-object-private" checked', page)
     respond(alice, room, merged, "unsure")   # answering the merged one replaces what she said to the duplicates
-    assert [r.kind for r in Response.select()] == ["unsure"]
+    assert [r.kind for r in BoardResponse.select()] == ["unsure"]
 
 
 def test_responses_kept_before_pseudonyms_move_to_them_when_their_person_opens_the_board(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(fran, room, "Be kind")
     kind = Proposal.get()
-    Response.create(proposal=kind, user=room.alice.id, voter=None, kind="agree")   # as upgrade step 11 left it
+    BoardResponse.create(proposal=kind, user=room.alice.id, voter=None, kind="agree")   # as upgrade step 11 left it
     settings(fran, room, "phase:respond")
     assert re.search(rf'id="respond-{kind.id}-agree" checked', text(alice.get(board_url(room))))
-    row = Response.get()
+    row = BoardResponse.get()
     assert row.user_id is None and row.voter
     respond(alice, room, kind, "unsure")
-    assert [r.kind for r in Response.select()] == ["unsure"]
+    assert [r.kind for r in BoardResponse.select()] == ["unsure"]
 
 
 def test_a_deleted_account_s_responses_and_named_words_go_at_once_its_anonymous_ones_stay(room, as_user):
@@ -147,6 +147,6 @@ def test_a_deleted_account_s_responses_and_named_words_go_at_once_its_anonymous_
     post(s["bob"], "/account/delete", {"password": PASSWORD}, token_from="/account/delete")
     assert User.get_or_none(User.id == room.bob.id) is None
     assert [p.text for p in Proposal.select().order_by(Proposal.id)] == ["Listen without judging", "Phones away"]
-    assert sorted(r.kind for r in Response.select()) == ["agree", "unsure"]   # Alice's only
+    assert sorted(r.kind for r in BoardResponse.select()) == ["agree", "unsure"]   # Alice's only
     assert Board.for_group(room.group).version > version   # every screen shows it now, not at the next change
     assert SentRequest.select().count() >= 0

@@ -4,7 +4,7 @@ the projector. Names appear only where the group chose named proposals, and neve
 import re
 
 from conftest import post, text
-from p2p.models import Board, Group, Membership, Proposal, Response, Throttle
+from p2p.models import Board, Group, Membership, Proposal, BoardResponse, Throttle
 
 
 def board_url(room, tail=""):
@@ -98,9 +98,9 @@ def test_one_response_per_person_changeable_and_pass_is_fine(room, as_user):
     settings(fran, room, "phase:respond")
     respond(alice, room, proposal, "agree")
     respond(alice, room, proposal, "unsure")
-    assert [r.kind for r in Response.select()] == ["unsure"]
+    assert [r.kind for r in BoardResponse.select()] == ["unsure"]
     respond(alice, room, proposal, "pass")
-    assert Response.select().count() == 0
+    assert BoardResponse.select().count() == 0
 
 
 def test_a_private_objection_shows_only_needs_discussion_once_the_counts_are_shown(room, as_user):
@@ -198,7 +198,7 @@ def test_merging_keeps_provenance_and_responses_follow(room, as_user):
     shape(fran, room, merged, "split")
     page = text(alice.get(board_url(room)))
     assert "Listen to each other fully" not in page and page.count('class="proposal__text"') == 3
-    assert [r.kind for r in Response.select().order_by(Response.id)] == ["agree", "object"]
+    assert [r.kind for r in BoardResponse.select().order_by(BoardResponse.id)] == ["agree", "object"]
 
 
 def test_agreeing_makes_version_1_and_everyone_commits_once(room, as_user):
@@ -307,7 +307,7 @@ def test_object_without_my_name_is_a_choice_of_its_own(room, as_user):
     settings(fran, room, "phase:respond")
     proposal = Proposal.get(Proposal.text == "Hugs at the end")
     respond(bob, room, proposal, "object-private")
-    assert Response.get().private and Response.get().user_id is None   # kept under his pseudonym only
+    assert BoardResponse.get().private and BoardResponse.get().user_id is None   # kept under his pseudonym only
     page = text(bob.get(board_url(room)))
     assert 'value="object-private" id="respond-%d-object-private" checked' % proposal.id in page
     settings(fran, room, "tallies-on")
@@ -490,7 +490,7 @@ def test_shared_renders_never_carry_one_persons_view_or_token_to_another(room, a
     # Bob's token from his page works for his response (it is his session's, not a shared one).
     response = bob.post(board_url(room, f"/proposals/{proposal.id}/respond"),
                         data={"kind": "agree", "csrf_token": tokens["bob"].pop()})
-    assert response.status_code == 302 and sorted(r.kind for r in Response.select()) == ["agree", "object"]
+    assert response.status_code == 302 and sorted(r.kind for r in BoardResponse.select()) == ["agree", "object"]
 
 
 def test_a_nul_character_in_a_proposal_or_a_group_name_is_dropped(room, as_user):

@@ -24,7 +24,7 @@ from conftest import FAST_HASHING, PASSWORD, free_port_nobody_listens_on
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.db import db
-from p2p.models import Board, Membership, Proposal, Response, Throttle, User
+from p2p.models import Board, Membership, Proposal, BoardResponse, Throttle, User
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -206,9 +206,9 @@ def test_the_live_board_stays_right_with_several_worker_processes(app, room, wor
     # One response per person per behaviour: the last one each person gave, under their pseudonym for it (an
     # objection made with the name also names them).
     pseudonyms = {u.name: (u.id, crypto.pseudonym_key(u.unlock_with_password(PASSWORD))) for u in User.select()}
-    expected = {(Response.voter_for(pseudonyms[name][1], pid), pid): (kind, pseudonyms[name][0] if kind == "object"
+    expected = {(BoardResponse.voter_for(pseudonyms[name][1], pid), pid): (kind, pseudonyms[name][0] if kind == "object"
                                                                         else None)
                 for (name, pid), kind in last_choice.items() if kind != "pass"}
-    stored = {(r.voter, r.proposal_id): (r.kind, r.user_id) for r in Response.select()}
+    stored = {(r.voter, r.proposal_id): (r.kind, r.user_id) for r in BoardResponse.select()}
     assert stored == expected
     assert seen_versions == sorted(seen_versions) and len(seen_versions) > 1   # the projector never went back

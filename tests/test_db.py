@@ -7,7 +7,7 @@ from peewee import BooleanField, IntegrityError
 
 from conftest import make_app, on_postgresql
 from p2p.db import DatabaseUnavailable, db, open_database, open_postgresql
-from p2p.models import Board, Group, Membership, Proposal, Response, User
+from p2p.models import Board, Group, Membership, Proposal, BoardResponse, User
 from p2p.models.schema import UPGRADES, UpgradeRefused, add_columns_if_missing, schema_version, upgrade
 
 
@@ -74,7 +74,7 @@ def test_a_step_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(app, room):
     # once deleted every membership and every response on the way.
     board = Board.for_group(room.group)
     proposal = Proposal.create(board=board, author=room.alice, text="Listen")
-    Response.create(proposal=proposal, user=room.bob, kind="agree")
+    BoardResponse.create(proposal=proposal, user=room.bob, kind="agree")
     Group._meta.add_field("archived", BooleanField(default=False))
     Proposal._meta.add_field("pinned", BooleanField(default=False))
     try:
@@ -86,7 +86,7 @@ def test_a_step_that_rebuilds_a_table_keeps_the_rows_pointing_at_it(app, room):
             memberships = Membership.select().count()
             upgrade([*UPGRADES, add_flags])
             assert Membership.select().count() == memberships == 5
-            assert Response.select().count() == 1
+            assert BoardResponse.select().count() == 1
             if not on_postgresql(app):
                 assert db.execute_sql("PRAGMA foreign_keys").fetchone()[0] == 1   # back on afterwards
     finally:

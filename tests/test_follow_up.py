@@ -232,7 +232,7 @@ def test_the_upgrade_step_adds_the_table_to_an_older_database(app):
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from markupsafe import escape  # noqa: E402
 
-from p2p.followup import clean_note  # noqa: E402
+from p2p.follow_up import clean_note  # noqa: E402
 from test_security import awkward_text  # noqa: E402
 
 

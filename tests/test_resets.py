@@ -217,7 +217,7 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     second response to the same behaviour would count them twice (and a named objection would clash with the
     first). So this round the board says so instead of offering the choices; the next round they respond."""
     from test_board import board_url, propose, respond, settings
-    from p2p.models import Proposal, Response
+    from p2p.models import Proposal, BoardResponse
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Listen well")
     settings(fran, room, "phase:respond")
@@ -228,7 +228,7 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     answer = post(taker, board_url(room, f"/proposals/{Proposal.get().id}/respond"), {"kind": "agree"},
                   token_from=board_url(room))
     assert answer.status_code == 302 and "You can respond again from the next round" in said(taker.get(answer.location))
-    assert [(r.kind, r.user_id) for r in Response.select()] == [("object", room.alice.id)]   # once, as it was
+    assert [(r.kind, r.user_id) for r in BoardResponse.select()] == [("object", room.alice.id)]   # once, as it was
     assert 'name="kind"' in said(as_user(room.bob).get(board_url(room)))   # everyone else responds
     settings(fran, room, "phase:agree")
     from test_board import shape
@@ -238,4 +238,4 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     page = said(taker.get(board_url(room)))
     assert "You can respond again" not in page and 'name="kind"' in page
     respond(taker, room, Proposal.get(), "agree")
-    assert [r.kind for r in Response.select()] == ["agree"]
+    assert [r.kind for r in BoardResponse.select()] == ["agree"]

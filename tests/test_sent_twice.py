@@ -8,7 +8,7 @@ import time
 
 from conftest import csrf_token, post, text
 from p2p.db import db
-from p2p.models import CodeVersion, Group, Proposal, Response, SentRequest, Thought
+from p2p.models import CodeVersion, Group, Proposal, BoardResponse, SentRequest, Thought
 from test_board import board_url, propose, respond, settings, shape
 from test_sessions import discussion_url, follow_the_course
 
@@ -91,7 +91,7 @@ def test_a_reaffirm_round_sent_again_keeps_the_responses_given_since(room, as_us
     fran.post(board_url(room, "/round"), data=fields)
     respond(alice, room, Proposal.get(), "agree")
     fran.post(board_url(room, "/round"), data=fields)
-    assert [r.kind for r in Response.select()] == ["agree"]
+    assert [r.kind for r in BoardResponse.select()] == ["agree"]
 
 
 def test_without_a_key_each_send_makes_one_as_before(room, as_user):

@@ -45,7 +45,7 @@ from p2p.answers import Workbook
 from p2p.board import adopt_responses
 from p2p.db import close_all
 from p2p.models.schema import UPGRADES
-from p2p.models import Board, EarlierKey, Group, Proposal, Responder, Response, Thought, User
+from p2p.models import Board, EarlierKey, Group, Proposal, Responder, BoardResponse, Thought, User
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
 S1 = "p2p/module-1/session-1"
@@ -235,8 +235,8 @@ def test_each_person_still_finds_what_is_theirs_on_the_boards(upgraded):
         pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
         found = {"proposals": sorted(p.id for p in Proposal.select() if p.made_by(pseudonyms)),
                  "thoughts": sorted(t.id for t in Thought.select() if t.made_by(pseudonyms)),
-                 "responses": {str(r.proposal_id): [r.kind, r.private] for r in Response.select()
-                               if r.voter == Response.voter_for(pseudonyms, r.proposal_id)},
+                 "responses": {str(r.proposal_id): [r.kind, r.private] for r in BoardResponse.select()
+                               if r.voter == BoardResponse.voter_for(pseudonyms, r.proposal_id)},
                  "responded_on": sorted(b.id for b in Board.select() if Responder.select().where(
                      Responder.board == b.id, Responder.tag == Responder.tag_for(pseudonyms, b.id)).exists())}
         assert found == account["theirs"], f"what is {account['name']}'s on the boards after upgrading {upgraded.name}"
@@ -299,7 +299,7 @@ def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_bo
         rows.setdefault(links["user_id"], []).append(int(row_id))
     for account in upgraded.manifest["accounts"]:
         user = User.authenticate(account["name"], account["password"])
-        theirs = list(Response.select().where(Response.id.in_(rows.get(user.id, []))))
+        theirs = list(BoardResponse.select().where(BoardResponse.id.in_(rows.get(user.id, []))))
         if not theirs:
             continue
         pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
@@ -308,8 +308,8 @@ def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_bo
             for board in {r.proposal.board for r in theirs}:
                 adopt_responses(board, pseudonyms)
         for before in theirs:
-            now = Response.get_by_id(before.id)
-            mine = Response.voter_for(pseudonyms, now.proposal_id)
+            now = BoardResponse.get_by_id(before.id)
+            mine = BoardResponse.voter_for(pseudonyms, now.proposal_id)
             if before.private:
                 assert now.user_id is None and now.voter != mine, f"{account['name']}'s private objection {now.id}"
             else:

@@ -9,7 +9,7 @@ write `from .models import Group, Proposal`."""
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
 from .base import FACILITATOR, JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, NAME_MAX, PARTICIPANT, PASSWORD_MAX, \
     PASSWORD_MIN, BaseModel, Live, digest, name_key, normalise_name, one_line, utcnow
-from .board import THEME_MAX, Board, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, Response
+from .board import THEME_MAX, Board, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, BoardResponse
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset, format_join_code, normalise_join_code
 from .sent_requests import REQUEST_KEY, SentRequest
@@ -21,7 +21,7 @@ __all__ = [
     "PASSWORD_MIN", "REQUEST_KEY", "THEME_MAX",
     "Answer", "BaseModel", "Live", "Board", "CodeVersion", "Commitment", "CurrentSession", "Discussion", "EarlierKey",
     "FollowUp", "Group", "HeldMembership", "LadderSnapshot", "Login", "MadeBySomeone", "Membership", "OneTimeToken",
-    "PasswordReset", "Proposal", "Responder", "Response", "SentRequest", "Share", "Thought", "Throttle", "Timer",
+    "PasswordReset", "Proposal", "Responder", "BoardResponse", "SentRequest", "Share", "Thought", "Throttle", "Timer",
     "User",
     "digest", "format_join_code", "name_key", "normalise_join_code", "normalise_name", "one_line", "utcnow",
 ]

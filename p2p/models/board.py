@@ -118,14 +118,14 @@ class Proposal(MadeBySomeone, BaseModel):
     created_at = DateTimeField(default=utcnow)
 
     def tally(self) -> dict[str, int]:
-        counts = {kind: 0 for kind in Response.KINDS}
-        for kind, count in (Response.select(Response.kind, fn.COUNT(Response.id)).where(Response.proposal == self)
-                            .group_by(Response.kind).tuples()):
+        counts = {kind: 0 for kind in BoardResponse.KINDS}
+        for kind, count in (BoardResponse.select(BoardResponse.kind, fn.COUNT(BoardResponse.id)).where(BoardResponse.proposal == self)
+                            .group_by(BoardResponse.kind).tuples()):
             counts[kind] = count
         return counts
 
 
-class Response(BaseModel):
+class BoardResponse(BaseModel):
     """One person's response to one behaviour, kept under their pseudonym for it (`voter`: crypto.pseudonym of
     "response:<proposal id>", one per behaviour, so two of a person's responses look unrelated): nobody can tell
     from the database whose it is, nor which responses are one person's. Only an objection made with the name
@@ -140,6 +140,7 @@ class Response(BaseModel):
     private = BooleanField(default=False)  # an objection that shows only as "needs discussion", never who
 
     class Meta:
+        table_name = "response"   # the model's name says which response: the table's stays as it shipped
         # One response per person per behaviour, kept by the database: changing it is an upsert on the voter.
         indexes = ((("proposal", "voter"), True), (("proposal", "user"), True))
 

@@ -24,7 +24,7 @@ from ..db import close_all, db, is_postgresql, open_configured
 from ..logs import log
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
 from .base import utcnow
-from .board import Board, CodeVersion, Commitment, Proposal, Responder, Response
+from .board import Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset
 from .sent_requests import SentRequest
@@ -34,7 +34,7 @@ from .workbook import Answer, LadderSnapshot, Share
 # The tables each step brings (today's models of them: a step creates only what is missing).
 ACCOUNT_MODELS = [User, Group, Membership, OneTimeToken, Throttle]
 WORKBOOK_MODELS = [EarlierKey, Answer, LadderSnapshot, Share]
-BOARD_MODELS = [Board, Proposal, Response, CodeVersion, Commitment]
+BOARD_MODELS = [Board, Proposal, BoardResponse, CodeVersion, Commitment]
 FOLLOW_UP_MODELS = [FollowUp]
 SESSION_MODELS = [CurrentSession, Timer, Discussion, Thought]
 RESET_MODELS = [PasswordReset, HeldMembership]
@@ -165,7 +165,7 @@ def _throttle_back_off():
 
 
 def _pseudonyms():
-    """Anonymous means anonymous in the data too (MadeBySomeone, Response): who wrote an anonymous proposal
+    """Anonymous means anonymous in the data too (MadeBySomeone, BoardResponse): who wrote an anonymous proposal
     or thought, and who responded, is kept as a pseudonym only its maker's session can make again. The links no
     screen showed anyone else go now, at once (no pseudonym can be made for them without their maker's key): an
     anonymous proposal's or thought's author, a private objector. So those, from before, are nobody's, their
@@ -178,19 +178,19 @@ def _pseudonyms():
 
     add_columns_if_missing(Proposal, "owner_salt", "owner_tag")
     add_columns_if_missing(Thought, "owner_salt", "owner_tag")
-    add_columns_if_missing(Response, "voter")
+    add_columns_if_missing(BoardResponse, "voter")
     db.create_tables([Responder], safe=True)
     migrator = SchemaMigrator.from_database(db.obj)
     may_be_nobody = [(table, column) for table, column in (("proposal", "author_id"), ("thought", "author_id"),
                                                              ("response", "user_id"))
                      if not next(c for c in db.get_columns(table) if c.name == column).null]
     migrate(*(migrator.drop_not_null(table, column) for table, column in may_be_nobody))
-    Response._schema.create_indexes(safe=True)   # one response per pseudonym per behaviour
+    BoardResponse._schema.create_indexes(safe=True)   # one response per pseudonym per behaviour
     Proposal.update(author=None).where(Proposal.named == False).execute()  # noqa: E712
     Thought.update(author=None).where(Thought.anonymous == True).execute()  # noqa: E712
-    for response in Response.select(Response.id).where(Response.private == True):  # noqa: E712
-        (Response.update(user=None, voter=secrets.token_hex(20))   # counted still, and nobody's
-         .where(Response.id == response.id).execute())
+    for response in BoardResponse.select(BoardResponse.id).where(BoardResponse.private == True):  # noqa: E712
+        (BoardResponse.update(user=None, voter=secrets.token_hex(20))   # counted still, and nobody's
+         .where(BoardResponse.id == response.id).execute())
     for model in (Proposal, Thought):
         for row in model.select(model.id).where(model.owner_salt.is_null()):
             model.update(owner_salt=secrets.token_hex(8)).where(model.id == row.id).execute()
