@@ -19,7 +19,7 @@ run: $(VENV)/.installed
 test: $(VENV)/.installed-test $(VNU) browser postgres
 	bash tests/pg_server.sh run bash tests/run.sh $(BIN)/python $(PYTEST_ARGS)
 
-# Benchmarks print one table of figures (see README); nothing here fails on a slow machine.
+# Benchmarks print one table of figures (see docs/benchmarks.md); nothing here fails on a slow machine.
 # P2P_BENCH_JSON=file also writes the figures as JSON; BENCH_ARGS="--seconds 30" lengthens each load phase.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench $(BENCH_ARGS)
@@ -52,7 +52,7 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	touch $@ $(VENV)/.installed
 
 # Debian's Chromium: Playwright's own browser download is not possible here (no internet but package registries).
-# Caddy too: the README's VPS set-up is tested with the real proxy in front of the real server.
+# Caddy too: the VPS set-up (docs/hosting.md) is tested with the real proxy in front of the real server.
 .PHONY: browser
 browser:
 	@command -v chromium >/dev/null || { $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq chromium >/dev/null; }

@@ -212,7 +212,7 @@ refuse_overwritten_own_files() {
 
 check_can_update() {
     [ -x .venv/bin/python ] || refuse "there is no .venv here: the app has not been installed in this folder yet." \
-        "Run make run once (README, Hosting), then make update."
+        "Run make run once (docs/hosting.md), then make update."
 
     branch=$(git symbolic-ref --quiet --short HEAD) || refuse "this checkout is not on a branch." \
         "It is at commit $(short HEAD) (a \"detached HEAD\"), so there is no upstream branch to update it from." \

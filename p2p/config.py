@@ -20,7 +20,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULTS = {
     "DATABASE": "p2p.sqlite3",            # relative to the instance folder
     # Empty: the SQLite file above. postgresql://user:password@host:5432/name: that PostgreSQL database instead
-    # (needs the `postgres` extra: pip install -e '.[postgres]'). See the README's VPS section.
+    # (needs the `postgres` extra: pip install -e '.[postgres]'). See docs/hosting.md (a VPS with PostgreSQL).
     "DATABASE_URL": "",
     "CONTENT_DIR": str(PROJECT_ROOT / "content"),
     "HOST": "0.0.0.0",
@@ -224,7 +224,7 @@ def check_settings(config: Config, where: dict[str, str]) -> None:
     for key, source in where.items():
         if key not in known:
             raise BadConfig(f"{source} sets {key}, which is not a setting of Peer 2 Peer. Check its spelling "
-                            "against instance/config.example.py or the README's settings, or remove it.")
+                            "against docs/configuration.md, or remove it.")
     for key in DEFAULTS:
         wanted = _problem(key, config.get(key))
         if wanted:

@@ -135,7 +135,7 @@ def workers(app, tmp_path):
 
 def test_the_readme_and_the_unit_file_give_the_gunicorn_command_tested_here():
     unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
-    readme = (PROJECT_ROOT / "README.md").read_text()
+    readme = (PROJECT_ROOT / "docs" / "hosting.md").read_text()
     command = re.search(r"^# ExecStart=(\S+/gunicorn .*)$", unit, re.M).group(1)
     assert f"ExecStart={command}" in readme
     assert "--preload" in command and command.endswith(" app:app")

@@ -280,9 +280,10 @@ def test_after_a_plain_git_pull_make_update_finishes_the_update(install):
 
 
 def one_time_pull(install: Install):
-    """The README's one-time form for installs from before make update, up to its `make update`: read from the
-    README, so that what it tells hosts is what is tested."""
-    form = re.search(r"Update it once with\s+`([^`]+)`", (PROJECT_ROOT / "README.md").read_text()).group(1)
+    """The one-time form for installs from before make update, up to its `make update`: read from docs/hosting.md,
+    so that what it tells hosts is what is tested."""
+    hosting = (PROJECT_ROOT / "docs" / "hosting.md").read_text()
+    form = re.search(r"Update it once with\s+`([^`]+)`", hosting).group(1)
     *commands, last = form.split(" && ")
     assert last == "make update" and commands == ["git checkout main", "git pull --ff-only"]
     for command in commands:
