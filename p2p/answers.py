@@ -128,6 +128,12 @@ def place_of(programme_id: str, module_id: str, session_id: str, block_id: str =
     return "/".join(p for p in (programme_id, module_id, session_id, block_id, part) if p)
 
 
+def answer_anchor(place: str) -> str:
+    """The HTML id of the answer at `place` on its page (its form is `<id>-form`, its status `<id>-status`): one
+    scheme for the page, the links to it and the redirects back to it."""
+    return "a-" + place.replace("/", "--")
+
+
 @dataclass(frozen=True)
 class Spot:
     """A place found in the content: the block it belongs to, and (for an answer) the field that says what it

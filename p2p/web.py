@@ -17,6 +17,7 @@ from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from . import activity
+from .answers import answer_anchor
 from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import Group, Login, User
@@ -208,7 +209,7 @@ def init_app(app: Flask) -> None:
             return {"login": url_for("auth.login")}, 401  # the page adds next=, it knows where it is
         return redirect_to(url_for("auth.login", next=page_to_return_to()))
 
-    app.jinja_env.globals.update(zip=zip, new_request_key=new_request_key)
+    app.jinja_env.globals.update(zip=zip, new_request_key=new_request_key, answer_anchor=answer_anchor)
     app.jinja_env.filters["local"] = lambda moment: local_time(moment, app.config["TIMEZONE"])
 
     @app.context_processor

@@ -12,8 +12,8 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, delete_workbook, fields_of, locate, \
-    resolve
+from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, answer_anchor, delete_workbook, fields_of, \
+    locate, resolve
 from .auth import workbook_key
 from .db import checkpoint
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
@@ -63,9 +63,7 @@ def _answered(status: int, message: str | None = None, **data):
     if wants_json():
         return jsonify(problem=message, **data), status
     flash(message or "Saved.")
-    back = safe_next(request.form.get("back"))
-    anchor = "a-" + request.form.get("place", "").replace("/", "--") + "-form"
-    return redirect(f"{back}#{anchor}")
+    return redirect(f"{safe_next(request.form.get('back'))}#{answer_anchor(request.form.get('place', ''))}-form")
 
 
 CHANGED_ELSEWHERE = ("This answer was also changed in another tab or on another device. Nothing is lost: "
@@ -81,7 +79,7 @@ def _both_versions(spot: Spot, value: str, outcome: Outcome):
                        other_display=spot.field.display(other.value)), 409
     back = safe_next(request.form.get("back"))
     return render_template("workbook/both_versions.html", spot=spot, mine=value, other=other, back_path=back,
-                           back=f"{back}#a-{spot.place.replace('/', '--')}-form"), 409
+                           back=f"{back}#{answer_anchor(spot.place)}-form"), 409
 
 
 @bp.post("/workbook/save")
@@ -188,10 +186,8 @@ def _private(response):
 @login_required
 def overview():
     workbook = _workbook_or_login()
-    first_group = {}
-    for group in Group.for_user(current_user):
-        first_group.setdefault(group.programme, group.id)
-    return render_template("workbook/overview.html", doc=_document(workbook), first_group=first_group,
+    return render_template("workbook/overview.html", doc=_document(workbook),
+                           first_group=Group.first_by_programme(current_user),
                            earlier_keys=EarlierKey.select().where(EarlierKey.user == workbook.user.id).count())
 
 
@@ -315,8 +311,7 @@ def share():
         return render_template("workbook/_share.html", **share_panel_context(place, group.id), message=message)
     if message:
         flash(message)
-    anchor = "a-" + place.replace("/", "--") + "-form"
-    return redirect(f"{safe_next(request.form.get('back'))}#{anchor}")
+    return redirect(f"{safe_next(request.form.get('back'))}#{answer_anchor(place)}-form")
 
 
 @bp.get("/workbook/to-discuss")
@@ -333,7 +328,4 @@ def to_discuss():
                       "session": spot and spot.session_id,
                       "module": spot and spot.module_id, "programme": spot and spot.programme_id,
                       "value": saved[mark.place].value if mark.place in saved else ""})
-    first_group = {}
-    for group in Group.for_user(current_user):
-        first_group.setdefault(group.programme, group.id)
-    return render_template("workbook/to_discuss.html", items=items, first_group=first_group)
+    return render_template("workbook/to_discuss.html", items=items, first_group=Group.first_by_programme(current_user))

@@ -44,6 +44,15 @@ class Group(BaseModel):
                 .order_by(cls.created_at.desc()).objects())
 
     @classmethod
+    def first_by_programme(cls, user: User) -> dict[str, int]:
+        """For each programme, the newest of this person's groups following it: where a workbook answer's link
+        opens its session."""
+        first: dict[str, int] = {}
+        for group in cls.for_user(user):
+            first.setdefault(group.programme, group.id)
+        return first
+
+    @classmethod
     def by_join_code(cls, code: str) -> Group | None:
         code = normalise_join_code(code)
         if len(code) != JOIN_CODE_LENGTH:
