@@ -1,14 +1,16 @@
 """What people do, kept so that it cannot say who did what: when each sign-in was last used, for the idle time-out
 (IDLE_MINUTES), and how much each person proposed or added lately, for the boards' rate limits (`paced`).
 
-Writing a sign-in's row from the request that used it put that write in the commit right before whatever the
-request made: the database's history (its -wal) then said whose an anonymous proposal or a private objection was.
-So a request only notes its sign-in here, in this process's memory; every minute, one transaction writes the
-minute of every sign-in noted since, in order of their ids, from a thread of its own: a write no request causes,
-holding everyone who used the app in that minute. The idle check reads the row and what is noted here.
+A sign-in's row written by the request that used it sat in the commit right before whatever the request made: the
+database's history (its -wal) then said whose an anonymous proposal or a private objection was. Then the row was
+written once a minute, but only for those who had done something that minute (not just watched): the next minute's
+write still named the one person who had. So the database keeps only when each sign-in was last *seen*, any request
+counting, a live page's polls too: every minute, one transaction, from a thread of its own, writes the minute of
+every sign-in seen since, in order of their ids. Everyone with a board open is seen every minute, whatever they do.
 
-A request that is a live page's poll notes that the page is still open (seen); any other request that someone
-used it (active). A poll never keeps a sign-in going by itself (web.load_user)."""
+When someone last *did* something (any request but a poll), which the idle time-out asks, travels in their own
+signed session cookie (web.load_user): it says nothing about anyone in the database, and every worker process reads
+the same one."""
 
 from __future__ import annotations
 
@@ -16,7 +18,7 @@ import os
 import threading
 import time
 from collections import deque
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from flask import Flask
 
@@ -27,15 +29,25 @@ from .models import Login, utcnow
 FLUSH_SECONDS = 60
 
 
-def _minute(moment: datetime) -> datetime:
+def minute(moment: datetime) -> datetime:
     return moment.replace(second=0, microsecond=0)
 
 
-class Activity:
-    """One app's notes, by sign-in id: [last active minute or None, last seen minute]."""
+def minute_number(moment: datetime) -> int:
+    """A (naive, UTC) time's minute, counted from 1970: what a session cookie carries as the last active minute."""
+    return int(moment.replace(tzinfo=timezone.utc).timestamp()) // 60
 
-    def __init__(self) -> None:
-        self._noted: dict[int, list] = {}
+
+def from_minute_number(number: int) -> datetime:
+    return datetime.fromtimestamp(number * 60, timezone.utc).replace(tzinfo=None)
+
+
+class Activity:
+    """One app's notes: the minute each sign-in was last seen, by its id, until the next write."""
+
+    def __init__(self, idle: timedelta) -> None:
+        self._idle = idle
+        self._seen: dict[int, datetime] = {}
         self._lock = threading.Lock()
         self._flusher_pid: int | None = None
         self._done: dict[tuple[str, int], deque] = {}
@@ -55,50 +67,35 @@ class Activity:
             done.append(now)
             return True
 
-    def note(self, login: Login, poll: bool) -> None:
-        now = _minute(utcnow())
+    def note(self, login: Login) -> None:
         with self._lock:
-            noted = self._noted.setdefault(login.id, [None, now])
-            noted[1] = now
-            if not poll:
-                noted[0] = now
+            self._seen[login.id] = minute(utcnow())
 
-    def last(self, login: Login) -> tuple[datetime, datetime]:
-        """(active, seen): the later of the row's and what this process noted since it was written."""
+    def seen(self, login: Login) -> datetime:
+        """The later of the row's and what this process noted since it was written."""
         with self._lock:
-            active, seen = self._noted.get(login.id, (None, None))
-        return max(login.active_at, active or login.active_at), max(login.seen_at, seen or login.seen_at)
-
-    def ended_by_idleness(self, login: Login, idle: timedelta, poll: bool) -> bool:
-        """Unused for `idle`: for a poll, the page was not seen (open) in that time; for anything else, nobody did
-        anything with it in that time."""
-        active, seen = self.last(login)
-        return (seen if poll else active) < utcnow() - idle
+            noted = self._seen.get(login.id)
+        return max(login.seen_at, noted or login.seen_at)
 
     def forget(self, login_id: int) -> None:
         with self._lock:
-            self._noted.pop(login_id, None)
+            self._seen.pop(login_id, None)
 
     def flush(self) -> int:
         """Write what was noted, in one transaction; return how many sign-ins. Only ever moves a time forward (a
-        second process may have written a later one)."""
+        second process may have written a later one). Sign-ins not seen for the idle time go, with their secrets."""
         with self._lock:
-            noted, self._noted = self._noted, {}
-        if not noted:
-            return 0
+            noted, self._seen = self._seen, {}
         try:
             with db.atomic():
                 for login_id in sorted(noted):
-                    active, seen = noted[login_id]
-                    Login.update(seen_at=seen).where(Login.id == login_id, Login.seen_at < seen).execute()
-                    if active is not None:
-                        Login.update(active_at=active).where(Login.id == login_id,
-                                                             Login.active_at < active).execute()
+                    Login.update(seen_at=noted[login_id]).where(Login.id == login_id,
+                                                                Login.seen_at < noted[login_id]).execute()
+                Login.delete().where(Login.seen_at < utcnow() - self._idle).execute()
         except Exception:
             with self._lock:   # kept for the next try, beside anything noted meanwhile
-                for login_id, (active, seen) in noted.items():
-                    now = self._noted.setdefault(login_id, [active, seen])
-                    now[0], now[1] = max(filter(None, (now[0], active)), default=None), max(now[1], seen)
+                for login_id, seen in noted.items():
+                    self._seen[login_id] = max(seen, self._seen.get(login_id, seen))
             raise
         return len(noted)
 
@@ -124,7 +121,7 @@ class Activity:
 
 
 def init_app(app: Flask) -> None:
-    activity = app.extensions["p2p.activity"] = Activity()
+    activity = app.extensions["p2p.activity"] = Activity(timedelta(minutes=app.config["IDLE_MINUTES"]))
     if not app.testing:   # tests flush by hand (their apps come and go, each with its own database)
         app.before_request(lambda: activity.keep_flushing(app))
 

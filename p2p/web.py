@@ -20,7 +20,7 @@ from . import activity
 from .answers import answer_anchor
 from .backup import KEEP_APART_DAYS
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
-from .models import Group, Login, User
+from .models import Group, Login, User, utcnow
 from .netinfo import lan_addresses
 
 htmx = HTMX()
@@ -170,17 +170,30 @@ def load_user(session_id: str) -> User | None:
     if login is None:
         session.clear()   # a stale cookie: nothing of it is kept
         return None
-    poll, idle, activities = request.endpoint in POLLS, idle_time(), activity.of(current_app)
-    if activities.ended_by_idleness(login, idle, poll):
+    poll, activities, now = request.endpoint in POLLS, activity.of(current_app), utcnow()
+    # A poll asks whether the page was still open (seen, in the database); anything else whether the person did
+    # something in that time (active: the minute of their last such request, in their own signed cookie).
+    last = activities.seen(login) if poll else _last_active(login)
+    if last < now - idle_time():
         login.delete_instance()
         activities.forget(login.id)
         session.clear()
         flash(SIGNED_OUT_IDLE)
         log.info("sign-in-ended user=%s reason=idle", user.id)
         return None
-    activities.note(login, poll)
+    activities.note(login)
+    if not poll and session.get("active") != (this_minute := activity.minute_number(now)):
+        session["active"] = this_minute
     g.login = login
     return user
+
+
+def _last_active(login: Login) -> datetime:
+    """When this sign-in's person last did something, from their cookie (one from before it said so: last seen)."""
+    active = session.get("active")
+    if isinstance(active, int) and not isinstance(active, bool):
+        return activity.from_minute_number(active)
+    return activity.of(current_app).seen(login)
 
 
 class SessionCookies(SecureCookieSessionInterface):

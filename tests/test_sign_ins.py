@@ -13,7 +13,7 @@ from conftest import PASSWORD, database_bytes, login, make_app, on_postgresql, p
 from p2p import activity, crypto
 from p2p.config import BadConfig
 from p2p.db import db
-from p2p.models import Login, Proposal, utcnow
+from p2p.models import Login, Proposal, digest, utcnow
 from test_board import board_url, propose, respond, settings
 from test_workbook import S1
 
@@ -86,26 +86,27 @@ def test_a_copied_cookie_opens_nothing_after_a_reset(app, room, as_user):
     assert what_a_copied_cookie_opens(app, cookie) is None
 
 
-def idle_for(app, user, minutes: float, *, seen: float | None = None) -> None:
-    """As if this person's sign-ins had not been used for `minutes` (and their pages last polled `seen` ago): what
-    was noted of them is written (as each minute's flush does), then dated back."""
+def idle_for(app, client, minutes: float, *, seen: float | None = None) -> None:
+    """As if this device's sign-in had not been used for `minutes` (the last active minute its cookie carries), and
+    its pages were last seen `seen` minutes ago (what was noted is written first, as each minute's flush does)."""
     with app.app_context():
         activity.of(app).flush()
     now = utcnow()
-    Login.update(active_at=now - timedelta(minutes=minutes),
-                 seen_at=now - timedelta(minutes=minutes if seen is None else seen)).where(
-        Login.user == user.id).execute()
+    with client.session_transaction() as cookie:
+        cookie["active"] = activity.minute_number(now - timedelta(minutes=minutes))
+        token = cookie["login"]
+    Login.update(seen_at=now - timedelta(minutes=minutes if seen is None else seen)).where(
+        Login.token_hash == digest(token)).execute()
 
 
 def test_a_sign_in_ends_after_the_idle_time(app, room, as_user):
     assert app.config["IDLE_MINUTES"] == 30
     alice = as_user(room.alice)
-    idle_for(app, room.alice, 29)
+    idle_for(app, alice, 29)
     assert alice.get("/workbook").status_code == 200   # used within the time: it carries on, from now
-    with app.app_context():
-        activity.of(app).flush()
-    assert Login.get(Login.user == room.alice.id).active_at > utcnow() - timedelta(minutes=2)
-    idle_for(app, room.alice, 31)
+    with alice.session_transaction() as cookie:
+        assert cookie["active"] >= activity.minute_number(utcnow()) - 1
+    idle_for(app, alice, 31)
     response = alice.get("/workbook")
     assert response.headers["Location"] == "/login?next=/workbook"
     assert "You were logged out after a while without using the app" in text(alice.get(response.headers["Location"]))
@@ -121,7 +122,7 @@ def test_autosave_after_the_idle_time_keeps_the_text_and_asks_to_log_in(app, roo
     alice = as_user(room.alice)
     page = f"/groups/{room.group.id}/modules/module-1/sessions/session-1"
     token = __import__("conftest").csrf_token(alice, page)
-    idle_for(app, room.alice, 31)
+    idle_for(app, alice, 31)
     response = alice.post("/workbook/save", data={"csrf_token": token, "place": f"{S1}/anything-challenging",
                                                   "value": "kept on the page", "revision": ""},
                           headers={"Accept": "application/json"})
@@ -138,33 +139,35 @@ def test_a_live_pages_polls_neither_keep_a_sign_in_going_nor_end_it(app, room, a
     alice = as_user(room.alice)
     board, timer = f"/groups/{room.group.id}/board", f"/groups/{room.group.id}/timer/live"
     assert alice.get(board).status_code == 200
-    idle_for(app, room.alice, 31, seen=0.5)
-    before = Login.get(Login.user == room.alice.id)
+    idle_for(app, alice, 31, seen=0.5)
+    with alice.session_transaction() as cookie:
+        before = cookie["active"]
     for _ in range(3):
         assert alice.get(f"{board}/live", headers={"HX-Request": "true"}).status_code == 200
         assert alice.get(timer, headers={"HX-Request": "true"}).status_code in (200, 204)
-    with app.app_context():
-        activity.of(app).flush()
-    after = Login.get(Login.user == room.alice.id)
-    assert after.active_at == before.active_at and after.seen_at >= before.seen_at   # polls: open, not used
+    with alice.session_transaction() as cookie:
+        assert cookie["active"] == before   # polls: the page is open, nobody is using it
     tap = alice.get(f"/groups/{room.group.id}", headers={"HX-Request": "true"})
     assert tap.status_code == 204 and tap.headers["HX-Redirect"].startswith("/login?next=")
 
 
 def test_a_page_closed_for_the_idle_time_ends_at_its_next_poll(app, room, as_user):
     alice = as_user(room.alice)
-    idle_for(app, room.alice, 31)
+    idle_for(app, alice, 31)
     poll = alice.get(f"/groups/{room.group.id}/board/live", headers={"HX-Request": "true"})
     assert poll.status_code == 204 and poll.headers["HX-Redirect"].startswith("/login?next=")
 
 
 def test_no_request_writes_its_own_sign_in_the_minute_s_flush_writes_them_all(app, room, as_user, monkeypatch):
     """A sign-in's row written by the request that used it sat in the commit just before what the request made:
-    the database's history (its -wal) told whose an anonymous proposal or a private objection was. Requests only
-    note their sign-in (activity.py); each minute one transaction writes every sign-in noted, to the minute."""
-    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
-    for person in (room.alice, room.bob, room.facilitator):
-        idle_for(app, person, 5)
+    the database's history (its -wal) told whose an anonymous proposal or a private objection was; written once a
+    minute for those who had done something, the next write still named them. Requests only note that their
+    sign-in was seen (activity.py); each minute one transaction writes every sign-in seen, polls too, to the
+    minute; when someone last did something is in their own cookie."""
+    alice, bob, fran, cara = (as_user(person) for person in (room.alice, room.bob, room.facilitator,
+                                                              room.other_facilitator))
+    for client in (alice, bob, fran, cara):
+        idle_for(app, client, 5)
     before = {login.id: (login.active_at, login.seen_at) for login in Login.select()}
     written = []
     execute_sql = type(db.obj).execute_sql
@@ -176,23 +179,22 @@ def test_no_request_writes_its_own_sign_in_the_minute_s_flush_writes_them_all(ap
     propose(alice, room, "Phones away")
     settings(fran, room, "phase:respond")
     respond(bob, room, Proposal.get(), "object", private=True)
-    alice.get(board_url(room, "/live"), headers={"HX-Request": "true"})
+    cara.get(f"/groups/{room.other_group.id}/board/live", headers={"HX-Request": "true"})   # only watching
     monkeypatch.undo()
     assert written and not [sql for sql in written if '"login"' in sql and not sql.startswith("SELECT")]
     assert {login.id: (login.active_at, login.seen_at) for login in Login.select()} == before
     with app.app_context():
-        assert activity.of(app).flush() == 3   # the three who used the app, in one transaction
+        assert activity.of(app).flush() == 4   # all four seen, in one transaction: doing and watching look alike
     for login in Login.select():
-        assert login.active_at > utcnow() - timedelta(minutes=2)
-        assert login.active_at.second == login.active_at.microsecond == 0   # to the minute, never the moment
+        assert before[login.id][0] == login.active_at   # never written
+        assert login.seen_at > utcnow() - timedelta(minutes=2)
+        assert login.seen_at.second == login.seen_at.microsecond == 0   # to the minute, never the moment
 
 
 def test_each_device_has_its_own_sign_in(app, room, as_user):
     phone, tablet = as_user(room.alice), as_user(room.alice)
     assert Login.select().where(Login.user == room.alice.id).count() == 2
-    idle_for(app, room.alice, 31)
-    Login.update(active_at=utcnow()).where(Login.id == Login.select(Login.id).order_by(Login.id.desc()).limit(1)
-                                           .scalar()).execute()
+    idle_for(app, phone, 31)
     assert phone.get("/workbook").status_code == 302     # the phone was put down half an hour ago
     assert tablet.get("/workbook").status_code == 200    # the tablet is in use
 
@@ -207,5 +209,5 @@ def test_the_idle_time_is_the_hosts_to_set(app, database, tmp_path, room):
     short = make_app(tmp_path / "short", IDLE_MINUTES=5, **database)   # the same database, another setting
     client = short.test_client()
     login(client, "Alice")
-    idle_for(app, room.alice, 6)
+    idle_for(short, client, 6)
     assert client.get("/workbook").status_code == 302

@@ -306,9 +306,9 @@ class Login(BaseModel):
     token_hash = CharField(max_length=64, unique=True)
     secret = BlobField()
     started_at = DateTimeField(default=utcnow)
-    # The minute of the last request that was not a live page's poll, and of the last of any kind: written for
-    # every sign-in at once, each minute, by no request of theirs (activity.py).
-    active_at = DateTimeField(default=utcnow)
+    active_at = DateTimeField(default=utcnow)   # as it shipped; no longer written: the cookie carries it (activity.py)
+    # The minute of the last request of any kind, polls too: written for every sign-in seen, once a minute, by no
+    # request of theirs (activity.py).
     seen_at = DateTimeField(default=utcnow, index=True)
 
     @classmethod
