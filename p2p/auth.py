@@ -13,10 +13,10 @@ from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from . import crypto, passwords
+from . import activity, crypto, passwords
 from .db import checkpoint, db
 from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, Login, Membership, OneTimeToken, \
-    PasswordReset, BoardResponse, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name
+    PasswordReset, BoardResponse, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name, utcnow
 from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)
@@ -118,8 +118,9 @@ def sign_in(user: User, data_key: bytes) -> None:
     login_user(user, remember=False)
     session.permanent = True
     session["login"] = token
+    session["active"] = activity.minute_number(utcnow())   # see web.load_user
     _keep_sealed("wk", user, data_key)
-    remember_device(user.name)
+    remember_device(user)
     log.info("sign-in user=%s", user.id)
 
 
@@ -192,23 +193,20 @@ def password_attempt(name: str) -> str | None:
     go ahead, the attempt counted already (so attempts made at once cannot slip past together); else what to say.
     Counted per name (someone guessing one person's password) and per address (someone trying made-up names),
     each slowed down step by step, never locked (see Throttle.take). From a device this name has signed in on
-    before (`known_device`), counted for that device and name only: someone guessing the name's password from
-    elsewhere, for as long as they keep at it, never slows its owner down there."""
+    with its current password (`known_device`), counted per name for that device only: someone guessing the name's
+    password from elsewhere, for as long as they keep at it, never slows its owner down there."""
     cfg = current_app.config
     device = known_device(name)
-    if device:
-        g.password_keys = (None, f"login-device:{device}:{name_key(name)}")
-    else:
-        g.password_keys = (f"login-from:{request.remote_addr}", f"login:{name_key(name)}")
+    by_name = f"login-device:{device}:{name_key(name)}" if device else f"login:{name_key(name)}"
+    g.password_keys = (f"login-from:{request.remote_addr}", by_name)
     by_address, by_name = g.password_keys
-    wait = Throttle.take(by_address, *cfg["LOGIN_THROTTLE_ADDRESS"]) if by_address else 0
+    wait = Throttle.take(by_address, *cfg["LOGIN_THROTTLE_ADDRESS"])
     if wait:
         log.warning("sign-in-throttled by=address")
         return please_wait(wait, "from this device")
     wait = Throttle.take(by_name, *cfg["LOGIN_THROTTLE"])
     if wait:
-        if by_address:
-            Throttle.give_back(by_address)
+        Throttle.give_back(by_address)
         log.warning("sign-in-throttled by=%s", "device" if device else "name")
         return please_wait(wait)
     return None
@@ -218,13 +216,14 @@ def password_was_right(name: str) -> None:
     """The right password: its attempt does not count, and the name's earlier wrong ones are forgotten (those made
     on this device, if it is one they signed in on before)."""
     by_address, by_name = g.password_keys
-    if by_address:
-        Throttle.give_back(by_address)
+    Throttle.give_back(by_address)
     Throttle.clear(by_name)
 
 
-# A device someone has signed in on keeps a cookie saying so (their name, by a keyed hash only, so the next person on
-# a shared tablet cannot read whose): their password attempts there are counted apart from anyone else's.
+# A device someone has signed in on keeps a cookie saying so (their account and password, by a keyed hash only, so the
+# next person on a shared tablet cannot read whose): their password attempts there are counted apart from anyone
+# else's. A new password (a change, a reset) makes every such cookie for the old one worthless: nobody can gather
+# cookies while they know a password, to guess at ten tries a cookie once it has changed.
 DEVICE_COOKIE = "p2p_device"
 DEVICE_NAMES_MAX = 20      # people who have signed in on one shared tablet
 DEVICE_DAYS = 400
@@ -234,8 +233,9 @@ def _device_cookie() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.secret_key, salt="p2p: a device signed in on before")
 
 
-def _name_tag(name: str) -> str:
-    return hmac.new(current_app.secret_key.encode(), f"device:{name_key(name)}".encode(), "sha256").hexdigest()[:24]
+def _account_tag(user: User) -> str:
+    said = f"device:{user.id}:{user.password_hash}".encode()
+    return hmac.new(current_app.secret_key.encode(), said, "sha256").hexdigest()[:24]
 
 
 def _device() -> dict:
@@ -248,14 +248,15 @@ def _device() -> dict:
 
 
 def known_device(name: str) -> str | None:
-    """This device's id, if `name` has signed in on it before; else None."""
+    """This device's id, if `name` has signed in on it before with its current password; else None."""
     device = _device()
-    return device["d"] if device and _name_tag(name) in device["n"] else None
+    user = User.by_name(name) if device else None
+    return device["d"] if user and _account_tag(user) in device["n"] else None
 
 
-def remember_device(name: str) -> None:
-    """`name` signed in here: the device's cookie (made now if it had none) says so, for DEVICE_DAYS."""
-    device, tag = _device(), _name_tag(name)
+def remember_device(user: User) -> None:
+    """`user` signed in here: the device's cookie (made now if it had none) says so, for DEVICE_DAYS."""
+    device, tag = _device(), _account_tag(user)
     device_id = device.get("d") or secrets.token_urlsafe(16)
     names = [known for known in device.get("n", []) if known != tag][-(DEVICE_NAMES_MAX - 1):] + [tag]
 

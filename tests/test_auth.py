@@ -112,6 +112,22 @@ def test_however_long_someone_guesses_a_name_s_password_its_owner_gets_in_where_
     assert "Please wait" in text(post(phone, "/login", {"name": "Alice", "password": "not it"}, token_from="/login"))
 
 
+def test_a_new_password_makes_the_devices_known_for_the_old_one_strangers(app, room):
+    """Someone who once knew the password could sign in again and again, gathering device cookies, to guess at ten
+    tries a cookie once it had changed: a cookie holds the account with its password, by a keyed hash."""
+    from p2p.models import User
+    devices = [app.test_client() for _ in range(3)]
+    for device in devices:
+        login(device, "Alice")
+        device.post("/logout", data={"csrf_token": csrf_token(device, "/")})
+    alice = User.get_by_id(room.alice.id)
+    alice.set_password("a brand new password", alice.unlock_with_password(PASSWORD))
+    limit, _ = app.config["LOGIN_THROTTLE"]
+    said = [text(post(device, "/login", {"name": "Alice", "password": f"guess {n}"}, token_from="/login"))
+            for n in range(limit) for device in devices]
+    assert sum("Please wait" in page for page in said) == len(said) - limit   # one name's tries, as anywhere
+
+
 def test_attempts_made_at_the_same_moment_cannot_slip_past_the_free_ones(app, room):
     from concurrent.futures import ThreadPoolExecutor
     limit, _ = app.config["LOGIN_THROTTLE"]
