@@ -12,6 +12,7 @@ puts one back. They come with the server (Debian: postgresql-client, the server'
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import sqlite3
@@ -122,12 +123,24 @@ def list_backups(backups: Path, suffix: str = SQLITE_SUFFIX) -> list[Path]:
     return sorted(found, key=lambda p: p.name, reverse=True)
 
 
-def kept_apart_until(backups: Path, suffix: str, reasons: tuple[str, ...]) -> datetime | None:
-    """Until when the newest backup made for one of these reasons ("before-upgrade-from-v3", …) is kept, if any."""
-    made = [_made_at(backup) for backup in list_backups(backups, suffix)
-            if any(backup.name.endswith(f"-{reason}{suffix}") for reason in reasons)]
-    newest = max(filter(None, made), default=None)
-    return newest + timedelta(days=KEEP_APART_DAYS) if newest else None
+def newest_made_before(backups: Path, suffix: str, version: int) -> datetime | None:
+    """When the newest backup still kept from before schema `version` was made, if any: a SQLite backup by the
+    schema it holds, a PostgreSQL one (which cannot be read without restoring it) by the name an upgrade gave it
+    ("before-upgrade-from-v3")."""
+    found = []
+    for backup in list_backups(backups, suffix):
+        if suffix == SQLITE_SUFFIX:
+            try:
+                with closing(sqlite3.connect(f"file:{backup}?mode=ro", uri=True)) as copy:
+                    older = (copy.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0) < version
+            except sqlite3.Error:
+                continue
+        else:
+            match = re.search(r"-before-upgrade-from-v(\d+)", backup.name)
+            older = bool(match) and int(match.group(1)) < version
+        if older and _made_at(backup):
+            found.append(_made_at(backup))
+    return max(found, default=None)
 
 
 def _rotate(backups: Path, suffix: str, keep: int) -> None:

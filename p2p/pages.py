@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, render_template
 from flask_login import current_user
 
-from .backup import backup_suffix, kept_apart_until
+from .backup import backup_suffix, newest_made_before
 from .config import support_path
 from .content import render_markdown
 from .models import FollowUp, Group
@@ -28,15 +28,14 @@ def home():
 @bp.get("/privacy")
 def privacy():
     return render_template("pages/privacy.html", idle_minutes=current_app.config["IDLE_MINUTES"],
-                           old_backups_name_authors_until=old_backups_name_authors_until())
+                           old_backups_name_authors_made=old_backups_name_authors_made())
 
 
-def old_backups_name_authors_until():
+def old_backups_name_authors_made():
     """Backups made before the upgrade to pseudonyms (its schema step) still say who wrote each anonymous proposal
-    and thought and who objected privately, then: until when the last of them is kept, if there are any."""
+    and thought and who objected privately, then: when the newest of them was made, if any is still kept."""
     step = [step_name(step) for step in UPGRADES].index("pseudonyms") + 1
-    return kept_apart_until(Path(current_app.instance_path) / "backups", backup_suffix(current_app.config),
-                            tuple(f"before-upgrade-from-v{version}" for version in range(1, step)))
+    return newest_made_before(Path(current_app.instance_path) / "backups", backup_suffix(current_app.config), step)
 
 
 SUPPORT_FILE_MAX = 100_000   # characters: a page of helplines, not a book
