@@ -23,7 +23,7 @@ from peewee import JOIN
 
 from . import activity, permissions
 from .auth import LOG_IN_AGAIN, my_pseudonyms
-from .db import db
+from .db import checkpoint, db
 from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse, SentRequest, \
     User, one_line, utcnow
@@ -300,6 +300,9 @@ def adopt_responses(board: Board, pseudonyms: bytes) -> None:
              .where(BoardResponse.id == response.id).execute())
         Responder.insert(board=board, tag=Responder.tag_for(pseudonyms, board.id)).on_conflict_ignore().execute()
         board.changed()
+    # The -wal now holds each row as it was (their account) beside as it is (their pseudonym): folded away, so that
+    # the file's history does not say whose pseudonyms these are.
+    checkpoint()
 
 
 def _from_workbook(place: str) -> str:
@@ -415,7 +418,8 @@ def respond(group_id: int, proposal_id: int):
     if board.phase != "respond" or choice not in (*CHOICES, "pass"):
         abort(400)
     if board.responds_later(current_user.id):   # a page from before their reset: it offered the choices
-        flash(RESPOND_NEXT_ROUND)
+        if not is_fragment_request():   # a live page shows the same words in place of the choices at its next poll
+            flash(RESPOND_NEXT_ROUND)
         return _back(group.id)
     voter = BoardResponse.voter_for(pseudonyms, proposal.id)
     # What this response replaces: the person's earlier one to this behaviour, kept before pseudonyms under their
