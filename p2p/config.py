@@ -216,12 +216,30 @@ def _problem(key: str, value: object) -> str | None:
     return None
 
 
+def _read_settings_file(file: Path) -> dict:
+    """The settings instance/config.py sets (names in capitals), or a BadConfig saying what is wrong with it."""
+    if not file.exists():
+        return {}
+    namespace: dict = {"__file__": str(file)}
+    try:
+        exec(compile(file.read_bytes(), str(file), "exec"), namespace)
+    except Exception as error:
+        raise BadConfig(f"The file {file} could not be read ({type(error).__name__}: {error}). Fix that line, or "
+                        "compare it with instance/config.example.py. Nothing was started.") from None
+    lower = [name for name in namespace if name.islower() and name.upper() in DEFAULTS]
+    if lower:
+        raise BadConfig(f"The file {file} sets {lower[0]}: settings are written in capitals, {lower[0].upper()}.")
+    return {name: value for name, value in namespace.items() if name.isupper()}
+
+
 def check_settings(config: Config, where: dict[str, str]) -> None:
     """Every setting the host gave (`where` says where each came from) is one the app knows, and every value is
     one it can use: a misspelt key silently ignored, or a bad time zone silently UTC, is a setting that does not
     do what its host believes. Raises BadConfig naming the file or variable and the key."""
     known = set(DEFAULTS) | set(Flask.default_config) | {"SECRET_KEY"}
     for key, source in where.items():
+        if key == "TESTING":   # it turns off what only the test suite may do without (activity.init_app)
+            raise BadConfig(f"{source} sets TESTING, which only the test suite may set. Remove it.")
         if key not in known:
             raise BadConfig(f"{source} sets {key}, which is not a setting of Peer 2 Peer. Check its spelling "
                             "against docs/configuration.md, or remove it.")
@@ -243,8 +261,7 @@ def load_config(config: Config, instance_path: Path, test_config: dict | None) -
     where: dict[str, str] = {}
     if test_config is None:
         file = instance_path / "config.py"
-        own = Config(str(instance_path))
-        own.from_pyfile(str(file), silent=True)
+        own = _read_settings_file(file)
         config.update(own)
         where.update(dict.fromkeys(own, f"The file {file}"))
         for name, value in os.environ.items():

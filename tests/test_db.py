@@ -181,6 +181,9 @@ def test_config_layers_instance_file_then_environment(tmp_path, monkeypatch):
     ('JOIN_CODE_DAYS = "14"\n', {}, "sets JOIN_CODE_DAYS to '14': it must be a whole number from 1"),
     ("LOGIN_THROTTLE = (10,)\n", {}, "sets LOGIN_THROTTLE to (10,): it must be two whole numbers"),
     ("", {"P2P_THREADS": "eight"}, "The environment variable P2P_THREADS is 'eight': it must be a whole number"),
+    ("PORT = (\n", {}, "config.py could not be read (SyntaxError"),
+    ("idle_minutes = 5\n", {}, "sets idle_minutes: settings are written in capitals, IDLE_MINUTES"),
+    ("", {"P2P_TESTING": "1"}, "P2P_TESTING sets TESTING, which only the test suite may set"),
 ])
 def test_a_setting_the_app_does_not_know_or_cannot_use_stops_start_up_naming_it(tmp_path, monkeypatch, capsys,
                                                                                  file, env, said):
