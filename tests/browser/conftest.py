@@ -1,7 +1,11 @@
 """Browser tests: the real server (`p2p serve`) in a subprocess, driven through Debian's Chromium.
 
 Each test module gets its own server and instance folder (module scope): a fresh database, so the one-time
-setup link printed at start is still unused, and modules cannot disturb each other.
+setup link printed at start is still unused, and modules cannot disturb each other. The one exception is the
+`site` that test_accessibility.py and test_html_valid.py share (session scope, a server of its own): both check
+every kind of page, so each page state is reached once, and the HTML axe saw is the HTML vnu checks. Those two
+modules run last, one after the other, so that site's pages (some poll the server) never run beside another
+module's tests.
 """
 
 from __future__ import annotations
@@ -21,10 +25,24 @@ CHROMIUM_ARGS = [
 ]
 
 
+SHARED_SITE_MODULES = ("test_accessibility.py", "test_html_valid.py")   # in this order, after every other
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
+    # Before the other hooks: the marker, for `-m browser` and `-m "not browser"`.
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+    yield
+    # After them (pytest's own reordering by fixture included): the two modules that share `site`, last.
+
+    def place(item) -> int:
+        path = Path(item.path).resolve()
+        if path.parent == HERE and path.name in SHARED_SITE_MODULES:
+            return 1 + SHARED_SITE_MODULES.index(path.name)
+        return 0
+    items.sort(key=place)   # stable: the order within each part stays as it was
 
 
 @pytest.fixture(scope="session")
@@ -54,16 +72,19 @@ def browser_context_args(base_url) -> dict:
     return {"base_url": base_url}
 
 
-@pytest.fixture(scope="module")
-def site(live_server, browser, browser_context_args, request):
-    """The module's server with people and groups in it (see pagetypes.Site). A test module can set
-    SITE_CONTEXT_ARGS, for example bypass_csp=True, which axe and the larger-text style need."""
+@pytest.fixture(scope="session")
+def site(browser, tmp_path_factory):
+    """A server of its own with people and groups in it (see pagetypes.Site), shared by test_accessibility.py and
+    test_html_valid.py (see above). Its contexts are made with bypass_csp=True, which axe's script and the
+    larger-text style need; the HTML vnu checks is what the server sent, which the policy does not change (and
+    for pages htmx changed, the DOM htmx made: the flows in test_flows.py check that nothing breaks the policy)."""
     from .pagetypes import Site
 
-    extra = getattr(request.module, "SITE_CONTEXT_ARGS", {})
-    site = Site(live_server, browser, **browser_context_args, **extra)
+    server = LiveServer(tmp_path_factory.mktemp("site-instance")).start()
+    site = Site(server, browser, base_url=server.url, bypass_csp=True)
     yield site
     site.close()
+    server.stop()
 
 
 @pytest.fixture(scope="module")
