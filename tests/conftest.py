@@ -75,6 +75,33 @@ def make_app(tmp_path, **overrides):
 
 
 # ---------------------------------------------------------------------------------------------------
+# Tests that one xdist worker takes together, in order, with --dist loadgroup (tests/run.sh): the browser tests
+# that share one site (tests/browser/conftest.py), beside the tests without a browser in the other worker. By node
+# id, since the controller that schedules has only the ids. (xdist's own xdist_group mark works by rewriting node
+# ids, which pytest 9.2 no longer takes: pytest-xdist issue 1386; the mark would silently group nothing.)
+
+ONE_WORKER = {"page_checks": ("tests/browser/test_accessibility.py::", "tests/browser/test_html_valid.py::")}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupedByNodeId(LoadGroupScheduling):
+        """Each group one unit of work, sent whole to one worker, largest first (so it starts at once); every
+        other test a unit of its own, as with --dist load."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            for group, prefixes in ONE_WORKER.items():
+                if nodeid.startswith(prefixes):
+                    return group
+            return super()._split_scope(nodeid)
+    return GroupedByNodeId(config, log)
+
+
+# ---------------------------------------------------------------------------------------------------
 # The two databases.
 
 TEST_DATABASE_URL = os.environ.get("P2P_TEST_DATABASE_URL", "")
