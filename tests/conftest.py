@@ -10,14 +10,18 @@ from __future__ import annotations
 import html
 import os
 import re
+import shutil
 import sqlite3
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
+import p2p
 from p2p import create_app
+from p2p.content import load_library
 from p2p.db import close_all, db
 from p2p.models import FACILITATOR, PARTICIPANT, Group, Membership, User
 
@@ -29,11 +33,72 @@ FAST_HASHING = {"ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1}
 NO_TIMED_BACKUPS = {"BACKUP_EVERY_HOURS": 0}  # tests of the timed backups start them themselves
 
 
+# ---------------------------------------------------------------------------------------------------
+# The programme library, parsed once per set of files (a test process starts hundreds of apps).
+
+
+def _content_files(root) -> tuple | None:
+    """What load_library reads under `root`: each entry's name and kind, and the bytes of every .toml file in the
+    folder and in its programme folders. None when there is no folder."""
+    if root is None or not Path(root).is_dir():
+        return None
+    state = []
+    for entry in sorted(Path(root).iterdir()):
+        if entry.is_dir():
+            state.append((entry.name, "dir", tuple((f.name, f.read_bytes()) for f in sorted(entry.glob("*.toml")))))
+        else:
+            state.append((entry.name, "file", entry.read_bytes() if entry.suffix == ".toml" else None))
+    return tuple(state)
+
+
+_LIBRARIES: dict = {}
+
+
+def _library_once(root, host_root=None):
+    """create_app's load_library, kept per content: an app started on the same files gets the same (immutable)
+    Library. Files that change make a new key, so a test's own content is parsed and checked as it stands; a
+    broken file raises each time. tests/test_content*.py call p2p.content.load_library itself."""
+    key = (str(root), str(host_root), _content_files(root), _content_files(host_root))
+    if key not in _LIBRARIES:
+        _LIBRARIES[key] = load_library(root, host_root)
+    return _LIBRARIES[key]
+
+
+p2p.load_library = _library_once   # the name create_app calls
+
+
 def make_app(tmp_path, **overrides):
     config = {"TESTING": True, "SECRET_KEY": TEST_SECRET, "INSTANCE_PATH": str(tmp_path / "instance"),
               "DATABASE": str(tmp_path / "test.sqlite3"), **FAST_HASHING, **NO_TIMED_BACKUPS,
               **overrides}
     return create_app(config)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Tests that one xdist worker takes together, in order, with --dist loadgroup (tests/run.sh): the browser tests
+# that share one site (tests/browser/conftest.py), beside the tests without a browser in the other worker. By node
+# id, since the controller that schedules has only the ids. (xdist's own xdist_group mark works by rewriting node
+# ids, which pytest 9.2 no longer takes: pytest-xdist issue 1386; the mark would silently group nothing.)
+
+ONE_WORKER = {"page_checks": ("tests/browser/test_accessibility.py::", "tests/browser/test_html_valid.py::")}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadGroupScheduling
+
+    class GroupedByNodeId(LoadGroupScheduling):
+        """Each group one unit of work, sent whole to one worker, largest first (so it starts at once); every
+        other test a unit of its own, as with --dist load."""
+
+        def _split_scope(self, nodeid: str) -> str:
+            for group, prefixes in ONE_WORKER.items():
+                if nodeid.startswith(prefixes):
+                    return group
+            return super()._split_scope(nodeid)
+    return GroupedByNodeId(config, log)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -118,11 +183,32 @@ def postgres_server(tmp_path_factory):
     server.close()
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory) -> Path:
+    """A SQLite database at the latest schema, made once per test process by the app's own start-up (every upgrade
+    step, as on a first start), then closed with its WAL folded in. Each test gets a copy of the file: its app
+    starts on a database at the latest schema, as after any later start, and no step runs again (those take most
+    of an app's start-up). The first start itself, and every upgrade, is tested with make_app on a new folder
+    (test_db.py, test_upgrades.py, test_backup.py)."""
+    folder = tmp_path_factory.mktemp("sqlite-template")
+    make_app(folder)
+    close_all()
+    template = folder / "test.sqlite3"
+    with sqlite3.connect(template) as connection:
+        connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    connection.close()
+    assert not template.with_name("test.sqlite3-wal").exists() or not template.with_name("test.sqlite3-wal").stat().st_size
+    return template
+
+
 @pytest.fixture
 def database(request, tmp_path) -> dict:
-    """The app's database settings: a SQLite file under tmp_path, or a fresh PostgreSQL database."""
+    """The app's database settings: a SQLite file under tmp_path (a copy of sqlite_template), or a fresh
+    PostgreSQL database (PostgresServer: emptied after each test)."""
     if request.param == "sqlite":
-        yield {"DATABASE": str(tmp_path / "test.sqlite3")}
+        path = tmp_path / "test.sqlite3"
+        shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
+        yield {"DATABASE": str(path)}
         return
     server = request.getfixturevalue("postgres_server")
     yield {"DATABASE": str(tmp_path / "unused.sqlite3"), "DATABASE_URL": database_url(server.url, server.database())}

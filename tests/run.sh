@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole suite, in two runs (make test calls this inside tests/pg_server.sh):
 #   1. every test without a browser, on both cores (pytest-xdist): they are independent, each on its own
-#      temporary database, and this halves their time;
-#   2. the browser tests, one at a time: they time what people see on several screens at once (a change must
-#      reach every screen within 2.5 s), which a second busy core would disturb.
+#      temporary database, and this halves their time. The browser tests that time nothing (`page_checks`: axe,
+#      360 px and vnu on every kind of page) run in this run too, in order in one worker (--dist loadgroup), while
+#      the other worker takes the tests without a browser; that worker joins in when they are done;
+#   2. the other browser tests, one at a time: they time what people see on several screens at once (a change
+#      must reach every screen within 2.5 s), which a second busy core would disturb.
 # Both runs happen whatever the first gives; the status is a failure if either failed, or if neither ran a test
 # (pytest's 5, "no tests collected", is fine for one half: PYTEST_ARGS may pick tests of one kind only).
 #
@@ -11,14 +13,14 @@
 set -u
 python=$1
 shift
-"$python" -m pytest -m "not browser" -n 2 "$@"
-without_browser=$?
-"$python" -m pytest -m browser "$@"
-browser=$?
-for status in "$without_browser" "$browser"; do
+"$python" -m pytest -m "not browser or page_checks" -n 2 --dist loadgroup "$@"
+without_timing=$?
+"$python" -m pytest -m "browser and not page_checks" "$@"
+timing=$?
+for status in "$without_timing" "$timing"; do
     if [ "$status" != 0 ] && [ "$status" != 5 ]; then exit "$status"; fi
 done
-if [ "$without_browser" = 5 ] && [ "$browser" = 5 ]; then
+if [ "$without_timing" = 5 ] && [ "$timing" = 5 ]; then
     echo "No test ran: nothing matched ${*:-the suite}." >&2
     exit 5
 fi

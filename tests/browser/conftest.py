@@ -1,7 +1,16 @@
 """Browser tests: the real server (`p2p serve`) in a subprocess, driven through Debian's Chromium.
 
 Each test module gets its own server and instance folder (module scope): a fresh database, so the one-time
-setup link printed at start is still unused, and modules cannot disturb each other.
+setup link printed at start is still unused, and modules cannot disturb each other. The one exception is the
+`site` that test_accessibility.py and test_html_valid.py share (package scope, a server of its own): both check
+every kind of page, so each page state is reached once, and the HTML axe saw is the HTML vnu checks. Those two
+modules run one after the other, after every other browser test, so that site's pages (some poll the server)
+never run beside another module's browser tests.
+
+They time nothing (axe, width at 360 px, vnu), so they are marked `page_checks` and tests/run.sh runs them with
+the tests without a browser, in order in one of the two xdist workers (see pytest_xdist_make_scheduler in
+tests/conftest.py); the browser tests that do time what screens show run afterwards, one at a time, with nothing
+beside them.
 """
 
 from __future__ import annotations
@@ -21,10 +30,28 @@ CHROMIUM_ARGS = [
 ]
 
 
+SHARED_SITE_MODULES = ("test_accessibility.py", "test_html_valid.py")   # in this order, after every other
+
+
+def _shared_site_place(item) -> int:
+    path = Path(item.path).resolve()
+    if path.parent == HERE and path.name in SHARED_SITE_MODULES:
+        return 1 + SHARED_SITE_MODULES.index(path.name)
+    return 0
+
+
+@pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
+    # Before the other hooks: the markers, for `-m browser` and `-m "not browser or page_checks"` (tests/run.sh;
+    # tests/conftest.py keeps the page checks together in one xdist worker).
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)
+            if _shared_site_place(item):
+                item.add_marker(pytest.mark.page_checks)
+    yield
+    # After them (pytest's own reordering by fixture included): the two modules that share `site`, last.
+    items.sort(key=_shared_site_place)   # stable: the order within each part stays as it was
 
 
 @pytest.fixture(scope="session")
@@ -54,16 +81,20 @@ def browser_context_args(base_url) -> dict:
     return {"base_url": base_url}
 
 
-@pytest.fixture(scope="module")
-def site(live_server, browser, browser_context_args, request):
-    """The module's server with people and groups in it (see pagetypes.Site). A test module can set
-    SITE_CONTEXT_ARGS, for example bypass_csp=True, which axe and the larger-text style need."""
+@pytest.fixture(scope="package")
+def site(browser, tmp_path_factory):
+    """A server of its own with people and groups in it (see pagetypes.Site), shared by test_accessibility.py and
+    test_html_valid.py (see above); closed after the last browser test, so an xdist worker that goes on with
+    tests without a browser has no pages polling beside them. Its contexts are made with bypass_csp=True, which axe's script and the
+    larger-text style need; the HTML vnu checks is what the server sent, which the policy does not change (and
+    for pages htmx changed, the DOM htmx made: the flows in test_flows.py check that nothing breaks the policy)."""
     from .pagetypes import Site
 
-    extra = getattr(request.module, "SITE_CONTEXT_ARGS", {})
-    site = Site(live_server, browser, **browser_context_args, **extra)
+    server = LiveServer(tmp_path_factory.mktemp("site-instance")).start()
+    site = Site(server, browser, base_url=server.url, bypass_csp=True)
     yield site
     site.close()
+    server.stop()
 
 
 @pytest.fixture(scope="module")

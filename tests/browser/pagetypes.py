@@ -621,6 +621,7 @@ class Site:
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
         self.in_course = False   # the participant has joined the course group (see _in_the_course)
         self.two_tabs_saves = 0  # versions saved by the "two tabs" participant's other tab (see _in_two_tabs)
+        self.html: dict[str, str] = {}   # page kind id -> its HTML at its first visit on a desktop (see visit)
         for programme in LIBRARY.programmes.values():
             name = f"{programme.title} group"
             path, code = self.create_group(name, programme.title)
@@ -723,7 +724,18 @@ class Site:
         page.wait_for_load_state()
         expected = kind.heading if isinstance(kind.heading, re.Pattern) else kind.heading.format(**self.places)
         expect(page.get_by_role("heading", level=1)).to_have_text(expected)
+        if viewport == DESKTOP and kind.id not in self.html:
+            # For the Nu checker (test_html_valid.py): what the server sent, not the browser's re-serialised DOM,
+            # so markup mistakes a browser silently repairs are still caught; the DOM where htmx changed the page.
+            self.html[kind.id] = page.content() if kind.swapped else response.text()
         return page, response
+
+    def html_of_every_kind(self) -> dict[str, str]:
+        """Each kind's HTML (see visit), visiting in order the kinds not visited yet."""
+        for kind in PAGE_KINDS:
+            if kind.id not in self.html:
+                self.visit(kind)
+        return {kind.id: self.html[kind.id] for kind in PAGE_KINDS}
 
     def close(self) -> None:
         for context in self.contexts.values():

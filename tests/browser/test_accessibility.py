@@ -3,6 +3,9 @@
 axe runs with its default rule set (WCAG 2.x A and AA plus best practices). Its script is added to the page,
 which the app's Content-Security-Policy would refuse: these contexts are made with bypass_csp=True, as is
 the style that doubles the text size. The flows in test_flows.py run with the policy in force.
+
+The site is shared with test_html_valid.py (see conftest.py): the first visit to each kind of page, here, keeps
+its HTML for the Nu checker.
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from axe_playwright_python.sync_playwright import Axe
 from .helpers import PHONE, double_the_text, overflowing
 from .pagetypes import PAGE_IDS, PAGE_KINDS
 
-SITE_CONTEXT_ARGS = {"bypass_csp": True}
 AXE = Axe()
 
 

@@ -3,6 +3,9 @@
 The HTML checked is what the server sent (the document response), not the browser's re-serialised DOM, so
 markup mistakes that a browser silently repairs are still caught. vnu refuses loopback URLs, so each page is
 saved to a file, and all the files go to one `java -jar vnu.jar` run: each JVM start costs seconds.
+
+The pages come from the site test_accessibility.py visits just before (see conftest.py): the HTML of each kind's
+first visit there, so each page state is reached once for both checks. Run alone, this module visits them itself.
 """
 
 from __future__ import annotations
@@ -23,17 +26,18 @@ VNU_LINE = re.compile(r'^"?file:(?P<path>[^"]+?)"?:(?P<line>\d+)\.(?P<column>\d+
 
 
 @pytest.fixture(scope="module")
-def vnu_errors(request, tmp_path_factory) -> dict[str, list[str]]:
-    """Visit every kind of page once, then check them all in one vnu run: page id -> its errors."""
+def vnu_errors(request, tmp_path_factory, browser_name) -> dict[str, list[str]]:
+    """Visit every kind of page once, then check them all in one vnu run: page id -> its errors. (With
+    browser_name, the tests have the same parameters as test_accessibility.py's, so the same `site` serves both.)"""
     java = shutil.which("java")
     if java is None or not VNU_JAR.exists():
         pytest.skip(f"the Nu HTML checker needs java and {VNU_JAR.relative_to(PROJECT_ROOT)}; `make test` installs both")
     site = request.getfixturevalue("site")   # only now: no server and browser pages when the checker is missing
     folder = tmp_path_factory.mktemp("html")
     files, sources = {}, {}
+    pages = site.html_of_every_kind()
     for number, kind in enumerate(PAGE_KINDS):
-        page, response = site.visit(kind)
-        html = page.content() if kind.swapped else response.text()
+        html = pages[kind.id]
         path = folder / f"{number:02d}-{re.sub(r'[^a-z0-9]+', '-', kind.id)}.html"
         path.write_text(html, encoding="utf-8")
         files[str(path)] = kind.id
