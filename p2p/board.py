@@ -21,8 +21,8 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from peewee import JOIN
 
-from . import activity, permissions
-from .auth import LOG_IN_AGAIN, my_pseudonyms
+from . import permissions, sending
+from .auth import my_pseudonyms
 from .db import checkpoint, db
 from .access import managed_or_404, membership_or_404
 from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse, SentRequest, \
@@ -109,6 +109,10 @@ def in_theme_order(proposals) -> list[Proposal]:
 
 
 PROPOSAL_LIMIT = (20, 300)   # proposals per person per 5 minutes: plenty for a person, a brake for a script
+PROPOSALS = sending.Words(
+    "proposal", Proposal.TEXT_MAX, PROPOSAL_LIMIT, "Please write a behaviour first.",
+    lambda text: f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code.",
+    "That is a lot of proposals at once. Please wait a moment and try again.")
 
 
 @dataclass
@@ -353,32 +357,15 @@ def propose(group_id: int):
     group, membership = membership_or_404(group_id)
     board = Board.for_group(group)
     text = one_line(request.form.get("text", ""))
-    limit, window = PROPOSAL_LIMIT
-    pseudonyms = my_pseudonyms()
-    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
-    if sent_before:   # its answer was lost on the way: it is on the board already, once
-        problem = None
-    elif pseudonyms is None:
-        problem = LOG_IN_AGAIN
-    elif board.phase != "propose":
-        problem = "Proposing has closed for now. Your words are still here if you want to keep them."
-    elif not text:
-        problem = "Please write a behaviour first."
-    elif len(text) > Proposal.TEXT_MAX:
-        problem = f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code."
-    elif not activity.of(current_app).paced("proposing", current_user.id, limit, window):
-        problem = "That is a lot of proposals at once. Please wait a moment and try again."
-        log.warning("proposal-throttled group=%s", group.id)
-    else:
-        problem = None
 
-        def add():
-            named = _named_as_shown(board)
-            Proposal.create(board=board, author=current_user.id if named else None, text=text, named=named,
-                            held=board.holding, **Proposal.new_owner(pseudonyms))
-            board.changed()
-        if SentRequest.once(request.form.get("request_key"), add)[0]:
-            log.info("proposal-added group=%s", group.id)
+    def add(pseudonyms: bytes) -> None:
+        named = _named_as_shown(board)
+        Proposal.create(board=board, author=current_user.id if named else None, text=text, named=named,
+                        held=board.holding, **Proposal.new_owner(pseudonyms))
+        board.changed()
+    closed = (None if board.phase == "propose" else
+              "Proposing has closed for now. Your words are still here if you want to keep them.")
+    problem = sending.send(PROPOSALS, group.id, text, add, closed)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
         return render_template("board/_propose_form.html", board=board, group=group, text_max=Proposal.TEXT_MAX,
                                text=text if problem else "", problem=problem, just_sent=not problem)

@@ -11,21 +11,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import activity, permissions
+from . import permissions, sending
 from .access import membership_or_404, running_or_404
 from .answers import place_of
-from .auth import LOG_IN_AGAIN, my_pseudonyms
+from .auth import my_pseudonyms
 from .content import Module, Programme, Scenario, Scenarios, Session
 from .db import db
-from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Timer, one_line
 from .web import content, is_fragment_request, log, seen_already
 
 bp = Blueprint("sessions", __name__)
 
 THOUGHT_LIMIT = (20, 300)   # thoughts per person per 5 minutes: plenty for a person, a brake for a script
+THOUGHTS = sending.Words(
+    "thought", Thought.TEXT_MAX, THOUGHT_LIMIT, "Please write your thought first.",
+    lambda text: (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
+                  "Your words are still here to shorten."),
+    "That is a lot of thoughts at once. Please wait a moment and try again.")
 QUICK_MINUTES = (1, 2, 3, 5, 10)
 # The pages that show the group's timer (in base.html, above the content): the facilitator starts it on the run
 # page, and everyone sees it wherever they are in the group's session, the projector included.
@@ -298,30 +303,13 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
     text = one_line(request.form.get("text", ""))
     anonymous = bool(request.form.get("anonymous"))
-    limit, window = THOUGHT_LIMIT
-    pseudonyms = my_pseudonyms()
-    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
-    if sent_before:   # its answer was lost on the way: it is on the board already, once
-        problem = None
-    elif pseudonyms is None:
-        problem = LOG_IN_AGAIN
-    elif not text:
-        problem = "Please write your thought first."
-    elif len(text) > Thought.TEXT_MAX:
-        problem = (f"Please keep a thought to {Thought.TEXT_MAX} characters (this one has {len(text)}). "
-                   "Your words are still here to shorten.")
-    elif not activity.of(current_app).paced("thinking", current_user.id, limit, window):
-        problem = "That is a lot of thoughts at once. Please wait a moment and try again."
-    else:
-        problem = None
 
-        def add():
-            board = Discussion.for_place(group, where.place)
-            Thought.create(discussion=board, author=None if anonymous else current_user.id, text=text,
-                           anonymous=anonymous, **Thought.new_owner(pseudonyms))
-            board.changed()
-        if SentRequest.once(request.form.get("request_key"), add)[0]:
-            log.info("thought-added group=%s", group.id)
+    def add(pseudonyms: bytes) -> None:
+        board = Discussion.for_place(group, where.place)
+        Thought.create(discussion=board, author=None if anonymous else current_user.id, text=text,
+                       anonymous=anonymous, **Thought.new_owner(pseudonyms))
+        board.changed()
+    problem = sending.send(THOUGHTS, group.id, text, add)
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
                                text=text if problem else "", anonymous=anonymous, problem=problem,
