@@ -7,8 +7,7 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import activity, auth, board, cli, crypto, db, follow_up, groups, logs, models, pages, passwords, programme, \
-    sessions, web, workbook
+from . import activity, auth, board, cli, crypto, db, follow_up, groups, logs, models, pages, passwords, programme, sessions, web, workbook
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
 from .content import host_content_folder, load_library

@@ -7,16 +7,34 @@ import secrets
 from base64 import b64decode, b64encode
 from typing import Callable
 
-from flask import Blueprint, abort, after_this_request, current_app, flash, g, redirect, render_template, request, \
-    session, url_for
+from flask import Blueprint, abort, after_this_request, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from . import activity, crypto, passwords
 from .db import checkpoint, db
-from .models import FACILITATOR, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN, Board, Group, Login, Membership, OneTimeToken, \
-    PasswordReset, BoardResponse, SentRequest, Share, Throttle, User, name_key, normalise_join_code, normalise_name, utcnow
+from .models import (
+    FACILITATOR,
+    NAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    Board,
+    BoardResponse,
+    Group,
+    Login,
+    Membership,
+    OneTimeToken,
+    PasswordReset,
+    SentRequest,
+    Share,
+    Throttle,
+    User,
+    name_key,
+    normalise_join_code,
+    normalise_name,
+    utcnow,
+)
 from .web import current_login, idle_time, log, safe_next, whole_number
 
 bp = Blueprint("auth", __name__)

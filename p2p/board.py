@@ -22,11 +22,10 @@ from markupsafe import Markup
 from peewee import JOIN
 
 from . import permissions, sending
+from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
 from .db import checkpoint, db
-from .access import managed_or_404, membership_or_404
-from .models import THEME_MAX, Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse, SentRequest, \
-    User, one_line, utcnow
+from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line, utcnow
 from .web import content, is_fragment_request, join_url, local_time, log, seen_already
 
 bp = Blueprint("board", __name__)

@@ -19,16 +19,25 @@ from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from .backup import (
-    BackupToolMissing, DatabaseDamaged, WrongUser, backup_now, backup_suffix, list_backups, move_aside,
-    owner_problem, processes_using, restore, restore_pg,
+    BackupToolMissing,
+    DatabaseDamaged,
+    WrongUser,
+    backup_now,
+    backup_suffix,
+    list_backups,
+    move_aside,
+    owner_problem,
+    processes_using,
+    restore,
+    restore_pg,
 )
 from .config import DEFAULTS, BadConfig, BadSecretKey, instance_folder, standalone_config
 from .content import ContentError, host_content_folder, load_library
 from .db import DatabaseUnavailable, db, describe_url
+from .logs import attach_file
 from .models import FACILITATOR, Group, Membership, OneTimeToken, User
 from .models.schema import UpgradeRefused, file_problem, start_new
 from .netinfo import lan_addresses
-from .logs import attach_file
 from .web import log
 
 

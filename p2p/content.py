@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, ClassVar
 
-from markupsafe import Markup
 from markdown_it import MarkdownIt
+from markupsafe import Markup
 
 # Raw HTML off: a content file can format text but never inject markup or script into a page.
 _markdown = MarkdownIt("commonmark", {"html": False})

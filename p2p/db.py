@@ -14,7 +14,6 @@ from flask import Flask
 from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledPostgresqlDatabase
 
-
 db = DatabaseProxy()
 
 PRAGMAS = {
@@ -46,7 +45,7 @@ class _Postgresql(PooledPostgresqlDatabase):
 def _text_dumper():
     """PostgreSQL cannot store the NUL character in text (SQLite can). It means nothing in anything a person
     writes, so it is dropped on the way in, instead of a name or a proposal failing with an error page."""
-    from psycopg.types.string import StrDumperUnknown   # psycopg's default for str: the server infers the type
+    from psycopg.types.string import StrDumperUnknown  # psycopg's default for str: the server infers the type
 
     class TextWithoutNul(StrDumperUnknown):
         def dump(self, obj: str):

@@ -14,8 +14,8 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_login import current_user, login_required
 
 from . import permissions
-from .db import db
 from .access import managed_member_or_404
+from .db import db
 from .models import FACILITATOR, FollowUp, User
 from .web import local_today, log
 

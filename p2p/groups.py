@@ -13,8 +13,23 @@ from . import permissions
 from .access import managed_member_or_404, managed_or_404, membership_or_404
 from .auth import new_account_problems, sign_up_once
 from .db import checkpoint, db
-from .models import FACILITATOR, Board, CodeVersion, FollowUp, Group, HeldMembership, Membership, OneTimeToken, SentRequest, \
-    Share, Throttle, User, format_join_code, normalise_join_code, one_line
+from .models import (
+    FACILITATOR,
+    Board,
+    CodeVersion,
+    FollowUp,
+    Group,
+    HeldMembership,
+    Membership,
+    OneTimeToken,
+    SentRequest,
+    Share,
+    Throttle,
+    User,
+    format_join_code,
+    normalise_join_code,
+    one_line,
+)
 from .web import content, is_fragment_request, join_url, log, whole_number
 
 bp = Blueprint("groups", __name__)

@@ -8,8 +8,8 @@ from flask_login import current_user, login_required
 from . import permissions
 from .access import membership_or_404
 from .answers import place_of
-from .web import content
 from .models import Share
+from .web import content
 from .workbook import open_workbook
 
 

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import date, datetime, timedelta, timezone
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from ipaddress import ip_address
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from flask import Flask, Response, current_app, flash, g, has_request_context, redirect, render_template, request, \
-    session, url_for
+from flask import Flask, Response, current_app, flash, g, has_request_context, redirect, render_template, request, session, url_for
 from flask.sessions import SecureCookieSessionInterface
-from werkzeug.routing import IntegerConverter
 from flask_htmx import HTMX
 from flask_login import LoginManager, current_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.routing import IntegerConverter
 
 from . import activity
 from .answers import answer_anchor

@@ -12,8 +12,7 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, answer_anchor, delete_workbook, fields_of, \
-    locate, resolve
+from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, answer_anchor, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
 from .db import checkpoint
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow

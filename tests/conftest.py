@@ -22,7 +22,7 @@ import pytest
 import p2p
 from p2p import create_app
 from p2p.content import load_library
-from p2p.db import close_all, db
+from p2p.db import close_all
 from p2p.models import FACILITATOR, PARTICIPANT, Group, Membership, User
 
 PASSWORD = "a calm long password"

@@ -9,14 +9,21 @@
 # Both runs happen whatever the first gives; the status is a failure if either failed, or if neither ran a test
 # (pytest's 5, "no tests collected", is fine for one half: PYTEST_ARGS may pick tests of one kind only).
 #
+# First, in a few seconds, the code's own checks: ruff, and the import contracts (pyproject.toml); a failure there
+# fails the run too, after the tests have run.
+#
 #   tests/run.sh PYTHON [PYTEST_ARGS...]
 set -u
 python=$1
 shift
+bin=$(dirname "$python")
+"$bin/ruff" check . && "$bin/lint-imports" --no-cache
+lint=$?
 "$python" -m pytest -m "not browser or page_checks" -n 2 --dist loadgroup "$@"
 without_timing=$?
 "$python" -m pytest -m "browser and not page_checks" "$@"
 timing=$?
+if [ "$lint" != 0 ]; then echo "ruff or the import contracts failed: see the top of this output." >&2; exit "$lint"; fi
 for status in "$without_timing" "$timing"; do
     if [ "$status" != 0 ] && [ "$status" != 5 ]; then exit "$status"; fi
 done

@@ -8,14 +8,14 @@ import re
 import sqlite3
 
 import pytest
-
 from conftest import PASSWORD, post, text
-from p2p import backup as backups
-from p2p.db import db
-from p2p.models import Board, Proposal, BoardResponse, SentRequest, User
 from test_board import board_url, propose, respond, settings
 from test_sessions import add_thought, discussion_url, follow_the_course
 from test_workbook_keys import reset_code_for
+
+from p2p import backup as backups
+from p2p.db import db
+from p2p.models import Board, BoardResponse, Proposal, SentRequest, User
 
 
 def session_1(room, as_user) -> dict:

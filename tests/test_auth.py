@@ -4,8 +4,8 @@ import re
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
 from conftest import PASSWORD, csrf_token, login, post, text
+
 from p2p.models import FACILITATOR, OneTimeToken, User
 from p2p.web import safe_next
 

@@ -12,14 +12,14 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import PASSWORD, make_app, post
 
-from conftest import PASSWORD, login, make_app, post
 from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
 from p2p.db import db
-from p2p.models.schema import UPGRADES, file_problem
 from p2p.models import Answer, Board, User
+from p2p.models.schema import UPGRADES, file_problem
 
 # About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
 pytestmark = pytest.mark.sqlite_only
@@ -348,8 +348,9 @@ def test_the_server_backs_up_on_a_timer(app, room, tmp_path):
 
 
 def test_backups_hold_no_readable_workbook_and_no_sign_in(app, room, as_user, tmp_path):
-    from p2p.models import Login
     from test_workbook import S1, autosave
+
+    from p2p.models import Login
     autosave(as_user(room.alice), f"{S1}/positive-about-p2p", "BACKUP-MARKER-QZV")
     secrets_now = [login.secret for login in Login.select()]
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")

@@ -8,8 +8,8 @@ import uuid
 import psycopg
 import pytest
 from click.testing import CliRunner
-
 from conftest import PASSWORD, database_url, login, make_app
+
 from p2p import backup as backups
 from p2p.cli import restore_command
 from p2p.db import close_all
@@ -93,6 +93,7 @@ def test_without_pg_dump_the_backup_says_what_to_install(app, room, monkeypatch)
 
 def test_the_server_makes_its_daily_backup_with_pg_dump(app, room, tmp_path):
     import time
+
     from p2p.cli import backup_every
     backup_every(app, hours=24)
     deadline = time.time() + 10
@@ -103,6 +104,7 @@ def test_the_server_makes_its_daily_backup_with_pg_dump(app, room, tmp_path):
 
 def test_an_upgrade_backs_up_the_database_first(app, room, tmp_path):
     from conftest import make_app
+
     from p2p.models import schema as database
     with database.db.connection_context():
         database.db.execute_sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")

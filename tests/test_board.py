@@ -4,7 +4,8 @@ the projector. Names appear only where the group chose named proposals, and neve
 import re
 
 from conftest import post, text
-from p2p.models import Board, Group, Membership, Proposal, BoardResponse, Throttle
+
+from p2p.models import Board, BoardResponse, Group, Membership, Proposal, Throttle
 
 
 def board_url(room, tail=""):

@@ -4,8 +4,8 @@ import re
 
 import pytest
 from click.testing import CliRunner
-
 from conftest import login
+
 from p2p import cli
 from p2p.models import Group, Membership, User
 

@@ -19,12 +19,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-
 from conftest import FAST_HASHING, PASSWORD, free_port_nobody_listens_on
+
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.db import db
-from p2p.models import Board, Membership, Proposal, BoardResponse, Throttle, User
+from p2p.models import Board, BoardResponse, Membership, Proposal, Throttle, User
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

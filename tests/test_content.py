@@ -5,8 +5,8 @@ from shutil import copytree
 
 import pytest
 
-from p2p.content import BLOCK_TYPES, ContentError, load_library
 from p2p.config import PROJECT_ROOT
+from p2p.content import BLOCK_TYPES, ContentError, load_library
 
 CONTENT = PROJECT_ROOT / "content"
 
@@ -226,6 +226,7 @@ def test_a_broken_host_file_in_the_instance_folder_stops_the_app_starting(shippe
 
 def test_check_content_says_which_files_are_the_hosts(shipped, tmp_path):
     from click.testing import CliRunner
+
     from p2p.cli import check_content_command
     host_file(tmp_path / "own", "prog/10-mod.toml", GOOD_MODULE)
     host_file(tmp_path / "own", "prog/20-ours.toml", GOOD_MODULE.replace('id = "mod"', 'id = "ours"'))

@@ -10,8 +10,6 @@ import sys
 import textwrap
 import time
 
-import pytest
-
 from p2p.backup import integrity_problem
 
 KILLS = 25   # each kill lands at a random moment of a save; 25 met every stage of a commit in the runs here

@@ -3,11 +3,11 @@
 import stat
 
 import pytest
+from conftest import make_app, on_postgresql
 from peewee import BooleanField, IntegrityError
 
-from conftest import make_app, on_postgresql
 from p2p.db import DatabaseUnavailable, db, open_database, open_postgresql
-from p2p.models import Board, Group, Membership, Proposal, BoardResponse, User
+from p2p.models import Board, BoardResponse, Group, Membership, Proposal, User
 from p2p.models.schema import UPGRADES, UpgradeRefused, add_columns_if_missing, schema_version, upgrade
 
 
@@ -209,8 +209,9 @@ def test_writes_take_the_lock_up_front():
 
 
 def test_p2p_database_url_selects_postgresql_and_an_unreachable_server_is_explained(tmp_path, monkeypatch, capsys):
-    from p2p.cli import main
     from conftest import free_port_nobody_listens_on
+
+    from p2p.cli import main
     url = f"postgresql://p2p:the-secret@127.0.0.1:{free_port_nobody_listens_on()}/p2p"
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path))
     monkeypatch.setenv("P2P_DATABASE_URL", url)

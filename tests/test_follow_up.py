@@ -8,8 +8,8 @@ import re
 from datetime import date, timedelta
 
 import pytest
-
 from conftest import login, post, text
+
 from p2p.db import db
 from p2p.models import FACILITATOR, FollowUp, Membership, User
 from p2p.web import local_today
@@ -231,9 +231,9 @@ def test_the_upgrade_step_adds_the_table_to_an_older_database(app):
 
 from hypothesis import HealthCheck, given, settings  # noqa: E402
 from markupsafe import escape  # noqa: E402
+from test_security import awkward_text  # noqa: E402
 
 from p2p.follow_up import clean_note  # noqa: E402
-from test_security import awkward_text  # noqa: E402
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from conftest import PASSWORD, login, post, text
+
 from p2p.models import FACILITATOR, Group, Membership, Throttle, User, format_join_code, utcnow
 
 

@@ -5,15 +5,15 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from conftest import PASSWORD, make_app, post
+from test_sharing import share
+from test_workbook import S1, autosave
 
-from conftest import PASSWORD, login, make_app, post
 from p2p import backup as backups
 from p2p.cli import restore_command
 from p2p.db import db
 from p2p.logs import LogfmtFormatter
 from p2p.models import Proposal
-from test_sharing import share
-from test_workbook import S1, autosave
 
 LINE = re.compile(r'^time=\S+Z level=(info|warning|error) event=[a-z-]+( [a-z-]+(=("([^"\\]|\\.)*"|\S+))?)*$')
 

@@ -6,10 +6,10 @@ people are sent to log in (htmx callers by HX-Redirect).
 """
 
 import pytest
+from conftest import PASSWORD, csrf_token, login
 
-from conftest import PASSWORD, login, csrf_token
 from p2p import permissions
-from p2p.models import FACILITATOR, Group, Membership, PARTICIPANT, PasswordReset, User
+from p2p.models import FACILITATOR, PARTICIPANT, Group, Membership, PasswordReset, User
 
 PUBLIC = "anyone"
 SIGNED_IN = "anyone signed in"

@@ -5,8 +5,8 @@ from contextlib import closing
 from pathlib import Path
 
 import pytest
-
 from conftest import text
+
 from p2p.backup import KEEP_APART_DAYS
 
 

@@ -1,6 +1,7 @@
 """Reading the programme: modules and sessions for members, facilitator notes for facilitators only."""
 
 from conftest import text
+
 from p2p.models import Group
 
 

@@ -5,10 +5,10 @@ those groups' facilitators confirm it is them; and the person is told, at their 
 import re
 
 import pytest
-
 from conftest import PASSWORD, login, post, text
-from p2p.models import HeldMembership, Membership, PasswordReset, User
 from test_workbook_keys import reset_code_for
+
+from p2p.models import HeldMembership, Membership, PasswordReset, User
 
 NEW = "a password the taker chose"
 
@@ -217,7 +217,8 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     second response to the same behaviour would count them twice (and a named objection would clash with the
     first). So this round the board says so instead of offering the choices; the next round they respond."""
     from test_board import board_url, propose, respond, settings
-    from p2p.models import Proposal, BoardResponse
+
+    from p2p.models import BoardResponse, Proposal
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Listen well")
     settings(fran, room, "phase:respond")

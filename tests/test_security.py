@@ -4,10 +4,11 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from conftest import PASSWORD, database_bytes, login, post, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markupsafe import escape
 
-from conftest import PASSWORD, database_bytes, login, post, text
 from p2p.models import NAME_MAX, Group, User, normalise_name
 
 
@@ -211,8 +212,8 @@ def test_the_deploy_examples_match_the_settings_they_name():
     from p2p.config import DEFAULTS, PROJECT_ROOT
     unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
     caddy = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text()
-    for text in (unit, caddy):
-        for name in re.findall(r"P2P_([A-Z_]+)=", text):
+    for file_text in (unit, caddy):
+        for name in re.findall(r"P2P_([A-Z_]+)=", file_text):
             assert name in DEFAULTS, name
     assert "ExecStart=/home/pi/peer2peer/.venv/bin/p2p serve" in unit
     assert f"reverse_proxy 127.0.0.1:{DEFAULTS['PORT']}" in caddy

@@ -7,10 +7,11 @@ import threading
 import time
 
 from conftest import csrf_token, post, text
-from p2p.db import db
-from p2p.models import CodeVersion, Group, Proposal, BoardResponse, SentRequest, Thought
 from test_board import board_url, propose, respond, settings, shape
 from test_sessions import discussion_url, follow_the_course
+
+from p2p.db import db
+from p2p.models import BoardResponse, CodeVersion, Group, Proposal, SentRequest, Thought
 
 
 def form_of(client, path: str, action: str) -> dict:

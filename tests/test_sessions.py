@@ -5,14 +5,14 @@ to participants."""
 from datetime import timedelta
 
 import pytest
-
 from conftest import post, text
+from test_content import GOOD_MODULE, write_programme
+
 from p2p.content import ContentError, load_library
 from p2p.db import db
-from p2p.models.schema import UPGRADES, upgrade
 from p2p.models import Board, CurrentSession, Discussion, Group, Membership, Proposal, Thought, Timer, utcnow
+from p2p.models.schema import UPGRADES, upgrade
 from p2p.sessions import THOUGHT_LIMIT
-from test_content import GOOD_MODULE, write_programme
 
 MINI_KNOWLEDGE = "This Mini Knowledge provides helpful underpinning knowledge"   # Module 1's notes
 S1 = "Session 1: Co-create an empowering and safe learning environment"

@@ -1,8 +1,9 @@
 """Sharing by choice: marked to discuss (a private list), or one answer shown to the group's facilitators."""
 
 from conftest import database_bytes, post, text
-from p2p.models import Membership, Share
 from test_workbook import S1, autosave
+
+from p2p.models import Membership, Share
 
 PLACE = f"{S1}/behaviours-help-you-feel-safe"
 

@@ -6,16 +6,16 @@ from base64 import b64decode
 from datetime import timedelta
 
 import pytest
+from conftest import PASSWORD, database_bytes, login, make_app, on_postgresql, post, text
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from test_board import propose, respond, settings
+from test_workbook import S1
 
-from conftest import PASSWORD, database_bytes, login, make_app, on_postgresql, post, text
 from p2p import activity, crypto
 from p2p.config import BadConfig
 from p2p.db import db
 from p2p.models import Login, Proposal, digest, utcnow
-from test_board import board_url, propose, respond, settings
-from test_workbook import S1
 
 COOKIE = "p2p_session"
 
@@ -185,10 +185,10 @@ def test_no_request_writes_its_own_sign_in_the_minute_s_flush_writes_them_all(ap
     assert {login.id: (login.active_at, login.seen_at) for login in Login.select()} == before
     with app.app_context():
         assert activity.of(app).flush() == 4   # all four seen, in one transaction: doing and watching look alike
-    for login in Login.select():
-        assert before[login.id][0] == login.active_at   # never written
-        assert login.seen_at > utcnow() - timedelta(minutes=2)
-        assert login.seen_at.second == login.seen_at.microsecond == 0   # to the minute, never the moment
+    for sign_in in Login.select():
+        assert before[sign_in.id][0] == sign_in.active_at   # never written
+        assert sign_in.seen_at > utcnow() - timedelta(minutes=2)
+        assert sign_in.seen_at.second == sign_in.seen_at.microsecond == 0   # to the minute, never the moment
 
 
 def test_each_device_has_its_own_sign_in(app, room, as_user):

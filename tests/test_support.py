@@ -2,8 +2,8 @@
 HTML off), or SUPPORT_TEXT, or a calm default that says who to talk to."""
 
 import pytest
-
 from conftest import make_app, text
+
 from p2p import cli
 from p2p.config import ensure_instance
 

@@ -35,17 +35,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import schemas
+from conftest import FAST_HASHING, database_url, login, make_app, text
 from flask_login import login_user
 from peewee import fn
 
-import schemas
-from conftest import FAST_HASHING, database_url, login, make_app, text
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.board import adopt_responses
 from p2p.db import close_all
+from p2p.models import Board, BoardResponse, EarlierKey, Group, Proposal, Responder, Thought, User
 from p2p.models.schema import UPGRADES
-from p2p.models import Board, EarlierKey, Group, Proposal, Responder, BoardResponse, Thought, User
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
 S1 = "p2p/module-1/session-1"

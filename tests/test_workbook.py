@@ -1,17 +1,17 @@
 """The private workbook: every kind of answer saved and shown to its owner only, sealed in the database."""
 
 import re
-
-import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
-from markupsafe import escape
-
 from base64 import b64encode
 
-from conftest import PASSWORD, csrf_token, database_bytes, login, post, text
+import pytest
+from conftest import PASSWORD, csrf_token, database_bytes, post, text
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
+
 from p2p import crypto
 from p2p.answers import LADDER_MARKED, Workbook, fields_of
-from p2p.models import Answer, Group, LadderSnapshot, Membership, User
+from p2p.models import Answer, Group, LadderSnapshot, User
 
 S1 = "p2p/module-1/session-1"
 STRENGTHS = "p2p/module-1/session-4/strengths/choices"
@@ -337,6 +337,7 @@ def test_the_longest_answer_in_any_script_fits_in_one_request(room, as_user):
 
 def test_times_are_shown_in_the_hosts_time_zone():
     from datetime import datetime
+
     from p2p.web import local_time
     assert local_time(datetime(2026, 7, 1, 23, 30), "Europe/London").strftime("%-d %b %H:%M") == "2 Jul 00:30"
     assert local_time(datetime(2026, 12, 1, 23, 30), "Europe/London").strftime("%-d %b %H:%M") == "1 Dec 23:30"

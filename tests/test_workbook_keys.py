@@ -4,9 +4,8 @@ import re
 from base64 import b64decode
 
 import pytest
-from itsdangerous import URLSafeTimedSerializer
-
 from conftest import PASSWORD, login, post, text
+
 from p2p import crypto
 from p2p.models import EarlierKey, User
 

@@ -1,12 +1,12 @@
 """The workbook belongs to its owner: overview, print, downloads, deleting it, and bringing an earlier one back."""
 
 import json
-import re
 
-from conftest import PASSWORD, login, on_postgresql, post, text
-from p2p.models import Answer, EarlierKey, Group, LadderSnapshot, Membership, User
+from conftest import PASSWORD, on_postgresql, post, text
 from test_workbook import S1, STRENGTHS, TICKS, autosave
 from test_workbook_keys import reset_code_for
+
+from p2p.models import Answer, EarlierKey, LadderSnapshot, Membership, User
 
 STORY = "p2p/preparing/personal-recovery-story/recovery-story"
 
@@ -69,7 +69,6 @@ def test_downloads_hold_everything_and_are_not_cached(room, as_user):
 
 def test_the_markdown_gives_dates_in_the_hosts_time_zone_as_on_screen(room, as_user):
     from datetime import datetime
-    from p2p.models import LadderSnapshot
     alice = as_user(room.alice)
     back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-stocktake"
     post(alice, "/workbook/ladder", {"place": TICKS, "value": ["3"], "back": back}, token_from=back)
@@ -154,6 +153,7 @@ def test_answers_to_removed_questions_stay_with_their_owner(room, as_user):
 
 def test_downloads_include_what_was_recorded_between_sessions(room, as_user):
     from datetime import date
+
     from p2p.models import FollowUp, Membership
     alice = as_user(room.alice)
     FollowUp.record(Membership.of(room.alice, room.group), room.facilitator, finish_by=date(2026, 3, 3),

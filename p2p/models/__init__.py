@@ -7,9 +7,23 @@ indexes), not `if`s. Modules import downwards only (pyproject.toml's import cont
 write `from .models import Group, Proposal`."""
 
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
-from .base import FACILITATOR, JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, NAME_MAX, PARTICIPANT, PASSWORD_MAX, \
-    PASSWORD_MIN, BaseModel, Live, digest, name_key, normalise_name, one_line, utcnow
-from .board import THEME_MAX, Board, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, BoardResponse
+from .base import (
+    FACILITATOR,
+    JOIN_CODE_ALPHABET,
+    JOIN_CODE_LENGTH,
+    NAME_MAX,
+    PARTICIPANT,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    BaseModel,
+    Live,
+    digest,
+    name_key,
+    normalise_name,
+    one_line,
+    utcnow,
+)
+from .board import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset, format_join_code, normalise_join_code
 from .sent_requests import REQUEST_KEY, SentRequest

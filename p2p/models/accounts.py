@@ -11,13 +11,12 @@ import time
 from datetime import timedelta
 
 from flask_login import UserMixin
-from peewee import BlobField, BooleanField, Case, CharField, DateTimeField, ForeignKeyField, IntegerField, \
-    DoubleField, fn
+from peewee import BlobField, BooleanField, Case, CharField, DateTimeField, DoubleField, ForeignKeyField, IntegerField, fn
 
 from .. import crypto, passwords
 from ..db import db
-from .base import FACILITATOR, JOIN_CODE_ALPHABET, NAME_MAX, PARTICIPANT, BaseModel, digest, name_key, \
-    normalise_name, utcnow
+from .base import FACILITATOR, JOIN_CODE_ALPHABET, NAME_MAX, PARTICIPANT, BaseModel, digest, name_key, normalise_name, utcnow
+
 
 class User(UserMixin, BaseModel):
     name = CharField(max_length=NAME_MAX)

@@ -14,6 +14,7 @@ from .accounts import EarlierKey, User
 from .base import BaseModel, Live, utcnow
 from .groups import Group, Membership, PasswordReset
 
+
 class Board(Live, BaseModel):
     PHASES = ("propose", "shape", "respond", "agree", "commit")
 

@@ -8,6 +8,7 @@ from .accounts import User
 from .base import BaseModel, utcnow
 from .groups import Membership
 
+
 class FollowUp(BaseModel):
     """Per participant of a group: the date agreed to finish the reflection (the preparation workbook), and the
     follow-up conversation once it has taken place (its date, who talked with them, the next step agreed).

@@ -12,6 +12,7 @@ from ..db import db
 from .accounts import User
 from .base import FACILITATOR, JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, PARTICIPANT, BaseModel, utcnow
 
+
 def normalise_join_code(code: str) -> str:
     return "".join(ch for ch in (code or "").upper() if ch.isalnum())
 

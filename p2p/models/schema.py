@@ -24,7 +24,7 @@ from ..db import close_all, db, is_postgresql, open_configured
 from ..logs import log
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
 from .base import utcnow
-from .board import Board, CodeVersion, Commitment, Proposal, Responder, BoardResponse
+from .board import Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset
 from .sent_requests import SentRequest
@@ -100,7 +100,7 @@ def file_problem(connection: sqlite3.Connection) -> str | None:
 
 
 def add_columns_if_missing(model, *field_names: str) -> None:
-    from playhouse.migrate import migrate, SchemaMigrator
+    from playhouse.migrate import SchemaMigrator, migrate
     present = {column.name for column in db.get_columns(model._meta.table_name)}
     migrator = SchemaMigrator.from_database(db.obj)
     migrate(*(migrator.add_column(model._meta.table_name, model._meta.fields[name].column_name,

@@ -13,6 +13,7 @@ from .base import BaseModel, Live, utcnow
 from .board import MadeBySomeone
 from .groups import Group
 
+
 class CurrentSession(BaseModel):
     """The session of the programme the group is in now, set by its facilitators. `place` is the session's path
     in content/ (programme/module/session), so a group whose programme changes simply has none set."""

@@ -9,6 +9,7 @@ from .accounts import User
 from .base import BaseModel, utcnow
 from .groups import Membership
 
+
 class Answer(BaseModel):
     """One answer in someone's workbook, sealed with their data key. `place` is the exercise's stable path in
     content/ (programme/module/session/block[/part]), so edited wording keeps its answer."""

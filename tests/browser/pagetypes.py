@@ -12,7 +12,6 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
 from urllib.parse import urlencode, urlsplit
 from zoneinfo import ZoneInfo
 
@@ -21,8 +20,19 @@ from playwright.sync_api import Browser, Page, Response, expect
 from p2p.content import load_library
 
 from .exercises import (
-    DISCOVERED, POSITIVE, SAFE, STOCKTAKE, STORY, answer_all, by_session, choose_in_panel, open_share_panel,
-    share_panel, status_of, take_snapshot, textbox,
+    DISCOVERED,
+    POSITIVE,
+    SAFE,
+    STOCKTAKE,
+    STORY,
+    answer_all,
+    by_session,
+    choose_in_panel,
+    open_share_panel,
+    share_panel,
+    status_of,
+    take_snapshot,
+    textbox,
 )
 from .helpers import DESKTOP, log_in
 from .server import PASSWORD, PROJECT_ROOT, LiveServer

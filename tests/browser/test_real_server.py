@@ -17,7 +17,6 @@ import ssl
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
@@ -119,7 +118,7 @@ def test_behind_caddy_the_invite_link_and_setup_link_say_https(caddy, page, demo
     page.get_by_role("link", name="Invite people").click()
     link = page.locator(".copy-box code")
     expect(link).to_have_text(re.compile(rf"^https://localhost:{caddy}/join/[A-Z0-9]{{6}}$"))
-    assert f"https://p2p.example.org/setup/" in live_server.command("setup-link", "--url", "https://p2p.example.org")
+    assert "https://p2p.example.org/setup/" in live_server.command("setup-link", "--url", "https://p2p.example.org")
 
 
 def test_behind_caddy_each_person_has_their_own_throttle(caddy):

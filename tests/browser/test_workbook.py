@@ -19,8 +19,22 @@ from playwright.sync_api import Error, Locator, Page, Route, expect
 from p2p.answers import fields_of
 
 from .exercises import (
-    EXERCISES, POSITIVE, SAFE, SAVED, SNAPSHOT_DATE, STAGE_REFLECTION, answer_all, by_session, snapshot_marks,
-    snapshots_table, statement, status_of, strength, strengths_diagram, take_snapshot, textbox,
+    EXERCISES,
+    POSITIVE,
+    SAFE,
+    SAVED,
+    SNAPSHOT_DATE,
+    STAGE_REFLECTION,
+    answer_all,
+    by_session,
+    snapshot_marks,
+    snapshots_table,
+    statement,
+    status_of,
+    strength,
+    strengths_diagram,
+    take_snapshot,
+    textbox,
 )
 from .helpers import PHONE, focus_is_visible, log_in, overflowing, tab_to
 from .pagetypes import LIBRARY

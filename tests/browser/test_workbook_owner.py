@@ -18,7 +18,14 @@ from urllib.parse import parse_qs, urlsplit
 from playwright.sync_api import Locator, Page, expect
 
 from .exercises import (
-    STORY_QUESTION, STORY_TEXT, choose_in_panel, open_share_panel, share_panel, status_of, textbox, wait_until_saved,
+    STORY_QUESTION,
+    STORY_TEXT,
+    choose_in_panel,
+    open_share_panel,
+    share_panel,
+    status_of,
+    textbox,
+    wait_until_saved,
 )
 from .helpers import log_in
 from .pagetypes import LIBRARY
