@@ -107,8 +107,10 @@ class Activity:
         threading.Thread(target=self._flush_every_minute, args=(app,), name="p2p-activity", daemon=True).start()
 
     def _flush_every_minute(self, app: Flask) -> None:
-        stop = threading.Event()
+        stop, database = threading.Event(), db.obj
         while not stop.wait(FLUSH_SECONDS):
+            if db.obj is not database:   # another app in this process took the database over (tests): this one is gone
+                return
             try:
                 with app.app_context():
                     db.connect(reuse_if_open=True)

@@ -249,3 +249,16 @@ def test_a_form_s_number_too_large_or_not_plain_digits_is_nothing_rather_than_an
         answer = post(alice, "/workbook/share", {"place": f"{S1}/positive-about-p2p", "action": "share",
                                                  "group_id": number})
         assert answer.status_code < 500
+
+
+def test_free_attempts_go_whatever_moment_each_process_thought_it_was(app, monkeypatch):
+    """Seven people logging in at once behind one address, in several worker processes: each computes `now` a
+    little apart, and one whose `now` fell just before another's saved moment was told to wait, on its first try."""
+    import time as clock
+
+    from p2p.models import Throttle
+    with app.app_context():
+        monkeypatch.setattr(clock, "time", lambda: 1_000_000.0)
+        assert Throttle.take("login-from:10.1.1.1", 30, 900) == 0
+        monkeypatch.setattr(clock, "time", lambda: 999_999.99)   # a request that started a moment earlier
+        assert Throttle.take("login-from:10.1.1.1", 30, 900) == 0

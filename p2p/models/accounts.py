@@ -259,7 +259,9 @@ class Throttle(BaseModel):
         wait = Case(None, [(count < free, 0), *((count == free + i, min(2 ** i, longest)) for i in steps)], longest)
         first = cls.insert(key=cls.hashed(key), count=1, window_start=now, next_at=now + (0 if free > 1 else 1))
         taken = db.execute(first.on_conflict(
-            conflict_target=[cls.key], where=expired | (cls.next_at <= now),
+            # A free attempt always goes, whatever next_at says: attempts at the same moment in several workers
+            # compute `now` a little apart, and one whose `now` fell just before another's next_at was refused.
+            conflict_target=[cls.key], where=expired | (cls.next_at <= now) | (cls.count + 1 < free),
             update={cls.count: count, cls.window_start: Case(None, [(expired, now)], cls.window_start),
                     cls.next_at: wait + now})).rowcount
         if taken:
