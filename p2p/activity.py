@@ -5,8 +5,11 @@ A sign-in's row written by the request that used it sat in the commit right befo
 database's history (its -wal) then said whose an anonymous proposal or a private objection was. Then the row was
 written once a minute, but only for those who had done something that minute (not just watched): the next minute's
 write still named the one person who had. So the database keeps only when each sign-in was last *seen*, any request
-counting, a live page's polls too: every minute, one transaction, from a thread of its own, writes the minute of
-every sign-in seen since, in order of their ids. Everyone with a board open is seen every minute, whatever they do.
+counting, a live page's polls too: every minute, one transaction, from a thread of its own, writes the minute of that
+write for every sign-in due, in order of their ids. Everyone with a live page open is seen, and due, every minute,
+whatever they do. Someone on no live page (their workbook) who taps Propose was seen in that minute only: their
+write waits a random while (up to SPREAD), so that it falls in a later minute than what they made, and says no more
+than that they were about.
 
 When someone last *did* something (any request but a poll), which the idle time-out asks, travels in their own
 signed session cookie (web.load_user): it says nothing about anyone in the database, and every worker process reads
@@ -15,6 +18,7 @@ the same one."""
 from __future__ import annotations
 
 import os
+import random
 import threading
 import time
 from collections import deque
@@ -27,6 +31,7 @@ from .logs import log
 from .models import Login, utcnow
 
 FLUSH_SECONDS = 60
+SPREAD = timedelta(minutes=5)   # how long a sign-in seen by anything but a live page's poll may wait to be written
 
 
 def minute(moment: datetime) -> datetime:
@@ -43,11 +48,12 @@ def from_minute_number(number: int) -> datetime:
 
 
 class Activity:
-    """One app's notes: the minute each sign-in was last seen, by its id, until the next write."""
+    """One app's notes, by sign-in id: the minute each was last seen here, and when it is due to be written."""
 
     def __init__(self, idle: timedelta) -> None:
         self._idle = idle
         self._seen: dict[int, datetime] = {}
+        self._due: dict[int, datetime] = {}
         self._lock = threading.Lock()
         self._flusher_pid: int | None = None
         self._done: dict[tuple[str, int], deque] = {}
@@ -67,12 +73,15 @@ class Activity:
             done.append(now)
             return True
 
-    def note(self, login: Login) -> None:
+    def note(self, login: Login, poll: bool) -> None:
+        now = utcnow()
         with self._lock:
-            self._seen[login.id] = minute(utcnow())
+            self._seen[login.id] = minute(now)
+            due = now if poll else now + SPREAD * random.random()
+            self._due[login.id] = min(due, self._due.get(login.id, due))
 
     def seen(self, login: Login) -> datetime:
-        """The later of the row's and what this process noted since it was written."""
+        """The later of the row's and what this process noted."""
         with self._lock:
             noted = self._seen.get(login.id)
         return max(login.seen_at, noted or login.seen_at)
@@ -80,24 +89,31 @@ class Activity:
     def forget(self, login_id: int) -> None:
         with self._lock:
             self._seen.pop(login_id, None)
+            self._due.pop(login_id, None)
 
-    def flush(self) -> int:
-        """Write what was noted, in one transaction; return how many sign-ins. Only ever moves a time forward (a
-        second process may have written a later one). Sign-ins not seen for the idle time go, with their secrets."""
+    def flush(self, until: datetime | None = None) -> int:
+        """Write the sign-ins due (by `until`, or now), all as seen this minute, in one transaction; return how many.
+        Only ever moves a time forward (a second process may have written a later one). Sign-ins not seen for the
+        idle time go, with their secrets."""
+        now = utcnow()
         with self._lock:
-            noted, self._seen = self._seen, {}
+            due = sorted(login_id for login_id, at in self._due.items() if at <= (until or now))
+            for login_id in due:
+                del self._due[login_id]
+            stale = [login_id for login_id, seen in self._seen.items() if seen < now - self._idle]
+            for login_id in stale:   # the row says as much by now: nothing of it need stay in memory
+                del self._seen[login_id]
         try:
             with db.atomic():
-                for login_id in sorted(noted):
-                    Login.update(seen_at=noted[login_id]).where(Login.id == login_id,
-                                                                Login.seen_at < noted[login_id]).execute()
-                Login.delete().where(Login.seen_at < utcnow() - self._idle).execute()
+                for login_id in due:
+                    Login.update(seen_at=minute(now)).where(Login.id == login_id, Login.seen_at < minute(now)).execute()
+                Login.delete().where(Login.seen_at < now - self._idle).execute()
         except Exception:
-            with self._lock:   # kept for the next try, beside anything noted meanwhile
-                for login_id, seen in noted.items():
-                    self._seen[login_id] = max(seen, self._seen.get(login_id, seen))
+            with self._lock:   # due again at the next try
+                for login_id in due:
+                    self._due.setdefault(login_id, now)
             raise
-        return len(noted)
+        return len(due)
 
     def keep_flushing(self, app: Flask) -> None:
         """Start this process's flushing thread, once per process (gunicorn forks after loading the app)."""

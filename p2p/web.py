@@ -180,7 +180,7 @@ def load_user(session_id: str) -> User | None:
         flash(SIGNED_OUT_IDLE)
         log.info("sign-in-ended user=%s reason=idle", user.id)
         return None
-    activities.note(login)
+    activities.note(login, poll)
     if not poll and session.get("active") != (this_minute := activity.minute_number(now)):
         session["active"] = this_minute
     g.login = login
