@@ -8,8 +8,8 @@ write still named the one person who had. So the database keeps only when each s
 counting, a live page's polls too: every minute, one transaction, from a thread of its own, writes the minute of that
 write for every sign-in due, in order of their ids. Everyone with a live page open is seen, and due, every minute,
 whatever they do. Someone on no live page (their workbook) who taps Propose was seen in that minute only: their
-write waits a random while (up to SPREAD), so that it falls in a later minute than what they made, and says no more
-than that they were about.
+write waits at least a minute, then a random while (up to SPREAD): the write right after what they made does not
+come because of it, and the one that comes says no more than that they were about in the last few minutes.
 
 When someone last *did* something (any request but a poll), which the idle time-out asks, travels in their own
 signed session cookie (web.load_user): it says nothing about anyone in the database, and every worker process reads
@@ -32,6 +32,7 @@ from .models import Login, utcnow
 
 FLUSH_SECONDS = 60
 SPREAD = timedelta(minutes=5)   # how long a sign-in seen by anything but a live page's poll may wait to be written
+LONGEST_WAIT = timedelta(seconds=FLUSH_SECONDS) + SPREAD
 
 
 def minute(moment: datetime) -> datetime:
@@ -77,7 +78,7 @@ class Activity:
         now = utcnow()
         with self._lock:
             self._seen[login.id] = minute(now)
-            due = now if poll else now + SPREAD * random.random()
+            due = now if poll else now + timedelta(seconds=FLUSH_SECONDS) + SPREAD * random.random()
             self._due[login.id] = min(due, self._due.get(login.id, due))
 
     def seen(self, login: Login) -> datetime:

@@ -90,7 +90,7 @@ def idle_for(app, client, minutes: float, *, seen: float | None = None) -> None:
     """As if this device's sign-in had not been used for `minutes` (the last active minute its cookie carries), and
     its pages were last seen `seen` minutes ago (what was noted is written first, as each minute's flush does)."""
     with app.app_context():
-        activity.of(app).flush(until=utcnow() + activity.SPREAD)
+        activity.of(app).flush(until=utcnow() + activity.LONGEST_WAIT)
     now = utcnow()
     with client.session_transaction() as cookie:
         cookie["active"] = activity.minute_number(now - timedelta(minutes=minutes))
@@ -187,7 +187,7 @@ def test_no_request_writes_its_own_sign_in_the_minute_s_flush_writes_them_all(ap
     assert {login.id: (login.active_at, login.seen_at) for login in Login.select()} == before
     with app.app_context():   # the watcher's page polled: written at the next minute; the others' a while later,
         assert activity.of(app).flush() == 1   # so that what they made and the write fall in different minutes
-        assert activity.of(app).flush(until=utcnow() + activity.SPREAD) == 3
+        assert activity.of(app).flush(until=utcnow() + activity.LONGEST_WAIT) == 3
     for sign_in in Login.select():
         assert before[sign_in.id][0] == sign_in.active_at   # never written
         assert sign_in.seen_at > utcnow() - timedelta(minutes=2)
