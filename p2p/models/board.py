@@ -91,10 +91,11 @@ class MadeBySomeone:
         their pseudonym): their author's session takes those `where` finds as theirs the first time it opens
         them, unless a reset without the recovery code came since (a fresh workbook owns nothing from before).
         True if it took any."""
+        candidates = list(cls.select(cls.id, cls.created_at).where(where, cls.author == user_id, cls.owner_tag.is_null()))
+        if not candidates:   # every board visit asks: almost always one query, and nothing to adopt
+            return False
         since = EarlierKey.select(fn.MAX(EarlierKey.replaced_at)).where(EarlierKey.user == user_id).scalar()
-        theirs = [row.id for row in cls.select(cls.id, cls.created_at)
-                  .where(where, cls.author == user_id, cls.owner_tag.is_null())
-                  if since is None or row.created_at > since]
+        theirs = [row.id for row in candidates if since is None or row.created_at > since]
         for row_id in theirs:
             cls.update(**cls.new_owner(pseudonyms)).where(cls.id == row_id).execute()
         return bool(theirs)
