@@ -19,8 +19,6 @@ from .models import (
     NAME_MAX,
     PASSWORD_MAX,
     PASSWORD_MIN,
-    Board,
-    BoardResponse,
     Group,
     Login,
     Membership,
@@ -30,6 +28,7 @@ from .models import (
     Share,
     Throttle,
     User,
+    forget_account,
     name_key,
     normalise_join_code,
     normalise_name,
@@ -104,7 +103,7 @@ def password_problem(password: str, confirm: str) -> str | None:
 
 def _keep_sealed(name: str, user: User, secret: bytes) -> None:
     key = crypto.session_key(current_app.secret_key, current_login().secret)
-    session[name] = b64encode(crypto.seal(key, secret, f"{name}:{user.id}:{user.session_version}")).decode()
+    session[name] = b64encode(crypto.seal(key, secret, f"{name}:{user.id}:{user.sign_in_version}")).decode()
 
 
 def _open_kept(name: str) -> bytes | None:
@@ -114,7 +113,7 @@ def _open_kept(name: str) -> bytes | None:
         return None
     key = crypto.session_key(current_app.secret_key, login.secret)
     try:
-        return crypto.open_sealed(key, b64decode(sealed), f"{name}:{current_user.id}:{current_user.session_version}")
+        return crypto.open_sealed(key, b64decode(sealed), f"{name}:{current_user.id}:{current_user.sign_in_version}")
     except (crypto.CannotOpen, ValueError):
         return None
 
@@ -349,7 +348,7 @@ def logout():
     # Ending the session version signs this person out on every device, and a copied cookie dies with it: the
     # secrets of their sign-ins are deleted, and folded out of the WAL (checkpoint) so no copy of them is left.
     user = User.get_by_id(current_user.id)
-    user.end_sessions()
+    user.end_sign_ins()
     checkpoint()
     logout_user()
     session.clear()
@@ -573,15 +572,7 @@ def delete_account():
         error = password_attempt(user.name) or (None if User.authenticate(user.name, request.form.get("password", ""))
                                                  else "That is not your password. Please try again.")
         if not error:
-            with db.atomic():
-                boards = BoardResponse.forget_all_of(user.id, my_pseudonyms())
-                for group in Group.for_user(user):  # a group only this person was in goes with them
-                    if group.memberships().count() == 1:
-                        group.delete_instance()
-                user.delete_instance()  # memberships, answers, snapshots, named proposals follow (ON DELETE CASCADE)
-                # Every screen shows at once what left with them, not at the next change (which would tell whose).
-                Board.update(version=Board.version + 1).where(Board.id.in_(boards)).execute()
-            checkpoint()
+            forget_account(user, my_pseudonyms())
             logout_user()
             session.clear()
             log.info("account-deleted user=%s", user.id)

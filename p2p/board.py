@@ -9,7 +9,6 @@ a person is typing in is never among them, and htmx puts focus back on a control
 
 from __future__ import annotations
 
-import json
 import secrets
 import threading
 from dataclasses import dataclass, field
@@ -24,8 +23,7 @@ from peewee import JOIN
 from . import permissions, sending
 from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
-from .db import checkpoint, db
-from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line, utcnow
+from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
 from .web import content, is_fragment_request, join_url, local_time, log, seen_already
 
 bp = Blueprint("board", __name__)
@@ -205,9 +203,7 @@ def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -
         extra += [choice.who for choice in mine if choice is not kept]
     if not extra:
         return False
-    with db.atomic():
-        BoardResponse.delete().where(BoardResponse.voter.in_(extra)).execute()
-        board.changed()
+    board.let_go(extra)
     return True
 
 
@@ -228,11 +224,11 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     own = {p.id for p in [*shared.proposals, *(o for group_ in shared.merges.values() for o in group_)]
            if p.made_by(pseudonyms)}
     if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
-        proposals = [p for p in shared.proposals if not (p.hidden or p.held)]
+        proposals = [p for p in shared.proposals if not p.kept_from_group]
     elif facilitator:
         proposals = shared.proposals
     else:
-        proposals = [p for p in shared.proposals if not (p.hidden or p.held) or p.id in own]
+        proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
     responses = {p.id: shared.responses[p.id] for p in proposals}
     mine = my_responses(pseudonyms, proposals, shared.merges, responses)
     # Who objects, and that a behaviour needs discussion, show once the facilitator shows the counts, together:
@@ -281,31 +277,11 @@ def page(group_id: int):
     pseudonyms = my_pseudonyms()
     if pseudonyms is not None:
         board = Board.for_group(group)
-        adopt_responses(board, pseudonyms)
+        board.adopt_responses(pseudonyms, current_user.id)
         if Proposal.adopt_named(Proposal.board == board, current_user.id, pseudonyms):
             board.changed()
     return render_board("board/page.html", **board_state(group, membership),
                            text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
-
-
-def adopt_responses(board: Board, pseudonyms: bytes) -> None:
-    """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
-    the first time they open the board again, and their account is then linked to none of them (only a named
-    objection keeps the name, which the facilitator sees)."""
-    earlier = list(BoardResponse.select(BoardResponse.id, BoardResponse.proposal, BoardResponse.kind, BoardResponse.private).join(Proposal)
-                   .where(Proposal.board == board, BoardResponse.user == current_user.id, BoardResponse.voter.is_null()))
-    if not earlier:
-        return
-    with db.atomic():
-        for response in earlier:
-            named = current_user.id if response.kind == "object" and not response.private else None
-            (BoardResponse.update(voter=BoardResponse.voter_for(pseudonyms, response.proposal_id), user=named)
-             .where(BoardResponse.id == response.id).execute())
-        Responder.insert(board=board, tag=Responder.tag_for(pseudonyms, board.id)).on_conflict_ignore().execute()
-        board.changed()
-    # The -wal now holds each row as it was (their account) beside as it is (their pseudonym): folded away, so that
-    # the file's history does not say whose pseudonyms these are.
-    checkpoint()
 
 
 def _from_workbook(place: str) -> str:
@@ -407,30 +383,8 @@ def respond(group_id: int, proposal_id: int):
         if not is_fragment_request():   # a live page shows the same words in place of the choices at its next poll
             flash(RESPOND_NEXT_ROUND)
         return _back(group.id)
-    voter = BoardResponse.voter_for(pseudonyms, proposal.id)
-    # What this response replaces: the person's earlier one to this behaviour, kept before pseudonyms under their
-    # account, and (a merged behaviour) theirs to its originals, which counted for it until now.
-    replaced = [BoardResponse.voter_for(pseudonyms, original.id) for original in proposal.originals]
-    with db.atomic():
-        BoardResponse.delete().where((BoardResponse.proposal == proposal) & (BoardResponse.user == current_user.id)
-                                & BoardResponse.voter.is_null()).execute()
-        if replaced:
-            BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
-        responder = Responder.tag_for(pseudonyms, board.id)
-        if choice == "pass":
-            BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
-            others = [BoardResponse.voter_for(pseudonyms, pid) for (pid,) in
-                      Proposal.select(Proposal.id).where(Proposal.board == board).tuples()]
-            if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # passed on everything now
-                Responder.delete().where(Responder.board == board, Responder.tag == responder).execute()
-        else:
-            Responder.insert(board=board, tag=responder).on_conflict_ignore().execute()
-            kind, private = CHOICES[choice]
-            named = current_user.id if kind == "object" and not private else None   # the facilitator sees the name
-            (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
-             .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
-                          update={BoardResponse.kind: kind, BoardResponse.private: private, BoardResponse.user: named}).execute())
-        board.changed()
+    kind, private = CHOICES.get(choice, (None, False))
+    board.respond(proposal, pseudonyms, current_user.id, kind, private)
     return _back(group.id)
 
 
@@ -461,11 +415,7 @@ def settings(group_id: int):
             changes["revealed"] = False   # from now on, people write without seeing each other's proposals
     else:
         abort(400)
-    with db.atomic():
-        Board.update(**changes).where(Board.id == board.id).execute()
-        if action in ("reveal", "hide-off"):   # everything held back is shown to everyone at once
-            Proposal.update(held=False).where(Proposal.board == board).execute()
-        board.changed()
+    board.apply(changes)
     log.info("board-changed group=%s action=%s", group.id, action)
     back = request.form.get("back") == "projector"
     return redirect(url_for("board.projector" if back else "board.page", group_id=group.id))
@@ -494,17 +444,12 @@ def shape(group_id: int, proposal_id: int):
     elif action in ("agree", "unagree"):
         changes = {"agreed": action == "agree"}
     elif action == "split":   # the originals come back, each with its own responses; the merged wording goes
-        with db.atomic():
-            Proposal.update(merged_into=None).where(Proposal.merged_into == proposal.id).execute()
-            proposal.delete_instance()
-            board.changed()
+        board.split(proposal)
         log.info("proposals-split group=%s", group.id)
         return redirect(url_for("board.page", group_id=group.id) + "#board-list")
     else:
         abort(400)
-    with db.atomic():
-        Proposal.update(**changes).where(Proposal.id == proposal.id).execute()
-        board.changed()
+    board.reshape(proposal, changes)
     return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
 
 
@@ -522,25 +467,7 @@ def merge(group_id: int):
     elif len(chosen) < 2:
         flash("Tick two or more behaviours to merge them.")
     else:
-        text = text or chosen[0].text
-
-        def merge_them():
-            # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording
-            # and the originals listed under it would otherwise show words nobody was to see yet).
-            merged = Proposal.create(board=board, author=None, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
-                                     theme=next((p.theme for p in chosen if p.theme), None))
-            chosen_ids = [p.id for p in chosen]
-            # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
-            earlier = list({p.merged_into_id for p in Proposal.select(Proposal.merged_into)
-                            .where(Proposal.merged_into.in_(chosen_ids))})
-            Proposal.update(merged_into=merged).where(Proposal.merged_into.in_(earlier)).execute()
-            Proposal.update(merged_into=merged).where(Proposal.id.in_(chosen_ids), Proposal.id.not_in(earlier)).execute()
-            if earlier:
-                BoardResponse.delete().where(BoardResponse.proposal.in_(earlier)).execute()
-                Proposal.delete().where(Proposal.id.in_(earlier)).execute()
-            board.changed()
-        if SentRequest.once(request.form.get("request_key"), merge_them)[0]:
+        if SentRequest.once(request.form.get("request_key"), lambda: board.merge(chosen, text or chosen[0].text))[0]:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
     return redirect(url_for("board.page", group_id=group.id) + "#board-list")
 
@@ -558,13 +485,7 @@ def make_version(group_id: int):
         flash("Mark at least one behaviour as agreed first.")
         return redirect(url_for("board.page", group_id=group.id))
 
-    def next_version():
-        board.lock()   # two facilitators at once: the second numbers its version after the first
-        latest = CodeVersion.latest(board)
-        CodeVersion.create(board=board, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
-        Board.update(phase="commit").where(Board.id == board.id).execute()
-        board.changed()
-    if SentRequest.once(request.form.get("request_key"), next_version)[0]:
+    if SentRequest.once(request.form.get("request_key"), lambda: board.make_version(agreed))[0]:
         log.info("code-version-made group=%s", group.id)
     return redirect(url_for("board.code", group_id=group.id))
 
@@ -574,10 +495,8 @@ def make_version(group_id: int):
 def commit(group_id: int):
     group, _ = membership_or_404(group_id)
     board = Board.for_group(group)
-    version = CodeVersion.latest(board) or abort(404)
-    with db.atomic():
-        Commitment.insert(version=version, user=current_user.id).on_conflict_ignore().execute()
-        board.changed()
+    if not board.commit(current_user.id):
+        abort(404)
     if is_fragment_request():
         return "", 204
     flash("Thank you. You have committed to our code.")
@@ -592,15 +511,8 @@ def new_round(group_id: int):
     group, _ = managed_or_404(group_id)
     board = Board.for_group(group)
 
-    def start_round():
-        BoardResponse.delete().where(BoardResponse.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == board))
-                                ).execute()
-        Responder.delete().where(Responder.board == board).execute()
-        Board.update(phase="respond", tallies_shown=False, round_started_at=utcnow()).where(
-            Board.id == board.id).execute()
-        board.changed()
     # Sent again after its answer was lost, it must not wipe the responses given in the new round since.
-    if SentRequest.once(request.form.get("request_key"), start_round)[0]:
+    if SentRequest.once(request.form.get("request_key"), board.start_round)[0]:
         log.info("reaffirm-round-started group=%s", group.id)
     return redirect(url_for("board.page", group_id=group.id))
 

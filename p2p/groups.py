@@ -95,7 +95,7 @@ def edit(group_id: int):
     if request.method == "POST":
         fields, errors = _read_group_form()
         if not errors:
-            Group.update(**fields).where(Group.id == group.id).execute()
+            group.change(**fields)
             flash("The group's details are saved.")
             return redirect(url_for("groups.show", group_id=group.id))
     else:
@@ -285,7 +285,7 @@ def remove_member(group_id: int, user_id: int):
     if request.method == "POST":
         with db.atomic():
             target.delete_instance()
-            target.user.end_sessions()  # their open pages stop working at once, not at the next login
+            target.user.end_sign_ins()  # their open pages stop working at once, not at the next login
             Board.touch(group)
         checkpoint()   # what they had shared with the group, and their sign-ins' secrets, out of the WAL
         log.info("member-removed group=%s user=%s by=%s", group.id, target.user_id, current_user.id)

@@ -344,9 +344,7 @@ def shape_thought(group_id: int, thought_id: int):
     action = request.form.get("action", "")
     if action not in ("hide", "show"):
         abort(400)
-    with db.atomic():
-        Thought.update(hidden=action == "hide").where(Thought.id == thought.id).execute()
-        thought.discussion.changed()
+    thought.hide(action == "hide")
     log.info("thought-%s group=%s", action, group.id)
     return _after_change(group, membership, where)
 
@@ -359,8 +357,6 @@ def take_back(group_id: int, thought_id: int):
     thought, where = _thought_or_404(group, thought_id)
     if not permissions.can_take_back(membership, thought.made_by(my_pseudonyms())):
         abort(404)
-    with db.atomic():
-        thought.delete_instance()
-        thought.discussion.changed()
+    thought.take_back()
     log.info("thought-taken-back group=%s", group.id)
     return _after_change(group, membership, where)

@@ -161,10 +161,10 @@ def current_login() -> Login | None:
     return g.get("login") if current_user.is_authenticated else None
 
 
-def load_user(session_id: str) -> User | None:
-    """The signed-in person, if the cookie names their current session version and a sign-in of theirs that has
+def load_user(login_id: str) -> User | None:
+    """The signed-in person, if the cookie names their current sign-in version and a sign-in of theirs that has
     not ended: not logged out, no password changed, and used within IDLE_MINUTES (see POLLS)."""
-    user = User.from_session_id(session_id)
+    user = User.from_login_id(login_id)
     login = Login.find(session.get("login"), user.id) if user else None
     if login is None:
         session.clear()   # a stale cookie: nothing of it is kept
@@ -211,7 +211,7 @@ def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     login_manager.session_protection = "basic"
 
-    # The cookie holds "id:session_version" and its sign-in's token; a bumped version (logout, password change,
+    # The cookie holds "id:sign_in_version" and its sign-in's token; a bumped version (logout, password change,
     # removal) makes every older cookie stale at once, and an ended sign-in (models.Login) takes its secret along.
     login_manager.user_loader(load_user)
 

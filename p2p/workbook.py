@@ -14,7 +14,6 @@ from flask_login import current_user, login_required
 from . import crypto, document
 from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, answer_anchor, delete_workbook, fields_of, locate, resolve
 from .auth import workbook_key
-from .db import checkpoint
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
 
@@ -283,26 +282,18 @@ def share():
     membership = Membership.of(current_user, group) if group else None
     if spot is None or spot.field.kind != "text" or membership is None or group.programme != spot.programme_id:
         abort(404)
-    mine = (Share.user == workbook.user.id) & (Share.place == place)
     message = None
-    if action == "discuss":
-        Share.insert(user=workbook.user.id, place=place, kind=Share.DISCUSS).on_conflict_ignore().execute()
-    elif action == "undiscuss":
-        Share.delete().where(mine & (Share.kind == Share.DISCUSS)).execute()
+    if action in ("discuss", "undiscuss"):
+        Share.mark(workbook.user.id, place, action == "discuss")
     elif action == "share":
         saved = workbook.get(place)
         if not saved or not saved.value.strip():
             message = "There is nothing written here yet to share."
         else:
-            (Share.insert(user=workbook.user.id, place=place, kind=Share.FACILITATOR, membership=membership,
-                          text=saved.value, shared_at=utcnow())
-             .on_conflict(conflict_target=[Share.user, Share.place, Share.kind],
-                          update={Share.text: saved.value, Share.membership: membership, Share.shared_at: utcnow()})
-             .execute())
+            Share.show(workbook.user.id, place, membership, saved.value)
             log.info("answer-shared user=%s group=%s", workbook.user.id, group.id)
     elif action == "unshare":
-        Share.delete().where(mine & (Share.kind == Share.FACILITATOR)).execute()
-        checkpoint()   # the withdrawn text is a plain copy: folded out of the WAL, as deletions are
+        Share.withdraw(workbook.user.id, place)
         log.info("answer-unshared user=%s group=%s", workbook.user.id, group.id)
     else:
         abort(400)

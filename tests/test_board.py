@@ -67,18 +67,26 @@ def test_the_live_board_rechecks_membership_on_every_poll(room, as_user):
 
 
 def test_proposals_hidden_until_revealed(room, as_user):
+    """Hiding holds back only what comes after it is turned on, until the facilitator reveals it all at once."""
     alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Seen by everyone already")
     settings(fran, room, "hide-on")
     propose(alice, room, "Phones on silent")
     propose(bob, room, "One voice at a time")
     alice_page = text(alice.get(board_url(room)))
-    assert "Phones on silent" in alice_page and "One voice at a time" not in alice_page
-    assert "2 behaviours waiting to be revealed" in alice_page
+    assert "Phones on silent" in alice_page and "One voice at a time" not in alice_page   # her own, marked
+    assert "Seen by everyone already" in alice_page and "2 behaviours waiting to be revealed" in alice_page
     projector = text(fran.get(board_url(room, "/projector")))
     assert "Phones on silent" not in projector and "2 behaviours waiting to be revealed" in projector
     assert "One voice at a time" in text(fran.get(board_url(room)))   # the facilitator can prepare
     settings(fran, room, "reveal")
     assert "One voice at a time" in text(alice.get(board_url(room)))
+    propose(alice, room, "After the reveal")   # revealing ends the hiding: new proposals show at once
+    assert "After the reveal" in text(bob.get(board_url(room)))
+    settings(fran, room, "hide-on")
+    propose(fran, room, "The facilitator's own idea")   # the projector holds back the facilitator's own too
+    page = text(fran.get(board_url(room, "/projector")))
+    assert "The facilitator's own idea" not in page and "1 behaviour waiting to be revealed" in page
 
 
 def test_proposing_is_kind_about_problems_and_keeps_the_words(room, as_user):
@@ -263,29 +271,6 @@ def test_a_workbook_answer_can_be_proposed_after_editing_and_nothing_leaves_unti
     assert "Being listened to" not in text(fran.get(board_url(room, f"?from={place}")))  # their own workbook only
     other = text(alice.get(board_url(room, f"?from={S1}/anything-challenging")))        # not offered there
     assert "></textarea>" in other
-
-
-def test_the_projector_shows_no_proposal_while_they_wait_to_be_revealed(room, as_user):
-    fran = as_user(room.facilitator)
-    settings(fran, room, "hide-on")
-    propose(fran, room, "The facilitator's own idea")
-    page = text(fran.get(board_url(room, "/projector")))
-    assert "The facilitator's own idea" not in page and "1 behaviour waiting to be revealed" in page
-
-
-def test_hiding_turned_on_later_holds_back_only_what_comes_next(room, as_user):
-    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
-    propose(alice, room, "Seen by everyone already")
-    settings(fran, room, "hide-on")
-    propose(alice, room, "Written while hiding")
-    bob_page = text(bob.get(board_url(room)))
-    assert "Seen by everyone already" in bob_page and "Written while hiding" not in bob_page
-    assert "1 behaviour waiting to be revealed" in bob_page
-    assert "waiting to be revealed" in text(alice.get(board_url(room)))   # its author sees it, marked
-    settings(fran, room, "reveal")
-    assert "Written while hiding" in text(bob.get(board_url(room)))
-    propose(alice, room, "After the reveal")   # revealing ends the hiding: new proposals show at once
-    assert "After the reveal" in text(bob.get(board_url(room)))
 
 
 def test_a_proposal_is_named_only_if_the_form_said_so_when_it_was_sent(room, as_user):

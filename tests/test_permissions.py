@@ -118,7 +118,7 @@ def people(app, room):
     removed = User.create_account("Rae", PASSWORD)
     Membership.join(removed, room.group)
     Membership.delete().where(Membership.user == removed).execute()
-    removed.end_sessions()
+    removed.end_sign_ins()
     held = User.create_account("Hana", PASSWORD)
     Membership.join(held, room.group)
     PasswordReset.record(held, room.other_facilitator, kept_workbook=False)

@@ -37,12 +37,10 @@ from pathlib import Path
 import pytest
 import schemas
 from conftest import FAST_HASHING, database_url, login, make_app, text
-from flask_login import login_user
 from peewee import fn
 
 from p2p import crypto
 from p2p.answers import Workbook
-from p2p.board import adopt_responses
 from p2p.db import close_all
 from p2p.models import Board, BoardResponse, EarlierKey, Group, Proposal, Responder, Thought, User
 from p2p.models.schema import UPGRADES
@@ -290,7 +288,7 @@ def test_each_person_sees_their_own_proposals_on_their_boards(upgraded):
 @pytest.mark.parametrize("upgraded", RESPONSES_BY_ACCOUNT, indirect=True)
 def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_board(upgraded):
     """Step 11 leaves a response made before pseudonyms on its person's account until they next open the board
-    (board.page calls adopt_responses), which moves it to their pseudonym for it: still theirs, shown as their
+    (board.page calls Board.adopt_responses), which moves it to their pseudonym for it: still theirs, shown as their
     choice and theirs to change. A private objection is nobody's from step 11 on (it `unlinks` them), and stays
     counted. (Called as the page calls it, in a request of that person's: rendering the board for everyone
     would double this file's time.)"""
@@ -303,10 +301,8 @@ def test_responses_from_before_pseudonyms_are_still_theirs_once_they_open_the_bo
         if not theirs:
             continue
         pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
-        with upgraded.app.test_request_context():
-            login_user(user)
-            for board in {r.proposal.board for r in theirs}:
-                adopt_responses(board, pseudonyms)
+        for board in {r.proposal.board for r in theirs}:
+            board.adopt_responses(pseudonyms, user.id)
         for before in theirs:
             now = BoardResponse.get_by_id(before.id)
             mine = BoardResponse.voter_for(pseudonyms, now.proposal_id)

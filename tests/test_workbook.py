@@ -136,7 +136,7 @@ def test_a_session_without_the_key_is_asked_to_log_in_and_keeps_nothing(app, roo
 def test_an_ended_session_answers_autosave_with_401_not_a_page(app, room, as_user):
     alice = as_user(room.alice)
     token = csrf_token(alice)
-    User.get_by_id(room.alice.id).end_sessions()  # logged out on another device
+    User.get_by_id(room.alice.id).end_sign_ins()  # logged out on another device
     response = alice.post("/workbook/save", data={"place": f"{S1}/positive-about-p2p", "value": "x"},
                           headers={"Accept": "application/json", "X-CSRFToken": token})
     assert response.status_code == 401 and response.json["login"] == "/login"

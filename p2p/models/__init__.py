@@ -23,7 +23,7 @@ from .base import (
     one_line,
     utcnow,
 )
-from .board import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder
+from .board import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, forget_account
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset, format_join_code, normalise_join_code
 from .sent_requests import REQUEST_KEY, SentRequest
@@ -32,7 +32,7 @@ from .workbook import Answer, LadderSnapshot, Share
 
 __all__ = [
     "FACILITATOR", "JOIN_CODE_ALPHABET", "JOIN_CODE_LENGTH", "NAME_MAX", "PARTICIPANT", "PASSWORD_MAX",
-    "PASSWORD_MIN", "REQUEST_KEY", "THEME_MAX",
+    "PASSWORD_MIN", "REQUEST_KEY", "THEME_MAX", "forget_account",
     "Answer", "BaseModel", "Live", "Board", "CodeVersion", "Commitment", "CurrentSession", "Discussion", "EarlierKey",
     "FollowUp", "Group", "HeldMembership", "LadderSnapshot", "Login", "MadeBySomeone", "Membership", "OneTimeToken",
     "PasswordReset", "Proposal", "Responder", "BoardResponse", "SentRequest", "Share", "Thought", "Throttle", "Timer",

@@ -23,8 +23,9 @@ class User(UserMixin, BaseModel):
     name_key = CharField(max_length=NAME_MAX * 4, unique=True)
     password_hash = CharField()
     role = CharField(max_length=20, default=PARTICIPANT)
-    # Bumped on logout, password change, reset and removal: cookies carrying an older number stop working.
-    session_version = IntegerField(default=1)
+    # Bumped on logout, password change, reset and removal: cookies carrying an older number stop working. (The
+    # column keeps the name it shipped with.)
+    sign_in_version = IntegerField(default=1, column_name="session_version")
     created_at = DateTimeField(default=utcnow)
     # The workbook's data key, only ever stored wrapped (see crypto.py). key_generation counts fresh keys
     # made by a reset without the recovery code; answers remember which generation sealed them.
@@ -38,14 +39,14 @@ class User(UserMixin, BaseModel):
         return self.role == FACILITATOR
 
     def get_id(self) -> str:
-        return f"{self.id}:{self.session_version}"
+        return f"{self.id}:{self.sign_in_version}"
 
     @classmethod
-    def from_session_id(cls, session_id: str) -> User | None:
-        user_id, _, version = (session_id or "").partition(":")
+    def from_login_id(cls, login_id: str) -> User | None:
+        user_id, _, version = (login_id or "").partition(":")
         if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
             return None
-        return cls.get_or_none((cls.id == int(user_id)) & (cls.session_version == int(version)))
+        return cls.get_or_none((cls.id == int(user_id)) & (cls.sign_in_version == int(version)))
 
     @classmethod
     def by_name(cls, name: str) -> User | None:
@@ -123,7 +124,7 @@ class User(UserMixin, BaseModel):
         self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), data_key,
                                            self._wrap_context("password"))
         self.data_key = data_key
-        self.end_sessions()
+        self.end_sign_ins()
 
     def start_fresh_workbook(self, password: str) -> None:
         """After a reset without the recovery code: a new, empty workbook. The old key's recovery wrap is kept
@@ -135,16 +136,16 @@ class User(UserMixin, BaseModel):
             self.key_generation += 1
         self.password_hash = passwords.hash(password)
         self.new_workbook_key(password)
-        self.end_sessions()
+        self.end_sign_ins()
 
     @property
     def has_workbook_key(self) -> bool:
         return self.key_by_password is not None
 
-    def end_sessions(self) -> None:
+    def end_sign_ins(self) -> None:
         """Sign this person out everywhere, by making every existing cookie stale, and forget the secrets of their
         sign-ins (Login), so a copied cookie cannot open their workbook key any more."""
-        self.session_version += 1
+        self.sign_in_version += 1
         self.save()
         Login.end_all(self)
 
@@ -296,7 +297,7 @@ class EarlierKey(BaseModel):
 
 class Login(BaseModel):
     """One sign-in on one device, from logging in until logging out, a password change or reset, removal from a
-    group (User.end_sessions), or a spell without use (IDLE_MINUTES). The session cookie names it by a random
+    group (User.end_sign_ins), or a spell without use (IDLE_MINUTES). The session cookie names it by a random
     token, kept here only as its hash. `secret` is this sign-in's part of the key that seals the workbook key in
     that cookie (crypto.session_key): once the row is gone, a copied cookie opens nothing, even with the server's
     secret and the database."""

@@ -9,7 +9,7 @@ import secrets
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from .. import crypto
-from ..db import for_update
+from ..db import checkpoint, db, for_update
 from .accounts import EarlierKey, User
 from .base import BaseModel, Live, utcnow
 from .groups import Group, Membership, PasswordReset
@@ -53,6 +53,127 @@ class Board(Live, BaseModel):
             PasswordReset.user == user_id, PasswordReset.kept_workbook == False,   # noqa: E712
             PasswordReset.at > (self.round_started_at or utcnow())).exists()
 
+    def apply(self, changes: dict) -> None:
+        """The facilitator's settings and phase: revealing shows everything held back to everyone at once."""
+        with db.atomic():
+            Board.update(**changes).where(Board.id == self.id).execute()
+            if changes.get("revealed"):
+                Proposal.update(held=False).where(Proposal.board == self).execute()
+            self.changed()
+
+    def respond(self, proposal: Proposal, pseudonyms: bytes, user_id: int, kind: str | None, private: bool = False) -> None:
+        """This person's response to a behaviour (kind None: they pass), under their pseudonym for it. It replaces
+        their earlier one to this behaviour (kept before pseudonyms under their account, or under the pseudonym),
+        and (a merged behaviour) theirs to its originals, which counted for it until now."""
+        voter = BoardResponse.voter_for(pseudonyms, proposal.id)
+        replaced = [BoardResponse.voter_for(pseudonyms, original.id) for original in proposal.originals]
+        responder = Responder.tag_for(pseudonyms, self.id)
+        with db.atomic():
+            BoardResponse.delete().where((BoardResponse.proposal == proposal) & (BoardResponse.user == user_id)
+                                         & BoardResponse.voter.is_null()).execute()
+            if replaced:
+                BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
+            if kind is None:
+                BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
+                others = [BoardResponse.voter_for(pseudonyms, pid) for (pid,) in
+                          Proposal.select(Proposal.id).where(Proposal.board == self).tuples()]
+                if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # passed on everything
+                    Responder.delete().where(Responder.board == self, Responder.tag == responder).execute()
+            else:
+                Responder.insert(board=self, tag=responder).on_conflict_ignore().execute()
+                named = user_id if kind == "object" and not private else None   # the facilitator sees the name
+                (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
+                 .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
+                              update={BoardResponse.kind: kind, BoardResponse.private: private, BoardResponse.user: named})
+                 .execute())
+            self.changed()
+
+    def adopt_responses(self, pseudonyms: bytes, user_id: int) -> None:
+        """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
+        the first time they open the board again, and their account is then linked to none of them (only a named
+        objection keeps the name, which the facilitator sees)."""
+        earlier = list(BoardResponse.select(BoardResponse.id, BoardResponse.proposal, BoardResponse.kind, BoardResponse.private)
+                       .join(Proposal).where(Proposal.board == self, BoardResponse.user == user_id,
+                                             BoardResponse.voter.is_null()))
+        if not earlier:
+            return
+        with db.atomic():
+            for response in earlier:
+                named = user_id if response.kind == "object" and not response.private else None
+                (BoardResponse.update(voter=BoardResponse.voter_for(pseudonyms, response.proposal_id), user=named)
+                 .where(BoardResponse.id == response.id).execute())
+            Responder.insert(board=self, tag=Responder.tag_for(pseudonyms, self.id)).on_conflict_ignore().execute()
+            self.changed()
+        # The -wal now holds each row as it was (their account) beside as it is (their pseudonym): folded away, so
+        # that the file's history does not say whose pseudonyms these are.
+        checkpoint()
+
+    def merge(self, chosen: list[Proposal], text: str) -> None:
+        """Duplicates become one behaviour with this wording, "proposed by N people"; the originals and their
+        responses move with it and can be split back out. Inside the caller's transaction."""
+        # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
+        # originals listed under it would otherwise show words nobody was to see yet).
+        merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
+                                 agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
+                                 theme=next((p.theme for p in chosen if p.theme), None))
+        chosen_ids = [p.id for p in chosen]
+        # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
+        earlier = list({p.merged_into_id for p in Proposal.select(Proposal.merged_into)
+                        .where(Proposal.merged_into.in_(chosen_ids))})
+        Proposal.update(merged_into=merged).where(Proposal.merged_into.in_(earlier)).execute()
+        Proposal.update(merged_into=merged).where(Proposal.id.in_(chosen_ids), Proposal.id.not_in(earlier)).execute()
+        if earlier:
+            BoardResponse.delete().where(BoardResponse.proposal.in_(earlier)).execute()
+            Proposal.delete().where(Proposal.id.in_(earlier)).execute()
+        self.changed()
+
+    def reshape(self, proposal: Proposal, changes: dict) -> None:
+        """The facilitator shaping one behaviour with the group: its wording, theme, hidden or agreed."""
+        with db.atomic():
+            Proposal.update(**changes).where(Proposal.id == proposal.id).execute()
+            self.changed()
+
+    def let_go(self, voters: list[str]) -> None:
+        """Responses that no longer count (a person's extra answers to the duplicates of a merge)."""
+        with db.atomic():
+            BoardResponse.delete().where(BoardResponse.voter.in_(voters)).execute()
+            self.changed()
+
+    def commit(self, user_id: int) -> bool:
+        """This person commits to the current code (a double tap counts once). False if there is no code yet."""
+        version = CodeVersion.latest(self)
+        if version is None:
+            return False
+        with db.atomic():
+            Commitment.insert(version=version, user=user_id).on_conflict_ignore().execute()
+            self.changed()
+        return True
+
+    def split(self, merged: Proposal) -> None:
+        """A merge undone: the originals come back, each with its own responses; the merged wording goes."""
+        with db.atomic():
+            Proposal.update(merged_into=None).where(Proposal.merged_into == merged.id).execute()
+            merged.delete_instance()
+            self.changed()
+
+    def make_version(self, agreed: list) -> None:
+        """The agreed behaviours become the next version of the code, and the board asks everyone to commit.
+        Inside the caller's transaction."""
+        self.lock()   # two facilitators at once: the second numbers its version after the first
+        latest = CodeVersion.latest(self)
+        CodeVersion.create(board=self, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
+        Board.update(phase="commit").where(Board.id == self.id).execute()
+        self.changed()
+
+    def start_round(self) -> None:
+        """A re-affirm round: everyone responds again to each behaviour; the last round's responses go. Inside the
+        caller's transaction."""
+        BoardResponse.delete().where(BoardResponse.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == self))
+                                     ).execute()
+        Responder.delete().where(Responder.board == self).execute()
+        Board.update(phase="respond", tallies_shown=False, round_started_at=utcnow()).where(Board.id == self.id).execute()
+        self.changed()
+
     def lock(self) -> None:
         """Inside a transaction: hold this board's row until it ends (PostgreSQL; SQLite's write lock is whole)."""
         for_update(Board.select(Board.id).where(Board.id == self.id)).execute()
@@ -64,7 +185,7 @@ class Board(Live, BaseModel):
         query = (Proposal.select(Proposal, User).join(User, JOIN.LEFT_OUTER)  # named authors in one query
                  .where(Proposal.board == self, Proposal.merged_into.is_null())  # merged ones show in their merge
                  .order_by(Proposal.created_at, Proposal.id))
-        return [p for p in query if facilitator or not (p.hidden or p.held) or p.made_by(pseudonyms)]
+        return [p for p in query if p.shown_to(pseudonyms, facilitator)]
 
 
 THEME_MAX = 60
@@ -77,6 +198,12 @@ class MadeBySomeone:
     name: whose it is is public then."""
 
     @staticmethod
+    def owner_fields(backref: str) -> tuple[ForeignKeyField, CharField, CharField]:
+        """The maker's columns: `author` only when the name is shown (an anonymous one, or a merge, has none)."""
+        return (ForeignKeyField(User, null=True, backref=backref, on_delete="CASCADE"),
+                CharField(max_length=32, null=True), CharField(max_length=40, null=True))
+
+    @staticmethod
     def new_owner(pseudonyms: bytes) -> dict:
         salt = secrets.token_hex(8)
         return {"owner_salt": salt, "owner_tag": crypto.pseudonym(pseudonyms, f"made:{salt}")}
@@ -84,6 +211,10 @@ class MadeBySomeone:
     def made_by(self, pseudonyms: bytes | None) -> bool:
         return bool(pseudonyms and self.owner_tag
                     and hmac.compare_digest(crypto.pseudonym(pseudonyms, f"made:{self.owner_salt}"), self.owner_tag))
+
+    def shown_to(self, pseudonyms: bytes | None, facilitator: bool) -> bool:
+        """A facilitator sees everything; the group what is not kept from it (`kept_from_group`); its maker, theirs."""
+        return facilitator or not self.kept_from_group or self.made_by(pseudonyms)
 
     @classmethod
     def adopt_named(cls, where, user_id: int, pseudonyms: bytes) -> bool:
@@ -105,10 +236,7 @@ class Proposal(MadeBySomeone, BaseModel):
     TEXT_MAX = 200
 
     board = ForeignKeyField(Board, backref="proposals", on_delete="CASCADE")
-    # Only for a named proposal (its name is shown): an anonymous one, or a merge, has none (see MadeBySomeone).
-    author = ForeignKeyField(User, null=True, backref="proposals", on_delete="CASCADE")
-    owner_salt = CharField(max_length=32, null=True)
-    owner_tag = CharField(max_length=40, null=True)
+    author, owner_salt, owner_tag = MadeBySomeone.owner_fields("proposals")
     text = CharField(max_length=TEXT_MAX)
     named = BooleanField(default=False)   # as the board was when it was proposed: a setting change never unmasks
     hidden = BooleanField(default=False)
@@ -118,6 +246,10 @@ class Proposal(MadeBySomeone, BaseModel):
     # Merging keeps provenance: the originals stay, pointing at the merged behaviour, and can be split back out.
     merged_into = ForeignKeyField("self", null=True, backref="originals", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+
+    @property
+    def kept_from_group(self) -> bool:
+        return self.hidden or self.held
 
     def tally(self) -> dict[str, int]:
         counts = {kind: 0 for kind in BoardResponse.KINDS}
@@ -240,3 +372,18 @@ class Commitment(BaseModel):
 
     class Meta:
         indexes = ((("version", "user"), True),)  # one commitment per person per version: a double tap counts once
+
+
+def forget_account(user: User, pseudonyms: bytes | None) -> None:
+    """A person leaving for good: their responses go from every board of their groups (found by their pseudonyms),
+    a group only they were in goes with them, and their account, memberships, answers, snapshots and named
+    proposals follow (ON DELETE CASCADE). Every screen of those boards shows it at once, not at the next change
+    (which would tell whose it was)."""
+    with db.atomic():
+        boards = BoardResponse.forget_all_of(user.id, pseudonyms)
+        for group in Group.for_user(user):
+            if group.memberships().count() == 1:
+                group.delete_instance()
+        user.delete_instance()
+        Board.update(version=Board.version + 1).where(Board.id.in_(boards)).execute()
+    checkpoint()

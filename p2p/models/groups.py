@@ -38,6 +38,9 @@ class Group(BaseModel):
             group.rotate_join_code(code_days)
         return group
 
+    def change(self, **fields) -> None:
+        type(self).update(**fields).where(type(self).id == self.id).execute()
+
     @classmethod
     def for_user(cls, user: User):
         return (cls.select(cls, Membership.role.alias("my_role"))

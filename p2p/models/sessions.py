@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
+from ..db import db
 from .accounts import User
 from .base import BaseModel, Live, utcnow
 from .board import MadeBySomeone
@@ -107,7 +108,7 @@ class Discussion(Live, BaseModel):
         """What this person may see, oldest first: a thought the facilitator hid stays visible to its author."""
         query = (Thought.select(Thought, User).join(User, JOIN.LEFT_OUTER)
                  .where(Thought.discussion == self).order_by(Thought.created_at, Thought.id))
-        return [t for t in query if facilitator or not t.hidden or t.made_by(pseudonyms)]
+        return [t for t in query if t.shown_to(pseudonyms, facilitator)]
 
 
 class Thought(MadeBySomeone, BaseModel):
@@ -116,11 +117,23 @@ class Thought(MadeBySomeone, BaseModel):
     TEXT_MAX = 500
 
     discussion = ForeignKeyField(Discussion, backref="thoughts", on_delete="CASCADE")
-    # Only for a thought with its author's name: "Don't show my name" keeps none (see MadeBySomeone).
-    author = ForeignKeyField(User, null=True, backref="thoughts", on_delete="CASCADE")
-    owner_salt = CharField(max_length=32, null=True)
-    owner_tag = CharField(max_length=40, null=True)
+    author, owner_salt, owner_tag = MadeBySomeone.owner_fields("thoughts")   # "Don't show my name": no author
     text = TextField()
     anonymous = BooleanField(default=False)   # "Don't show my name": no page ever shows who wrote it
     hidden = BooleanField(default=False)      # hidden from the group by a facilitator; its author still sees it
     created_at = DateTimeField(default=utcnow)
+
+    @property
+    def kept_from_group(self) -> bool:
+        return self.hidden
+
+    def hide(self, hidden: bool) -> None:
+        with db.atomic():
+            Thought.update(hidden=hidden).where(Thought.id == self.id).execute()
+            self.discussion.changed()
+
+    def take_back(self) -> None:
+        """Its author takes it back: it goes from every screen."""
+        with db.atomic():
+            self.delete_instance()
+            self.discussion.changed()

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from peewee import BlobField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField
 
+from ..db import checkpoint
 from .accounts import User
 from .base import BaseModel, utcnow
 from .groups import Membership
@@ -59,6 +60,27 @@ class Share(BaseModel):
     def of(cls, user, under: str = ""):
         query = cls.select().where(cls.user == user.id)
         return query.where(cls.place.startswith(under + "/")) if under else query
+
+    @classmethod
+    def mark(cls, user_id: int, place: str, marked: bool) -> None:
+        """Marked (or no longer) to take to a conversation with their facilitator."""
+        if marked:
+            cls.insert(user=user_id, place=place, kind=cls.DISCUSS).on_conflict_ignore().execute()
+        else:
+            cls.delete().where(cls.user == user_id, cls.place == place, cls.kind == cls.DISCUSS).execute()
+
+    @classmethod
+    def show(cls, user_id: int, place: str, membership, text: str) -> None:
+        """A copy of these words for the facilitators of this membership's group (again: the copy is replaced)."""
+        (cls.insert(user=user_id, place=place, kind=cls.FACILITATOR, membership=membership, text=text, shared_at=utcnow())
+         .on_conflict(conflict_target=[cls.user, cls.place, cls.kind],
+                      update={cls.text: text, cls.membership: membership, cls.shared_at: utcnow()})
+         .execute())
+
+    @classmethod
+    def withdraw(cls, user_id: int, place: str) -> None:
+        cls.delete().where(cls.user == user_id, cls.place == place, cls.kind == cls.FACILITATOR).execute()
+        checkpoint()   # the withdrawn text is a plain copy: folded out of the WAL, as deletions are
 
     @classmethod
     def withdraw_all(cls, user) -> None:
