@@ -1,7 +1,9 @@
 """The workbook belongs to its owner: they see their progress quietly, print it (on paper it hides the site's
 header and leaves blank lines to write on), read their recovery story as one piece, download it as Markdown and
 JSON, choose one answer at a time to mark "to discuss" or to share with their facilitator, delete the workbook or
-the whole account, and bring back an earlier workbook with the recovery code they were given when they joined.
+the whole account, and bring back an earlier workbook with the recovery code they were given when they joined. A
+fresh workbook started in the middle of a board round: the board says they respond again from the next round (their
+response from before still counts), and in the next round they do, by keyboard.
 
 Several people, each in their own browser context: participants who join the demo group through its invite
 link (a new person per test, so tests share no answers), and the demo group's facilitator. The app's
@@ -27,7 +29,7 @@ from .exercises import (
     textbox,
     wait_until_saved,
 )
-from .helpers import log_in
+from .helpers import PHONE, log_in, overflowing, tab_to
 from .pagetypes import LIBRARY
 from .people import Participant
 from .server import PASSWORD
@@ -466,3 +468,134 @@ def test_a_fresh_workbook_after_a_reset_and_the_earlier_one_brought_back_with_th
     # Nothing more to bring back: the page sends the person to their workbook.
     page.goto("/workbook/earlier")
     expect(h1(page)).to_have_text("My workbook")
+
+
+# -- A fresh workbook in the middle of a board round ----------------------------------------------------------
+
+RESPOND_NEXT_ROUND = ("You set a new password with a fresh workbook during this round, so the board can no longer "
+                      "tell which responses were yours before. They still count. You can respond again from the "
+                      "next round.")
+LISTEN, PHONES = "Listen without judging", "Phones on silent"
+TALLY = re.compile(r"^Agree \d+ · Unsure \d+ · Object \d+$")
+
+
+def board_item(page: Page, text: str) -> Locator:
+    """One behaviour on the board, by its exact wording."""
+    return page.locator("#board-list li.proposal").filter(
+        has=page.locator(".proposal__text").get_by_text(text, exact=True))
+
+
+def response_choices(page: Page, text: str | re.Pattern = re.compile(r"^Your response to: ")) -> Locator:
+    """The choices offered on one behaviour (its radio group), or on any."""
+    return page.get_by_role("group", name=f"Your response to: {text}" if isinstance(text, str) else text)
+
+
+def staff_does(staff: Page, button: str) -> None:
+    """The facilitator presses one of her controls on the board; her page comes back with the change."""
+    with staff.expect_navigation():
+        staff.get_by_role("button", name=button, exact=True).click()
+    expect(h1(staff)).to_have_text("Our code of behaviour")
+
+
+def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_the_next_round_takes_keyboard_responses(
+        join, demo, new_context, problems):
+    # A response cancels a poll already on its way (hx-sync, see test_board.py), and htmx logs it as two console
+    # errors: those are let through, nothing else.
+    with problems.tolerating("htmx:sendAbort", "htmx:afterRequest"):
+        staff = facilitator_page(new_context, problems, demo)
+        person = join(viewport=PHONE)
+        phone = person.page
+        board = f"{person.group}/board"
+        staff.goto(board)
+        for text in (LISTEN, PHONES):
+            staff.get_by_label("A behaviour that helps you feel safe").fill(text)
+            staff.get_by_role("button", name="Propose").click()
+            expect(staff.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_have_text(
+                "Sent. Add another whenever you like.")
+        staff_does(staff, "Move to: Respond")
+
+        # The participant responds on her phone, with a tap.
+        phone.get_by_role("link", name="Our code of behaviour").click()
+        expect(phone.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Respond to each behaviour")
+        with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")):
+            response_choices(phone, LISTEN).get_by_text("Agree", exact=True).click()
+        expect(response_choices(phone, LISTEN).get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+        phone.get_by_role("button", name="Log out").click()
+        expect(h1(phone)).to_have_text("Welcome to Peer 2 Peer")
+
+        # She has forgotten her password, and her recovery code is at home: her facilitator gives her a reset code,
+        # and she starts a fresh workbook, on her phone, as the login page says.
+        staff.goto(person.group)
+        staff.get_by_role("link", name=f"Give {person.name} a reset code", exact=True).click()
+        staff.get_by_role("button", name=f"Make a reset code for {person.name}").click()
+        expect(h1(staff)).to_have_text(f"Reset code for {person.name}")
+        code = staff.get_by_text(re.compile(r"^The code is ")).inner_text()
+        phone.goto("/login")
+        phone.get_by_role("link", name="use it here").click()
+        expect(h1(phone)).to_have_text("Choose a new password")
+        phone.get_by_label("Your name").fill(person.name)
+        phone.get_by_label("Reset code").fill(re.sub(r"[^A-Z0-9]", "", code.removeprefix("The code is ")))
+        phone.get_by_role("checkbox", name=re.compile(r"^I don’t have my recovery code\.")).check()
+        phone.get_by_label("New password").fill("a fresh start password")
+        phone.get_by_label("Type the password again").fill("a fresh start password")
+        phone.get_by_role("button", name="Set my new password").click()
+        expect(phone.get_by_role("status")).to_have_text("Your new password is set. You have a fresh, empty workbook.")
+        phone.get_by_role("button", name="I have written it down").click()
+        expect(h1(phone)).to_have_text(f"Hello, {person.name}")
+
+        # On the board, still in this round: the note in place of the choices, on every behaviour.
+        phone.get_by_role("link", name=demo.group_name).click()
+        phone.get_by_role("link", name="Our code of behaviour").click()
+        expect(phone.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Respond to each behaviour")
+        note = phone.get_by_text(RESPOND_NEXT_ROUND, exact=True)
+        expect(note).to_be_visible()
+        for text in (LISTEN, PHONES):
+            expect(board_item(phone, text)).to_be_visible()
+        expect(response_choices(phone)).to_have_count(0)
+        expect(phone.get_by_role("radio")).to_have_count(0)
+        assert not (problem := overflowing(phone)), f"the board with the note, on a 360 px phone: {problem}"
+
+        # Her response from before still counts: the counts, shown by the facilitator, reach her phone live (no
+        # reload), and the redrawn board still has the note and no choices.
+        phone.evaluate("window.p2pSamePage = true; document.getElementById('board-list').dataset.before = 'yes'")
+        staff.goto(board)
+        expect(staff.get_by_text(re.compile(r"· 1 person has responded"))).to_be_visible()
+        staff_does(staff, "Show the counts")
+        expect(board_item(staff, LISTEN).get_by_text(TALLY)).to_have_text("Agree 1 · Unsure 0 · Object 0")
+        expect(board_item(phone, LISTEN).get_by_text(TALLY)).to_have_text("Agree 1 · Unsure 0 · Object 0",
+                                                                          timeout=2500)
+        expect(board_item(phone, PHONES).get_by_text(TALLY)).to_have_text("Agree 0 · Unsure 0 · Object 0")
+        assert phone.evaluate("document.getElementById('board-list').dataset.before !== 'yes'"), "not redrawn"
+        expect(note).to_be_visible()
+        expect(phone.get_by_role("radio")).to_have_count(0)
+        assert phone.evaluate("window.p2pSamePage === true"), "her board was reloaded"
+
+        # Version 1 of the code, then a re-affirm round: her phone offers the choices again, live, and the note goes.
+        staff_does(staff, "Move to: Agree")
+        with staff.expect_navigation():
+            board_item(staff, LISTEN).get_by_role("button", name="Mark agreed").click()
+        staff_does(staff, "Make the agreed behaviours version 1 of our code")   # she is on the code's page now
+        staff.goto(board)
+        staff_does(staff, "Start a re-affirm round")
+        still_agree = response_choices(phone, LISTEN).get_by_role("radio", name="Still agree")
+        expect(still_agree).to_be_visible(timeout=2500)
+        expect(note).to_have_count(0)
+        expect(phone.get_by_role("radio", name="Pass", checked=True)).to_have_count(2)   # a fresh round
+        assert phone.evaluate("window.p2pSamePage === true"), "her board was reloaded"
+        assert not (problem := overflowing(phone)), f"the re-affirm round on a 360 px phone: {problem}"
+
+        # By keyboard alone: Tab to the first behaviour's choices (onto "Pass", the one chosen), and the arrow key
+        # moves on, round to "Still agree", which sends it.
+        tab_to(phone, response_choices(phone, LISTEN).get_by_role("radio", name="Pass"))
+        with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")) as sent:
+            phone.keyboard.press("ArrowDown")
+        assert sent.value.ok, sent.value.status
+        expect(still_agree).to_be_checked()
+        expect(still_agree).to_be_focused()
+        expect(phone.get_by_text(RESPOND_NEXT_ROUND)).to_have_count(0)   # nothing said against it
+        staff_does(staff, "Show the counts")
+        expect(staff.get_by_text(re.compile(r"· 1 person has responded"))).to_be_visible()
+        expect(board_item(staff, LISTEN).get_by_text(TALLY)).to_have_text("Agree 1 · Unsure 0 · Object 0")
+    aborts = sum("htmx:sendAbort" in message for message in problems.expected)
+    after = sum("htmx:afterRequest" in message for message in problems.expected)
+    assert after <= aborts, f"failed requests: {problems.expected}"
