@@ -33,6 +33,9 @@ LADDER_MARKED = "statements/marked"
 _saves = threading.Lock()
 
 
+YES_NO = ("yes", "unsure", "no")
+
+
 class AnswerProblem(ValueError):
     """A value that cannot be stored at a place: said kindly, shown to the person."""
 
@@ -50,9 +53,7 @@ class Field:
 
     def display(self, value: str) -> str:
         """A stored value as a person reads it (for print and export)."""
-        if self.kind == "yesno":
-            return {"yes": "Yes", "no": "No"}.get(value, "")
-        if self.kind in ("stop", "choices"):
+        if self.kind in ("yesno", "stop", "choices"):
             return ", ".join(self.chosen(value))
         return value
 
@@ -70,8 +71,8 @@ class Field:
                                     "Your text is still here; please shorten it a little.")
             return value
         if self.kind == "yesno":
-            if value not in ("", "yes", "no"):
-                raise AnswerProblem("Please choose yes or no.")
+            if value not in ("", *self.choices):
+                raise AnswerProblem("Please choose yes, not sure yet, or no.")
             return value
         if self.kind == "stop":
             if value not in ("", *SPECTRUM_STOPS):
@@ -117,7 +118,8 @@ def fields_of(block: Block) -> dict[str, Field]:
                            for o in block.options})
         return fields
     if isinstance(block, YesNo):
-        return {item.id: Field(item.id, "yesno", item.text, ("yes", "no"), ("Yes", "No")) for item in block.items}
+        # These ask whether someone is ready: "not sure yet" is an answer too, and a kind one to give.
+        return {item.id: Field(item.id, "yesno", item.text, YES_NO, ("Yes", "Not sure yet", "No")) for item in block.items}
     if isinstance(block, Story):
         return {f"{s.id}/{q.id}": Field(f"{s.id}/{q.id}", "text", q.prompt)
                 for s in block.sections for q in s.questions}

@@ -95,7 +95,12 @@ def save():
     spot = _spot_or_problem(place)
     if spot is None:
         return _answered(404, "This question is not in your workbook any more. Your text is still on this page.")
-    raw = ",".join(request.form.getlist("value")) if spot.field.kind == "choices" else request.form.get("value", "")
+    if request.form.get("clear"):   # "Clear my answer": the choice the form still holds is not sent on
+        raw = ""
+    elif spot.field.kind == "choices":
+        raw = ",".join(request.form.getlist("value"))
+    else:
+        raw = request.form.get("value", "")
     try:
         value = spot.field.clean(raw)
     except AnswerProblem as problem:

@@ -240,3 +240,17 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     assert "You can respond again" not in page and 'name="kind"' in page
     respond(taker, room, Proposal.get(), "agree")
     assert [r.kind for r in BoardResponse.select()] == ["agree"]
+
+
+def test_a_fresh_workbook_before_anyone_responded_keeps_nobody_from_responding(app, room, as_user):
+    from test_board import board_url, propose, respond, settings
+
+    from p2p.models import BoardResponse, Proposal
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Listen well")
+    taker = spend(app, reset_code_for(as_user, room, room.alice))   # while the group still proposes
+    settings(fran, room, "phase:respond")
+    page = said(taker.get(board_url(room)))
+    assert "You can respond again" not in page and 'name="kind"' in page
+    respond(taker, room, Proposal.get(), "agree")
+    assert [r.kind for r in BoardResponse.select()] == ["agree"]

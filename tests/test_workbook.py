@@ -87,7 +87,7 @@ def test_without_script_a_save_over_a_version_not_seen_shows_both(room, as_user)
     (STRENGTHS, "planner,empathy,learner,nope", "choose from the list"),
     (STRENGTHS, "planner,planner", "choose from the list"),
     ("p2p/preparing/personal-recovery-story/language-and-impact/reflects-what-you-want-to-say", "maybe",
-     "yes or no"),
+     "yes, not sure yet, or no"),
     ("p2p/module-1/session-2/helper-or-peer-relationship/position", "9", "places on the line"),
     (f"{S1}/anything-challenging", "x" * 50_001, "longer than 50,000 characters"),
     ("p2p/module-1/session-3/top-5-values/1/name", "x" * 201, "longer than 200"),
@@ -96,6 +96,25 @@ def test_values_that_cannot_be_stored_are_explained_kindly(room, as_user, place,
     response = autosave(as_user(room.alice), place, value)
     assert response.status_code == 422 and words in response.json["problem"]
     assert Answer.select().count() == 0
+
+
+def test_a_readiness_question_takes_not_sure_yet_and_any_choice_can_be_cleared(room, as_user):
+    alice = as_user(room.alice)
+    ready = "p2p/preparing/personal-recovery-story/language-and-impact/reflects-what-you-want-to-say"
+    spectrum = "p2p/module-1/session-2/helper-or-peer-relationship/position"
+    assert autosave(alice, ready, "unsure").status_code == 200
+    assert autosave(alice, spectrum, "3").status_code == 200
+    assert "Not sure yet" in text(alice.get("/workbook/download.md"))
+    page = alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-2").get_data(as_text=True)
+    assert re.search(r'<button type="submit" name="clear" value="1"[^>]*aria-label="Clear my answer: [^"]+">', page)
+    # Without script: "Clear my answer" sends the form, whose choice is still ticked; nothing is kept.
+    back = f"/groups/{room.group.id}/modules/module-1/sessions/session-2"
+    post(alice, "/workbook/save", {"place": spectrum, "value": "3", "revision": "1", "clear": "1", "back": back},
+         token_from=back)
+    page = alice.get(back).get_data(as_text=True)
+    assert 'value="3" id="a-p2p--module-1--session-2--helper-or-peer-relationship--position-3" checked' not in page
+    assert re.search(r'aria-label="Clear my answer: [^"]+" hidden>', page)   # nothing to clear now
+    assert autosave(alice, ready, "", revision=1).status_code == 200   # what the script sends
 
 
 def test_choosing_more_than_allowed_is_refused_kindly(room, as_user):

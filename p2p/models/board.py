@@ -55,6 +55,11 @@ class Board(Live, BaseModel):
 
     def apply(self, changes: dict) -> None:
         """The facilitator's settings and phase: revealing shows everything held back to everyone at once."""
+        if changes.get("phase") == "respond" and not BoardResponse.select().join(Proposal).where(
+                Proposal.board == self).exists():
+            # Nobody has responded yet: the round of responses starts now (a fresh workbook before it does not
+            # keep anyone from responding, see responds_later).
+            changes = {**changes, "round_started_at": utcnow()}
         with db.atomic():
             Board.update(**changes).where(Board.id == self.id).execute()
             if changes.get("revealed"):

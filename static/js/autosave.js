@@ -207,6 +207,9 @@
     this.conflict = null;     // {revision, value, display}: another version, waiting for the person's choice
     this.panel = null;
     this.handedOver = false;  // the form itself is being sent (the ladder's snapshot): the page may go
+    this.clearButton = form.querySelector("[data-clear]");   // "Clear my answer", for a single choice
+    this.count = form.querySelector("[data-count]");         // "5 of 8 chosen", kept in view while choosing
+    this.refusal = null;   // "you have chosen 8 …", shown under the box that was tapped one too many
     form.classList.add("autosaving");
   }
 
@@ -231,6 +234,39 @@
     } else if (controls.length) {
       controls[0].value = value;
     }
+    this.showChoices();
+  };
+
+  Answer.prototype.showChoices = function () {
+    var chosen = this.value() === "" ? 0 : this.value().split(",").length;
+    if (this.clearButton) this.clearButton.hidden = chosen === 0;
+    if (this.count) this.count.textContent = chosen + " of " + this.limit + " chosen";
+    if (this.refusal && chosen < this.limit) { this.refusal.remove(); this.refusal = null; }
+  };
+
+  Answer.prototype.refuse = function (control) {
+    // Kindly, where the person tapped: no error page, nothing lost. The box simply does not stay ticked.
+    if (!this.refusal) {
+      this.refusal = document.createElement("p");
+      this.refusal.className = "pick-refused";
+      this.refusal.setAttribute("role", "status");
+    }
+    var place = control.closest(".choice") || control;
+    place.insertAdjacentElement("afterend", this.refusal);
+    this.refusal.textContent = "You have chosen " + this.limit + ", the most for this. To choose another, " +
+                               "untick one first.";
+  };
+
+  Answer.prototype.clear = function () {
+    this.controls().forEach(function (c) { c.checked = false; });
+    this.lastControl = null;
+    this.handedOver = false;
+    this.showChoices();
+    this.keepDraft();
+    clearTimeout(this.timer);
+    this.send();
+    var first = this.controls()[0];   // the button has gone: focus goes back to the choices
+    if (first) first.focus();
   };
 
   Answer.prototype.unsaved = function () {
@@ -257,13 +293,12 @@
     if (this.limit && control.type === "checkbox" && control.checked) {
       var chosen = this.controls().filter(function (c) { return c.checked; }).length;
       if (chosen > this.limit) {
-        // Kindly, in place: no error page, nothing lost. The box simply does not stay ticked.
         control.checked = false;
-        this.show("You have chosen " + this.limit + ", the most for this. To choose another, untick one first.",
-                  "notice");
+        this.refuse(control);
         return;
       }
     }
+    this.showChoices();
     this.lastControl = control;
     this.handedOver = false;   // still here, and changing it again
     var status = this.statusFor(control);
@@ -553,6 +588,9 @@
       var button = event.target.closest ? event.target.closest("[data-leaves-page]") : null;
       var answer = button && answerOf(button);
       if (answer) answer.handedOver = true;
+      var clear = event.target.closest ? event.target.closest("[data-clear]") : null;
+      answer = clear && answerOf(clear);
+      if (answer) { event.preventDefault(); answer.clear(); }
     });
     document.addEventListener("submit", function (event) {
       var answer = answers.filter(function (a) { return a.form === event.target; })[0];

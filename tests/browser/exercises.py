@@ -241,13 +241,14 @@ def _check_strengths(page: Page) -> None:
 YES_NO = {
     "Are you comfortable with the level of personal disclosure (not over familiar or over emotional)?": "Yes",
     "Have you checked that your story, as best you can, is unlikely to adversely trigger others?": "No",
+    "Have you checked your story contains positive and encouraging language?": "Not sure yet",
 }
 
 
 def _answer_yes_no(page: Page) -> list[Locator]:
     chosen = []
     for question, answer in YES_NO.items():
-        radio = page.get_by_role("group", name=question).get_by_role("radio", name=answer)
+        radio = page.get_by_role("group", name=question).get_by_role("radio", name=answer, exact=True)
         radio.check()
         chosen.append(radio)
     return chosen
@@ -256,7 +257,7 @@ def _answer_yes_no(page: Page) -> list[Locator]:
 def _check_yes_no(page: Page) -> None:
     for question, answer in YES_NO.items():
         group = page.get_by_role("group", name=question)
-        expect(group.get_by_role("radio", name=answer)).to_be_checked()
+        expect(group.get_by_role("radio", name=answer, exact=True)).to_be_checked()
         expect(group.get_by_role("radio", checked=True)).to_have_count(1)
 
 

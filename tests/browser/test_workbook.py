@@ -156,7 +156,7 @@ def test_ladder_ticks_save_as_they_change_and_snapshots_record_them(join):
 
 
 def test_eight_strengths_on_the_diagram_and_a_ninth_is_refused_kindly(join):
-    person = join()
+    person = join(viewport=PHONE, is_mobile=True, has_touch=True)
     page = person.open("module-1", "session-4")
     diagram = strengths_diagram(page)
     expect(diagram).to_have_accessible_name(re.compile(r"\(0 of 8\)"))
@@ -173,20 +173,28 @@ def test_eight_strengths_on_the_diagram_and_a_ninth_is_refused_kindly(join):
     for domain, names in chosen.items():
         expect(diagram).to_have_accessible_description(re.compile(re.escape(f"{domain}: {', '.join(names)}.")))
 
-    # A ninth: the box does not stay ticked, a kind message says why, and nothing else changes.
+    # A ninth: the box does not stay ticked, a kind message says why right under it, and nothing else changes;
+    # the count at the foot of the screen stays in view all along.
+    count = page.get_by_text("8 of 8 chosen", exact=True)
+    expect(count).to_be_in_viewport()
     ninth = strength(page, "Learner")
     ninth.click()
     expect(ninth).not_to_be_checked()
-    status = status_of(ninth)
-    expect(status).to_have_text(TOO_MANY)
+    refusal = page.get_by_role("status").filter(has_text=TOO_MANY)
+    expect(refusal).to_have_text(TOO_MANY)
+    expect(refusal).to_be_in_viewport()
+    assert refusal.evaluate("(line, box) => box.closest('.choice').nextElementSibling === line", ninth.element_handle())
     page.wait_for_timeout(1200)   # longer than the pause before an autosave: nothing replaces the message
-    expect(status).to_have_text(TOO_MANY)
+    expect(refusal).to_have_text(TOO_MANY)
     expect(page.get_by_role("heading", level=1)).to_have_text(MODULE_1.session("session-4").title)
     expect(page.get_by_role("checkbox", checked=True)).to_have_count(8)
     expect(diagram).to_have_accessible_name(re.compile(r"\(8 of 8\)"))
 
-    # Untick one, and the ninth can be chosen.
+    # Untick one, and the message goes and the ninth can be chosen.
     strength(page, "Focused").uncheck()
+    expect(refusal).to_have_count(0)
+    expect(page.get_by_text("7 of 8 chosen", exact=True)).to_be_in_viewport()
+    status = status_of(ninth)
     expect(status).to_have_text(SAVED)
     ninth.check()
     expect(ninth).to_be_checked()
@@ -459,7 +467,10 @@ def test_keyboard_only_type_move_along_the_spectrum_and_tick_a_strength(join):
     expect(middle).to_be_focused()
     expect(status_of(middle)).to_have_text(SAVED)
 
-    # The next Tab leaves the spectrum for the reflection beside it (the Save button is there only without script).
+    # The next Tab leaves the spectrum for the way to clear it, then the reflection beside it (the Save button is
+    # there only without script).
+    keyboard.press("Tab")
+    expect(page.get_by_role("button", name=re.compile("^Clear my answer: Take a moment"))).to_be_focused()
     keyboard.press("Tab")
     thoughts = textbox(page, "Your thoughts (optional)")
     expect(thoughts).to_be_focused()
@@ -469,6 +480,18 @@ def test_keyboard_only_type_move_along_the_spectrum_and_tick_a_strength(join):
 
     page.reload()
     expect(spectrum.get_by_role("radio", name="In the middle")).to_be_checked()
+    expect(textbox(page, "Your thoughts (optional)")).to_have_value("Somewhere in the middle, moving right.")
+
+    # Tapped by mistake, or no longer true: the choice is cleared, and focus goes back to the line.
+    clear = page.get_by_role("button", name=re.compile("^Clear my answer: Take a moment"))
+    tab_to(page, clear)
+    keyboard.press("Enter")
+    expect(spectrum.get_by_role("radio", checked=True)).to_have_count(0)
+    expect(clear).to_be_hidden()
+    expect(spectrum.get_by_role("radio").first).to_be_focused()
+    expect(status_of(middle)).to_have_text(SAVED)
+    page.reload()
+    expect(spectrum.get_by_role("radio", checked=True)).to_have_count(0)
     expect(textbox(page, "Your thoughts (optional)")).to_have_value("Somewhere in the middle, moving right.")
 
     # A strength is ticked and unticked with Space.
