@@ -91,7 +91,7 @@ class Field:
 def fields_of(block: Block) -> dict[str, Field]:
     """The answerable parts of a block, by part name ("" for a block with a single answer)."""
     if isinstance(block, FreeText):
-        return {"": Field("", "text", block.prompt)}
+        return {"": Field("", "text", block.question)}
     if isinstance(block, Ladder):
         statements = block.statements
         return {LADDER_MARKED: Field(LADDER_MARKED, "choices", "Statements that feel real to you now",
@@ -108,7 +108,8 @@ def fields_of(block: Block) -> dict[str, Field]:
         fields = {}
         for n in range(1, block.count + 1):
             fields[f"{n}/name"] = Field(f"{n}/name", "short", f"Value {n}")
-            fields[f"{n}/note"] = Field(f"{n}/note", "text", block.note_label or f"About value {n}")
+            fields[f"{n}/note"] = Field(f"{n}/note", "text",
+                                        f"{block.note_label} (value {n})" if block.note_label else f"About value {n}")
         return fields
     if isinstance(block, PickN):
         fields = {"choices": Field("choices", "choices", block.prompt, tuple(o.id for o in block.options),
@@ -121,9 +122,22 @@ def fields_of(block: Block) -> dict[str, Field]:
         # These ask whether someone is ready: "not sure yet" is an answer too, and a kind one to give.
         return {item.id: Field(item.id, "yesno", item.text, YES_NO, ("Yes", "Not sure yet", "No")) for item in block.items}
     if isinstance(block, Story):
-        return {f"{s.id}/{q.id}": Field(f"{s.id}/{q.id}", "text", q.prompt)
+        # A section's questions may be asked again in the next: the section says which.
+        return {f"{s.id}/{q.id}": Field(f"{s.id}/{q.id}", "text", f"{s.title}: {q.prompt}")
                 for s in block.sections for q in s.questions}
     return {}
+
+
+def where_from(library: Library, place: str) -> str:
+    """Where an answer's question is in the programme ("Module 1 · Session 2 · Values"), for wherever the answer is
+    shown away from its page (the to-discuss list, what a facilitator sees shared, earlier answers)."""
+    programme_id, module_id, session_id, block_id = (place.split("/") + [""] * 4)[:4]
+    programme = library.programme(programme_id)
+    module = programme and programme.module(module_id)
+    session = module and module.session(session_id)
+    block = session and session.block(block_id)
+    block_title = getattr(block, "title", None) if block and block.type != "free_text" else None
+    return " · ".join(title for title in (module and module.title, session and session.title, block_title) if title)
 
 
 def place_of(programme_id: str, module_id: str, session_id: str, block_id: str = "", part: str = "") -> str:

@@ -69,6 +69,13 @@ class FreeText(Block):
     prompt: str
     help: Markup | None
     to_board: bool = False   # its answer can be proposed to the group's code of behaviour board
+    # What the question is about, when the same question is asked of several things ("Parent states"): said with
+    # it wherever the answer is shown, so that two such answers are never two identical questions.
+    about: str | None = None
+
+    @property
+    def question(self) -> str:
+        return f"{self.about}: {self.prompt}" if self.about else self.prompt
 
 
 @dataclass(frozen=True)
@@ -404,7 +411,8 @@ def _reading(t: _Table) -> Reading:
 
 
 def _free_text(t: _Table) -> FreeText:
-    return FreeText(id=t.id(), prompt=t.text("prompt"), help=t.markdown("help"), to_board=t.flag("to_board"))
+    return FreeText(id=t.id(), prompt=t.text("prompt"), help=t.markdown("help"), to_board=t.flag("to_board"),
+                    about=t.text("about", False))
 
 
 def _ladder(t: _Table) -> Ladder:

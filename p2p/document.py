@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .answers import Saved, Workbook, fields_of, locate, place_of
+from .answers import Saved, Workbook, fields_of, locate, place_of, where_from
 from .content import Block, Library, Module, Programme, Session, Story
 from .web import local_time
 
@@ -73,7 +73,7 @@ class WorkbookDoc:
 
 
 def block_title(block: Block) -> str:
-    return getattr(block, "prompt", None) if block.type == "free_text" else (
+    return block.question if block.type == "free_text" else (
         getattr(block, "title", None) or getattr(block, "prompt", None) or block.id.replace("-", " ").capitalize())
 
 
@@ -118,14 +118,9 @@ def earlier_label(library: Library, place: str) -> str:
     """What a person reads for an answer kept aside: its question if still there, else where it was."""
     if place.startswith("earlier/"):   # an earlier workbook's answer to a question answered again since
         place = place.split("/", 2)[2]
-    spot = locate(library, place)
+    spot, where = locate(library, place), where_from(library, place)
     if spot and spot.field:
-        return f"{spot.field.label} (an earlier answer)"
-    programme_id, module_id, session_id = (place.split("/") + ["", "", ""])[:3]
-    programme = library.programme(programme_id)
-    module = programme and programme.module(module_id)
-    session = module and module.session(session_id)
-    where = " · ".join(x.title for x in (module, session) if x)
+        return f"{spot.field.label} (an earlier answer{f', {where}' if where else ''})"
     return f"A question no longer in the programme{f' ({where})' if where else ''}"
 
 

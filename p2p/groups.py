@@ -130,12 +130,12 @@ def show(group_id: int):
 
 def _shared_with_facilitators(group: Group) -> list[dict]:
     """Answers participants chose to share with this group's facilitators, each with its question."""
-    from .answers import resolve
+    from .answers import resolve, where_from
     items = []
     for share in Share.for_group(group):
         spot = resolve(content(), share.place)
         items.append({"name": share.membership.user.name, "question": spot.field.label if spot else share.place,
-                      "text": share.text, "shared_at": share.shared_at})
+                      "where": where_from(content(), share.place), "text": share.text, "shared_at": share.shared_at})
     return items
 
 

@@ -12,7 +12,19 @@ from flask import Blueprint, Response, abort, current_app, flash, jsonify, redir
 from flask_login import current_user, login_required
 
 from . import crypto, document
-from .answers import LADDER_MARKED, AnswerProblem, Outcome, Spot, Workbook, answer_anchor, delete_workbook, fields_of, locate, resolve
+from .answers import (
+    LADDER_MARKED,
+    AnswerProblem,
+    Outcome,
+    Spot,
+    Workbook,
+    answer_anchor,
+    delete_workbook,
+    fields_of,
+    locate,
+    resolve,
+    where_from,
+)
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
 from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
@@ -320,6 +332,7 @@ def to_discuss():
     for mark in marked:
         spot = resolve(content(), mark.place)
         items.append({"label": spot.field.label if spot else mark.place, "place": mark.place,
+                      "where": where_from(content(), mark.place),
                       "session": spot and spot.session_id,
                       "module": spot and spot.module_id, "programme": spot and spot.programme_id,
                       "value": saved[mark.place].value if mark.place in saved else ""})

@@ -92,3 +92,28 @@ def test_a_withdrawn_share_leaves_no_copy_in_the_wal(app, room, as_user, tmp_pat
     assert b"WITHDRAWN-MARKER-7" in database_bytes(app, tmp_path)
     share(alice, room, "unshare")
     assert b"WITHDRAWN-MARKER-7" not in database_bytes(app, tmp_path)
+
+
+def test_a_question_asked_again_says_which_wherever_its_answer_is_shown(room, as_user):
+    """The story asks "how can you use this part…" of every part, and the values exercise the same note of every
+    value: away from their page (the to-discuss list, what a facilitator sees shared, print, download) each says
+    which, and where in the programme it is."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    story = "p2p/preparing/personal-recovery-story/recovery-story"
+    hope = "How can you use this part of your experience to connect to others and create hope?"
+    note = "p2p/module-1/session-3/top-5-values/2/note"
+    for place in (f"{story}/the-beginning/beginning-connect-and-create-hope",
+                  f"{story}/the-turning-point/turning-point-connect-and-create-hope"):
+        autosave(alice, place, "By being honest")
+        share(alice, room, "discuss", place=place)
+    listed = text(alice.get("/workbook/to-discuss"))
+    assert f"The beginning: {hope}" in listed and f"The turning point: {hope}" in listed
+    assert "Preparing for Peer 2 Peer · Reflective activity 2: Personal recovery story" in listed
+    autosave(alice, note, "Being there when it counts")
+    share(alice, room, "share", place=note)
+    page = text(fran.get(f"/groups/{room.group.id}"))
+    assert "What it means to you in the context of peer support (value 2)" in page
+    assert "Session 3: " in page and "Being there when it counts" in page
+    autosave(alice, "p2p/module-1/session-2/parent-states-reflection", "Less telling, more asking")
+    for document in ("/workbook/print", "/workbook/download.md"):
+        assert "Parent states: How do you feel about the two descriptions" in text(alice.get(document))

@@ -133,7 +133,7 @@ def test_an_earlier_workbook_comes_back_with_its_recovery_code(app, room, as_use
     printed = text(client.get("/workbook/print"))
     assert "I stopped sleeping." in printed and "A painter, now." in printed
     assert "A gardener." in printed   # both answers to the same question are kept: the earlier one among earlier answers
-    assert "Who are you? (an earlier answer)" in printed and "earlier/1/" not in printed
+    assert "Introduction to you: Who are you? (an earlier answer, Preparing" in printed and "earlier/1/" not in printed
     assert EarlierKey.select().count() == 0
     assert Answer.select().where(Answer.key_generation == 1).count() == 0
 

@@ -41,7 +41,8 @@ def share_panel(control: Locator) -> Locator:
 
 def open_share_panel(panel: Locator) -> None:
     panel.get_by_text("Share or mark this answer", exact=True).click()
-    expect(panel.get_by_text("Only you can see your answer unless you choose one of these.")).to_be_visible()
+    expect(panel.get_by_text(re.compile("^Only you can see your answer. Marking it to discuss keeps it just as private"))
+           ).to_be_visible()
 
 
 def choose_in_panel(panel: Locator, button: str, keyboard: bool = False) -> None:
