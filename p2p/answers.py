@@ -128,14 +128,60 @@ def fields_of(block: Block) -> dict[str, Field]:
     return {}
 
 
+# A session's "done for now", kept among its answers, sealed like them: only its owner ever knows. Its part can
+# never be a block's id (ids have no "~").
+DONE_FOR_NOW = "~done-for-now"
+
+
+class Progress(NamedTuple):
+    answered: int
+    questions: int
+    done: bool   # marked "done for now" by its owner (whatever the count says)
+
+
+def questions_of(block: Block, answers: dict[str, Saved], base: str) -> list[str]:
+    """The places of a block's questions as a person counts them: a note per option only for the options chosen,
+    a note per value only for the values named (28 notes nobody was asked to write are no questions)."""
+    fields = fields_of(block)
+
+    def place(part: str) -> str:
+        return "/".join(p for p in (base, block.id, part) if p)
+
+    def given(part: str) -> bool:
+        return is_answered(answers, place(part))
+
+    if isinstance(block, PickN) and block.free:
+        return [place(part) for part in fields if part.endswith("/name") or given(part.replace("/note", "/name"))]
+    if isinstance(block, PickN):
+        chosen = set(answers[place("choices")].value.split(",")) if given("choices") else set()
+        return [place(part) for part in fields if not part.startswith("note/") or part[5:] in chosen]
+    return [place(part) for part in fields]
+
+
+def progress(session, answers: dict[str, Saved], base: str) -> Progress:
+    """How far its owner is with a session's questions: counted, never scored."""
+    places = [place for block in session.exercises for place in questions_of(block, answers, base)]
+    return Progress(sum(is_answered(answers, place) for place in places), len(places),
+                    is_answered(answers, f"{base}/{DONE_FOR_NOW}"))
+
+
+def is_answered(answers: dict[str, Saved], place: str) -> bool:
+    return bool(answers.get(place) and answers[place].value.strip())
+
+
+def session_at(library: Library, place: str):
+    """(programme, module, session) of a place, each None where it is not in the content."""
+    programme_id, module_id, session_id = (place.split("/") + [""] * 3)[:3]
+    programme = library.programme(programme_id)
+    module = programme.module(module_id) if programme else None
+    return programme, module, module.session(session_id) if module else None
+
+
 def where_from(library: Library, place: str) -> str:
     """Where an answer's question is in the programme ("Module 1 · Session 2 · Values"), for wherever the answer is
     shown away from its page (the to-discuss list, what a facilitator sees shared, earlier answers)."""
-    programme_id, module_id, session_id, block_id = (place.split("/") + [""] * 4)[:4]
-    programme = library.programme(programme_id)
-    module = programme and programme.module(module_id)
-    session = module and module.session(session_id)
-    block = session and session.block(block_id)
+    module, session = session_at(library, place)[1:]
+    block = session and session.block((place.split("/") + [""] * 4)[3])
     block_title = getattr(block, "title", None) if block and block.type != "free_text" else None
     return " · ".join(title for title in (module and module.title, session and session.title, block_title) if title)
 

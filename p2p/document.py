@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from .answers import Saved, Workbook, fields_of, locate, place_of, where_from
+from .answers import DONE_FOR_NOW, Saved, Workbook, fields_of, locate, place_of, where_from
 from .content import Block, Library, Module, Programme, Session, Story
 from .web import local_time
 
@@ -110,7 +110,8 @@ def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> Work
             if sessions:
                 modules.append(ModuleDoc(programme, module, sessions))
     earlier = [Entry(place, earlier_label(library, place), "text", answer.value, answer.value, answer.updated_at)
-               for place, answer in sorted(saved.items()) if place not in used and answer.value.strip()]
+               for place, answer in sorted(saved.items())
+               if place not in used and answer.value.strip() and not place.endswith(f"/{DONE_FOR_NOW}")]
     return WorkbookDoc(workbook.user.name, modules, earlier)
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .access import membership_or_404
-from .answers import place_of
+from .answers import place_of, progress
 from .models import Share
 from .web import content
 from .workbook import open_workbook
@@ -33,9 +33,13 @@ def _programme_or_404(group):
 @login_required
 def module(group_id: int, module_id: str):
     group, membership = membership_or_404(group_id)
-    module = _programme_or_404(group).module(module_id) or abort(404)
-    return render_template("programme/module.html", group=group, module=module,
-                           programme=_programme_or_404(group),
+    programme = _programme_or_404(group)
+    module = programme.module(module_id) or abort(404)
+    workbook = open_workbook()
+    answers = workbook.all(under=f"{programme.id}/{module.id}") if workbook else {}
+    return render_template("programme/module.html", group=group, module=module, programme=programme,
+                           progress={s.id: progress(s, answers, place_of(programme.id, module.id, s.id))
+                                     for s in module.sessions if s.exercises} if workbook else {},
                            show_notes=permissions.can_see_facilitator_notes(membership))
 
 
@@ -49,12 +53,14 @@ def session(group_id: int, module_id: str, session_id: str):
     index = module.sessions.index(session)
     workbook = open_workbook()
     base = place_of(programme.id, module.id, session.id)
+    answers = workbook.all(under=base) if workbook else {}
     return render_template(
         "programme/session.html", group=group, programme=programme, module=module, session=session,
-        workbook_open=workbook is not None, base=base, answers=workbook.all(under=base) if workbook else {},
+        workbook_open=workbook is not None, base=base, answers=answers,
         snapshots={f"{base}/{b.id}": workbook.snapshots(f"{base}/{b.id}")
                    for b in session.blocks if b.type == "ladder"} if workbook else {},
         session_shares=shares_under(base) if workbook else {},
+        progress=progress(session, answers, base) if workbook else None,
         previous=module.sessions[index - 1] if index > 0 else None,
         next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
         show_notes=permissions.can_see_facilitator_notes(membership),

@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from . import crypto, document
 from .answers import (
+    DONE_FOR_NOW,
     LADDER_MARKED,
     AnswerProblem,
     Outcome,
@@ -22,7 +23,9 @@ from .answers import (
     delete_workbook,
     fields_of,
     locate,
+    progress,
     resolve,
+    session_at,
     where_from,
 )
 from .auth import workbook_key
@@ -123,6 +126,41 @@ def save():
     if outcome.other is not None:
         return _both_versions(spot, value, outcome)
     return _answered(200, None, revision=outcome.revision)
+
+
+def _session_or_404(base: str):
+    """A session of a programme of one of the person's groups, by its place ("p2p/module-1/session-2")."""
+    programme, _, session = session_at(content(), base)
+    if session is None or base.count("/") != 2 or programme.id not in my_programmes():
+        abort(404)
+    return session
+
+
+def progress_panel(session, base: str, answers: dict, acted: bool = False) -> str:
+    return render_template("workbook/_progress.html", base=base, progress=progress(session, answers, base),
+                           acted=acted)
+
+
+@bp.get("/workbook/progress")
+@login_required
+def progress_now():
+    """The session's progress panel, drawn again a moment after the person's answers are saved."""
+    base = request.args.get("session", "")
+    session, workbook = _session_or_404(base), _workbook_or_login()
+    return progress_panel(session, base, workbook.all(under=base))
+
+
+@bp.post("/workbook/done-for-now")
+@login_required
+def done_for_now():
+    """A session marked "done for now" by its owner, or not any more: a mark for them alone, sealed with their
+    answers, whatever the count of answered questions says."""
+    base = request.form.get("session", "")
+    session, workbook = _session_or_404(base), _workbook_or_login()
+    workbook.save(f"{base}/{DONE_FOR_NOW}", "yes" if request.form.get("done") == "1" else "", None)
+    if is_fragment_request():
+        return progress_panel(session, base, workbook.all(under=base), acted=True)
+    return redirect(f"{safe_next(request.form.get('back'))}#progress")
 
 
 @bp.get("/workbook/picks")

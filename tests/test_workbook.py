@@ -378,3 +378,37 @@ def test_a_first_answer_written_in_two_tabs_shows_the_later_one_both(room, as_us
     assert autosave(phone, place, "from the phone", "").status_code == 200
     later = autosave(laptop, place, "from the laptop", "")
     assert later.status_code == 409 and later.json["other"] == "from the phone"
+
+
+def test_progress_counts_questions_not_exercises_and_done_for_now_is_the_owners_alone(room, as_user):
+    """27 story questions are 27, not one; a note per option counts only for the options chosen; "done for now" is a
+    mark only its owner sees (sealed like an answer), and never an earlier answer."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    story = "p2p/preparing/personal-recovery-story"
+    page = session_page(alice, room, story)
+    assert re.search(r"\d+ questions here, whenever you are ready", page)
+    total = int(re.search(r"(\d+) questions here", page).group(1))
+    autosave(alice, f"{story}/recovery-story/the-beginning/lowest-point", "Hard to say")
+    autosave(alice, f"{story}/recovery-story/the-beginning/early-signs", "I stopped going out")
+    assert f"You have written something for 2 of the {total} questions here" in session_page(alice, room, story)
+    values = "p2p/module-1/session-3"
+    before = int(re.search(r"(\d+) questions here", session_page(alice, room, values)).group(1))
+    autosave(alice, f"{values}/top-5-values/1/name", "Honesty")
+    assert f"1 of the {before + 1} questions" in session_page(alice, room, values)   # its note now counts too
+
+    back = f"/groups/{room.group.id}/modules/preparing/sessions/personal-recovery-story"
+    panel = text(post(alice, "/workbook/done-for-now", {"session": story, "done": "1", "back": back}, token_from=back,
+                      headers={"HX-Request": "true"}))
+    assert panel.lstrip().startswith('<section class="progress-panel"') and "You marked this session done for now" in panel
+    assert "autofocus>I’m not done with it" in panel
+    module = text(alice.get(f"/groups/{room.group.id}/modules/preparing"))
+    assert "Done for now · 2 of" in module and "You marked this session done" not in text(fran.get(back))
+    mark = Answer.get(Answer.place == f"{story}/~done-for-now")   # sealed, as answers are: on or off, the same row
+    assert b"yes" not in bytes(mark.sealed)
+    assert "no longer in the programme" not in text(alice.get("/workbook")) + text(alice.get("/workbook/print"))
+    answer = post(alice, "/workbook/done-for-now", {"session": story, "done": "0", "back": back}, token_from=back)
+    assert answer.location.endswith(f"{back}#progress")
+    assert "Mark it done for now" in session_page(alice, room, story)
+    for refused in ("p2p/nowhere/at-all", "p2p/preparing", "peer-support-training/course/boundaries"):
+        assert post(alice, "/workbook/done-for-now", {"session": refused, "done": "1"},
+                    token_from=back).status_code == 404
