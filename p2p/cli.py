@@ -7,7 +7,6 @@ The same commands work as `flask --app app <command>`.
 from __future__ import annotations
 
 import ctypes
-import secrets
 import sqlite3
 import sys
 import threading
@@ -18,6 +17,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
+from . import demo
 from .backup import (
     BackupToolMissing,
     DatabaseDamaged,
@@ -35,7 +35,7 @@ from .config import DEFAULTS, BadConfig, BadSecretKey, instance_folder, standalo
 from .content import ContentError, host_content_folder, load_library
 from .db import DatabaseUnavailable, db, describe_url
 from .logs import attach_file
-from .models import FACILITATOR, Group, Membership, OneTimeToken, User
+from .models import DemoPart, OneTimeToken
 from .models.schema import UpgradeRefused, file_problem, start_new
 from .netinfo import lan_addresses
 from .web import log
@@ -102,7 +102,7 @@ def serve_command(host: str | None, port: int | None):
     for url in urls:
         click.echo(f"    {url}/")
     with db.connection_context():
-        if not User.any_facilitator():
+        if not DemoPart.any_real_facilitator():   # the demo's facilitator is not the host's
             hours = app.config["SETUP_LINK_HOURS"]
             click.echo("")
             click.echo(f"No facilitator account yet. Open this link to create the first one "
@@ -149,38 +149,62 @@ def setup_link_command(url: str | None):
     click.echo(f"    {link}")
 
 
-DEMO_GROUP = "Demo group"
-DEMO_PEOPLE = [(FACILITATOR, "Robin (demo)"), ("participant", "Alex (demo)"), ("participant", "Sam (demo)"),
-               ("participant", "Jo (demo)")]
-
-
-def _demo_password() -> str:
-    letters = "abcdefghijkmnpqrstuvwxyz"
-    return "-".join("".join(secrets.choice(letters) for _ in range(4)) for _ in range(3))
-
-
 @click.command("demo")
+@click.option("--remove", is_flag=True, help="Remove the demo: its accounts, its group and everything in them. "
+              "Nothing else is touched, backups included.")
+@click.option("--empty", is_flag=True, help="The demo's people and group with nothing written or agreed yet, to try "
+              "each step from the start.")
 @with_appcontext
-def demo_command():
-    """Create a demo group with one facilitator and three participants, and print how to log in."""
+def demo_command(remove: bool, empty: bool):
+    """Make a demo group that shows the app (a facilitator, three participants, their workbooks, the code of
+    behaviour board), and print how to log in; --remove takes it all away."""
     with db.connection_context():
-        taken = [name for _, name in DEMO_PEOPLE if User.name_taken(name)]
-        if taken:
-            raise click.ClickException(f"The demo accounts exist already ({', '.join(taken)}). "
-                                       "Log in with them, or reset their passwords from the group page.")
-        programme = next(iter(current_app.extensions["p2p.content"].programmes))
-        rows = []
-        with db.atomic():
-            accounts = [(role, User.create_account(name, pw := _demo_password(), role=role), pw)
-                        for role, name in DEMO_PEOPLE]
-            group = Group.create_for(accounts[0][1], current_app.config["JOIN_CODE_DAYS"],
-                                     name=DEMO_GROUP, programme=programme)
-            for role, user, password in accounts[1:]:
-                Membership.join(user, group)
-            rows = [(role, user.name, password, group.join_code_display) for role, user, password in accounts]
+        if remove:
+            _remove_demo()
+            return
+        if DemoPart.exists():
+            names = ", ".join(user.name for user in DemoPart.accounts())
+            _say(f"The demo is here already ({names}): their passwords were printed when it was made. "
+                       "To make it again, with new passwords, remove it first:")
+            click.echo("    p2p demo --remove")
+            click.echo("then run p2p demo again.")
+            return
+        made = demo.make(current_app.extensions["p2p.content"], current_app.config["JOIN_CODE_DAYS"], filled=not empty)
+    log.info("demo-made group=%s filled=%s", made.group.id, not empty)
     click.echo(f"{'role':<13}{'name':<15}{'password':<17}join code")
-    for role, name, password, code in rows:
-        click.echo(f"{role:<13}{name:<15}{password:<17}{code}")
+    for person in made.people:
+        click.echo(f"{person.role:<13}{person.user.name:<15}{person.password:<17}{made.group.join_code_display}")
+    click.echo("")
+    if empty:
+        _say(f"{demo.GROUP_NAME} is empty: nothing written, proposed or agreed yet.")
+    else:
+        _say(f"{demo.GROUP_NAME} shows the app at work: the participants' workbooks have sample answers (a "
+                   "ladder of change with a snapshot, yes/no, the spectrum, values, strengths); the code of "
+                   "behaviour has its version 1, and the group is responding in a re-affirm round; the session "
+                   "now is Session 2; the facilitator has recorded two between-sessions notes.")
+    _say("Every word in it is a sample. To take it all away: p2p demo --remove")
+
+
+def _remove_demo() -> None:
+    removed = demo.remove()
+    if removed is None:
+        click.echo("There is no demo to remove. Nothing was changed.")
+        return
+    log.info("demo-removed groups=%s accounts=%s", len(removed.groups), len(removed.accounts))
+    if removed.groups:
+        _say(f"Removed the group {', '.join(removed.groups)} with everything in it: its code of behaviour "
+                   f"({removed.behaviours} behaviours, {removed.versions} version{'s' if removed.versions != 1 else ''}"
+                   " of the code), its sessions and its between-sessions records.")
+    _say(f"Removed the demo's accounts and their workbooks ({removed.answers} answers, {removed.snapshots} "
+               f"ladder snapshot{'s' if removed.snapshots != 1 else ''}): {', '.join(removed.accounts)}.")
+    if removed.others:
+        _say(f"People who had joined it with accounts of their own keep their accounts: "
+                   f"{', '.join(removed.others)}.")
+    _say("Nothing else was changed. Backups made while the demo was here still hold it, until they age out.")
+
+
+def _say(text: str) -> None:
+    click.echo(click.wrap_text(text, 100))
 
 
 @click.command("check-content")

@@ -17,6 +17,7 @@ from .models import (
     FACILITATOR,
     Board,
     CodeVersion,
+    DemoPart,
     FollowUp,
     Group,
     HeldMembership,
@@ -118,7 +119,8 @@ def show(group_id: int):
         programme=content().programme(group.programme),
         can_remove=lambda target: permissions.can_remove(membership, target, lead),
         can_reset=lambda target: permissions.can_issue_reset(membership, target),
-        other_facilitators=[u for u in User.facilitators() if u.id not in facilitating] if manage else [],
+        other_facilitators=[u for u in DemoPart.facilitators_for(group) if u.id not in facilitating] if manage else [],
+        demo=DemoPart.is_group(group),
         shared=_shared_with_facilitators(group) if manage else [],
         code_to_commit=CodeVersion.awaiting(group, current_user),
         can_follow_up=lambda target: permissions.can_record_follow_up(membership, target),
@@ -246,6 +248,10 @@ def join_with_code(code: str):
     if current_user.is_authenticated:
         if Membership.of(current_user, group):
             return redirect(url_for("groups.show", group_id=group.id))
+        if DemoPart.is_account(current_user) and not DemoPart.is_group(group):
+            flash(f"This is an account of the demo, so it stays in the demo group. To join {group.name}, log out and "
+                  "join with an account of your own.")
+            return redirect(url_for("pages.home"))
         if HeldMembership.exists_for(current_user, group):
             # A join code (shown in the room, so not secret) must not open a group a reset put on hold.
             return render_template("groups/join_held.html", group=group)
@@ -325,8 +331,8 @@ def confirm_member(group_id: int, user_id: int):
 def add_facilitator(group_id: int):
     group, _ = managed_or_404(group_id)
     user = User.get_or_none(User.id == whole_number(request.form.get("user_id")))
-    if user is None or not user.is_facilitator:
-        flash("Please choose a facilitator from the list.")
+    if user is None or not user.is_facilitator or (DemoPart.is_account(user) and not DemoPart.is_group(group)):
+        flash("Please choose a facilitator from the list.")   # (the demo's accounts stay in the demo group)
     else:
         (Membership.insert(user=user, group=group, role=FACILITATOR)
          .on_conflict(conflict_target=[Membership.user, Membership.group], update={Membership.role: FACILITATOR})

@@ -1,7 +1,7 @@
 """The tables and the queries on them, one module per feature; the database keeps the invariants (unique
 indexes), not `if`s. Modules import downwards only (pyproject.toml's import contracts keep it so):
 
-    base → accounts → groups → workbook, board → sessions, follow_up;  sent_requests (any feature's creates)
+    base → accounts → groups → workbook, board, demo → sessions, follow_up;  sent_requests (any feature's creates)
 
 `schema` holds the upgrade steps that make and change these tables. Everything is re-exported here, so callers
 write `from .models import Group, Proposal`."""
@@ -24,6 +24,7 @@ from .base import (
     utcnow,
 )
 from .board import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, MadeBySomeone, Proposal, Responder, forget_account
+from .demo import DemoPart
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset, format_join_code, normalise_join_code
 from .sent_requests import REQUEST_KEY, SentRequest
@@ -33,7 +34,7 @@ from .workbook import Answer, LadderSnapshot, Share
 __all__ = [
     "FACILITATOR", "JOIN_CODE_ALPHABET", "JOIN_CODE_LENGTH", "NAME_MAX", "PARTICIPANT", "PASSWORD_MAX",
     "PASSWORD_MIN", "REQUEST_KEY", "THEME_MAX", "forget_account",
-    "Answer", "BaseModel", "Live", "Board", "CodeVersion", "Commitment", "CurrentSession", "Discussion", "EarlierKey",
+    "Answer", "BaseModel", "Live", "Board", "CodeVersion", "Commitment", "CurrentSession", "DemoPart", "Discussion", "EarlierKey",
     "FollowUp", "Group", "HeldMembership", "LadderSnapshot", "Login", "MadeBySomeone", "Membership", "OneTimeToken",
     "PasswordReset", "Proposal", "Responder", "BoardResponse", "SentRequest", "Share", "Thought", "Throttle", "Timer",
     "User",

@@ -13,6 +13,7 @@ import secrets
 import sqlite3
 from collections import Counter
 from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Callable, Iterator
 
@@ -23,8 +24,9 @@ from ..backup import DatabaseDamaged, backup_now, check_at_start, check_postgres
 from ..db import close_all, db, is_postgresql, open_configured
 from ..logs import log
 from .accounts import EarlierKey, Login, OneTimeToken, Throttle, User
-from .base import utcnow
+from .base import name_key, utcnow
 from .board import Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder
+from .demo import DemoPart
 from .follow_up import FollowUp
 from .groups import Group, HeldMembership, Membership, PasswordReset
 from .sent_requests import SentRequest
@@ -219,6 +221,33 @@ def _round_starts():
         Board.update(round_started_at=first or utcnow()).where(Board.id == board.id).execute()
 
 
+def _demo_parts():
+    """What `p2p demo` makes is recorded (DemoPart), so that `p2p demo --remove` removes it and nothing else. A demo
+    made before this step is recorded too, if it is surely one: the group named "Demo group" and the four accounts
+    with the names that command gave, in their roles, made in the minutes before the group (that command made
+    them together, with random passwords nobody chose; a person who later picked one of those names joined after).
+    Anything less certain stays as it is."""
+    db.create_tables([DemoPart], safe=True)
+    if DemoPart.exists():
+        return
+    people = (("facilitator", "Robin (demo)"), ("participant", "Alex (demo)"), ("participant", "Sam (demo)"),
+              ("participant", "Jo (demo)"))
+    groups = list(Group.select().where(Group.name == "Demo group"))
+    found = []
+    for group in groups:
+        accounts = []
+        for role, name in people:
+            user = User.get_or_none(User.name_key == name_key(name))
+            membership = user and Membership.get_or_none(Membership.user == user, Membership.group == group)
+            if (membership and membership.role == role and user.role == role
+                    and group.created_at - timedelta(minutes=5) <= user.created_at <= group.created_at):
+                accounts.append(user)
+        if len(accounts) == len(people):
+            found.append((group, accounts))
+    if len(found) == 1:
+        DemoPart.record(*found[0])
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -234,6 +263,7 @@ UPGRADES: list[Callable[[], None]] = [
     _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
     _logins,                # 13: sign-ins, each with its own secret and the time it was last used
     _round_starts,          # 14: when each board's round of responses began
+    _demo_parts,            # 16 (after the ladder's 15): what `p2p demo` made, so that it can be removed
 ]
 
 
