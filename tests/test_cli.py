@@ -4,10 +4,11 @@ import re
 
 import pytest
 from click.testing import CliRunner
-from conftest import login
+from conftest import PASSWORD, login, post, text
 
 from p2p import cli
-from p2p.models import Group, Membership, User
+from p2p.answers import Workbook
+from p2p.models import Answer, Board, DemoPart, Group, Membership, Proposal, User
 
 
 @pytest.fixture
@@ -54,20 +55,121 @@ def test_setup_link_prints_the_public_address_behind_a_proxy(app, runner, room):
     assert "    https://ours.example.org/setup/" in runner.invoke(args=["setup-link"]).output
 
 
-def test_demo_prints_working_accounts_and_the_join_code(app, runner):
+def words(response) -> str:
+    """The page's words as a person reads them, without the markup between them."""
+    return " ".join(re.sub(r"<[^>]+>", " ", text(response)).split())
+
+
+def demo_accounts(output: str) -> list[list[str]]:
+    """The table `p2p demo` prints (role, name, password, join code), up to the blank line after it."""
+    lines = output.splitlines()
+    assert lines[0].split() == ["role", "name", "password", "join", "code"]
+    return [re.split(r"\s{2,}", line.strip()) for line in lines[1:lines.index("")]]
+
+
+def test_demo_fills_a_group_that_shows_the_app_and_says_so_when_run_again(app, runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
-    lines = result.output.strip().splitlines()
-    assert lines[0].split() == ["role", "name", "password", "join", "code"]
-    rows = [re.split(r"\s{2,}", line.strip()) for line in lines[1:]]
-    assert [r[0] for r in rows] == ["facilitator", "participant", "participant", "participant"]
+    rows = demo_accounts(result.output)
+    assert [(r[0], r[1]) for r in rows] == [("facilitator", "Robin (demo)"), ("participant", "Alex (demo)"),
+                                            ("participant", "Sam (demo)"), ("participant", "Jo (demo)")]
+    assert "p2p demo --remove" in result.output
     group = Group.get(Group.name == "Demo group")
+    people = {}
     for role, name, password, code in rows:
         assert code == group.join_code_display
-        login(app.test_client(), name, password)
+        people[name.split()[0]] = client = app.test_client()
+        login(client, name, password)
         assert Membership.of(User.by_name(name), group).role == role
+    alex, jo, robin = people["Alex"], people["Jo"], people["Robin"]
+    g = f"/groups/{group.id}"
+
+    # Alex's workbook, sealed with Alex's key and read back through the app: text, the ladder and its snapshot, yes/no,
+    # the spectrum, values, strengths; one answer marked to discuss, one shared with the facilitators.
+    assert "it's a snapshot, not a score." in words(alex.get(f"{g}/modules/preparing/sessions/personal-stocktake"))
+    password = next(row[2] for row in rows if row[1] == "Alex (demo)")
+    owner = User.by_name("Alex (demo)")
+    workbook = Workbook(owner, owner.unlock_with_password(password))
+    answers = {place.removeprefix("p2p/"): saved.value for place, saved in workbook.all().items()}
+    ladder = "preparing/personal-stocktake/ladder-of-change"
+    assert answers[f"{ladder}/statements/marked"] == "5,6,7"
+    assert [sorted(marked) for _, marked in workbook.snapshots(f"p2p/{ladder}")] == [[3, 4, 5]]
+    assert answers["preparing/personal-recovery-story/language-and-impact/comfortable-with-disclosure"] == "yes"
+    assert answers["module-1/session-2/helper-or-peer-relationship/position"] == "4"
+    assert answers["module-1/session-3/top-5-values/1/name"] == "Kindness"
+    assert len(answers["module-1/session-4/strengths/choices"].split(",")) == 8
+    assert "Empathy" in words(alex.get("/workbook/print"))
+    assert "How much of my story to share" in words(alex.get("/workbook/to-discuss"))
+    assert all(b"a snapshot, not a score" not in bytes(answer.sealed) for answer in Answer.select())
+
+    # The group is in Session 2, re-affirming version 1 of its code; two of three have committed, Jo has yet to.
+    page = words(alex.get(g))
+    assert "Now: Session 2" in page and "You agreed to finish your reflection by" in page
+    assert "Please read it, and commit to it" in words(jo.get(g))
+    board = words(alex.get(f"{g}/board"))
+    assert "Now: Respond to each behaviour" in board and "Still agree" in board
+    assert "Proposed by 2 people" in board and "Proposed by Jo (demo)" in board and "Your proposal" in board
+    code = words(alex.get(f"{g}/code"))
+    assert "version 1" in code and "2 people have committed to it." in code
+    facilitator = words(robin.get(g))
+    assert "I know what it's like to sit in a waiting room" in facilitator   # shared with the facilitators
+    assert "This is the demo group" in facilitator
+
     again = runner.invoke(args=["demo"])
-    assert again.exit_code != 0 and "exist already" in again.output
+    assert again.exit_code == 0 and "The demo is here already" in again.output and "p2p demo --remove" in again.output
+    assert User.select().count() == 4 and Group.select().count() == 1
+
+
+def test_demo_remove_takes_away_only_what_the_demo_made(app, runner, room, tmp_path):
+    # Someone real chose the name "Alex (demo)" first: the demo's Alex gets another name, and the real one stays.
+    real_alex = User.create_account("Alex (demo)", PASSWORD)
+    Membership.join(real_alex, room.group)
+    backup = runner.invoke(args=["backup"])
+    assert backup.exit_code == 0, backup.output
+    backups = {path: path.read_bytes() for path in (tmp_path / "instance" / "backups").iterdir()}
+    made = runner.invoke(args=["demo"])
+    assert "Alex (demo 2)" in [row[1] for row in demo_accounts(made.output)]
+    demo_group = Group.get(Group.name == "Demo group")
+    Membership.join(room.alice, demo_group)   # a real person tried the demo with her own account
+    before = {user.name for user in User.select()}
+
+    removed = runner.invoke(args=["demo", "--remove"])
+    assert removed.exit_code == 0, removed.output
+    said = " ".join(removed.output.split())
+    assert "Removed the group Demo group" in said
+    assert "Robin (demo), Alex (demo 2), Sam (demo), Jo (demo)" in said
+    assert "keep their accounts: Alice" in said
+    assert {user.name for user in User.select()} == before - {"Robin (demo)", "Alex (demo 2)", "Sam (demo)", "Jo (demo)"}
+    assert User.by_name("Alex (demo)") and Membership.of(real_alex, room.group)
+    assert Group.get_or_none(Group.id == demo_group.id) is None and not DemoPart.exists()
+    assert [g.name for g in Group.select().order_by(Group.id)] == ["Tuesday group", "Other group"]
+    assert Membership.of(room.alice, room.group) and Membership.of(room.bob, room.group)
+    assert Answer.select().count() == 0 and Proposal.select().count() == 0
+    assert {path: path.read_bytes() for path in (tmp_path / "instance" / "backups").iterdir()} == backups
+
+    assert "There is no demo to remove" in runner.invoke(args=["demo", "--remove"]).output
+    assert demo_accounts(runner.invoke(args=["demo", "--empty"]).output)[1][1] == "Alex (demo 2)"
+    assert Answer.select().count() == 0 and Board.select().count() == 0   # --empty: nothing in it yet
+
+
+def test_the_demo_s_accounts_stay_out_of_real_groups(app, runner, room, as_user, monkeypatch):
+    rows = demo_accounts(runner.invoke(args=["demo", "--empty"]).output)
+    robin, alex = User.by_name("Robin (demo)"), User.by_name("Alex (demo)")
+    fran = as_user(room.facilitator)
+    page = words(fran.get(f"/groups/{room.group.id}"))
+    assert "Oona" in page and "Robin (demo)" not in page      # the co-facilitator chooser offers real accounts only
+    post(fran, f"/groups/{room.group.id}/facilitators", {"user_id": robin.id}, token_from=f"/groups/{room.group.id}")
+    assert Membership.of(robin, room.group) is None
+    # A demo account cannot join a real group with its code either.
+    client = app.test_client()
+    login(client, alex.name, rows[1][2])
+    answer = post(client, f"/join/{room.group.join_code}")
+    assert Membership.of(alex, room.group) is None
+    assert "stays in the demo group" in words(client.get(answer.headers["Location"]))
+    # The demo's facilitator is not the host's: until a real one exists, the server offers its setup link.
+    monkeypatch.setattr("waitress.serve", lambda wsgi, **kw: None)
+    User.delete().where(User.id.in_([room.facilitator.id, room.other_facilitator.id])).execute()
+    assert "/setup/" in runner.invoke(args=["serve"]).output
 
 
 def test_check_content_reports_what_it_holds():

@@ -20,6 +20,8 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
     v13 92fa7f4..          + password resets, memberships on hold, sign-ins (on PostgreSQL too; v12 was never on
                            main: the merge brought steps 12 and 13 together)
 
+Step 16 (what `p2p demo` made, recorded) is also checked on its own, at the end: it recognises a demo made before it.
+
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
 """
@@ -32,6 +34,7 @@ import sqlite3
 import uuid
 from contextlib import closing
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -42,7 +45,7 @@ from peewee import fn
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.db import close_all
-from p2p.models import Board, BoardResponse, EarlierKey, Group, Proposal, Responder, Thought, User
+from p2p.models import Board, BoardResponse, DemoPart, EarlierKey, Group, Membership, Proposal, Responder, Thought, User
 from p2p.models.schema import UPGRADES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -344,3 +347,38 @@ def test_named_proposals_and_thoughts_from_before_pseudonyms_are_theirs_once_the
         pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
         for row in proposals + thoughts:
             assert type(row).get_by_id(row.id).made_by(pseudonyms), f"{account['name']}'s {row} is not theirs"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Step 16 (demo_parts) on a database holding a demo made before it, by `p2p demo` as it was then.
+
+OLD_DEMO = [("facilitator", "Robin (demo)"), ("participant", "Alex (demo)"), ("participant", "Sam (demo)"),
+            ("participant", "Jo (demo)")]
+
+
+def old_demo(name: str = "Demo group") -> tuple[Group, list[User]]:
+    """What `p2p demo` made before step 16: the accounts, then the group, in one go; nothing recorded."""
+    accounts = [User.create_account(person, "a-random-password", role=role) for role, person in OLD_DEMO]
+    group = Group.create_for(accounts[0], 14, name=name, programme="p2p")
+    for user in accounts[1:]:
+        Membership.join(user, group)
+    return group, accounts
+
+
+def test_step_16_records_a_demo_made_before_it_so_that_it_can_be_removed(app):
+    from p2p.models.schema import _demo_parts
+    real = User.create_account("Fran", "a calm long password", role="facilitator")
+    Group.create_for(real, 14, name="Demo group", programme="p2p")   # a real group may have that name too
+    group, accounts = old_demo()
+    _demo_parts()
+    assert DemoPart.groups() == [group]
+    assert [user.id for user in DemoPart.accounts()] == [user.id for user in accounts]
+
+
+def test_step_16_leaves_alone_a_demo_it_cannot_be_sure_of(app):
+    from p2p.models.schema import _demo_parts
+    group, accounts = old_demo()
+    # "Alex (demo)" came long after the group: someone who chose that name, not the command.
+    User.update(created_at=group.created_at + timedelta(hours=1)).where(User.id == accounts[1].id).execute()
+    _demo_parts()
+    assert not DemoPart.exists()

@@ -99,7 +99,7 @@ def site(browser, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def demo(live_server):
-    """`p2p demo` on the module's server: a facilitator, participants, and the demo group's join code."""
+    """`p2p demo --empty` on the module's server: a facilitator, participants, and the demo group's join code."""
     return live_server.demo()
 
 

@@ -168,10 +168,11 @@ class LiveServer:
         assert len(links) == 1, links
         return links[0]
 
-    def demo(self) -> Demo:
-        """`p2p demo`: it prints a table (role, name, password, join code), one row per account."""
-        lines = self.command("demo").splitlines()
-        header, rows = lines[0], [line for line in lines[1:] if line.strip()]
+    def demo(self, filled: bool = False) -> Demo:
+        """`p2p demo --empty` (the tests bring the group into each state themselves), or `p2p demo` (`filled`):
+        it prints a table (role, name, password, join code), one row per account, then a blank line."""
+        lines = self.command("demo", *([] if filled else ["--empty"])).splitlines()
+        header, rows = lines[0], lines[1:lines.index("")]
         columns = [header.index(title) for title in ("role", "name", "password", "join code")] + [None]
         accounts, codes = [], set()
         for row in rows:
