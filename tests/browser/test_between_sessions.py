@@ -1,6 +1,8 @@
 """Between sessions, in two browsers: the facilitator records the date agreed to finish the reflection and the
 follow-up conversation with its next step; the participant sees the same words on their home page. Then the
-"Support" link, reached with the keyboard alone, on the login page and on a signed-in page.
+"Support" link, reached with the keyboard alone, on the login page and on a signed-in page. And what a host shows
+with `p2p demo`: this module's demo group is the filled one (sample workbooks, a board in the respond phase, two
+between-sessions records of its own), which the other tests here share without minding it.
 
 These contexts run with the app's Content-Security-Policy in force; any policy violation or script error fails
 the test.
@@ -12,11 +14,18 @@ import re
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.sync_api import Page, expect
 
 from .helpers import PHONE, log_in, overflowing, tab_to
 
 NEXT_STEP = "Come to the first evening of Module 1, and bring <b>the</b> workbook if you like."
+
+
+@pytest.fixture(scope="module")
+def demo(live_server):
+    """`p2p demo` as a host runs it: the demo group with its sample work in it."""
+    return live_server.demo(filled=True)
 
 
 def h1(page: Page):
@@ -100,3 +109,28 @@ def test_the_support_link_by_keyboard_signed_out_and_signed_in(demo, new_context
     # A facilitator also reads how to put the host's own helplines here.
     expect(page.get_by_text("Only facilitators see this.")).to_be_visible()
     expect(page.get_by_role("heading", name="Putting your own support details here")).to_be_visible()
+
+
+def test_a_demo_participant_finds_sample_answers_and_the_board_in_the_respond_phase(demo, new_context, problems):
+    alex = demo.participants[0]
+    page = problems.watch(new_context(viewport=PHONE, is_mobile=True, has_touch=True)).new_page()
+    log_in(page, alex.name, alex.password)
+    page.get_by_role("link", name=demo.group_name).click()
+    expect(page.get_by_text("This is the demo group")).to_be_visible()
+    expect(page.get_by_text(f"Recorded by {demo.facilitator.name} on")).to_be_visible()
+
+    # Their workbook has answers in it, opened with their own key.
+    page.goto(page.url + "/modules/preparing/sessions/personal-stocktake")
+    expect(page.get_by_role("textbox", name="What have you discovered from completing this personal stocktake?")
+           ).to_have_value(re.compile("it's a snapshot, not a score"))
+    assert not (problem := overflowing(page)), f"the stocktake at 360 px: {problem}"
+
+    # The code of behaviour: version 1 agreed, and the group responding again in a re-affirm round.
+    page.go_back()
+    page.get_by_role("link", name="Our code of behaviour").click()
+    expect(page.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Respond to each behaviour")
+    merged = page.locator("li.proposal").filter(has_text="Listen without interrupting, and let each person finish")
+    expect(merged.get_by_text("Proposed by 2 people")).to_be_visible()
+    mine = page.get_by_role("group", name="Your response to: What is shared in the room stays in the room")
+    expect(mine.get_by_role("radio", name="Still agree")).to_be_checked()
+    assert not (problem := overflowing(page)), f"the board at 360 px: {problem}"
