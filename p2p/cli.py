@@ -197,6 +197,9 @@ def _remove_demo() -> None:
                    " of the code), its sessions and its between-sessions records.")
     _say(f"Removed the demo's accounts and their workbooks ({removed.answers} answers, {removed.snapshots} "
                f"ladder snapshot{'s' if removed.snapshots != 1 else ''}): {', '.join(removed.accounts)}.")
+    if removed.elsewhere:
+        _say(f"Some of them had also joined {', '.join(removed.elsewhere)} with a join code: they are no longer "
+             "members there. (Responses they gave on a board there stay counted: nobody can tell which were theirs.)")
     if removed.others:
         _say(f"People who had joined it with accounts of their own keep their accounts: "
                    f"{', '.join(removed.others)}.")

@@ -174,6 +174,7 @@ class Removed:
     groups: list[str]
     accounts: list[str]
     others: list[str] = field(default_factory=list)   # people of their own in the demo group: their accounts stay
+    elsewhere: list[str] = field(default_factory=list)   # other groups a demo account had joined (with their codes)
     answers: int = 0
     snapshots: int = 0
     behaviours: int = 0
@@ -322,10 +323,13 @@ def remove() -> Removed | None:
         return None
     account_ids = [user.id for user in accounts]
     boards = Board.select(Board.id).where(Board.group.in_([g.id for g in groups]))
+    elsewhere = list(Membership.select(Membership, Group).join(Group).where(
+        Membership.user.in_(account_ids), Membership.group.not_in([g.id for g in groups])))
     removed = Removed(
         groups=[g.name for g in groups], accounts=[u.name for u in accounts],
         others=sorted({m.user.name for g in groups for m in g.memberships() if m.user_id not in account_ids},
                       key=str.casefold),
+        elsewhere=sorted({m.group.name for m in elsewhere}, key=str.casefold),
         answers=Answer.select().where(Answer.user.in_(account_ids)).count(),
         snapshots=LadderSnapshot.select().where(LadderSnapshot.user.in_(account_ids)).count(),
         behaviours=Proposal.select().where(Proposal.board.in_(boards), Proposal.merged_into.is_null()).count(),
@@ -334,5 +338,6 @@ def remove() -> Removed | None:
         for group in groups:
             group.delete_instance()             # its memberships, board, code, sessions and records go with it
         User.delete().where(User.id.in_(account_ids)).execute()   # and their workbooks, shares and sign-ins
+        Board.update(version=Board.version + 1).where(Board.group.in_([m.group_id for m in elsewhere])).execute()
     checkpoint()   # nothing of theirs lingers in the WAL (backups keep what they held, as for any deletion)
     return removed

@@ -248,10 +248,6 @@ def join_with_code(code: str):
     if current_user.is_authenticated:
         if Membership.of(current_user, group):
             return redirect(url_for("groups.show", group_id=group.id))
-        if DemoPart.is_account(current_user) and not DemoPart.is_group(group):
-            flash(f"This is an account of the demo, so it stays in the demo group. To join {group.name}, log out and "
-                  "join with an account of your own.")
-            return redirect(url_for("pages.home"))
         if HeldMembership.exists_for(current_user, group):
             # A join code (shown in the room, so not secret) must not open a group a reset put on hold.
             return render_template("groups/join_held.html", group=group)
