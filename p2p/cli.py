@@ -164,25 +164,26 @@ def demo_command(remove: bool, empty: bool):
             return
         if DemoPart.exists():
             names = ", ".join(user.name for user in DemoPart.accounts())
-            _say(f"The demo is here already ({names}): their passwords were printed when it was made. "
-                       "To make it again, with new passwords, remove it first:")
+            _say(f"The demo is here already ({names}): their passwords were printed when it was made. To make it "
+                 "again, with new passwords, remove it first, then run p2p demo again:")
             click.echo("    p2p demo --remove")
-            click.echo("then run p2p demo again.")
             return
         made = demo.make(current_app.extensions["p2p.content"], current_app.config["JOIN_CODE_DAYS"], filled=not empty)
     log.info("demo-made group=%s filled=%s", made.group.id, not empty)
-    click.echo(f"{'role':<13}{'name':<15}{'password':<17}join code")
+    width = max(15, *(len(person.user.name) + 2 for person in made.people))
+    click.echo(f"{'role':<13}{'name':<{width}}{'password':<17}join code")
     for person in made.people:
-        click.echo(f"{person.role:<13}{person.user.name:<15}{person.password:<17}{made.group.join_code_display}")
+        click.echo(f"{person.role:<13}{person.user.name:<{width}}{person.password:<17}{made.group.join_code_display}")
     click.echo("")
     if empty:
         _say(f"{demo.GROUP_NAME} is empty: nothing written, proposed or agreed yet.")
     else:
-        _say(f"{demo.GROUP_NAME} shows the app at work: the participants' workbooks have sample answers (a "
-                   "ladder of change with a snapshot, yes/no, the spectrum, values, strengths); the code of "
-                   "behaviour has its version 1, and the group is responding in a re-affirm round; the session "
-                   "now is Session 2; the facilitator has recorded two between-sessions notes.")
-    _say("Every word in it is a sample. To take it all away: p2p demo --remove")
+        _say(f"{demo.GROUP_NAME} shows the app at work: the participants' workbooks have sample answers (a ladder of "
+             "change with a snapshot, yes/no, the spectrum, values, strengths); the code of behaviour has its "
+             "version 1, and the group is responding in a re-affirm round; the session now is Session 2; the "
+             "facilitator has recorded two between-sessions notes. Every word in it is a sample.")
+    click.echo("To take it all away:")
+    click.echo("    p2p demo --remove")
 
 
 def _remove_demo() -> None:
@@ -191,18 +192,19 @@ def _remove_demo() -> None:
         click.echo("There is no demo to remove. Nothing was changed.")
         return
     log.info("demo-removed groups=%s accounts=%s", len(removed.groups), len(removed.accounts))
+    plural = lambda count, word: f"{count} {word}{'' if count == 1 else 's'}"   # noqa: E731
     if removed.groups:
         _say(f"Removed the group {', '.join(removed.groups)} with everything in it: its code of behaviour "
-                   f"({removed.behaviours} behaviours, {removed.versions} version{'s' if removed.versions != 1 else ''}"
-                   " of the code), its sessions and its between-sessions records.")
-    _say(f"Removed the demo's accounts and their workbooks ({removed.answers} answers, {removed.snapshots} "
-               f"ladder snapshot{'s' if removed.snapshots != 1 else ''}): {', '.join(removed.accounts)}.")
+             f"({plural(removed.behaviours, 'behaviour')}, {plural(removed.versions, 'version')} of the code), its "
+             "sessions and its between-sessions records.")
+    _say(f"Removed the demo's accounts and their workbooks ({plural(removed.answers, 'answer')}, "
+         f"{plural(removed.snapshots, 'ladder snapshot')}): {', '.join(removed.accounts)}.")
     if removed.elsewhere:
         _say(f"Some of them had also joined {', '.join(removed.elsewhere)} with a join code: they are no longer "
              "members there. (Responses they gave on a board there stay counted: nobody can tell which were theirs.)")
     if removed.others:
-        _say(f"People who had joined it with accounts of their own keep their accounts: "
-                   f"{', '.join(removed.others)}.")
+        _say(f"People who had joined the demo group with accounts of their own keep their accounts: "
+             f"{', '.join(removed.others)}.")
     _say("Nothing else was changed. Backups made while the demo was here still hold it, until they age out.")
 
 

@@ -138,7 +138,7 @@ def test_demo_remove_takes_away_only_what_the_demo_made(app, runner, room, tmp_p
     said = " ".join(removed.output.split())
     assert "Removed the group Demo group" in said
     assert "Robin (demo), Alex (demo 2), Sam (demo), Jo (demo)" in said
-    assert "keep their accounts: Alice" in said
+    assert "accounts of their own keep their accounts: Alice" in said
     assert {user.name for user in User.select()} == before - {"Robin (demo)", "Alex (demo 2)", "Sam (demo)", "Jo (demo)"}
     assert User.by_name("Alex (demo)") and Membership.of(real_alex, room.group)
     assert Group.get_or_none(Group.id == demo_group.id) is None and not DemoPart.exists()
