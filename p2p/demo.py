@@ -233,7 +233,7 @@ def fill(library: Library, group: Group, people: dict[str, Person]) -> None:
                 Share.show(person.user.id, place, membership, answers[place])
     code_of_behaviour(group, people)
     facilitator = next(p for p in people.values() if p.role == FACILITATOR)
-    if library.programme(group.programme) and _session_exists(library, NOW):
+    if group.programme == PROGRAMME and _session_exists(library, NOW):
         CurrentSession.choose(group, NOW)
     between_sessions(group, facilitator, people)
 
