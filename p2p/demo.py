@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from . import crypto
-from .answers import LADDER_MARKED, Workbook, resolve
+from .answers import LADDER_MARKED, AnswerProblem, Workbook, resolve
 from .content import Library
 from .db import checkpoint, db
 from .models import (
@@ -45,7 +45,7 @@ STORY = f"{PREPARING}/personal-recovery-story/recovery-story"
 LANGUAGE = f"{PREPARING}/personal-recovery-story/language-and-impact"
 S1, S2, S3, S4 = (f"p2p/module-1/session-{n}" for n in range(1, 5))
 
-# Sample answers, one workbook each. Places that the host's own content no longer has are left out.
+# Sample answers, one workbook each. Places the host's own content no longer has (or asks otherwise) are left out.
 ANSWERS = {
     "Alex": {
         f"{LADDER}/accepting-help": "I remember how hard it was to say yes to help the first time. I can be patient "
@@ -79,7 +79,7 @@ ANSWERS = {
         f"{LANGUAGE}/reflects-what-you-want-to-say": "yes",
         f"{LANGUAGE}/comfortable-with-disclosure": "yes",
         f"{LANGUAGE}/positive-and-encouraging-language": "yes",
-        f"{LANGUAGE}/unlikely-to-trigger-others": "no",
+        f"{LANGUAGE}/unlikely-to-trigger-others": "unsure",
         f"{PREPARING}/personal-recovery-story/last-thoughts": "Hopeful, and a bit nervous. I feel ready to start, "
                                                              "and I know I don't have to have it all worked out.",
         f"{S1}/positive-about-p2p": "Learning alongside people who understand, and turning what I've been through "
@@ -222,8 +222,11 @@ def fill(library: Library, group: Group, people: dict[str, Person]) -> None:
             answers = {**answers, f"{LADDER}/{LADDER_MARKED}": ",".join(map(str, LADDER_NOW[first]))}
         for place, value in answers.items():
             spot = resolve(library, place)
-            if spot is not None:
-                workbook.save(place, spot.field.clean(value), None)
+            try:
+                if spot is not None:
+                    workbook.save(place, spot.field.clean(value), None)
+            except AnswerProblem:
+                pass   # the host's own content asks something else there: that sample is left out
         membership = Membership.of(person.user, group)
         for place in DISCUSS.get(first, []):
             if place in answers:
