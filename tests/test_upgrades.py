@@ -20,7 +20,8 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
     v13 92fa7f4..          + password resets, memberships on hold, sign-ins (on PostgreSQL too; v12 was never on
                            main: the merge brought steps 12 and 13 together)
 
-Step 16 (what `p2p demo` made, recorded) is also checked on its own, at the end: it recognises a demo made before it.
+The demo's step (16, demo_parts: what `p2p demo` made, recorded) is also checked on its own, at the end: it
+recognises a demo made before it.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
@@ -350,7 +351,7 @@ def test_named_proposals_and_thoughts_from_before_pseudonyms_are_theirs_once_the
 
 
 # ---------------------------------------------------------------------------------------------------
-# Step 16 (demo_parts) on a database holding a demo made before it, by `p2p demo` as it was then.
+# The demo's step (demo_parts) on a database holding a demo made before it, by `p2p demo` as it was then.
 
 OLD_DEMO = [("facilitator", "Robin (demo)"), ("participant", "Alex (demo)"), ("participant", "Sam (demo)"),
             ("participant", "Jo (demo)")]
@@ -365,7 +366,7 @@ def old_demo(name: str = "Demo group") -> tuple[Group, list[User]]:
     return group, accounts
 
 
-def test_step_16_records_a_demo_made_before_it_so_that_it_can_be_removed(app):
+def test_the_demo_step_records_a_demo_made_before_it_so_that_it_can_be_removed(app):
     from p2p.models.schema import _demo_parts
     real = User.create_account("Fran", "a calm long password", role="facilitator")
     Group.create_for(real, 14, name="Demo group", programme="p2p")   # a real group may have that name too
@@ -375,7 +376,7 @@ def test_step_16_records_a_demo_made_before_it_so_that_it_can_be_removed(app):
     assert [user.id for user in DemoPart.accounts()] == [user.id for user in accounts]
 
 
-def test_step_16_leaves_alone_a_demo_it_cannot_be_sure_of(app):
+def test_the_demo_step_leaves_alone_a_demo_it_cannot_be_sure_of(app):
     from p2p.models.schema import _demo_parts
     group, accounts = old_demo()
     # "Alex (demo)" came long after the group: someone who chose that name, not the command.
