@@ -358,7 +358,7 @@ OLD_DEMO = [("facilitator", "Robin (demo)"), ("participant", "Alex (demo)"), ("p
 
 
 def old_demo(name: str = "Demo group") -> tuple[Group, list[User]]:
-    """What `p2p demo` made before step 16: the accounts, then the group, in one go; nothing recorded."""
+    """What `p2p demo` made before step 15: the accounts, then the group, in one go; nothing recorded."""
     accounts = [User.create_account(person, "a-random-password", role=role) for role, person in OLD_DEMO]
     group = Group.create_for(accounts[0], 14, name=name, programme="p2p")
     for user in accounts[1:]:

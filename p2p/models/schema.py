@@ -263,7 +263,7 @@ UPGRADES: list[Callable[[], None]] = [
     _reset_holds,           # 12: password resets, and the groups they hold until the person is confirmed
     _logins,                # 13: sign-ins, each with its own secret and the time it was last used
     _round_starts,          # 14: when each board's round of responses began
-    _demo_parts,            # 16: what `p2p demo` made, so that it can be removed (goes after the ladder's step 15)
+    _demo_parts,            # 15: what `p2p demo` made, so that it can be removed
 ]
 
 
