@@ -219,6 +219,19 @@ def _nothing_to_share(site: Site, page: Page) -> Response | None:
     return response
 
 
+def _done_for_now(site: Site, page: Page) -> Response | None:
+    """Module 1, Session 3, marked "done for now" with the button at the end of the page: htmx swaps the panel for
+    one that says so, and focus moves to its new button (the one pressed is gone)."""
+    response = page.goto("{demo}/modules/module-1/sessions/session-3".format(**site.places))
+    panel = page.get_by_role("region", name="Your place in this session")
+    mark = panel.get_by_role("button", name="Mark it done for now")
+    if mark.count():   # the first visit; later ones find it marked
+        mark.click()
+        expect(panel.get_by_role("button", name="I’m not done with it")).to_be_focused()
+    expect(panel.get_by_text("You marked this session done for now.")).to_be_visible()
+    return response
+
+
 def _board(path: str, phase: str, **state: bool) -> Callable:
     """The demo group's code of behaviour board, brought into one state first (see Site.set_board)."""
     def open(site: Site, page: Page) -> Response | None:
@@ -514,6 +527,8 @@ PAGE_KINDS: list[PageKind] = [
              LIBRARY.programme("p2p").module("preparing").session("personal-stocktake").title),
     PageKind("session-share-panel-nothing-to-share", PARTICIPANT, _nothing_to_share,
              LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
+    PageKind("session-done-for-now", PARTICIPANT, _done_for_now,
+             LIBRARY.programme("p2p").module("module-1").session("session-3").title, swapped=True),
     PageKind("session-both-versions", TWO_TABS, _in_two_tabs(_both_versions_here),
              LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
     PageKind("workbook-both-versions", TWO_TABS, _in_two_tabs(_both_versions_without_script),
