@@ -281,6 +281,24 @@ def test_a_facilitator_reset_code_lets_a_participant_choose_a_new_password(app, 
     assert "don't match, or the code has been used" in text(again)
 
 
+def test_a_reset_sent_back_for_a_mistake_keeps_the_code_and_the_choice_but_no_secret(app, room, as_user):
+    fran = as_user(room.facilitator)
+    page = post(fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code",
+                token_from=f"/groups/{room.group.id}").get_data(as_text=True)
+    code = re.search(r'class="join-code"[^>]*>([A-Z0-9-]+)<', page).group(1)
+    client = app.test_client()
+    again = post(client, "/reset", {"name": "Alice", "code": code, "password": "brand new password",
+                                    "confirm": "not the same one", "fresh": "yes"}, token_from="/reset")
+    page = again.get_data(as_text=True)
+    assert f'value="{code}"' in page and 'value="yes" checked' in page
+    assert "brand new password" not in page and "type them again" in text(again)
+    assert "bring it back whenever you find your recovery code" in text(again)
+    wrong = post(client, "/reset", {"name": "Alice", "code": code, "recovery": "WXYZ-EFGH-JKMN-PQRS",
+                                    "password": "brand new password", "confirm": "brand new password"},
+                 token_from="/reset").get_data(as_text=True)
+    assert f'value="{code}"' in wrong and "WXYZ-EFGH" not in wrong and "type them again" in wrong
+
+
 def test_a_reset_code_only_works_for_its_person(app, room, as_user):
     fran = as_user(room.facilitator)
     page = post(fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code",
