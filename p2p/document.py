@@ -9,9 +9,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Callable
 
 from .answers import DONE_FOR_NOW, Saved, Workbook, fields_of, locate, place_of, where_from
-from .content import Block, Library, Module, Programme, Session, Story
+from .content import Block, Library, Module, PickN, Programme, Session, Spectrum, Story
 from .web import local_time
 
 
@@ -73,13 +74,17 @@ class WorkbookDoc:
 
 
 def block_title(block: Block) -> str:
+    """The exercise's heading, as on its page."""
+    if block.type == "spectrum" and not block.title:
+        return f"{block.left} or {block.right}"
     return block.question if block.type == "free_text" else (
         getattr(block, "title", None) or getattr(block, "prompt", None) or block.id.replace("-", " ").capitalize())
 
 
-def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> WorkbookDoc:
-    saved = workbook.all()
-    snapshots = workbook.all_snapshots()
+def build(library: Library, workbook: Workbook | None, programme_ids: set[str]) -> WorkbookDoc:
+    """The workbook with its owner's answers; without a workbook, blank, to be printed and filled in by hand."""
+    saved = workbook.all() if workbook else {}
+    snapshots = workbook.all_snapshots() if workbook else {}
     # Programmes of the person's groups, and any other they wrote in before (they may have left a group).
     wanted = set(programme_ids) | {place.split("/", 1)[0] for place in saved}
     used: set[str] = set()
@@ -100,6 +105,9 @@ def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> Work
                         answer: Saved | None = saved.get(place)
                         raw = answer.value if answer else ""
                         label = "" if block.type == "free_text" else answer_field.label
+                        if isinstance(block, PickN) and block.free and part.endswith("/note"):
+                            named = saved.get(place.removesuffix("/note") + "/name")   # the value it is about
+                            label = f"{label}: {named.value.strip()}" if named and named.value.strip() else label
                         entries.append(Entry(place, label, answer_field.kind, answer_field.display(raw), raw,
                                              answer.updated_at if answer else None,
                                              answer_field.chosen(raw) if answer_field.kind == "choices" else []))
@@ -112,7 +120,7 @@ def build(library: Library, workbook: Workbook, programme_ids: set[str]) -> Work
     earlier = [Entry(place, earlier_label(library, place), "text", answer.value, answer.value, answer.updated_at)
                for place, answer in sorted(saved.items())
                if place not in used and answer.value.strip() and not place.endswith(f"/{DONE_FOR_NOW}")]
-    return WorkbookDoc(workbook.user.name, modules, earlier)
+    return WorkbookDoc(workbook.user.name if workbook else "", modules, earlier)
 
 
 def earlier_label(library: Library, place: str) -> str:
@@ -154,10 +162,35 @@ def _between_sessions_lines(group: str, record) -> list[str]:
     return lines + [""]
 
 
+def _options(block: Block, e: Entry) -> list[tuple[str, bool]]:
+    """Every option of a one-choice answer (yes / not sure yet / no, a place on the line), and whether chosen."""
+    field_ = fields_of(block)[e.place.split("/", 4)[4]]
+    return [(name, choice == e.raw) for choice, name in zip(field_.choices, field_.names)]
+
+
+def _by_group(block: PickN, e: Entry) -> list[tuple[str, list[str]]]:
+    """The options chosen, under their groups (the strengths finder's four domains)."""
+    chosen = set(e.raw.split(","))
+    return [(group.title, [o.name for o in group.options if o.id in chosen]) for group in block.groups]
+
+
+def _markdown_answer(block: Block, e: Entry, quote: Callable[[str], str]) -> list[str]:
+    if e.kind in ("yesno", "stop"):   # every option, so that it reads (and can be answered) like the page
+        return [f"- [{'x' if chosen else ' '}] {name}" for name, chosen in _options(block, e)] + [""]
+    if e.kind == "choices" and isinstance(block, PickN) and block.groups:
+        return [f"- {title}: {', '.join(names) if names else '—'}" for title, names in _by_group(block, e)] + [""]
+    if e.kind == "choices":   # one line each: a ladder statement is a sentence of its own
+        return ([f"- {name}" for name in e.chosen] or ["_(none chosen)_"]) + [""]
+    return [quote(e.value), ""]
+
+
 def as_json(doc: WorkbookDoc, exported_at: datetime, between_sessions=()) -> str:
-    def entry(e: Entry) -> dict:
+    def entry(e: Entry, block: Block | None = None) -> dict:
         return {"place": e.place, "question": e.label or None, "answer": e.value, "stored_value": e.raw,
                 **({"chosen": e.chosen} if e.kind == "choices" else {}),
+                **({"options": [name for name, _ in _options(block, e)]} if e.kind in ("yesno", "stop") else {}),
+                **({"chosen_by_group": dict(_by_group(block, e))}
+                   if e.kind == "choices" and isinstance(block, PickN) and block.groups else {}),
                 "updated_at": e.updated_at.isoformat() + "Z" if e.updated_at else None}
 
     data = {
@@ -169,7 +202,7 @@ def as_json(doc: WorkbookDoc, exported_at: datetime, between_sessions=()) -> str
                 "session": s.session.title,
                 "exercises": [{
                     "exercise": b.title,
-                    "answers": [entry(e) for e in b.entries if e.raw],
+                    "answers": [entry(e, b.block) for e in b.entries if e.raw],
                     **({"ladder_snapshots": [{"taken_at": t.isoformat() + "Z",
                                               "statements_marked": _statements_marked(b, marked)}
                                              for t, marked in b.snapshots]} if b.snapshots else {}),
@@ -204,14 +237,13 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC", betw
             lines += [f"### {s.session.title}", ""]
             for b in s.blocks:
                 lines += [f"#### {b.title}", ""]
+                if isinstance(b.block, Spectrum):   # the table its question asks about
+                    lines += [f"| {b.block.left} | {b.block.right} |", "| --- | --- |",
+                              *(f"| {left} | {right} |" for left, right in b.block.pairs), ""]
                 for e in b.entries:
                     if e.label:
                         lines += [f"**{e.label}**", ""]
-                    if e.kind == "choices":   # one line each: a ladder statement is a sentence of its own
-                        lines += [f"- {name}" for name in e.chosen] or ["_(none chosen)_"]
-                        lines += [""]
-                    else:
-                        lines += [quote(e.value), ""]
+                    lines += _markdown_answer(b.block, e, quote)
                 for taken_at, marked in b.snapshots:
                     lines += [f"Snapshot of {local(taken_at):%-d %B %Y}:", ""]
                     lines += [f"- {line}" for line in _statements_marked(b, marked)] or ["- (nothing marked)"]

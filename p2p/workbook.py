@@ -247,8 +247,10 @@ def overview():
 @bp.get("/workbook/print")
 @login_required
 def print_view():
-    workbook = _workbook_or_login()
-    doc = _document(workbook).only(request.args.get("module"))
+    if request.args.get("blank"):   # for people who prefer paper: every exercise, nothing written in it
+        doc = document.build(content(), None, my_programmes()).only(request.args.get("module"))
+    else:
+        doc = _document(_workbook_or_login()).only(request.args.get("module"))
     return render_template("workbook/print.html", doc=doc)
 
 

@@ -54,6 +54,8 @@ ACCESS = {
     "workbook.save": SIGNED_IN,
     "workbook.revisions": SIGNED_IN,
     "workbook.picks_diagram": PROGRAMME_MEMBERS,
+    "workbook.progress_now": PROGRAMME_MEMBERS,
+    "workbook.done_for_now": PROGRAMME_MEMBERS,
     "workbook.ladder_snapshot": SIGNED_IN,
     "workbook.overview": SIGNED_IN,
     "workbook.print_view": SIGNED_IN,
@@ -140,8 +142,8 @@ def url_for_rule(app, rule, room):
     if rule.endpoint in DISCUSSIONS:
         values.update(module_id="course", session_id="positive-risk-taking-and-boundaries")
     query = {"workbook.picks_diagram": {"place": "p2p/module-1/session-4/strengths/choices"},
-             "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"}
-             }.get(rule.endpoint, {})
+             "workbook.story": {"place": "p2p/preparing/personal-recovery-story/recovery-story"},
+             "workbook.progress_now": {"session": "p2p/module-1/session-1"}}.get(rule.endpoint, {})
     with app.test_request_context():
         from flask import url_for
         return url_for(rule.endpoint, **{arg: values[arg] for arg in rule.arguments}, **query)

@@ -117,3 +117,25 @@ def test_a_question_asked_again_says_which_wherever_its_answer_is_shown(room, as
     autosave(alice, "p2p/module-1/session-2/parent-states-reflection", "Less telling, more asking")
     for document in ("/workbook/print", "/workbook/download.md"):
         assert "Parent states: How do you feel about the two descriptions" in text(alice.get(document))
+
+
+def test_the_downloads_carry_every_option_and_the_context_of_each_answer(room, as_user):
+    import json
+    alice = as_user(room.alice)
+    autosave(alice, "p2p/preparing/personal-recovery-story/language-and-impact/comfortable-with-disclosure", "unsure")
+    autosave(alice, "p2p/module-1/session-2/helper-or-peer-relationship/position", "3")
+    autosave(alice, "p2p/module-1/session-4/strengths/choices", "planner,empathy")
+    autosave(alice, "p2p/module-1/session-3/top-5-values/1/name", "Honesty")
+    autosave(alice, "p2p/module-1/session-3/top-5-values/1/note", "Saying what is true, kindly")
+    markdown = alice.get("/workbook/download.md").get_data(as_text=True)
+    assert "- [ ] Yes\n- [x] Not sure yet\n- [ ] No" in markdown
+    assert "| Helper type relationship | Mutually empowering peer relationship |" in markdown
+    assert "- [x] In the middle" in markdown and markdown.count("Take a moment to consider") == 1
+    assert "- Executing: Planner\n" in markdown and "- Relationship building: Empathy\n" in markdown
+    assert "(value 1): Honesty**" in markdown
+    data = json.loads(alice.get("/workbook/download.json").get_data(as_text=True))
+    answers = [a for m in data["modules"] for s in m["sessions"] for e in s["exercises"] for a in e["answers"]]
+    disclosure = next(a for a in answers if a["place"].endswith("comfortable-with-disclosure"))
+    assert disclosure["options"] == ["Yes", "Not sure yet", "No"] and disclosure["answer"] == "Not sure yet"
+    strengths = next(a for a in answers if a["place"].endswith("strengths/choices"))
+    assert strengths["chosen_by_group"]["Executing"] == ["Planner"]

@@ -36,7 +36,9 @@ def test_the_print_view_reads_like_the_paper_workbook(room, as_user):
     assert "Being listened to\nwithout judgement" in page
     assert "What feels positive about undertaking P2P?" in page          # unanswered questions are there...
     assert page.count('class="blank-lines"') > 20                          # ...with blank lines to write on
-    assert "Planner, Empathy" in page
+    for chosen in ("Planner", "Empathy"):   # every option drawn, the chosen ones ticked
+        assert f'☑ </span>{chosen}<span class="visually-hidden"> (chosen)</span>' in page
+    assert '☐ </span>Learner' in page
     module = text(alice.get("/workbook/print?module=p2p/preparing"))
     assert "I stopped sleeping." in module and "Being listened to" not in module
 

@@ -614,6 +614,22 @@
     Array.prototype.forEach.call(document.querySelectorAll("form[data-clear-drafts]"), function (form) {
       form.addEventListener("submit", function () { Drafts.loggingOut(); });
     });
+    // The session's progress panel: its count is brought up to date a moment after the last save. Only the words
+    // change (focus may be in the panel); a request that finds no network is simply tried after the next save.
+    var progressTimer = null;
+    document.addEventListener("p2p:saved", function () {
+      clearTimeout(progressTimer);
+      progressTimer = setTimeout(function () {
+        var panel = document.getElementById("progress");
+        var url = panel && panel.getAttribute("data-refresh");
+        if (!url) return;
+        fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
+          var count = new DOMParser().parseFromString(html, "text/html").getElementById("progress-count");
+          var here = document.getElementById("progress-count");
+          if (count && here) here.textContent = count.textContent;
+        }, function () {});
+      }, 1500);
+    });
     // Print buttons wait hidden until this script can make them work.
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.hidden = false;

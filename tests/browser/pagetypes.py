@@ -540,6 +540,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("workbook-print", PARTICIPANT, _with_answers("/workbook/print"), "Workbook of {participant}"),
     PageKind("workbook-print-module", PARTICIPANT, _with_answers("/workbook/print?module=p2p/preparing"),
              "Workbook of {participant}"),
+    PageKind("workbook-print-blank", PARTICIPANT, _goto("/workbook/print?module=p2p/module-1&blank=1"),
+             "A workbook to fill in by hand"),
     PageKind("workbook-story", PARTICIPANT,
              _with_answers("/workbook/story?place=p2p/preparing/personal-recovery-story/recovery-story"),
              "Personal recovery story"),

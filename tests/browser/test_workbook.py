@@ -214,6 +214,8 @@ def test_text_typed_while_the_server_is_down_is_saved_when_it_is_back(join, live
     field = textbox(page, POSITIVE)
     field.press_sequentially("Meeting people who get it. ")
     expect(status_of(field)).to_have_text(SAVED)
+    # The person's place in the session, at the end of the page, counts it a moment later.
+    expect(page.get_by_text(re.compile(r"^You have written something for 1 of the \d+ questions here"))).to_be_attached()
 
     with live_server.stopped():
         field.press_sequentially("Even when the Wi-Fi drops, ")

@@ -599,3 +599,45 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
     aborts = sum("htmx:sendAbort" in message for message in problems.expected)
     after = sum("htmx:afterRequest" in message for message in problems.expected)
     assert after <= aborts, f"failed requests: {problems.expected}"
+
+
+def test_a_module_printed_blank_can_be_completed_with_a_pen_and_a_chosen_answer_prints_ticked(join):
+    """For people who prefer paper: every option drawn (tick boxes, the line of the spectrum with the table it
+    asks about, the strengths in their four domains), ruled space for writing; and the person's own choices
+    printed ticked in their workbook."""
+    person = join()
+    page = person.open("preparing", "personal-recovery-story")
+    check = page.get_by_role("group", name=re.compile("^Are you comfortable with the level of personal disclosure"))
+    check.get_by_role("radio", name="Not sure yet").check()
+    expect(status_of(check.get_by_role("radio", name="Not sure yet"))).to_have_text("Saved")
+
+    page.goto(page.url.split("/sessions/")[0])
+    page.get_by_role("link", name="Print this module’s exercises to fill in by hand").click()
+    expect(h1(page)).to_have_text("A workbook to fill in by hand")
+    page.emulate_media(media="print")
+    disclosure = page.locator(".print-exercise").filter(has_text="Language and impact")
+    expect(disclosure.get_by_text("☐ Not sure yet")).to_have_count(5)   # every check, nothing ticked: it is blank
+    expect(disclosure.get_by_text("☑")).to_have_count(0)
+    ladder = page.locator(".print-exercise").filter(has=page.get_by_role("heading", name="The ladder of change"))
+    expect(ladder.locator(".print-statements li").first).to_contain_text("☐")
+    expect(page.locator(".blank-lines").first).to_be_visible()
+
+    page.goto(page.url.replace("preparing", "module-1"))
+    expect(h1(page)).to_have_text("A workbook to fill in by hand")
+    spectrum = page.locator(".print-exercise").filter(has_text="Take a moment to consider the table above")
+    expect(spectrum.get_by_role("table")).to_be_visible()   # the table it asks about, printed before it
+    expect(spectrum.get_by_text("Take a moment to consider the table above")).to_have_count(1)
+    for place in ("☐ Helper type relationship", "☐ In the middle", "☐ Mutually empowering peer relationship"):
+        expect(spectrum.get_by_text(place)).to_be_visible()
+    strengths = page.locator(".print-exercise").filter(has=page.get_by_role("heading", name="Executing"))
+    for domain in ("Executing", "Influencing", "Relationship building", "Strategic thinking"):
+        expect(strengths.get_by_role("heading", name=domain)).to_be_visible()
+    expect(strengths.get_by_text("☐ Planner")).to_be_visible()
+    values = page.locator(".print-values")
+    expect(values.get_by_text(re.compile(r"^Value \d:"))).to_have_count(5)
+    assert len(page.pdf(format="A4")) > 10_000   # Chromium prints it
+
+    page.emulate_media(media="screen")
+    page.goto("/workbook/print?module=p2p/preparing")
+    expect(page.locator(".print-exercise").filter(has_text="Language and impact").get_by_text(
+        "☑ Not sure yet (chosen)")).to_have_count(1)
