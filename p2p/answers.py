@@ -8,10 +8,11 @@ The save endpoint accepts only places listed here: the allow-list of what a work
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import NamedTuple
+from typing import ClassVar, NamedTuple
 
 from . import crypto
 from .content import Block, FreeText, Ladder, Library, PickN, Spectrum, Story, TableNotes, YesNo
@@ -249,6 +250,31 @@ class Outcome(NamedTuple):
     other: Saved | None = None
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """A ladder of change as it was at one moment: the statements that felt real then (their numbers), and what
+    its owner had written about each stage then (stage id -> text; none for snapshots from before they were kept)."""
+
+    id: int
+    place: str
+    taken_at: datetime
+    marked: frozenset[int]
+    reflections: dict[str, str] = field(default_factory=dict, compare=False, hash=False)
+
+
+@dataclass(frozen=True)
+class SnapshotTaken:
+    """What "Save today's snapshot" did: SAVED (`snapshot` is the new one), EMPTY (nothing marked or written: none
+    made), UNCHANGED (the same as the latest, `snapshot`: none made)."""
+
+    SAVED: ClassVar[str] = "saved"
+    EMPTY: ClassVar[str] = "empty"
+    UNCHANGED: ClassVar[str] = "unchanged"
+
+    outcome: str
+    snapshot: Snapshot | None = None
+
+
 class Workbook:
     """One person's answers, opened with their data key. Nothing here is readable without that key."""
 
@@ -309,30 +335,71 @@ class Workbook:
              .where(Answer.id == row.id).execute())
             return Outcome(row.revision + 1)
 
-    # Ladder of change: dated snapshots of which statements felt real.
+    # Ladder of change: dated and timed snapshots of which statements felt real, with the stages' reflections.
 
-    def take_snapshot(self, place: str, numbers: list[int]) -> None:
-        """A dated snapshot of the ladder at `place`, its ticks saved as the current ones too, over whatever is
-        there (a new revision even for the same ticks): an older tick's autosave still arriving then meets a
-        version it has not seen, and is not written over them. Not queued behind other saves: the caller's
+    def take_snapshot(self, place: str, numbers: list[int], reflections: dict[str, str] | None = None) -> SnapshotTaken:
+        """A snapshot of the ladder at `place`: the ticks `numbers` and the stages' reflections as they are now
+        (`reflections`, stage id -> text; by default the saved answers of the ladder's stages). The ticks are
+        saved as the current ones too (they stay on the page), over whatever is there (a new revision even for the
+        same ticks): an older tick's autosave still arriving then meets a version it has not seen, and is not
+        written over them. No snapshot is made of nothing (no tick, no reflection), nor of exactly what the
+        latest snapshot holds already: the outcome says which. Not queued behind other saves: the caller's
         transaction may hold the database's write lock already (see SentRequest.once)."""
-        ticks = ",".join(map(str, sorted(numbers)))
+        ticks = ",".join(map(str, sorted(set(numbers))))
         self._save(f"{place}/{LADDER_MARKED}", ticks, None)
-        LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
-                              sealed=self._seal("ladder", place, ticks))
+        if reflections is None:
+            reflections = {p.removeprefix(place + "/"): saved.value for p, saved in self.all(under=place).items()
+                           if p != f"{place}/{LADDER_MARKED}" and "/" not in p.removeprefix(place + "/")}
+        reflections = {stage: text for stage, text in sorted(reflections.items()) if text.strip()}
+        marked = frozenset(int(n) for n in ticks.split(",") if n)
+        if not marked and not reflections:
+            return SnapshotTaken(SnapshotTaken.EMPTY)
+        latest = self._current(LadderSnapshot.select()).where(LadderSnapshot.place == place).order_by(
+            LadderSnapshot.taken_at.desc(), LadderSnapshot.id.desc()).first()
+        if latest is not None:
+            before = self._snapshot(latest)
+            if before.marked == marked and before.reflections == reflections:
+                return SnapshotTaken(SnapshotTaken.UNCHANGED, before)
+        payload = json.dumps({"marked": sorted(marked), "reflections": reflections}, ensure_ascii=False)
+        row = LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
+                                    sealed=self._seal("ladder", place, payload), taken_at=utcnow())
+        return SnapshotTaken(SnapshotTaken.SAVED, self._snapshot(row))
 
-    def snapshots(self, place: str) -> list[tuple[datetime, frozenset[int]]]:
+    def _snapshot(self, row: LadderSnapshot) -> Snapshot:
+        """A snapshot as its owner reads it. Snapshots from before reflections were kept hold the ticks alone
+        ("1,3,6"); later ones, a JSON object of the ticks and the reflections."""
+        opened = self._open("ladder", row.place, row.sealed)
+        if opened.startswith("{"):
+            data = json.loads(opened)
+            return Snapshot(row.id, row.place, row.taken_at, frozenset(data.get("marked", ())),
+                            dict(data.get("reflections", {})))
+        return Snapshot(row.id, row.place, row.taken_at, frozenset(int(n) for n in opened.split(",") if n), {})
+
+    def snapshots(self, place: str) -> list[Snapshot]:
+        """The snapshots of the ladder at `place`, oldest first."""
         return self.all_snapshots(place).get(place, [])
 
-    def all_snapshots(self, place: str | None = None) -> dict[str, list[tuple[datetime, frozenset[int]]]]:
+    def all_snapshots(self, place: str | None = None) -> dict[str, list[Snapshot]]:
+        """Every ladder's snapshots, by place, oldest first."""
         query = self._current(LadderSnapshot.select()).order_by(LadderSnapshot.taken_at, LadderSnapshot.id)
         if place is not None:
             query = query.where(LadderSnapshot.place == place)
-        found: dict[str, list] = {}
-        for r in query:
-            marked = frozenset(int(n) for n in self._open("ladder", r.place, r.sealed).split(",") if n)
-            found.setdefault(r.place, []).append((r.taken_at, marked))
+        found: dict[str, list[Snapshot]] = {}
+        for row in query:
+            found.setdefault(row.place, []).append(self._snapshot(row))
         return found
+
+    def snapshot(self, snapshot_id: int) -> Snapshot | None:
+        """One of this workbook's snapshots (None for anyone else's, or one that is gone)."""
+        row = self._current(LadderSnapshot.select()).where(LadderSnapshot.id == snapshot_id).first()
+        return row and self._snapshot(row)
+
+    def delete_snapshot(self, snapshot_id: int) -> bool:
+        """This one snapshot goes (and out of the WAL, as deletions do); nothing else changes."""
+        gone = self._current(LadderSnapshot.delete()).where(LadderSnapshot.id == snapshot_id).execute()
+        if gone:
+            checkpoint()
+        return bool(gone)
 
     def adopt(self, earlier: EarlierKey, old_key: bytes) -> int:
         """Bring an earlier workbook (opened with its old recovery code) into this one. Where both have an answer

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from .answers import DONE_FOR_NOW, Saved, Workbook, fields_of, locate, place_of, where_from
-from .content import Block, Library, Module, PickN, Programme, Session, Spectrum, Story
+from .answers import DONE_FOR_NOW, Saved, Snapshot, Workbook, fields_of, locate, place_of, where_from
+from .content import Block, Ladder, Library, Module, PickN, Programme, Session, Spectrum, Story
 from .web import local_time
 
 
@@ -32,7 +32,7 @@ class BlockDoc:
     block: Block
     title: str
     entries: list[Entry]
-    snapshots: list[tuple[datetime, frozenset[int]]] = field(default_factory=list)
+    snapshots: list[Snapshot] = field(default_factory=list)   # oldest first
 
     @property
     def started(self) -> bool:
@@ -133,6 +133,39 @@ def earlier_label(library: Library, place: str) -> str:
     return f"A question no longer in the programme{f' ({where})' if where else ''}"
 
 
+@dataclass(frozen=True)
+class Moment:
+    """One snapshot in a ladder's history, newest first, with what moved since the one before it (the next older)."""
+
+    snapshot: Snapshot
+    when: str                       # "30 November 2026 at 09:05", told apart from another in the same minute
+    short: str                      # "30 Nov 2026, 09:05": a column heading
+    before: Moment | None           # the one before it
+    new: tuple[int, ...]            # statements marked here and not in the one before
+    no_longer: tuple[int, ...]      # marked in the one before, and not here
+
+
+def ladder_history(snapshots: list[Snapshot], zone: str) -> list[Moment]:
+    """A ladder's snapshots (oldest first, as stored) as people compare them: newest first, each dated and timed in
+    the host's time zone (with seconds only where two fall in the same minute), and what moved since the one before."""
+    local = [local_time(s.taken_at, zone) for s in snapshots]
+    minutes = [moment.strftime("%Y%m%d%H%M") for moment in local]
+    moments: list[Moment] = []
+    for snapshot, moment, minute in zip(snapshots, local, minutes):
+        seconds = f":{moment:%S}" if minutes.count(minute) > 1 else ""
+        before = moments[-1] if moments else None
+        marked_before = before.snapshot.marked if before else frozenset()
+        moments.append(Moment(snapshot, f"{moment:%-d %B %Y at %H:%M}{seconds}", f"{moment:%-d %b %Y, %H:%M}{seconds}",
+                              before, tuple(sorted(snapshot.marked - marked_before)) if before else (),
+                              tuple(sorted(marked_before - snapshot.marked))))
+    return moments[::-1]
+
+
+def statement_lines(ladder: Ladder, numbers) -> list[str]:
+    """The statements with these numbers, as a person reads them, in the ladder's order."""
+    return [f"{s.number}. {s.text}" for s in ladder.statements if s.number in numbers]
+
+
 def find_story(doc: WorkbookDoc, place: str) -> tuple[SessionDoc, BlockDoc] | None:
     for module in doc.modules:
         for session in module.sessions:
@@ -146,8 +179,12 @@ def find_story(doc: WorkbookDoc, place: str) -> tuple[SessionDoc, BlockDoc] | No
 # Downloads.
 
 
-def _statements_marked(block: BlockDoc, marked: frozenset[int]) -> list[str]:
-    return [f"{s.number}. {s.text}" for s in block.block.statements if s.number in marked]
+def snapshot_reflections(ladder: Ladder, snapshot: Snapshot) -> list[tuple[str, str, str]]:
+    """What a snapshot kept of the stages' reflections: (stage title, its question, the words then), in the
+    ladder's order; a stage since removed from the programme keeps its words, under its id."""
+    stages = {stage.id: stage for stage in ladder.stages}
+    kept = [(stages[s].title, stages[s].reflection, snapshot.reflections[s]) for s in stages if s in snapshot.reflections]
+    return kept + [(stage_id, "", text) for stage_id, text in snapshot.reflections.items() if stage_id not in stages]
 
 
 def _between_sessions_lines(group: str, record) -> list[str]:
@@ -203,9 +240,15 @@ def as_json(doc: WorkbookDoc, exported_at: datetime, between_sessions=()) -> str
                 "exercises": [{
                     "exercise": b.title,
                     "answers": [entry(e, b.block) for e in b.entries if e.raw],
-                    **({"ladder_snapshots": [{"taken_at": t.isoformat() + "Z",
-                                              "statements_marked": _statements_marked(b, marked)}
-                                             for t, marked in b.snapshots]} if b.snapshots else {}),
+                    # Newest first, as on screen and in print; times in UTC, as everywhere in this file.
+                    **({"ladder_snapshots": [{
+                        "taken_at": m.snapshot.taken_at.isoformat() + "Z",
+                        "statements_marked": statement_lines(b.block, m.snapshot.marked),
+                        "new_since_the_one_before": statement_lines(b.block, m.new),
+                        "no_longer_marked": statement_lines(b.block, m.no_longer),
+                        "reflections": [{"stage": stage, "question": question or None, "answer": text}
+                                        for stage, question, text in snapshot_reflections(b.block, m.snapshot)],
+                    } for m in ladder_history(b.snapshots, "UTC")]} if b.snapshots else {}),
                 } for b in s.blocks],
             } for s in m.sessions],
         } for m in doc.modules],
@@ -244,10 +287,19 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC", betw
                     if e.label:
                         lines += [f"**{e.label}**", ""]
                     lines += _markdown_answer(b.block, e, quote)
-                for taken_at, marked in b.snapshots:
-                    lines += [f"Snapshot of {local(taken_at):%-d %B %Y}:", ""]
-                    lines += [f"- {line}" for line in _statements_marked(b, marked)] or ["- (nothing marked)"]
+                if b.snapshots:
+                    lines += ["Your snapshots, newest first.", ""]
+                for m in ladder_history(b.snapshots, zone):
+                    lines += [f"##### Snapshot of {m.when}", "", "Statements that felt real then:", ""]
+                    lines += [f"- {line}" for line in statement_lines(b.block, m.snapshot.marked)] or ["- (none marked)"]
                     lines += [""]
+                    if m.before and (m.new or m.no_longer):
+                        lines += [f"Since {m.before.when}:", ""]
+                        lines += [f"- New: {line}" for line in statement_lines(b.block, m.new)]
+                        lines += [f"- No longer: {line}" for line in statement_lines(b.block, m.no_longer)]
+                        lines += [""]
+                    for stage, question, text in snapshot_reflections(b.block, m.snapshot):
+                        lines += [f"**{stage}{f': {question}' if question else ''}**", "", quote(text), ""]
     if doc.earlier:
         lines += ["## Earlier answers", "", "Answers to questions that are no longer in the programme.", ""]
         for e in doc.earlier:

@@ -17,6 +17,7 @@ from .answers import (
     LADDER_MARKED,
     AnswerProblem,
     Outcome,
+    SnapshotTaken,
     Spot,
     Workbook,
     answer_anchor,
@@ -30,7 +31,7 @@ from .answers import (
 )
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
-from .web import content, is_fragment_request, log, safe_next, wants_json, whole_number
+from .web import content, is_fragment_request, local_time, log, safe_next, wants_json, whole_number
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
@@ -43,6 +44,16 @@ def drafts_key() -> str:
     (see crypto.drafts_key and static/js/autosave.js); "" when this session does not carry their workbook key."""
     key = workbook_key() if current_user.is_authenticated else None
     return b64encode(crypto.drafts_key(key)).decode() if key else ""
+
+
+@bp.app_template_global()
+def ladder_history(snapshots) -> list[document.Moment]:
+    """A ladder's snapshots newest first, dated and timed in the host's time zone, with what moved (document.py)."""
+    return document.ladder_history(snapshots, current_app.config["TIMEZONE"])
+
+
+bp.add_app_template_global(document.statement_lines)
+bp.add_app_template_global(document.snapshot_reflections)
 
 
 @bp.app_template_global()
@@ -189,13 +200,41 @@ def revisions():
     return jsonify({place: saved[place].revision for place in wanted if place in saved})
 
 
+def _moment(when) -> str:
+    """A snapshot's moment as people read it, in the host's time zone: "30 November 2026 at 09:05"."""
+    return f"{local_time(when, current_app.config['TIMEZONE']):%-d %B %Y at %H:%M}"
+
+
+def said_of_snapshot(taken: SnapshotTaken) -> tuple[str, str]:
+    """What to say beside the ladder's button after "Save today's snapshot", and its flash category."""
+    if taken.outcome == SnapshotTaken.SAVED:
+        return (f"Your snapshot of {_moment(taken.snapshot.taken_at)} is saved. Your ticks stay as they are.",
+                SNAPSHOT_SAID)
+    if taken.outcome == SnapshotTaken.UNCHANGED:
+        return (f"Nothing has changed since your snapshot of {_moment(taken.snapshot.taken_at)}, so there is no "
+                "need for another one. It is kept below.", SNAPSHOT_NOTE)
+    return ("There is nothing to keep in a snapshot yet. Tick a statement that feels real to you now, or write "
+            "about a stage, then save your snapshot.", SNAPSHOT_NOTE)
+
+
+# Said beside the ladder's buttons (templates/programme/blocks/_ladder.html), not at the top of the page, which a
+# phone shows screens away: _macros.html's flashes() leaves these categories out.
+SNAPSHOT_SAID, SNAPSHOT_NOTE = "snapshot", "snapshot-note"
+bp.add_app_template_global((SNAPSHOT_SAID, SNAPSHOT_NOTE), "SNAPSHOT_CATEGORIES")
+
+
+def snapshot_anchor(block_id: str) -> str:
+    """Where a page goes back to after a snapshot is saved or deleted: the buttons and what is said beside them."""
+    return f"{block_id}-snapshot"
+
+
 @bp.post("/workbook/ladder")
 @login_required
 def ladder_snapshot():
-    """Save the statements ticked on the page as a dated snapshot; earlier snapshots are kept for comparison.
-    The ladder's form sends its ticks here, as the person sees them: they are saved as the current ticks too,
-    so a tick whose autosave was still on its way when the button was pressed is neither left out nor undone
-    (see Workbook.take_snapshot)."""
+    """Save the statements ticked on the page, with the stages' reflections, as a dated and timed snapshot; earlier
+    snapshots are kept for comparison. The ladder's form sends its ticks here, as the person sees them: they are
+    saved as the current ticks too (and stay ticked), so a tick whose autosave was still on its way when the button
+    was pressed is neither left out nor undone (see Workbook.take_snapshot)."""
     back = safe_next(request.form.get("back"))
     workbook = open_workbook()
     if workbook is None:
@@ -208,11 +247,50 @@ def ladder_snapshot():
     if spot is None or spot.block.type != "ladder" or spot.part != LADDER_MARKED:
         abort(404)
     numbers = [int(n) for n in spot.field.choices if n in ticked]
-    # Pressed twice, or sent again after a lost answer: one snapshot.
-    SentRequest.once(request.form.get("request_key"),
-                     lambda: workbook.take_snapshot(spot.place.removesuffix("/" + LADDER_MARKED), numbers))
-    flash("Your snapshot is saved with today’s date.")
-    return redirect(f"{back}#{spot.block.id}")
+    ladder_place = spot.place.removesuffix("/" + LADDER_MARKED)
+    taken = []
+
+    def take() -> str:
+        taken.append(workbook.take_snapshot(ladder_place, numbers))
+        return f"{taken[0].outcome}:{taken[0].snapshot.id if taken[0].snapshot else ''}"
+
+    # Pressed twice, or sent again after a lost answer: one snapshot, and what the first was told said again.
+    made, result = SentRequest.once(request.form.get("request_key"), take)
+    if not made:
+        outcome, _, snapshot_id = (result or "").partition(":")
+        snapshot = workbook.snapshot(int(snapshot_id)) if snapshot_id.isdigit() else None
+        # (None if it was made and has been deleted since: nothing to say of it.)
+        taken = [SnapshotTaken(outcome, snapshot)] if snapshot or outcome == SnapshotTaken.EMPTY else []
+    if taken:
+        flash(*said_of_snapshot(taken[0]))
+    return redirect(f"{back}#{snapshot_anchor(spot.block.id)}")
+
+
+def _my_snapshot(snapshot_id: int):
+    workbook = _workbook_or_login()
+    snapshot = workbook.snapshot(snapshot_id)
+    if snapshot is None:
+        abort(404)
+    return workbook, snapshot
+
+
+@bp.route("/workbook/ladder/<int:snapshot_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete_snapshot(snapshot_id: int):
+    """One snapshot deleted by its owner, after a page that says what goes (that snapshot) and what stays."""
+    workbook, snapshot = _my_snapshot(snapshot_id)
+    spot = locate(content(), snapshot.place)
+    block = spot.block if spot and spot.block.type == "ladder" else None
+    back = safe_next(request.values.get("back"), url_for("workbook.overview"))
+    anchor = f"#{snapshot_anchor(block.id)}" if block else ""
+    if request.method == "POST":
+        workbook.delete_snapshot(snapshot.id)
+        log.info("ladder-snapshot-deleted user=%s", workbook.user.id)
+        flash(f"Your snapshot of {_moment(snapshot.taken_at)} is deleted. Everything else is as it was.",
+              SNAPSHOT_SAID if block else "message")
+        return redirect(back + anchor)
+    return _private(Response(render_template("workbook/delete_snapshot.html", snapshot=snapshot, block=block,
+                                             when=_moment(snapshot.taken_at), back=back, cancel=back + anchor)))
 
 
 # ---------------------------------------------------------------------------------------------------

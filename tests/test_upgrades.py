@@ -246,7 +246,7 @@ def test_each_person_still_finds_what_is_theirs_on_the_boards(upgraded):
 
 def opened(workbook: Workbook) -> dict:
     return {"answers": {place: saved.value for place, saved in workbook.all().items()},
-            "ladder_snapshots": {place: [sorted(marked) for _, marked in taken]
+            "ladder_snapshots": {place: [sorted(snapshot.marked) for snapshot in taken]
                                  for place, taken in workbook.all_snapshots().items()}}
 
 

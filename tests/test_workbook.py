@@ -201,12 +201,15 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
     post(alice, "/workbook/ladder", {"place": TICKS, "value": ["1", "2"], "back": back}, token_from=back)
     response = post(alice, "/workbook/ladder", {"place": TICKS, "value": ["4", "99", "x"], "back": back},
                     token_from=back)
-    assert response.headers["Location"] == back + "#ladder-of-change"
+    assert response.headers["Location"] == back + "#ladder-of-change-snapshot"
     page = session_page(alice, room, "p2p/preparing/personal-stocktake")
-    table = page[page.index("<caption>Your snapshots</caption>"):page.index("</table>")]
-    assert table.count("<th scope=\"col\">") == 3  # the statement column and two snapshots
-    rows = re.findall(r"<tr><th scope=\"row\">.*?</tr>", table, re.S)
-    assert [row.count(">marked<") for row in rows[:4]] == [1, 1, 0, 1]
+    table = page[page.index("Your snapshots, newest first</caption>"):page.index("</table>")]
+    assert table.count("<th scope=\"col\"") == 3  # the statement column and two snapshots
+    rows = re.findall(r"<tr><th scope=\"row\".*?</tr>", table, re.S)
+    # Newest first: statement 4 is marked in the first column (new), 1 and 2 in the second.
+    marks = [re.findall(r'<span class="visually-hidden">(.*?)</span>', row) for row in rows[:4]]
+    assert [[m.split(" (")[0] for m in row] for row in marks] == [
+        ["not marked", "marked"], ["not marked", "marked"], ["not marked", "not marked"], ["marked", "not marked"]]
     # The ticks stay as they were sent, ready to change or to snapshot again.
     workbook = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
     assert workbook.get(TICKS).value == "4"
@@ -216,10 +219,10 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
     for _ in range(2):
         post(alice, "/workbook/ladder", {"place": TICKS, "value": ["5"], "back": back, "request_key": key},
              token_from=back)
-    assert [marked for _, marked in workbook.snapshots(LADDER)] == [{1, 2}, {4}, {5}]
+    assert [s.marked for s in workbook.snapshots(LADDER)] == [{1, 2}, {4}, {5}]
     # A page from before the ticks were an answer (open while the app was updated) still takes its snapshot.
     post(alice, "/workbook/ladder", {"place": LADDER, "statement": ["2", "9"], "back": back}, token_from=back)
-    assert workbook.snapshots(LADDER)[-1][1] == {2, 9} and workbook.get(TICKS).value == "2,9"
+    assert workbook.snapshots(LADDER)[-1].marked == {2, 9} and workbook.get(TICKS).value == "2,9"
 
 
 def test_a_tick_still_arriving_after_a_snapshot_does_not_undo_it(room, as_user):

@@ -630,6 +630,10 @@
         }, function () {});
       }, 1500);
     });
+    // What a page says on arrival beside the button it came back to (the ladder's snapshot, saved or deleted):
+    // focused, so a screen reader reads it out and it is in view, where the person was.
+    var said = document.querySelector("[data-said-on-arrival]");
+    if (said) said.focus();
     // Print buttons wait hidden until this script can make them work.
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.hidden = false;
