@@ -281,13 +281,17 @@ def delete_snapshot(snapshot_id: int):
     workbook, snapshot = _my_snapshot(snapshot_id)
     spot = locate(content(), snapshot.place)
     block = spot.block if spot and spot.block.type == "ladder" else None
-    back = safe_next(request.values.get("back"), url_for("workbook.overview"))
-    anchor = f"#{snapshot_anchor(block.id)}" if block else ""
+    # Back to the ladder's page, beside its buttons, where what happened is said; else to the overview, which says
+    # it at the top.
+    back = safe_next(request.values.get("back"), "")
+    beside = bool(block and back)
+    anchor = f"#{snapshot_anchor(block.id)}" if beside else ""
+    back = back or url_for("workbook.overview")
     if request.method == "POST":
         workbook.delete_snapshot(snapshot.id)
         log.info("ladder-snapshot-deleted user=%s", workbook.user.id)
         flash(f"Your snapshot of {_moment(snapshot.taken_at)} is deleted. Everything else is as it was.",
-              SNAPSHOT_SAID if block else "message")
+              SNAPSHOT_SAID if beside else "message")
         return redirect(back + anchor)
     return _private(Response(render_template("workbook/delete_snapshot.html", snapshot=snapshot, block=block,
                                              when=_moment(snapshot.taken_at), back=back, cancel=back + anchor)))
