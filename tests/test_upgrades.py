@@ -30,6 +30,7 @@ tests that sign people in come last: signing in and opening a board write to the
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import sqlite3
 import uuid
@@ -266,6 +267,15 @@ def test_a_participant_logs_in_and_finds_their_group_and_answers(upgraded):
     missing = [place for place, value in alice["answers"].items()
                if place.startswith(S1 + "/") and f">\n{value}</textarea>" not in page]
     assert not missing, f"Alice's answers at {missing} are not on her Session 1 page after upgrading {upgraded.name}"
+    # Her ladder snapshots, made by that version, are in the comparison on their page, newest first.
+    for place, taken in alice["ladder_snapshots"].items():
+        programme, module, session, block = place.split("/")
+        page = text(client.get(f"/groups/{tuesday.id}/modules/{module}/sessions/{session}"))
+        table = page[page.index("Your snapshots, newest first</caption>"):page.index("</table>")]
+        assert table.count('class="snapshots__when"') == len(taken), f"{place} after upgrading {upgraded.name}"
+        newest = [int(n) for n in re.findall(r'statement-number">(\d+)\.</span>[^<]*</th>\s*<td class="mark[^"]*">'
+                                             r'<span aria-hidden="true">●', table)]
+        assert newest == taken[-1], f"{place}'s newest snapshot after upgrading {upgraded.name}"
 
 
 # Last: these sign people in and open their boards, which writes (sign-ins; responses moved to pseudonyms).

@@ -76,7 +76,7 @@ def test_the_markdown_gives_dates_in_the_hosts_time_zone_as_on_screen(room, as_u
     post(alice, "/workbook/ladder", {"place": TICKS, "value": ["3"], "back": back}, token_from=back)
     LadderSnapshot.update(taken_at=datetime(2026, 6, 30, 23, 30)).execute()   # 00:30 on 1 July in London
     body = alice.get("/workbook/download.md").get_data(as_text=True)
-    assert "Snapshot of 1 July 2026:" in body and "(UTC)" not in body
+    assert "##### Snapshot of 1 July 2026 at 00:30" in body and "(UTC)" not in body
     snapshot = json.loads(alice.get("/workbook/download.json").get_data(as_text=True))["modules"][0]["sessions"][0]
     assert "2026-06-30T23:30:00Z" in json.dumps(snapshot)   # JSON stays in UTC, marked as such
 
