@@ -200,18 +200,22 @@ def revisions():
     return jsonify({place: saved[place].revision for place in wanted if place in saved})
 
 
-def _moment(when) -> str:
-    """A snapshot's moment as people read it, in the host's time zone: "30 November 2026 at 09:05"."""
-    return f"{local_time(when, current_app.config['TIMEZONE']):%-d %B %Y at %H:%M}"
+def _moment(workbook: Workbook, snapshot) -> str:
+    """A snapshot's moment as people read it, in the host's time zone, as its ladder's history tells it apart from
+    the others: "30 November 2026 at 09:05" (with seconds where another was taken in the same minute)."""
+    for moment in ladder_history(workbook.snapshots(snapshot.place)):
+        if moment.snapshot.id == snapshot.id:
+            return moment.when
+    return f"{local_time(snapshot.taken_at, current_app.config['TIMEZONE']):%-d %B %Y at %H:%M}"
 
 
-def said_of_snapshot(taken: SnapshotTaken) -> tuple[str, str]:
+def said_of_snapshot(workbook: Workbook, taken: SnapshotTaken) -> tuple[str, str]:
     """What to say beside the ladder's button after "Save today's snapshot", and its flash category."""
     if taken.outcome == SnapshotTaken.SAVED:
-        return (f"Your snapshot of {_moment(taken.snapshot.taken_at)} is saved. Your ticks stay as they are.",
+        return (f"Your snapshot of {_moment(workbook, taken.snapshot)} is saved. Your ticks stay as they are.",
                 SNAPSHOT_SAID)
     if taken.outcome == SnapshotTaken.UNCHANGED:
-        return (f"Nothing has changed since your snapshot of {_moment(taken.snapshot.taken_at)}, so there is no "
+        return (f"Nothing has changed since your snapshot of {_moment(workbook, taken.snapshot)}, so there is no "
                 "need for another one. It is kept below.", SNAPSHOT_NOTE)
     return ("There is nothing to keep in a snapshot yet. Tick a statement that feels real to you now, or write "
             "about a stage, then save your snapshot.", SNAPSHOT_NOTE)
@@ -224,8 +228,9 @@ bp.add_app_template_global((SNAPSHOT_SAID, SNAPSHOT_NOTE), "SNAPSHOT_CATEGORIES"
 
 
 def snapshot_anchor(block_id: str) -> str:
-    """Where a page goes back to after a snapshot is saved or deleted: the buttons and what is said beside them."""
-    return f"{block_id}-snapshot"
+    """Where a page goes back to after a snapshot is saved or deleted: what is said beside the buttons. Focusable,
+    so going to it focuses it (a screen reader reads it); app.css keeps the buttons above it in view too."""
+    return f"{block_id}-snapshot-said"
 
 
 @bp.post("/workbook/ladder")
@@ -262,7 +267,7 @@ def ladder_snapshot():
         # (None if it was made and has been deleted since: nothing to say of it.)
         taken = [SnapshotTaken(outcome, snapshot)] if snapshot or outcome == SnapshotTaken.EMPTY else []
     if taken:
-        flash(*said_of_snapshot(taken[0]))
+        flash(*said_of_snapshot(workbook, taken[0]))
     return redirect(f"{back}#{snapshot_anchor(spot.block.id)}")
 
 
@@ -287,14 +292,15 @@ def delete_snapshot(snapshot_id: int):
     beside = bool(block and back)
     anchor = f"#{snapshot_anchor(block.id)}" if beside else ""
     back = back or url_for("workbook.overview")
+    when = _moment(workbook, snapshot)
     if request.method == "POST":
         workbook.delete_snapshot(snapshot.id)
         log.info("ladder-snapshot-deleted user=%s", workbook.user.id)
-        flash(f"Your snapshot of {_moment(snapshot.taken_at)} is deleted. Everything else is as it was.",
+        flash(f"Your snapshot of {when} is deleted. Everything else is as it was.",
               SNAPSHOT_SAID if beside else "message")
         return redirect(back + anchor)
     return _private(Response(render_template("workbook/delete_snapshot.html", snapshot=snapshot, block=block,
-                                             when=_moment(snapshot.taken_at), back=back, cancel=back + anchor)))
+                                             when=when, back=back, cancel=back + anchor)))
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def snapshot(client, ticks, key=None):
     data = {"place": TICKS, "value": [str(n) for n in ticks], "back": client.page}
     response = post(client, "/workbook/ladder", {**data, **({"request_key": key} if key else {})}, token_from="/")
     assert response.status_code == 302
-    assert response.headers["Location"] == client.page + "#ladder-of-change-snapshot"
+    assert response.headers["Location"] == client.page + "#ladder-of-change-snapshot-said"
     return text(client.get(client.page))
 
 
@@ -118,7 +118,7 @@ def test_nothing_changed_since_the_latest_snapshot_makes_no_second_one(alice, at
     assert LadderSnapshot.select().count() == 1
     # A reflection written since is a change: the next one is kept.
     autosave(alice, STUCK, "Less stuck.")
-    assert said(snapshot(alice, [2])) == SAVED.format("29 November 2026 at 10:00")
+    assert said(snapshot(alice, [2])) == SAVED.format("29 November 2026 at 10:00:20")   # told apart by its seconds
     assert [s.reflections for s in alice.workbook().snapshots(LADDER)] == [{}, {"stuck": "Less stuck."}]
     # Only the latest counts: going back to an earlier marking is a moment of its own.
     autosave(alice, STUCK, "")
@@ -184,7 +184,7 @@ def test_a_snapshot_is_deleted_after_a_page_that_says_what_goes_and_nothing_else
     assert LadderSnapshot.select().count() == 2
 
     response = post(alice, f"/workbook/ladder/{older.id}/delete", {"back": alice.page})
-    assert response.headers["Location"] == alice.page + "#ladder-of-change-snapshot"
+    assert response.headers["Location"] == alice.page + "#ladder-of-change-snapshot-said"
     page = text(alice.get(alice.page))
     assert said(page) == "Your snapshot of 28 November 2026 at 09:15 is deleted. Everything else is as it was."
     assert [s.id for s in alice.workbook().snapshots(LADDER)] == [newer.id]

@@ -201,7 +201,7 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
     post(alice, "/workbook/ladder", {"place": TICKS, "value": ["1", "2"], "back": back}, token_from=back)
     response = post(alice, "/workbook/ladder", {"place": TICKS, "value": ["4", "99", "x"], "back": back},
                     token_from=back)
-    assert response.headers["Location"] == back + "#ladder-of-change-snapshot"
+    assert response.headers["Location"] == back + "#ladder-of-change-snapshot-said"
     page = session_page(alice, room, "p2p/preparing/personal-stocktake")
     table = page[page.index("Your snapshots, newest first</caption>"):page.index("</table>")]
     assert table.count("<th scope=\"col\"") == 3  # the statement column and two snapshots

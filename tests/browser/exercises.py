@@ -14,9 +14,11 @@ from dataclasses import dataclass
 from playwright.sync_api import Locator, Page, expect
 
 SAVED = "Saved"
-SNAPSHOT_SAVED = "Your snapshot is saved with today’s date."
-# A snapshot's column heading: its date, and its time when another snapshot was taken the same day.
-SNAPSHOT_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}(, \d\d:\d\d)?$")
+# Said beside the button once a snapshot is saved: its date and time, in the host's time zone.
+SNAPSHOT_SAVED = re.compile(r"^Your snapshot of \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d(:\d\d)? is saved\. "
+                            r"Your ticks stay as they are\.$")
+# A snapshot's column heading: its date and time (with seconds when another was taken in the same minute).
+SNAPSHOT_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d(:\d\d)?$")
 # Module 1, Session 1: free-text questions, the simplest page to type into.
 POSITIVE = "What feels positive about undertaking P2P?"
 SAFE = "What behaviours help you feel safe?"
@@ -75,17 +77,22 @@ def strengths_diagram(page: Page) -> Locator:
 
 
 def snapshots_table(page: Page) -> Locator:
-    return page.get_by_role("table", name="Your snapshots")
+    return page.get_by_role("table", name="Your snapshots, newest first")
 
 
-def snapshot_marks(page: Page, number: int) -> list[bool]:
-    """Statement `number`'s row of the snapshot history, as a screen reader reads it: one "marked" or "not marked"
-    per snapshot, oldest first."""
+def snapshot_cells(page: Page, number: int) -> list[str]:
+    """Statement `number`'s row of the snapshot history as a screen reader reads it, one cell per snapshot, newest
+    first: "marked", "not marked", "marked (new since …)", "not marked (no longer: marked on …)"."""
     row = snapshots_table(page).get_by_role("row").filter(
         has=page.get_by_role("rowheader", name=re.compile(rf"^{number}\. ")))
     expect(row).to_have_count(1)
-    return [text.strip().endswith("marked") and "not marked" not in text
-            for text in row.get_by_role("cell").all_text_contents()]
+    return [" ".join(cell.evaluate("c => c.querySelector('.visually-hidden').textContent").split())
+            for cell in row.get_by_role("cell").all()]
+
+
+def snapshot_marks(page: Page, number: int) -> list[bool]:
+    """Statement `number`'s row of the snapshot history: marked or not in each snapshot, newest first."""
+    return [cell.startswith("marked") for cell in snapshot_cells(page, number)]
 
 
 def take_snapshot(page: Page, numbers: list[int]) -> None:
@@ -153,7 +160,7 @@ def _check_ladder(page: Page) -> None:
     expect(textbox(page, LADDER_REFLECTION)).to_have_value(LADDER_TEXT)
     expect(snapshots_table(page)).to_be_visible()
     for number in range(1, 11):
-        assert snapshot_marks(page, number)[-1] == (number in LADDER_TICKS), f"statement {number}"
+        assert snapshot_marks(page, number)[0] == (number in LADDER_TICKS), f"statement {number}"
 
 
 # -- Spectrum: helper or peer relationship (Module 1, Session 2) ----------------------------------------------

@@ -24,9 +24,11 @@ from .exercises import (
     SAFE,
     SAVED,
     SNAPSHOT_DATE,
+    SNAPSHOT_SAVED,
     STAGE_REFLECTION,
     answer_all,
     by_session,
+    snapshot_cells,
     snapshot_marks,
     snapshots_table,
     statement,
@@ -113,8 +115,17 @@ def test_every_kind_of_exercise_is_answered_saved_and_still_there_after_a_reload
         assert not (problem := overflowing(page)), f"{module}/{session} at 360 px: {problem}"
 
 
-def test_ladder_ticks_save_as_they_change_and_snapshots_record_them(join):
-    person = join()
+def snapshot_said(page: Page) -> Locator:
+    """What is said beside the ladder's "Save today's snapshot" button after it is pressed (or one is deleted)."""
+    return page.locator("#ladder-of-change-snapshot-said")
+
+
+def test_a_ladder_worth_coming_back_to_on_a_phone(join):
+    """At 360 px: ticks save as they change and stay after a snapshot; what a snapshot did is said beside its button,
+    in view and read out; nothing changed makes no second one; the comparison runs newest first with the statement
+    column in view as the snapshots scroll sideways, and says in words what moved; a snapshot is deleted with the
+    keyboard alone, after a page that says what goes."""
+    person = join(viewport=PHONE, is_mobile=True, has_touch=True)
     page = person.open("preparing", "personal-stocktake")
     expect(snapshots_table(page)).to_have_count(0)   # no history before the first snapshot
 
@@ -128,31 +139,98 @@ def test_ladder_ticks_save_as_they_change_and_snapshots_record_them(join):
     page.goto(person.group)
     page = person.open("preparing", "personal-stocktake")
     expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
-    expect(statement(page, 6)).to_be_checked()
-    expect(statement(page, 7)).to_be_checked()
     expect(snapshots_table(page)).to_have_count(0)   # ticking is not a snapshot: that stays a choice
 
-    take_snapshot(page, [1, 3])
-    # After saving, the ticks stay as they were: the snapshot is in the table.
+    # The snapshot: said beside the button, in view on the phone and focused (so a screen reader reads it); the ticks
+    # stay ticked.
+    page.get_by_role("button", name="Save today’s snapshot").click()
+    said = snapshot_said(page)
+    expect(said).to_have_text(SNAPSHOT_SAVED)
+    expect(said).to_be_in_viewport()
+    expect(said).to_be_focused()
+    expect(page.get_by_role("button", name="Save today’s snapshot")).to_be_in_viewport()
     expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
-    expect(statement(page, 3)).to_be_checked()
+    expect(statement(page, 6)).to_be_checked()
+    # Pressed again with nothing changed: no second one, said kindly, where the person is.
+    page.get_by_role("button", name="Save today’s snapshot").click()
+    expect(snapshot_said(page)).to_have_text(re.compile(r"^Nothing has changed since your snapshot of "))
+    expect(snapshot_said(page)).to_be_in_viewport()
     expect(snapshots_table(page).get_by_role("columnheader")).to_have_count(2)
-    take_snapshot(page, [3, 6, 7])
 
+    # A second moment: 6 no longer, 3 new.
+    take_snapshot(page, [3, 7])
+    expect(snapshot_said(page)).to_be_in_viewport()
     headers = snapshots_table(page).get_by_role("columnheader")
     expect(headers).to_have_count(3)
-    expect(headers.first).to_have_text("Statement")
-    dates = headers.all_inner_texts()[1:]
+    dates = [" ".join(d.split()) for d in headers.all_inner_texts()[1:]]
     assert all(SNAPSHOT_DATE.match(date) for date in dates), dates
-    # Both taken the same day (unless midnight fell in between): each says its time, so they can be told apart.
-    if len({date.split(",")[0] for date in dates}) == 1:
-        assert all(re.search(r", \d\d:\d\d$", date) for date in dates), dates
-    expected = {1: [True, False], 2: [False, False], 3: [True, True], 6: [False, True], 7: [False, True],
-                10: [False, False]}
-    for number, marks in expected.items():
-        assert snapshot_marks(page, number) == marks, f"statement {number}"
-    page.reload()
-    expect(page.get_by_role("checkbox", checked=True)).to_have_count(3)
+    assert snapshot_marks(page, 3) == [True, False] and snapshot_marks(page, 6) == [False, True]
+    assert snapshot_marks(page, 7) == [True, True]
+    # What moved, in words (not colour alone): beside the marks, and as a screen reader reads each cell.
+    assert snapshot_cells(page, 3)[0] == f"marked (new since {dates[1]})"
+    assert snapshot_cells(page, 6)[0] == f"not marked (no longer: marked on {dates[1]})"
+    table = snapshots_table(page)
+    expect(table.get_by_text("new", exact=True)).to_have_count(1)
+    expect(table.get_by_text("no longer", exact=True)).to_have_count(1)
+
+    # The newest snapshot is in view beside the statements; scrolled sideways, the statement column stays.
+    region = page.get_by_role("region", name="Your snapshots, newest first")
+    region.scroll_into_view_if_needed()
+    newest = headers.nth(1).bounding_box()
+    assert newest["x"] + newest["width"] <= PHONE["width"], newest
+    row_header = table.get_by_role("rowheader", name=re.compile(r"^3\. "))
+    before = row_header.bounding_box()
+    region.evaluate("r => { r.scrollLeft = r.scrollWidth; }")
+    after = row_header.bounding_box()
+    assert abs(after["x"] - before["x"]) < 1, (before, after)
+    assert not (problem := overflowing(page)), f"the ladder at 360 px: {problem}"
+
+    # Delete the older one with the keyboard alone: its summary, its link, the confirmation's button.
+    older = page.locator(".snapshot-list summary").nth(1)
+    when = older.evaluate("s => s.firstChild.textContent.trim()")
+    tab_to(page, older, most=120)
+    page.keyboard.press("Enter")
+    delete_link = page.get_by_role("link", name=re.compile(rf"^Delete this snapshot of {re.escape(when)}\s*…$"))
+    tab_to(page, delete_link)
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", level=1)).to_have_text(f"Delete your snapshot of {when}?")
+    expect(page.get_by_text("Nothing else changes: your ticks as they are now")).to_be_visible()
+    tab_to(page, page.get_by_role("button", name="Delete this snapshot"))
+    page.keyboard.press("Enter")
+    expect(snapshot_said(page)).to_have_text(f"Your snapshot of {when} is deleted. Everything else is as it was.")
+    expect(snapshot_said(page)).to_be_in_viewport()
+    expect(headers).to_have_count(2)
+    expect(headers.nth(1)).to_have_text(re.compile(re.escape(dates[0].split(", ")[0])))
+    expect(page.get_by_role("checkbox", checked=True)).to_have_count(2)
+    expect(statement(page, 3)).to_be_checked()
+    expect(reflection).to_have_value("Trying things out, with support.")
+
+
+def test_every_snapshot_is_printed_with_its_moment_and_reflections(join):
+    """On a desktop, printed (print media, and the PDF Chromium makes): every snapshot with its date and time and
+    the reflections it kept, none of the page's buttons or forms."""
+    person = join()
+    page = person.open("preparing", "personal-stocktake")
+    reflection = textbox(page, f"Stuck {STAGE_REFLECTION}")
+    reflection.fill("The winter I stayed in.")
+    expect(status_of(reflection)).to_have_text(SAVED)
+    take_snapshot(page, [1, 2])
+    take_snapshot(page, [2, 5])
+    moments = [" ".join(s.split()) for s in page.locator(".snapshot-list summary").evaluate_all(
+        "all => all.map(s => s.firstChild.textContent)")]
+    assert len(moments) == 2
+
+    page.goto("/workbook/print")
+    page.emulate_media(media="print")
+    for when in moments:
+        expect(page.get_by_role("heading", name=f"Snapshot of {when}", level=6)).to_be_visible()
+    expect(page.get_by_text("The winter I stayed in.")).to_have_count(3)   # now, and kept by both snapshots
+    expect(page.get_by_role("button", name="Print")).to_be_hidden()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 10_000
+    printed = page.evaluate("() => document.body.innerText")
+    assert all(f"Snapshot of {when}" in printed for when in moments), printed[:2000]
+    assert printed.count("New: 5.") == 1 and printed.count("No longer: 1.") == 1
 
 
 def test_eight_strengths_on_the_diagram_and_a_ninth_is_refused_kindly(join):
