@@ -421,6 +421,31 @@ def _draft_kept_elsewhere(site: Site, page: Page, path: str) -> Response | None:
     return response
 
 
+def _ladder_snapshot_said(site: Site, page: Page) -> Response | None:
+    """The stocktake page come back to after "Save today's snapshot": what happened said beside the button (saved
+    the first time, "nothing has changed" after), and the first snapshot's details open (its reflections, what
+    moved, its delete link)."""
+    page.goto(_answer_once(site, page, *STOCKTAKE))
+    if not site.ladder_said:   # something changed since the last snapshot: saved, the first time
+        statement = page.get_by_role("checkbox", name=re.compile(r"^9\. "))
+        statement.set_checked(not statement.is_checked())
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Save today’s snapshot").click()
+    site.ladder_said = True
+    expect(page.locator("#ladder-of-change-snapshot-said")).not_to_be_empty()
+    page.locator(".snapshot-list summary").first.click()
+    return navigation.value
+
+
+def _snapshot_delete_confirm(site: Site, page: Page) -> Response | None:
+    """The page that says what deleting the participant's latest ladder snapshot takes away (nothing is deleted)."""
+    page.goto(_answer_once(site, page, *STOCKTAKE))
+    page.locator(".snapshot-list summary").first.click()
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name=re.compile(r"^Delete this snapshot of ")).first.click()
+    return navigation.value
+
+
 def _answered_pages() -> list[PageKind]:
     programme = LIBRARY.programme("p2p")
     return [PageKind(f"session-answered:{module_id}/{session_id}", PARTICIPANT, _answered(module_id, session_id),
@@ -525,6 +550,10 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("session-with-shared-answer", PARTICIPANT,
              _with_shared("{demo}/modules/preparing/sessions/personal-stocktake"),
              LIBRARY.programme("p2p").module("preparing").session("personal-stocktake").title),
+    PageKind("session-ladder-snapshot-said", PARTICIPANT, _ladder_snapshot_said,
+             LIBRARY.programme("p2p").module("preparing").session("personal-stocktake").title, swapped=True),
+    PageKind("workbook-snapshot-delete-confirm", PARTICIPANT, _snapshot_delete_confirm,
+             re.compile(r"^Delete your snapshot of \d{1,2} [A-Z][a-z]+ \d{4} at \d\d:\d\d(:\d\d)?\?$")),
     PageKind("session-share-panel-nothing-to-share", PARTICIPANT, _nothing_to_share,
              LIBRARY.programme("p2p").module("module-1").session("session-1").title, swapped=True),
     PageKind("session-done-for-now", PARTICIPANT, _done_for_now,
@@ -643,6 +672,7 @@ class Site:
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
+        self.ladder_said = False   # the participant has saved a snapshot from the said state (see _ladder_snapshot_said)
         self.restarted = False   # the restarter has a fresh workbook and an earlier one (see _restarted)
         self.signed_in_again = False   # and has signed in again since (see _signed_in_again)
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
