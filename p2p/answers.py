@@ -337,9 +337,11 @@ class Workbook:
 
     # Ladder of change: dated and timed snapshots of which statements felt real, with the stages' reflections.
 
-    def take_snapshot(self, place: str, numbers: list[int], reflections: dict[str, str] | None = None) -> SnapshotTaken:
-        """A snapshot of the ladder at `place`: the ticks `numbers` and the stages' reflections as they are now
-        (`reflections`, stage id -> text; by default the saved answers of the ladder's stages). The ticks are
+    def take_snapshot(self, place: str, numbers: list[int], reflections: dict[str, str] | None = None,
+                      taken_at: datetime | None = None) -> SnapshotTaken:
+        """A snapshot of the ladder at `place` (programme/module/session/block): the ticks `numbers` and the stages'
+        reflections as they are now (`reflections`, stage id -> text; by default the saved answers of the ladder's
+        stages), taken now (or at `taken_at`, UTC: `p2p demo` makes a history). The ticks are
         saved as the current ones too (they stay on the page), over whatever is there (a new revision even for the
         same ticks): an older tick's autosave still arriving then meets a version it has not seen, and is not
         written over them. No snapshot is made of nothing (no tick, no reflection), nor of exactly what the
@@ -362,7 +364,7 @@ class Workbook:
                 return SnapshotTaken(SnapshotTaken.UNCHANGED, before)
         payload = json.dumps({"marked": sorted(marked), "reflections": reflections}, ensure_ascii=False)
         row = LadderSnapshot.create(user=self.user.id, place=place, key_generation=self.user.key_generation,
-                                    sealed=self._seal("ladder", place, payload), taken_at=utcnow())
+                                    sealed=self._seal("ladder", place, payload), taken_at=taken_at or utcnow())
         return SnapshotTaken(SnapshotTaken.SAVED, self._snapshot(row))
 
     def _snapshot(self, row: LadderSnapshot) -> Snapshot:
