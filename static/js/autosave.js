@@ -583,14 +583,32 @@
       else if (answer.waiting) answer.send();
     });
     // A button marked data-leaves-page (the ladder's "Save today's snapshot") sends its form as it is, to a page
-    // of its own: what it sends is no longer at risk, so leaving for it does not ask.
+    // of its own: what it sends is no longer at risk, so leaving for it does not ask. What was written beside it
+    // and is not saved yet (a stage's reflection, typed a moment ago) is saved first, so the snapshot keeps it.
+    // A button marked data-clear clears its answer (a single choice).
     document.addEventListener("click", function (event) {
+      var clear = event.target.closest ? event.target.closest("[data-clear]") : null;
+      var cleared = clear && answerOf(clear);
+      if (cleared) { event.preventDefault(); cleared.clear(); return; }
       var button = event.target.closest ? event.target.closest("[data-leaves-page]") : null;
       var answer = button && answerOf(button);
-      if (answer) answer.handedOver = true;
-      var clear = event.target.closest ? event.target.closest("[data-clear]") : null;
-      answer = clear && answerOf(clear);
-      if (answer) { event.preventDefault(); answer.clear(); }
+      if (!answer) return;
+      var section = button.closest("section");
+      var waiting = answers.filter(function (a) {
+        return a !== answer && section && section.contains(a.form) && a.unsaved();
+      });
+      if (!waiting.length) { answer.handedOver = true; return; }
+      event.preventDefault();
+      var said = section.querySelector("[role=status][tabindex]");
+      if (said) said.textContent = "Saving what you wrote first: the snapshot follows once it is saved.";
+      var sendWhenSaved = function () {
+        if (waiting.some(function (a) { return a.unsaved(); })) return;
+        document.removeEventListener("p2p:saved", sendWhenSaved);
+        answer.handedOver = true;
+        answer.form.requestSubmit(button);
+      };
+      document.addEventListener("p2p:saved", sendWhenSaved);
+      waiting.forEach(function (a) { if (!a.sending) a.send(); });
     });
     document.addEventListener("submit", function (event) {
       var answer = answers.filter(function (a) { return a.form === event.target; })[0];

@@ -211,9 +211,9 @@ def test_every_snapshot_is_printed_with_its_moment_and_reflections(join):
     the reflections it kept, none of the page's buttons or forms."""
     person = join()
     page = person.open("preparing", "personal-stocktake")
+    # Written a moment ago and not saved yet when the button is pressed: saved first, and kept by the snapshot.
     reflection = textbox(page, f"Stuck {STAGE_REFLECTION}")
     reflection.fill("The winter I stayed in.")
-    expect(status_of(reflection)).to_have_text(SAVED)
     take_snapshot(page, [1, 2])
     take_snapshot(page, [2, 5])
     moments = [" ".join(s.split()) for s in page.locator(".snapshot-list summary").evaluate_all(
