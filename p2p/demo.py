@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 from . import crypto
 from .answers import LADDER_MARKED, AnswerProblem, Workbook, resolve
@@ -31,6 +31,7 @@ from .models import (
     Proposal,
     Share,
     User,
+    utcnow,
 )
 
 GROUP_NAME = "Demo group"
@@ -216,8 +217,9 @@ def fill(library: Library, group: Group, people: dict[str, Person]) -> None:
     for first, answers in ANSWERS.items():
         person = people[first]
         workbook = Workbook(person.user, person.user.data_key)
-        if first in LADDER_BEFORE and resolve(library, f"{LADDER}/{LADDER_MARKED}"):
-            ladder_snapshot(workbook, LADDER, LADDER_BEFORE[first])
+        ladder = resolve(library, f"{LADDER}/{LADDER_MARKED}") is not None
+        if first in LADDER_BEFORE and ladder:   # three weeks ago: today's snapshot below shows what moved since
+            ladder_snapshot(workbook, LADDER, LADDER_BEFORE[first], utcnow() - timedelta(days=21))
         if first in LADDER_NOW:
             answers = {**answers, f"{LADDER}/{LADDER_MARKED}": ",".join(map(str, LADDER_NOW[first]))}
         for place, value in answers.items():
@@ -227,6 +229,8 @@ def fill(library: Library, group: Group, people: dict[str, Person]) -> None:
                     workbook.save(place, spot.field.clean(value), None)
             except AnswerProblem:
                 pass   # the host's own content asks something else there: that sample is left out
+        if first in LADDER_BEFORE and ladder:
+            ladder_snapshot(workbook, LADDER, LADDER_NOW[first])
         membership = Membership.of(person.user, group)
         for place in DISCUSS.get(first, []):
             if place in answers:
@@ -241,9 +245,9 @@ def fill(library: Library, group: Group, people: dict[str, Person]) -> None:
     between_sessions(group, facilitator, people)
 
 
-def ladder_snapshot(workbook: Workbook, place: str, numbers: list[int]) -> None:
-    """One snapshot of the ladder, taken as "Save today's snapshot" takes it."""
-    workbook.take_snapshot(place, numbers)
+def ladder_snapshot(workbook: Workbook, place: str, numbers: list[int], taken_at: datetime | None = None) -> None:
+    """One snapshot of the ladder, taken as "Save today's snapshot" takes it (at `taken_at`, UTC: a history)."""
+    workbook.take_snapshot(place, numbers, taken_at=taken_at)
 
 
 def _session_exists(library: Library, place: str) -> bool:
