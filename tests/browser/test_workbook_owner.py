@@ -137,7 +137,7 @@ def test_quiet_progress_the_print_view_on_screen_and_on_paper_and_the_story_as_o
     assert blank.bounding_box()["height"] >= 80, "room for a few lines of handwriting"
     expect(blank_lines_under(page, POSITIVE)).to_have_count(0)
     # The recovery story's questions are printed, each with its answer or its blank lines.
-    expect(page.get_by_text("Who are you?", exact=True)).to_be_visible()
+    expect(page.get_by_text("Introduction to you: Who are you?", exact=True)).to_be_visible()   # the part says which
     expect(page.get_by_text(STORY_TEXT, exact=True)).to_be_visible()
 
     # On paper: no site header, navigation, footer or Print button; the answers and blank lines stay.
