@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Callable, ClassVar
 
@@ -40,8 +40,48 @@ def render_markdown(text: str) -> Markup:
     return Markup(_markdown.render(text))
 
 
+# A link from a content text to a session of the same programme: `[text](session:session-2)` (same module),
+# `[text](session:module-1/session-2)`, either with `#block-id` to land on one part of it. Written without a group
+# (one content file serves every group), so it opens the session through a group-free address that redirects to the
+# reader's group following the programme (programme.open_session). Checked once the programme is read: a link to
+# a session or block that is not there stops start-up like any other content mistake.
+SESSION_LINK = re.compile(r"^session:(?:(?P<module>[a-z0-9-]+)/)?(?P<session>[a-z0-9-]+)(?:#(?P<anchor>[a-z0-9-]+))?$")
+
+
+def session_link_path(programme_id: str, module_id: str, session_id: str) -> str:
+    """The group-free address a session link opens (the route in programme.py redirects it into a group)."""
+    return f"/programmes/{programme_id}/modules/{module_id}/sessions/{session_id}"
+
+
+# Words that point at a paper workbook's layout, which a screen does not have: "over the next few pages", "on page
+# 6", "the 4 columns", "the table above", "mark them on the diagram", "overleaf". The shipped content has none (a
+# test keeps it so); `p2p check-content` lists any in a host's own files, to reword.
+PAPER_REFERENCE = re.compile(
+    r"\b(?:(?<!this )pages?|overleaf|columns?|the table (?:above|below)|the diagram)\b", re.IGNORECASE)
+
+
+def paper_references(text: str) -> list[str]:
+    return list(dict.fromkeys(found.group(0) for found in PAPER_REFERENCE.finditer(text)))
+
+
 # ---------------------------------------------------------------------------------------------------
 # The model. Attribute names match the TOML keys, so content/README.md documents both.
+
+
+@dataclass(frozen=True)
+class ContentNote:
+    """A calm note before a hard part (trauma, the lowest point of a story): what is coming, a link to Support, and
+    a link that skips ahead to `skip_to` (an id on the session page) named `skip_label`."""
+    text: Markup
+    skip_to: str = ""
+    skip_label: str = ""
+
+
+# Where "skip ahead" lands when the hard part is the last of its session: the session page's pager.
+SESSION_END = "after-this-session"
+
+# What a block is called where it has no title of its own (as its template heads it).
+_UNTITLED = {"story": "Your story", "yes_no": "Check for yourself", "scenarios": "Scenarios"}
 
 
 @dataclass(frozen=True)
@@ -49,10 +89,16 @@ class Block:
     type: ClassVar[str]
     answerable: ClassVar[bool] = True
     id: str
+    content_note: ContentNote | None = field(default=None, kw_only=True)
 
     @property
     def template(self) -> str:
         return f"programme/blocks/_{self.type}.html"
+
+    @property
+    def heading(self) -> str:
+        return (getattr(self, "title", None) or getattr(self, "prompt", None) or _UNTITLED.get(self.type)
+                or "the next part")
 
 
 @dataclass(frozen=True)
@@ -186,6 +232,7 @@ class StorySection:
     title: str
     intro: Markup | None
     questions: tuple[Question, ...]
+    content_note: ContentNote | None = None
 
 
 @dataclass(frozen=True)
@@ -261,6 +308,17 @@ class Module:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """Something worth rewording that does not stop start-up: a text that points at a paper page."""
+    file: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.where}: {self.message}"
+
+
+@dataclass(frozen=True)
 class Programme:
     id: str
     title: str
@@ -268,6 +326,7 @@ class Programme:
     intro: Markup | None
     facilitator_notes: Markup | None
     modules: tuple[Module, ...]
+    notices: tuple[Notice, ...] = field(default=(), compare=False, repr=False)
 
     def module(self, module_id: str) -> Module | None:
         return next((m for m in self.modules if m.id == module_id), None)
@@ -284,6 +343,7 @@ class HostFile:
 class Library:
     programmes: dict[str, Programme]
     host_files: tuple[HostFile, ...] = ()
+    notices: tuple[Notice, ...] = ()
 
     def programme(self, programme_id: str) -> Programme | None:
         return self.programmes.get(programme_id)
@@ -296,19 +356,40 @@ class Library:
 # Reading TOML tables with the place always known.
 
 
+@dataclass
+class _Reading:
+    """What the reader of one programme knows as it goes: where it is (for links written without a module), the
+    links to check once every module is read, and the notices found."""
+    programme_id: str
+    module_id: str | None = None
+    session_id: str | None = None
+    links: list[tuple[Path, str, str, str | None, str | None]] = field(default_factory=list)
+    notices: list[Notice] = field(default_factory=list)
+
+
 class _Table:
     """One TOML table being read. Every accessor names the place on error; `close()` refuses leftovers."""
 
-    def __init__(self, data: object, file: Path, where: str):
+    def __init__(self, data: object, file: Path, where: str, reading: _Reading | None = None):
         self.file, self.where = file, where
+        self.reading = reading or _Reading(programme_id=Path(file).parent.name)
         if not isinstance(data, dict):
             self.fail("", f"expected a table, found {_describe(data)}")
         self.data: dict = data
         self.used: set[str] = set()
 
+    def place(self, key: str) -> str:
+        return f"{self.where}.{key}" if self.where and key else (self.where or key)
+
     def fail(self, key: str, message: str):
-        where = f"{self.where}.{key}" if self.where and key else (self.where or key)
-        raise ContentError(self.file, where, message)
+        raise ContentError(self.file, self.place(key), message)
+
+    def _notice_paper(self, key: str, value: str):
+        phrases = paper_references(value) if key not in ("id", "type", "status") else []
+        if phrases:
+            words = ", ".join(f"“{phrase}”" for phrase in phrases)
+            self.reading.notices.append(Notice(str(self.file), self.place(key), f"{words} points at a paper "
+                                               "workbook's layout; on a screen, name the part or link to it"))
 
     def _get(self, key: str, required: bool):
         self.used.add(key)
@@ -327,11 +408,38 @@ class _Table:
         value = value.strip()
         if required and not value:
             self.fail(key, "is empty")
+        self._notice_paper(key, value)
         return value or None
 
     def markdown(self, key: str, required: bool = False) -> Markup | None:
         value = self.text(key, required)
-        return render_markdown(value) if value else None
+        return self._render(key, value) if value else None
+
+    def _render(self, key: str, text: str) -> Markup:
+        """Markdown, with session links made into addresses and every link to a session or a part of this page
+        noted for checking once the whole programme is read."""
+        env: dict = {}
+        tokens = _markdown.parse(text, env)
+        for token in tokens:
+            for child in token.children or ():
+                href = child.attrGet("href") if child.type == "link_open" else None
+                if not href:
+                    continue
+                if href.startswith("session:"):
+                    link = SESSION_LINK.match(href)
+                    if not link:
+                        self.fail(key, f"the link {href!r} should be session:<session-id> or "
+                                       "session:<module-id>/<session-id>, optionally with #<block-id>")
+                    module_id = link["module"] or self.reading.module_id
+                    if module_id is None:
+                        self.fail(key, f"the link {href!r} should name its module: session:<module-id>/<session-id>")
+                    child.attrSet("href", session_link_path(self.reading.programme_id, module_id, link["session"])
+                                  + (f"#{link['anchor']}" if link["anchor"] else ""))
+                    self.reading.links.append((self.file, self.place(key), href, module_id, link["session"]))
+                elif href.startswith("#"):
+                    self.reading.links.append((self.file, self.place(key), href, self.reading.module_id,
+                                               self.reading.session_id))
+        return Markup(_markdown.renderer.render(tokens, _markdown.options, env))
 
     def id(self) -> str:
         value = self.text("id")
@@ -363,6 +471,8 @@ class _Table:
             self.fail(key, "should be a list of non-empty texts")
         if required and not value:
             self.fail(key, "is empty")
+        for i, v in enumerate(value):
+            self._notice_paper(f"{key}[{i}]", v)
         return tuple(v.strip() for v in value)
 
     def tables(self, key: str, required: bool = True) -> list[_Table]:
@@ -371,7 +481,8 @@ class _Table:
             return []
         if not isinstance(value, list) or (required and not value):
             self.fail(key, "should be a non-empty list of tables ([[...]])")
-        return [_Table(item, self.file, f"{self.where}.{key}[{i}]".lstrip(".")) for i, item in enumerate(value)]
+        return [_Table(item, self.file, f"{self.where}.{key}[{i}]".lstrip("."), self.reading)
+                for i, item in enumerate(value)]
 
     def close(self):
         unknown = sorted(set(self.data) - self.used)
@@ -489,7 +600,7 @@ def _story(t: _Table) -> Story:
         questions = [_read(q, lambda q: Question(id=q.id(), prompt=q.text("prompt"))) for q in s.tables("questions")]
         sections.append(_read(s, lambda s: StorySection(
             id=s.id(), title=s.text("title"), intro=s.markdown("intro"),
-            questions=_unique(questions, s, "questions"),
+            questions=_unique(questions, s, "questions"), content_note=_content_note(s),
         )))
     return Story(id=t.id(), title=t.text("title", False), intro=t.markdown("intro"),
                  sections=_unique(sections, t, "sections"))
@@ -520,35 +631,108 @@ BLOCK_READERS: dict[str, Callable[[_Table], Block]] = {
 BLOCK_TYPES = tuple(BLOCK_READERS)
 
 
+def _content_note(t: _Table) -> ContentNote | None:
+    text = t.markdown("content_note")
+    return ContentNote(text) if text else None
+
+
 def _block(t: _Table) -> Block:
     kind = t.text("type")
     if kind not in BLOCK_READERS:
         t.fail("type", f"{kind!r} is not a block type; use one of: {', '.join(BLOCK_TYPES)}")
-    return BLOCK_READERS[kind](t)
+    block = BLOCK_READERS[kind](t)
+    note = _content_note(t)
+    return replace(block, content_note=note) if note else block
+
+
+def _skips_ahead(blocks: list[Block]) -> list[Block]:
+    """Each content note's "skip ahead" goes to the part after the one it stands before: the next section of a
+    story, else the next block, else the end of the session."""
+    done = []
+    for i, block in enumerate(blocks):
+        after = blocks[i + 1] if i + 1 < len(blocks) else None
+        skip_to, skip_label = (after.id, after.heading) if after else (SESSION_END, "the end of this session")
+        if isinstance(block, Story):
+            sections = list(block.sections)
+            for j, section in enumerate(sections):
+                if section.content_note:
+                    later = sections[j + 1] if j + 1 < len(sections) else None
+                    to, label = (f"{block.id}-{later.id}", later.title) if later else (skip_to, skip_label)
+                    sections[j] = replace(section, content_note=replace(section.content_note, skip_to=to,
+                                                                          skip_label=label))
+            block = replace(block, sections=tuple(sections))
+        if block.content_note:
+            block = replace(block, content_note=replace(block.content_note, skip_to=skip_to, skip_label=skip_label))
+        done.append(block)
+    return done
 
 
 def _session(t: _Table) -> Session:
-    blocks = [_read(b, _block) for b in t.tables("blocks", required=False)]
+    t.reading.session_id = session_id = t.id()
+    blocks = _skips_ahead([_read(b, _block) for b in t.tables("blocks", required=False)])
     activities = t.texts("activities", required=False)
     for i, activity in enumerate(activities):
         if activity not in ACTIVITIES:
             t.fail(f"activities[{i}]", f"{activity!r} is not an activity; use one of: {', '.join(ACTIVITIES)}")
-    return Session(id=t.id(), title=t.text("title"), aim=t.markdown("aim"),
-                   learning_intentions=t.texts("learning_intentions", required=False),
-                   facilitator_notes=t.markdown("facilitator_notes"), blocks=_unique(blocks, t, "blocks"),
-                   activities=activities)
+    session = Session(id=session_id, title=t.text("title"), aim=t.markdown("aim"),
+                      learning_intentions=t.texts("learning_intentions", required=False),
+                      facilitator_notes=t.markdown("facilitator_notes"), blocks=_unique(blocks, t, "blocks"),
+                      activities=activities)
+    t.reading.session_id = None
+    return session
 
 
 def _module(t: _Table) -> Module:
+    t.reading.module_id = module_id = t.id()
     status = t.text("status", False) or "ready"
     if status not in ("ready", "outline"):
         t.fail("status", f"should be \"ready\" or \"outline\", found {status!r}")
     sessions = [_read(s, _session) for s in t.tables("sessions", required=status == "ready")]
     if status == "outline" and sessions:
         t.fail("sessions", "an outline module has no sessions yet; set status = \"ready\" to add them")
-    return Module(id=t.id(), order=t.integer("order"), title=t.text("title"), subtitle=t.text("subtitle", False),
-                  status=status, intro=t.markdown("intro"), facilitator_notes=t.markdown("facilitator_notes"),
-                  sessions=_unique(sessions, t, "sessions"), file=str(t.file))
+    module = Module(id=module_id, order=t.integer("order"), title=t.text("title"), subtitle=t.text("subtitle", False),
+                    status=status, intro=t.markdown("intro"), facilitator_notes=t.markdown("facilitator_notes"),
+                    sessions=_unique(sessions, t, "sessions"), file=str(t.file))
+    t.reading.module_id = None
+    return module
+
+
+def _anchors(session: Session) -> set[str]:
+    """The ids on a session's page that a link may land on: its blocks and the sections of its stories."""
+    found = {SESSION_END}
+    for block in session.blocks:
+        found.add(block.id)
+        if isinstance(block, Story):
+            found.update(f"{block.id}-{section.id}" for section in block.sections)
+    return found
+
+
+def _check_links(programme: Programme, reading: _Reading):
+    for file, where, href, module_id, session_id in reading.links:
+        if href.startswith("#"):
+            module = programme.module(module_id) if module_id else None
+            session = module.session(session_id) if module and session_id else None
+            if session is None:
+                raise ContentError(file, where, f"the link {href!r} goes to a part of this page, which only a "
+                                                "session's texts can do; to link to a session use session:<id>")
+            if href[1:] not in _anchors(session):
+                raise ContentError(file, where, f"the link {href!r} goes to no part of this session; its parts "
+                                                f"are: {', '.join(sorted(_anchors(session) - {SESSION_END}))}")
+            continue
+        link = SESSION_LINK.match(href)
+        module = programme.module(module_id)
+        if module is None:
+            raise ContentError(file, where, f"the link {href!r} goes to module {module_id!r}, which is not in "
+                                            f"this programme; its modules are: "
+                                            f"{', '.join(m.id for m in programme.modules)}")
+        session = module.session(link["session"])
+        if session is None:
+            raise ContentError(file, where, f"the link {href!r} goes to session {link['session']!r}, which is not in "
+                                            f"module {module.id!r}; its sessions are: "
+                                            f"{', '.join(s.id for s in module.sessions) or 'none yet'}")
+        if link["anchor"] and link["anchor"] not in _anchors(session):
+            raise ContentError(file, where, f"the link {href!r} goes to no part of that session; its parts are: "
+                                            f"{', '.join(sorted(_anchors(session) - {SESSION_END}))}")
 
 
 def _load_toml(path: Path) -> dict:
@@ -602,12 +786,13 @@ def load_programme(programme_id: str, folder: Path, files: dict[str, Path],
     head_file = files.get("programme.toml")
     if head_file is None:
         raise ContentError(folder / "programme.toml", "", "is missing: every programme folder needs one")
-    head = _Table(_load_toml(head_file), head_file, "")
+    reading = _Reading(programme_id)
+    head = _Table(_load_toml(head_file), head_file, "", reading)
     modules: dict[str, Module] = {}
     for _, path in sorted(files.items()):
         if path == head_file:
             continue
-        module = _read(_Table(_load_toml(path), path, ""), _module)
+        module = _read(_Table(_load_toml(path), path, "", reading), _module)
         if module.id in modules:
             _refuse_second_module(module.id, Path(modules[module.id].file), path, host_paths)
         modules[module.id] = module
@@ -618,7 +803,8 @@ def load_programme(programme_id: str, folder: Path, files: dict[str, Path],
     ))
     if not programme.modules:
         raise ContentError(folder, "", "has no module files beside programme.toml")
-    return programme
+    _check_links(programme, reading)
+    return replace(programme, notices=tuple(reading.notices))
 
 
 def load_library(root: Path, host_root: Path | None = None) -> Library:
@@ -638,4 +824,5 @@ def load_library(root: Path, host_root: Path | None = None) -> Library:
                                                   frozenset(own_files.values()))
     if not programmes:
         raise ContentError(root, "", "holds no programme folders")
-    return Library(programmes=programmes, host_files=tuple(host_files))
+    return Library(programmes=programmes, host_files=tuple(host_files),
+                   notices=tuple(n for p in programmes.values() for n in p.notices))

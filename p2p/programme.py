@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, render_template
+from flask import Blueprint, abort, redirect, render_template, url_for
 from flask_login import current_user, login_required
 
 from . import permissions
 from .access import membership_or_404
 from .answers import place_of, progress
-from .models import Share
+from .models import Group, Share
 from .web import content
 from .workbook import open_workbook
 
@@ -65,3 +65,17 @@ def session(group_id: int, module_id: str, session_id: str):
         next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
         show_notes=permissions.can_see_facilitator_notes(membership),
     )
+
+
+@bp.get("/programmes/<programme_id>/modules/<module_id>/sessions/<session_id>")
+@login_required
+def open_session(programme_id: str, module_id: str, session_id: str):
+    """Where a content text's session link goes (content.SESSION_LINK): content is written once for every group, so
+    the link names no group; it opens the session in the newest of the reader's groups following that programme
+    (answers belong to the programme, not the group, so any of them shows the same workbook)."""
+    group_id = Group.first_by_programme(current_user).get(programme_id)
+    programme = content().programme(programme_id)
+    module = programme.module(module_id) if programme else None
+    if group_id is None or module is None or module.session(session_id) is None:
+        abort(404)
+    return redirect(url_for("programme.session", group_id=group_id, module_id=module_id, session_id=session_id))

@@ -4,6 +4,7 @@ If one of these fails after a content edit, something from the programme's own w
 (or an id that participants' answers are stored under was changed).
 """
 
+import re
 from pathlib import Path
 
 from p2p.content import load_library
@@ -132,7 +133,7 @@ def test_session_2_spectrum_and_principles():
     assert spectrum.left == "Helper type relationship"
     assert spectrum.right == "Mutually empowering peer relationship"
     assert len(spectrum.pairs) == 8
-    assert spectrum.prompt.startswith("Take a moment to consider the table above")
+    assert spectrum.prompt.startswith("Take a moment to consider the two kinds of relationship")
     (principles,) = _blocks_of(session_2, "table_notes")
     assert tuple(principles.columns) == ("Principle", "Feature")
     assert principles.notes_label == "What does this mean for boundaries?"
@@ -180,7 +181,7 @@ def test_session_4_strengths_choose_8_of_28():
     options = [o for g in strengths.groups for o in g.options]
     assert len({o.id for o in options}) == 28
     assert all(o.text and o.text.strip() for o in options)
-    assert strengths.prompt.startswith("Choose 8 strengths across the 4 columns")
+    assert strengths.prompt.startswith("Choose 8 strengths across the four groups")
     assert len(_blocks_of(session_4, "free_text")) == 2
 
 
@@ -216,8 +217,10 @@ def test_course_sessions_each_have_an_aim():
         "Surviving and Thriving",
         "Positive Risk Taking and Boundaries",
         "Review and Evaluation",
+        "Useful Resources",   # the outline's last heading, with nothing under it in the seed
     ]
-    assert all(s.aim for s in course.sessions)
+    assert all(s.aim for s in course.sessions[:-1])
+    assert course.session("useful-resources").blocks and course.session("useful-resources").facilitator_notes
 
 
 def test_boundaries_session_has_the_two_lessons():
@@ -248,3 +251,61 @@ def test_no_web_page_debris():
     joined = "\n".join(texts)
     for debris in ("About Lesson", "Exercise Files", "No Attachment Found", "WORKBOOK PAGES"):
         assert debris not in joined
+
+
+# --- written for a screen, faithful to the seeds (issue 12) ---------------------------------------------
+
+
+def test_no_text_points_at_a_paper_page_column_table_or_diagram():
+    """The seeds are Word workbooks ("over the next few pages", "on page 6", "the 4 columns", "the table above",
+    "mark them on the diagram"); on a screen those point at nothing. The loader notices such words in any text."""
+    assert _lib().notices == ()
+
+
+def test_session_1_asks_the_seeds_questions_in_their_order():
+    session_1 = _p2p().module("module-1").session("session-1")
+    safe = session_1.block("behaviours-help-you-feel-safe")
+    assert safe.prompt == ("To feel safe undertaking the programme, what needs to be in place for you? "
+                           "What behaviours help you feel safe?")
+    others = session_1.block("behaviours-you-can-demonstrate")
+    assert others.prompt.startswith("To contribute to others in the group feeling safe, what can you bring from your "
+                                    "journey so far? What behaviours")
+    assert safe.help is None and others.help is None
+
+
+def test_chime_starts_with_what_it_stands_for_not_a_fragment():
+    chime = _p2p().module("module-1").session("session-3").block("chime")
+    assert "Connectedness, Hope, Identity, Meaning and Empowerment" in chime.text
+    assert "Characterised by" not in chime.text   # those words are the table's, row by row
+
+
+def test_the_values_link_is_a_link_that_says_it_needs_the_internet():
+    values = _p2p().module("module-1").session("session-3").block("personal-values")
+    assert '<a href="https://personalvalu.es/">' in values.text and "needs a connection" in values.text
+
+
+def test_session_links_go_to_sessions_of_the_programme():
+    session_2 = _p2p().module("module-1").session("session-2")
+    text = session_2.block("boundaries-principles-and-features").text
+    assert 'href="/programmes/p2p/modules/module-1/sessions/session-1"' in text
+    assert 'href="#principles-and-boundaries"' in text
+
+
+def test_the_trauma_lesson_refers_to_this_course_under_one_heading():
+    session = _lib().programmes["peer-support-training"].module("course").session("positive-risk-taking-and-boundaries")
+    trauma = session.block("trauma-informed-peer-support")
+    assert "module 11" not in trauma.text and "module 4" not in trauma.text and "module 10" not in trauma.text
+    assert 'href="/programmes/peer-support-training/modules/course/sessions/the-peer-relationship"' in trauma.text
+    headings = [trauma.title, *re.findall(r"<h3>(.*?)</h3>", trauma.text)]
+    assert headings == ["Trauma and the peer relationship", "Trauma-informed peer support"]
+
+
+def test_content_notes_before_the_trauma_lesson_and_the_lowest_point():
+    session = _lib().programmes["peer-support-training"].module("course").session("positive-risk-taking-and-boundaries")
+    note = session.block("trauma-informed-peer-support").content_note
+    assert "trauma" in note.text and (note.skip_to, note.skip_label) == ("boundaries", "Boundaries")
+    story = _p2p().module("preparing").session("personal-recovery-story").block("recovery-story")
+    beginning = next(s for s in story.sections if s.id == "the-beginning")
+    assert "lowest point" in beginning.content_note.text
+    assert (beginning.content_note.skip_to, beginning.content_note.skip_label) == (
+        "recovery-story-the-turning-point", "The turning point")
