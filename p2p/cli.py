@@ -236,6 +236,10 @@ def check_content_command(content_dir: Path, instance_content_dir: Path | None):
             click.echo(f"    {own.path.relative_to(own_folder)} ({instead})")
     else:
         click.echo(f"No files of your own in {own_folder}: the programme is as shipped.")
+    if library.notices:
+        click.echo("Worth rewording for a screen (the app starts all the same):")
+        for notice in library.notices:
+            click.echo(f"    {notice}")
     click.echo("Content is valid.")
 
 

@@ -98,10 +98,11 @@ EXAMPLE_SUPPORT = '''\
 
 ## Helplines
 
-- **Samaritans**: call 116 123, free, any time, day or night.
-- **Shout**: text SHOUT to 85258, free, any time.
+- **Samaritans**: call [116 123](tel:116123), free, any time, day or night.
+- **Shout**: text SHOUT to [85258](sms:85258?body=SHOUT), free, any time.
+- **NHS 111** (England): call [111](tel:111) and choose option 2 for mental health support, any time.
 
-If you are in danger or cannot keep yourself safe, call 999.
+If you are in danger or cannot keep yourself safe, call [999](tel:999).
 '''
 
 

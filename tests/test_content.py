@@ -239,3 +239,109 @@ def test_check_content_says_which_files_are_the_hosts(shipped, tmp_path):
     host_file(tmp_path / "own", "prog/20-ours.toml", "id = ")
     result = CliRunner().invoke(check_content_command, args)
     assert result.exit_code == 1 and f"{tmp_path / 'own' / 'prog' / '20-ours.toml'}: is not valid TOML" in result.output
+
+
+# --- links between sessions, links within a page, content notes, paper words (issue 12) -------------------
+
+LINKING_MODULE = GOOD_MODULE + '''
+  [[sessions.blocks]]
+  type = "reading"
+  id = "r1"
+  text = """See [the question](#q1), [session two](session:s2#q2) and [the other module](session:other/t1)."""
+[[sessions]]
+id = "s2"
+title = "Session two"
+  [[sessions.blocks]]
+  type = "free_text"
+  id = "q2"
+  prompt = "And now?"
+'''
+OTHER_MODULE = 'id = "other"\norder = 2\ntitle = "Other"\n[[sessions]]\nid = "t1"\ntitle = "T one"\n'
+
+
+def test_links_to_sessions_and_to_parts_of_the_page_become_addresses(tmp_path):
+    write_programme(tmp_path, LINKING_MODULE)
+    (tmp_path / "prog" / "20-other.toml").write_text(OTHER_MODULE)   # a later file: links are checked at the end
+    text = load_library(tmp_path).programme("prog").module("mod").session("s1").block("r1").text
+    assert '<a href="#q1">the question</a>' in text
+    assert '<a href="/programmes/prog/modules/mod/sessions/s2#q2">session two</a>' in text
+    assert '<a href="/programmes/prog/modules/other/sessions/t1">the other module</a>' in text
+
+
+@pytest.mark.parametrize("wrong, words, message", [
+    ("session:s2#q2", "session:s3", "session 's3', which is not in module 'mod'; its sessions are: s1, s2"),
+    ("session:other/t1", "session:nowhere/t1", "module 'nowhere', which is not in this programme"),
+    ("#q1", "#q9", "goes to no part of this session; its parts are: q1, r1"),
+    ("session:s2#q2", "session:s2#q9", "goes to no part of that session; its parts are: q2"),
+    ("session:s2#q2", "session:S2", "should be session:<session-id> or session:<module-id>/<session-id>"),
+])
+def test_a_link_to_nothing_stops_start_up_naming_the_place(tmp_path, wrong, words, message):
+    path = write_programme(tmp_path, LINKING_MODULE.replace(wrong, words, 1))
+    (tmp_path / "prog" / "20-other.toml").write_text(OTHER_MODULE)
+    with pytest.raises(ContentError) as caught:
+        load_library(tmp_path)
+    assert caught.value.file == str(path) and caught.value.where == "sessions[0].blocks[1].text"
+    assert message in caught.value.message
+
+
+def test_a_programme_text_names_the_module_of_its_session_links_and_links_no_part_of_a_page(tmp_path):
+    write_programme(tmp_path, GOOD_MODULE, 'title = "T"\nsummary = "S"\nintro = "Start at [one](session:mod/s1)."\n')
+    assert 'href="/programmes/prog/modules/mod/sessions/s1"' in load_library(tmp_path).programme("prog").intro
+    for intro, words in (("[one](session:s1)", "should name its module"), ("[one](#q1)", "only a session's texts")):
+        write_programme(tmp_path, GOOD_MODULE, f'title = "T"\nsummary = "S"\nintro = "{intro}"\n')
+        with pytest.raises(ContentError, match=words):
+            load_library(tmp_path)
+
+
+def test_a_content_note_skips_ahead_to_the_next_part(tmp_path):
+    write_programme(tmp_path, GOOD_MODULE.replace('prompt = "How are you?"', '''prompt = "How are you?"
+  content_note = "This asks about hard times."''') + '''
+  [[sessions.blocks]]
+  type = "story"
+  id = "story"
+    [[sessions.blocks.story.sections]]
+'''.replace("[[sessions.blocks.story.sections]]", '''[[sessions.blocks.sections]]
+    id = "one"
+    title = "One"
+    content_note = "The lowest point."
+      [[sessions.blocks.sections.questions]]
+      id = "a"
+      prompt = "A?"
+    [[sessions.blocks.sections]]
+    id = "two"
+    title = "Two"
+    content_note = "Also hard."
+      [[sessions.blocks.sections.questions]]
+      id = "b"
+      prompt = "B?"'''))
+    session = load_library(tmp_path).programme("prog").module("mod").session("s1")
+    note = session.block("q1").content_note
+    assert "This asks about hard times." in note.text and (note.skip_to, note.skip_label) == ("story", "Your story")
+    one, two = session.block("story").sections
+    assert (one.content_note.skip_to, one.content_note.skip_label) == ("story-two", "Two")
+    assert (two.content_note.skip_to, two.content_note.skip_label) == ("after-this-session", "the end of this session")
+
+
+def test_words_that_point_at_paper_are_noticed_and_listed_by_check_content(tmp_path):
+    from click.testing import CliRunner
+
+    from p2p.cli import check_content_command
+    path = write_programme(tmp_path, GOOD_MODULE.replace("How are you?", "Finally on page 6, how are you? "
+                                                         "Mark them on the diagram."))
+    (notice,) = load_library(tmp_path).notices
+    assert notice.file == str(path) and notice.where == "sessions[0].blocks[0].prompt"
+    assert "“page”, “the diagram”" in notice.message
+    result = CliRunner().invoke(check_content_command, ["--content-dir", str(tmp_path),
+                                                        "--instance-content-dir", str(tmp_path / "none")])
+    assert result.exit_code == 0 and "Worth rewording for a screen" in result.output
+    assert f"{path}: sessions[0].blocks[0].prompt: “page”" in result.output and "Content is valid." in result.output
+
+
+@pytest.mark.parametrize("words, noticed", [
+    ("over the next few pages", True), ("on pages 4-6", True), ("the 4 columns", True), ("overleaf", True),
+    ("the table above", True), ("the table below", True), ("mark them on the diagram", True),
+    ("on this page", False), ("the two questions that follow", False), ("a table of contents", False),
+])
+def test_what_counts_as_pointing_at_paper(words, noticed):
+    from p2p.content import paper_references
+    assert bool(paper_references(f"Read {words}.")) is noticed

@@ -73,3 +73,45 @@ def test_a_group_whose_programme_left_the_content_folder_explains_it(room, as_us
     alice = as_user(room.alice)
     assert "is not in the app’s content folder" in text(alice.get(f"/groups/{room.group.id}"))
     assert alice.get(f"/groups/{room.group.id}/modules/module-1").status_code == 404
+
+
+def test_a_session_link_in_the_content_opens_that_session_in_the_readers_group(room, as_user):
+    alice = as_user(room.alice)
+    page = text(alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-2"))
+    link = "/programmes/p2p/modules/module-1/sessions/session-1"
+    assert f'<a href="{link}">Session 1</a>' in page   # "refer back to your thoughts in Session 1", not "pages 4-6"
+    response = alice.get(link)
+    assert response.status_code == 302
+    assert response.headers["Location"] == f"/groups/{room.group.id}/modules/module-1/sessions/session-1"
+    assert alice.get("/programmes/p2p/modules/module-1/sessions/session-9").status_code == 404
+    # Someone in no group following that programme has nowhere to open it.
+    assert alice.get("/programmes/peer-support-training/modules/course/sessions/the-peer-relationship").status_code == 404
+    assert as_user(room.outsider).get(link).headers["Location"].startswith(f"/groups/{room.other_group.id}/")
+
+
+def test_a_content_note_comes_before_the_trauma_lesson_with_support_and_a_way_past_it(room, as_user):
+    Group.update(programme="peer-support-training").where(Group.id == room.group.id).execute()
+    page = text(as_user(room.alice).get(
+        f"/groups/{room.group.id}/modules/course/sessions/positive-risk-taking-and-boundaries"))
+    note = page.index('class="content-note"')
+    assert note < page.index('id="trauma-informed-peer-support"') < page.index('id="boundaries"')
+    assert 'href="/support">Support</a>' in page[note:] and "This reading is about trauma" in page[note:]
+    assert '<a class="content-note__skip" href="#boundaries">Skip ahead to Boundaries</a>' in page
+    assert 'href="#boundaries">boundaries</a>' in page   # "In this session we also go on to look at boundaries"
+
+
+def test_a_content_note_comes_before_the_lowest_point_questions_of_the_story(room, as_user):
+    page = text(as_user(room.alice).get(
+        f"/groups/{room.group.id}/modules/preparing/sessions/personal-recovery-story"))
+    note = page.index('id="recovery-story-the-beginning-note"')
+    assert page.index('id="recovery-story-introduction-to-you"') < note < page.index(
+        'id="recovery-story-the-beginning"') < page.index("Do you remember the lowest point")
+    assert 'href="#recovery-story-the-turning-point">Skip ahead to The turning point</a>' in page
+    assert page.count('class="content-note"') == 1
+
+
+def test_session_1_asks_what_needs_to_be_in_place_first_as_a_question(room, as_user):
+    page = text(as_user(room.alice).get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1"))
+    question = ("To feel safe undertaking the programme, what needs to be in place for you? "
+                "What behaviours help you feel safe?")
+    assert f'class="question">{question}</h2>' in page

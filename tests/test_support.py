@@ -85,3 +85,19 @@ def test_first_start_writes_an_example_but_no_support_file(tmp_path):
 def test_the_projector_has_no_support_link(app, room, as_user):
     page = as_user(room.facilitator).get(f"/groups/{room.group.id}/board/projector").get_data(as_text=True)
     assert 'href="/support"' not in page
+
+
+def test_the_default_numbers_are_a_tap_to_call_or_text_away(client):
+    """On a phone, a helpline should be one tap: tel: for calls, sms: for Shout's text line. NHS 111's option 2 is
+    the mental-health line."""
+    body = client.get("/support").get_data(as_text=True)
+    assert '<a href="tel:116123">116 123</a>' in body
+    assert '<a href="sms:85258?body=SHOUT">85258</a>' in body and "text SHOUT to" in body
+    assert '<a href="tel:111">111</a> and choose option 2 for mental health' in body
+    assert '<a href="tel:999">999</a>' in body
+
+
+def test_the_example_support_file_links_its_numbers_too():
+    from p2p.config import EXAMPLE_SUPPORT
+    assert "[116 123](tel:116123)" in EXAMPLE_SUPPORT and "(sms:85258?body=SHOUT)" in EXAMPLE_SUPPORT
+    assert "[111](tel:111) and choose option 2" in EXAMPLE_SUPPORT
