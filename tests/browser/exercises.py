@@ -21,7 +21,8 @@ SNAPSHOT_SAVED = re.compile(r"^Your snapshot of \d{1,2} [A-Z][a-z]+ \d{4} at \d\
 SNAPSHOT_DATE = re.compile(r"^\d{1,2} [A-Z][a-z]{2} \d{4}, \d\d:\d\d(:\d\d)?$")
 # Module 1, Session 1: free-text questions, the simplest page to type into.
 POSITIVE = "What feels positive about undertaking P2P?"
-SAFE = "What behaviours help you feel safe?"
+SAFE = ("To feel safe undertaking the programme, what needs to be in place for you? "
+        "What behaviours help you feel safe?")
 STAGE_REFLECTION = "How can you use this in a positive way in your role/emerging role in peer support?"
 BOUNDARIES = "What does this mean for boundaries?"
 
@@ -165,7 +166,7 @@ def _check_ladder(page: Page) -> None:
 
 # -- Spectrum: helper or peer relationship (Module 1, Session 2) ----------------------------------------------
 
-SPECTRUM = re.compile(r"^Take a moment to consider the table above and mark where you think you spend most")
+SPECTRUM = re.compile(r"^Take a moment to consider the two kinds of relationship, side by side, and mark where")
 SPECTRUM_CHOICE = "More to the right"
 SPECTRUM_TEXT = "Mostly doing with, though I slip into advice when I am tired."
 

@@ -25,7 +25,8 @@ from .server import PASSWORD
 
 MODULE_1 = LIBRARY.programme("p2p").module("module-1")
 SESSION_1 = MODULE_1.session("session-1")
-SAFE_QUESTION = "What behaviours help you feel safe?"
+SAFE_QUESTION = ("To feel safe undertaking the programme, what needs to be in place for you? "
+                 "What behaviours help you feel safe?")
 CODE_NOT_WORKING = "That code isn't working. It may have expired or been changed."
 JOIN_LINK = re.compile(r"^https?://\S+/join/[A-Z0-9]{6}$")
 RECOVERY_CODE = re.compile(r"^[A-Z0-9]{4}(-[A-Z0-9]{4}){3}$")   # four groups of four

@@ -539,7 +539,7 @@ def test_keyboard_only_type_move_along_the_spectrum_and_tick_a_strength(join):
     keyboard = page.keyboard
 
     # Tab to the spectrum: with nothing chosen yet, focus lands on its first place; the arrows move along it.
-    spectrum = page.get_by_role("group", name=re.compile(r"^Take a moment to consider the table above"))
+    spectrum = page.get_by_role("group", name=re.compile(r"^Take a moment to consider the two kinds of relationship"))
     tab_to(page, spectrum.get_by_role("radio").first)
     keyboard.press("ArrowRight")
     expect(spectrum.get_by_role("radio", name="More to the left")).to_be_checked()
@@ -599,3 +599,62 @@ def test_the_first_test_answers_every_kind_of_exercise_in_the_content():
                   for session in module.sessions for block in session.blocks if fields_of(block)}
     answered = {kind(LIBRARY.programme("p2p").module(e.module).session(e.session).block(e.block)) for e in EXERCISES}
     assert answered == in_content
+
+
+def test_content_for_a_screen_at_360px_notes_links_and_questions_in_the_seeds_order(join, demo, new_context):
+    """On a phone: Session 1 asks what needs to be in place first, as a question; a link in the text opens the
+    session it names; the trauma lesson has a calm content note before it, whose Support link works and whose
+    "skip ahead" a keyboard can follow past the lesson; on Support a helpline is a tap to call."""
+    person = join(viewport=PHONE, is_mobile=True, has_touch=True)
+    page = person.open("module-1", "session-1")
+    questions = page.locator("h2.question")
+    expect(questions).to_have_text([
+        "What feels positive about undertaking P2P?",
+        "Is there anything that feels challenging?",
+        SAFE,
+        re.compile(r"^To contribute to others in the group feeling safe, what can you bring from your journey so far"
+                   r"\? What behaviours can you demonstrate"),
+    ])
+    expect(textbox(page, SAFE)).to_be_visible()   # the two questions are the answer's own label, not a grey hint
+
+    # "Refer back to your thoughts in Session 1" (the seed's "pages 4-6") is a link that opens it in their group.
+    page = person.open("module-1", "session-2")
+    page.get_by_role("link", name="Session 1", exact=True).click()
+    expect(page).to_have_url(re.compile(rf"{person.group}/modules/module-1/sessions/session-1$"))
+
+    # The demo facilitator opens a group on the Peer Support Training course; the participant joins it too.
+    staff = new_context().new_page()
+    log_in(staff, demo.facilitator.name, demo.facilitator.password)
+    staff.goto("/groups/new")
+    staff.get_by_label("Group name").fill("Course group")
+    staff.get_by_role("radio", name=re.compile("^Peer Support Training")).check()
+    staff.get_by_role("button", name="Create the group").click()
+    code = staff.get_by_text(re.compile(r"^[A-Z0-9]{3}-[A-Z0-9]{3}$"), exact=True).inner_text()
+    course = urlsplit(staff.url).path.removesuffix("/invite")
+    staff.context.close()
+    page.goto(f"/join/{code}")
+    page.get_by_role("button", name="Join Course group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Course group")
+
+    page.goto(f"{course}/modules/course/sessions/positive-risk-taking-and-boundaries")
+    note = page.get_by_role("note", name="Content note")
+    expect(note).to_contain_text("This reading is about trauma")
+    lesson = page.get_by_role("heading", name="Trauma and the peer relationship", level=2)
+    assert note.bounding_box()["y"] < lesson.bounding_box()["y"]   # the note comes first
+    expect(page.get_by_role("heading", name="Trauma-informed peer support", level=3)).to_have_count(1)
+    assert not (problem := overflowing(page)), f"the trauma lesson at 360 px: {problem}"
+
+    # Skip ahead with the keyboard alone: it lands on the boundaries scenarios, and Tab goes on from there.
+    skip = note.get_by_role("link", name="Skip ahead to Boundaries")
+    tab_to(page, skip)
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"#boundaries$"))
+    expect(page.get_by_role("heading", name="Boundaries", level=2)).to_be_in_viewport()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Discuss Scenario 1 with the group")).to_be_focused()
+
+    # The note's Support link opens Support, where a helpline is a tap to call and Shout a tap to text.
+    note.get_by_role("link", name="Support", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Support")
+    expect(page.get_by_role("link", name="116 123")).to_have_attribute("href", "tel:116123")
+    expect(page.get_by_role("link", name="85258")).to_have_attribute("href", "sms:85258?body=SHOUT")

@@ -40,8 +40,10 @@ STORY_SESSION = P2P.module("preparing").session("personal-recovery-story")
 # Module 1, Session 1: four free-text questions.
 POSITIVE = "What feels positive about undertaking P2P?"
 CHALLENGING = "Is there anything that feels challenging?"
-SAFE = "What behaviours help you feel safe?"
-DEMONSTRATE = "What behaviours can you demonstrate that will help others feel safe?"
+SAFE = ("To feel safe undertaking the programme, what needs to be in place for you? "
+        "What behaviours help you feel safe?")
+DEMONSTRATE = ("To contribute to others in the group feeling safe, what can you bring from your journey so far? "
+               "What behaviours can you demonstrate that will help others feel safe?")
 POSITIVE_TEXT = "Learning alongside people who get it.\nAnd being trusted with their stories."
 CHALLENGING_TEXT = "Speaking up in a big group."
 SAFE_TEXT = "Being listened to, without advice."
