@@ -629,6 +629,10 @@ PAGE_KINDS: list[PageKind] = [
              swapped=True),
     PageKind("discussion-facilitator", FACILITATOR, _goto(DISCUSSION), "Scenario 1"),
     PageKind("home-participant-now", PARTICIPANT, _in_the_course(_goto("/")), "Hello, {participant}"),
+    # A content note (trauma) before the lesson, with Support and "skip ahead", as a participant sees it.
+    PageKind("session-with-content-note", PARTICIPANT,
+             _in_the_course(_goto("{group[peer-support-training]}/modules/course/sessions/"
+                                  "positive-risk-taking-and-boundaries")), BOUNDARIES_SESSION.title),
     *_programme_pages(),
     # The code of behaviour board.
     *_board_pages(),
