@@ -41,6 +41,8 @@ ACCESS = {
     "groups.show": MEMBERS,
     "programme.module": MEMBERS,
     "programme.session": MEMBERS,
+    # A content text's session link: it opens the session in one of the person's groups following the programme.
+    "programme.open_session": PROGRAMME_MEMBERS,
     "groups.edit": GROUP_FACILITATORS,
     "groups.invite": GROUP_FACILITATORS,
     "groups.invite_qr": GROUP_FACILITATORS,
@@ -136,7 +138,7 @@ def people(app, room):
 
 
 def url_for_rule(app, rule, room):
-    values = {"group_id": room.group.id, "module_id": "module-1", "session_id": "session-1",
+    values = {"group_id": room.group.id, "programme_id": "p2p", "module_id": "module-1", "session_id": "session-1",
               "user_id": room.alice.id, "token": "not-a-real-token", "code": "ZZZZZZ", "filename": "css/app.css",
               "kind": "md", "proposal_id": 999, "snapshot_id": 999, "thought_id": 999, "block_id": "boundaries",
               "scenario_id": "scenario-1"}
