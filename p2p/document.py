@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
+from markupsafe import Markup
+
 from .answers import DONE_FOR_NOW, Saved, Snapshot, Workbook, fields_of, locate, place_of, where_from
 from .content import Block, Ladder, Library, Module, PickN, Programme, Session, Spectrum, Story
 from .web import local_time
@@ -211,6 +213,14 @@ def _by_group(block: PickN, e: Entry) -> list[tuple[str, list[str]]]:
     return [(group.title, [o.name for o in group.options if o.id in chosen]) for group in block.groups]
 
 
+def _markdown_note(note) -> list[str]:
+    """A content note before a hard part (content: `content_note`), as a quote: on paper and in a file too."""
+    if note is None:
+        return []
+    return [f"> **Content note.** {Markup(note.text).striptags()} Go at your own pace, and stop whenever you need to.",
+            ""]
+
+
 def _markdown_answer(block: Block, e: Entry, quote: Callable[[str], str]) -> list[str]:
     if e.kind in ("yesno", "stop"):   # every option, so that it reads (and can be answered) like the page
         return [f"- [{'x' if chosen else ' '}] {name}" for name, chosen in _options(block, e)] + [""]
@@ -279,11 +289,15 @@ def as_markdown(doc: WorkbookDoc, exported_at: datetime, zone: str = "UTC", betw
         for s in m.sessions:
             lines += [f"### {s.session.title}", ""]
             for b in s.blocks:
-                lines += [f"#### {b.title}", ""]
+                lines += _markdown_note(b.block.content_note) + [f"#### {b.title}", ""]
                 if isinstance(b.block, Spectrum):   # the table its question asks about
                     lines += [f"| {b.block.left} | {b.block.right} |", "| --- | --- |",
                               *(f"| {left} | {right} |" for left, right in b.block.pairs), ""]
+                notes = {x.id: x.content_note for x in b.block.sections} if isinstance(b.block, Story) else {}
                 for e in b.entries:
+                    section = e.place.split("/")[-2]
+                    if section in notes:   # the first question of a story section: its note, if it has one
+                        lines += _markdown_note(notes.pop(section))
                     if e.label:
                         lines += [f"**{e.label}**", ""]
                     lines += _markdown_answer(b.block, e, quote)

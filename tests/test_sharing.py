@@ -139,3 +139,12 @@ def test_the_downloads_carry_every_option_and_the_context_of_each_answer(room, a
     assert disclosure["options"] == ["Yes", "Not sure yet", "No"] and disclosure["answer"] == "Not sure yet"
     strengths = next(a for a in answers if a["place"].endswith("strengths/choices"))
     assert strengths["chosen_by_group"]["Executing"] == ["Planner"]
+
+
+def test_a_content_note_stands_before_its_part_on_paper_and_in_the_download(room, as_user):
+    alice = as_user(room.alice)
+    note = "The questions in this part ask about when things were hardest for you"
+    for document, before in (("/workbook/print", "<h5>The beginning</h5>"),
+                             ("/workbook/download.md", "**The beginning: When were you aware something was wrong?**")):
+        page = alice.get(document).get_data(as_text=True)
+        assert 0 < page.index(note) < page.index(before), document
