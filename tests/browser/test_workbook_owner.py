@@ -139,7 +139,7 @@ def test_quiet_progress_the_print_view_on_screen_and_on_paper_and_the_story_as_o
     assert blank.bounding_box()["height"] >= 80, "room for a few lines of handwriting"
     expect(blank_lines_under(page, POSITIVE)).to_have_count(0)
     # The recovery story's questions are printed, each with its answer or its blank lines.
-    expect(page.get_by_text("Introduction to you: Who are you?", exact=True)).to_be_visible()   # the part says which
+    expect(page.get_by_text("Who are you?", exact=True)).to_be_visible()   # under its part's heading
     expect(page.get_by_text(STORY_TEXT, exact=True)).to_be_visible()
 
     # On paper: no site header, navigation, footer or Print button; the answers and blank lines stay.
@@ -626,9 +626,9 @@ def test_a_module_printed_blank_can_be_completed_with_a_pen_and_a_chosen_answer_
 
     page.goto(page.url.replace("preparing", "module-1"))
     expect(h1(page)).to_have_text("A workbook to fill in by hand")
-    spectrum = page.locator(".print-exercise").filter(has_text="Take a moment to consider the table above")
+    spectrum = page.locator(".print-exercise").filter(has_text="Take a moment to consider the two kinds of relationship")
     expect(spectrum.get_by_role("table")).to_be_visible()   # the table it asks about, printed before it
-    expect(spectrum.get_by_text("Take a moment to consider the table above")).to_have_count(1)
+    expect(spectrum.get_by_text("Take a moment to consider the two kinds of relationship")).to_have_count(1)
     for place in ("☐ Helper type relationship", "☐ In the middle", "☐ Mutually empowering peer relationship"):
         expect(spectrum.get_by_text(place)).to_be_visible()
     strengths = page.locator(".print-exercise").filter(has=page.get_by_role("heading", name="Executing"))
