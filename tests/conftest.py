@@ -76,11 +76,13 @@ def make_app(tmp_path, **overrides):
 
 # ---------------------------------------------------------------------------------------------------
 # Tests that one xdist worker takes together, in order, with --dist loadgroup (tests/run.sh): the browser tests
-# that share one site (tests/browser/conftest.py), beside the tests without a browser in the other worker. By node
-# id, since the controller that schedules has only the ids. (xdist's own xdist_group mark works by rewriting node
-# ids, which pytest 9.2 no longer takes: pytest-xdist issue 1386; the mark would silently group nothing.)
+# that share one site (tests/browser/conftest.py), and each other browser module (its server is set up once, in
+# one worker). By node id, since the controller that schedules has only the ids. (xdist's own xdist_group mark
+# works by rewriting node ids, which pytest 9.2 no longer takes: pytest-xdist issue 1386; the mark would silently
+# group nothing.)
 
 ONE_WORKER = {"page_checks": ("tests/browser/test_accessibility.py::", "tests/browser/test_html_valid.py::")}
+BROWSER_MODULES = "tests/browser/"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -97,6 +99,8 @@ def pytest_xdist_make_scheduler(config, log):
             for group, prefixes in ONE_WORKER.items():
                 if nodeid.startswith(prefixes):
                     return group
+            if nodeid.startswith(BROWSER_MODULES):
+                return nodeid.split("::", 1)[0]
             return super()._split_scope(nodeid)
     return GroupedByNodeId(config, log)
 

@@ -8,9 +8,9 @@ modules run one after the other, after every other browser test, so that site's 
 never run beside another module's browser tests.
 
 They time nothing (axe, width at 360 px, vnu), so they are marked `page_checks` and tests/run.sh runs them with
-the tests without a browser, in order in one of the two xdist workers (see pytest_xdist_make_scheduler in
-tests/conftest.py); the browser tests that do time what screens show run afterwards, one at a time, with nothing
-beside them.
+the other tests that time nothing, in order in one of the two xdist workers (see pytest_xdist_make_scheduler in
+tests/conftest.py); the browser tests that do time what several screens show (marked `live`) run afterwards, one
+at a time, with nothing beside them.
 """
 
 from __future__ import annotations

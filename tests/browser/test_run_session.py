@@ -12,10 +12,14 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import expect
 
 from .helpers import log_in
 from .pagetypes import BOUNDARIES_SESSION, LIBRARY
+
+# Times what several screens show (a change reaches each within 2.5 s): run alone, one test at a time (tests/run.sh).
+pytestmark = pytest.mark.live
 
 MINI_KNOWLEDGE = "This Mini Knowledge provides helpful underpinning knowledge"
 SESSION_1 = LIBRARY.programme("p2p").module("module-1").session("session-1").title

@@ -17,6 +17,7 @@ import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .exercises import (
@@ -499,6 +500,7 @@ def staff_does(staff: Page, button: str) -> None:
     expect(h1(staff)).to_have_text("Our code of behaviour")
 
 
+@pytest.mark.live   # the board's live updates, timed (see tests/run.sh)
 def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_the_next_round_takes_keyboard_responses(
         join, demo, new_context, problems):
     # A response cancels a poll already on its way (hx-sync, see test_board.py), and htmx logs it as two console
