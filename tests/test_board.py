@@ -237,13 +237,18 @@ def test_agreeing_makes_version_1_and_everyone_commits_once(room, as_user):
     assert "- Be kind" in md and "Version 1" in md and "Alice" not in md
 
 
-def test_a_reaffirm_round_makes_version_2_and_shows_what_changed(room, as_user):
-    alice, fran = as_user(room.alice), as_user(room.facilitator)
-    propose(alice, room, "Be kind")
+def code_of_one_then_a_new_round(proposer, fran, room, behaviour: str) -> None:
+    """A code of one behaviour (version 1), then a re-affirm round: where Sessions 2-4 begin."""
+    propose(proposer, room, behaviour)
     settings(fran, room, "phase:agree")
-    shape(fran, room, Proposal.get(), "agree")
+    shape(fran, room, Proposal.get(Proposal.text == behaviour), "agree")
     post(fran, board_url(room, "/version"), token_from=board_url(room))
     post(fran, board_url(room, "/round"), token_from=board_url(room))
+
+
+def test_a_reaffirm_round_makes_version_2_and_shows_what_changed(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    code_of_one_then_a_new_round(alice, fran, room, "Be kind")
     assert "Still agree" in text(alice.get(board_url(room)))
     settings(fran, room, "phase:propose")
     propose(alice, room, "Start on time")
@@ -407,11 +412,7 @@ def test_duplicates_merged_before_the_reveal_still_wait_for_it(room, as_user):
 
 def test_still_agree_is_asked_only_of_behaviours_in_the_current_code(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
-    propose(alice, room, "Be kind")
-    settings(fran, room, "phase:agree")
-    shape(fran, room, Proposal.get(), "agree")
-    post(fran, board_url(room, "/version"), token_from=board_url(room))
-    post(fran, board_url(room, "/round"), token_from=board_url(room))
+    code_of_one_then_a_new_round(alice, fran, room, "Be kind")
     settings(fran, room, "phase:propose")
     propose(alice, room, "Start on time")
     new = Proposal.get(Proposal.text == "Start on time")
