@@ -20,15 +20,13 @@ AXE = Axe()
 
 
 @pytest.mark.parametrize("kind", PAGE_KINDS, ids=PAGE_IDS)
-def test_axe_finds_no_violations(site, kind):
+def test_axe_finds_no_violations_and_it_fits_a_360px_phone_also_with_twice_the_text(site, kind):
+    """One visit each: axe on the desktop page, then the same page state on a 360 px phone (the layout follows the
+    viewport, as on a phone turned or a window narrowed), then with twice the text."""
     page, _ = site.visit(kind)
     results = AXE.run(page)
     assert results.violations_count == 0, f"{kind.id} ({page.url}):\n{results.generate_report()}"
-
-
-@pytest.mark.parametrize("kind", PAGE_KINDS, ids=PAGE_IDS)
-def test_fits_a_360px_phone_also_with_twice_the_text(site, kind):
-    page, _ = site.visit(kind, viewport=PHONE)
+    page.set_viewport_size(PHONE)
     assert not (problem := overflowing(page)), f"{kind.id} at 360 px: {problem}"
     double_the_text(page)
     assert not (problem := overflowing(page)), f"{kind.id} at 360 px with twice the text: {problem}"
