@@ -446,8 +446,8 @@ def reset():
                 try:
                     data_key = user.unlock_with_recovery_code(recovery)
                 except crypto.CannotOpen:
-                    errors["recovery"] = ("That recovery code doesn't open this workbook. Please check it, or leave "
-                                          "it empty to start a fresh workbook.")
+                    errors["recovery"] = ("That recovery code doesn't open this workbook. Please check it, or clear it "
+                                          "and tick “I don’t have my recovery code” to start a fresh workbook.")
             elif user.has_workbook_key and not request.form.get("fresh"):
                 errors["recovery"] = ("Please type your recovery code to keep your workbook, or tick the box to "
                                       "start a fresh one.")

@@ -13,7 +13,7 @@ from typing import Callable
 
 from markupsafe import Markup
 
-from .answers import DONE_FOR_NOW, Saved, Snapshot, Workbook, fields_of, locate, place_of, where_from
+from .answers import DONE_FOR_NOW, Progress, Saved, Snapshot, Workbook, fields_of, locate, place_of, progress, where_from
 from .content import Block, Ladder, Library, Module, PickN, Programme, Session, Spectrum, Story
 from .web import local_time
 
@@ -46,10 +46,7 @@ class SessionDoc:
     session: Session
     place: str
     blocks: list[BlockDoc]
-
-    @property
-    def started_count(self) -> int:
-        return sum(b.started for b in self.blocks)
+    progress: Progress | None = None   # how far its owner is, by questions (None: a blank workbook)
 
 
 @dataclass
@@ -116,7 +113,7 @@ def build(library: Library, workbook: Workbook | None, programme_ids: set[str]) 
                     blocks.append(BlockDoc(block, block_title(block), entries,
                                            snapshots.get(f"{base}/{block.id}", [])))
                 if blocks:
-                    sessions.append(SessionDoc(session, base, blocks))
+                    sessions.append(SessionDoc(session, base, blocks, progress(session, saved, base) if workbook else None))
             if sessions:
                 modules.append(ModuleDoc(programme, module, sessions))
     earlier = [Entry(place, earlier_label(library, place), "text", answer.value, answer.value, answer.updated_at)

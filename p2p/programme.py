@@ -7,7 +7,9 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .access import membership_or_404
-from .answers import place_of, progress
+from .answers import fields_of, place_of, progress
+from .content import Story
+from .document import block_title
 from .models import Group, Share
 from .web import content
 from .workbook import open_workbook
@@ -18,6 +20,19 @@ def shares_under(base: str) -> dict[str, dict[str, Share]]:
     for share in Share.of(current_user, under=base):
         found.setdefault(share.place, {})[share.kind] = share
     return found
+
+def landmarks(session) -> list[tuple[str, str, list[tuple[str, str]]]]:
+    """What a long session page holds, for its "On this page": each titled part (anchor, heading), a story's parts
+    under it. A short page (under five blocks and eight questions) needs none."""
+    found = []
+    for block in session.blocks:
+        if block.type == "free_text" or (block.type == "reading" and not block.title):
+            continue   # a question, or a passage of the reading before it: found under its part
+        parts = [(f"{block.id}-{part.id}", part.title) for part in block.sections] if isinstance(block, Story) else []
+        found.append((block.id, block_title(block), parts))
+    long = len(session.blocks) >= 5 or sum(len(fields_of(block)) for block in session.exercises) >= 8
+    return found if long and len(found) + sum(len(parts) for _, _, parts in found) >= 3 else []
+
 
 bp = Blueprint("programme", __name__)
 
@@ -61,6 +76,7 @@ def session(group_id: int, module_id: str, session_id: str):
                    for b in session.blocks if b.type == "ladder"} if workbook else {},
         session_shares=shares_under(base) if workbook else {},
         progress=progress(session, answers, base) if workbook else None,
+        landmarks=landmarks(session),
         previous=module.sessions[index - 1] if index > 0 else None,
         next=module.sessions[index + 1] if index + 1 < len(module.sessions) else None,
         show_notes=permissions.can_see_facilitator_notes(membership),

@@ -291,6 +291,7 @@ def test_a_reset_sent_back_for_a_mistake_keeps_the_code_and_the_choice_but_no_se
                                     "confirm": "not the same one", "fresh": "yes"}, token_from="/reset")
     page = again.get_data(as_text=True)
     assert f'value="{code}"' in page and 'value="yes" checked' in page
+    assert '<div class="problem" role="alert">' in page and '<a href="#password">' in page   # said at the top
     assert "brand new password" not in page and "type them again" in text(again)
     assert "bring it back whenever you find your recovery code" in text(again)
     wrong = post(client, "/reset", {"name": "Alice", "code": code, "recovery": "WXYZ-EFGH-JKMN-PQRS",

@@ -390,6 +390,8 @@ def test_progress_counts_questions_not_exercises_and_done_for_now_is_the_owners_
     story = "p2p/preparing/personal-recovery-story"
     page = session_page(alice, room, story)
     assert re.search(r"\d+ questions here, whenever you are ready", page)
+    assert "On this page" in page and 'href="#recovery-story-the-beginning">The beginning</a>' in page   # 22 screens
+    assert 'href="#progress">Your place in this session</a>' in page
     total = int(re.search(r"(\d+) questions here", page).group(1))
     autosave(alice, f"{story}/recovery-story/the-beginning/lowest-point", "Hard to say")
     autosave(alice, f"{story}/recovery-story/the-beginning/early-signs", "I stopped going out")

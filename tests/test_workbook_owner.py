@@ -24,7 +24,7 @@ def test_the_overview_shows_progress_quietly(room, as_user):
     fill_some(alice)
     page = text(alice.get("/workbook"))
     assert "Session 1: Co-create an empowering and safe learning environment" in page
-    assert "· 1 of 4 started" in page   # session 1 has four questions, one answered
+    assert "· 1 of 4 questions written" in page   # session 1 has four questions, one answered
     assert "incomplete" not in page.lower()
     assert "Read my story as one piece" in page
 
@@ -39,6 +39,11 @@ def test_the_print_view_reads_like_the_paper_workbook(room, as_user):
     for chosen in ("Planner", "Empathy"):   # every option drawn, the chosen ones ticked
         assert f'☑ </span>{chosen}<span class="visually-hidden"> (chosen)</span>' in page
     assert '☐ </span>Learner' in page
+    assert "Executing: Planner." in page and "Relationship building: Empathy." in page   # drawn on the diagram too
+    blank = text(alice.get("/workbook/print?module=p2p/preparing&blank=1"))
+    assert "Tick the statements that feel real to you today. Date:" in blank and "Your ticks as they are now" not in blank
+    notes = text(alice.get("/workbook/print?module=p2p/module-1&blank=1"))
+    assert '<col style="width: 50%">' in notes   # the column to write in is the widest
     module = text(alice.get("/workbook/print?module=p2p/preparing"))
     assert "I stopped sleeping." in module and "Being listened to" not in module
 

@@ -377,7 +377,9 @@
     this.loggedOutShown = false;
     if (this.value() === sentValue) { Drafts.forget(this.place, this.kept); this.kept = null; }
     else this.keepDraft();   // still unsent: kept again, on top of the version just saved
-    this.show(this.restored ? "Saved. " + RESTORED : "Saved", "saved");
+    // A single choice cleared says so: "Saved" would leave one wondering what was kept.
+    var said = this.clearButton && sentValue === "" ? "Cleared" : "Saved";
+    this.show(this.restored ? said + ". " + RESTORED : said, "saved");
     this.restored = false;
     this.form.dispatchEvent(new CustomEvent("p2p:saved", {bubbles: true}));
     if (this.sendAgain || this.value() !== sentValue) { this.sendAgain = false; this.send(); }

@@ -578,7 +578,7 @@ def test_keyboard_only_type_move_along_the_spectrum_and_tick_a_strength(join):
     expect(spectrum.get_by_role("radio", checked=True)).to_have_count(0)
     expect(clear).to_be_hidden()
     expect(spectrum.get_by_role("radio").first).to_be_focused()
-    expect(status_of(middle)).to_have_text(SAVED)
+    expect(status_of(middle)).to_have_text("Cleared")
     page.reload()
     expect(spectrum.get_by_role("radio", checked=True)).to_have_count(0)
     expect(textbox(page, "Your thoughts (optional)")).to_have_value("Somewhere in the middle, moving right.")
