@@ -265,3 +265,12 @@ def test_free_attempts_go_whatever_moment_each_process_thought_it_was(app, monke
         assert Throttle.take("login-from:10.1.1.1", 30, 900) == 0
         monkeypatch.setattr(clock, "time", lambda: 999_999.99)   # a request that started a moment earlier
         assert Throttle.take("login-from:10.1.1.1", 30, 900) == 0
+
+
+def test_no_template_writes_an_inline_style():
+    """The Content-Security-Policy allows styles from app.css only: a style="…" attribute would be refused in the
+    browser (and only a browser test would see it)."""
+    from pathlib import Path
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    found = [str(path.relative_to(templates)) for path in templates.rglob("*.html") if ' style="' in path.read_text()]
+    assert not found, found

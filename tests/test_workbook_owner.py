@@ -43,7 +43,7 @@ def test_the_print_view_reads_like_the_paper_workbook(room, as_user):
     blank = text(alice.get("/workbook/print?module=p2p/preparing&blank=1"))
     assert "Tick the statements that feel real to you today. Date:" in blank and "Your ticks as they are now" not in blank
     notes = text(alice.get("/workbook/print?module=p2p/module-1&blank=1"))
-    assert '<col style="width: 50%">' in notes   # the column to write in is the widest
+    assert '<col class="print-col-notes">' in notes   # the column to write in is the widest (app.css)
     module = text(alice.get("/workbook/print?module=p2p/preparing"))
     assert "I stopped sleeping." in module and "Being listened to" not in module
 
