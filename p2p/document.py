@@ -11,8 +11,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Callable
 
-from markupsafe import Markup
-
 from .answers import DONE_FOR_NOW, Progress, Saved, Snapshot, Workbook, fields_of, locate, place_of, progress, where_from
 from .content import Block, Ladder, Library, Module, PickN, Programme, Session, Spectrum, Story
 from .web import local_time
@@ -214,7 +212,7 @@ def _markdown_note(note) -> list[str]:
     """A content note before a hard part (content: `content_note`), as a quote: on paper and in a file too."""
     if note is None:
         return []
-    return [f"> **Content note.** {Markup(note.text).striptags()} Go at your own pace, and stop whenever you need to.",
+    return [f"> **Content note.** {note.text.striptags()} Go at your own pace, and stop whenever you need to.",
             ""]
 
 

@@ -7,7 +7,7 @@ from flask_login import current_user, login_required
 
 from . import permissions
 from .access import membership_or_404
-from .answers import fields_of, place_of, progress
+from .answers import fields_of, place_of, progress, session_at
 from .content import Story
 from .document import block_title
 from .models import Group, Share
@@ -90,8 +90,6 @@ def open_session(programme_id: str, module_id: str, session_id: str):
     the link names no group; it opens the session in the newest of the reader's groups following that programme
     (answers belong to the programme, not the group, so any of them shows the same workbook)."""
     group_id = Group.first_by_programme(current_user).get(programme_id)
-    programme = content().programme(programme_id)
-    module = programme.module(module_id) if programme else None
-    if group_id is None or module is None or module.session(session_id) is None:
+    if group_id is None or session_at(content(), f"{programme_id}/{module_id}/{session_id}")[2] is None:
         abort(404)
     return redirect(url_for("programme.session", group_id=group_id, module_id=module_id, session_id=session_id))
