@@ -17,6 +17,7 @@ def test_the_privacy_page_says_what_the_configuration_does(app, client):
     assert "signed out after 45 minutes without using the app" in words
     assert "kept as a plain copy (not locked), because you chose to show it" in words
     assert "the app keeps no record of whose it is" in words
+    assert "which questions you have written something for and when" in words   # what the file shows, said
 
 
 @pytest.mark.sqlite_only   # about the pages' words; nothing here depends on the database
