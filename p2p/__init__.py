@@ -7,7 +7,25 @@ from pathlib import Path
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from . import activity, auth, board, cli, crypto, db, follow_up, groups, logs, models, pages, passwords, programme, sessions, web, workbook
+from . import (
+    activity,
+    auth,
+    board,
+    cli,
+    crypto,
+    db,
+    delivery,
+    follow_up,
+    groups,
+    logs,
+    models,
+    pages,
+    passwords,
+    programme,
+    sessions,
+    web,
+    workbook,
+)
 from .backup import WrongUser, owner_problem
 from .config import PROJECT_ROOT, ensure_instance, instance_folder, keep_private, load_config
 from .content import host_content_folder, load_library
@@ -46,6 +64,7 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     db.init_app(app)
     activity.init_app(app)
     web.init_app(app)
+    delivery.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, sessions.bp, follow_up.bp):
         app.register_blueprint(blueprint)
     cli.init_app(app)
