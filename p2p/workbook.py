@@ -63,6 +63,13 @@ def fields_block(place: str):
     return spot.block if spot else None
 
 
+@bp.app_template_global()
+def question_of(place: str) -> str:
+    """The question an answer place answers, as it is named out of its page (answers.fields_of)."""
+    spot = resolve(content(), place)
+    return spot.field.label if spot else ""
+
+
 def open_workbook() -> Workbook | None:
     """The signed-in person's workbook, or None when this session does not carry their key."""
     key = workbook_key()

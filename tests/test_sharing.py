@@ -1,5 +1,7 @@
 """Sharing by choice: marked to discuss (a private list), or one answer shown to the group's facilitators."""
 
+import re
+
 from conftest import database_bytes, post, text
 from test_workbook import S1, autosave
 
@@ -148,3 +150,12 @@ def test_a_content_note_stands_before_its_part_on_paper_and_in_the_download(room
                              ("/workbook/download.md", "**The beginning: When were you aware something was wrong?**")):
         page = alice.get(document).get_data(as_text=True)
         assert 0 < page.index(note) < page.index(before), document
+
+
+def test_each_share_panel_is_named_with_its_question(room, as_user):
+    """A screen reader lists a page's disclosures by name: "Share or mark this answer" twelve times says nothing."""
+    page = text(as_user(room.alice).get("/groups/%d/modules/module-1/sessions/session-1" % room.group.id))
+    names = [" ".join(re.sub(r"<[^>]+>", "", found).split())
+             for found in re.findall(r"<summary>(Share or mark this answer.*?)</summary>", page, re.S)]
+    assert len(names) > 2 and len(set(names)) == len(names)
+    assert "Share or mark this answer: What feels positive about undertaking P2P?" in names
