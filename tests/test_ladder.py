@@ -68,7 +68,7 @@ def cells(page: str, number: int) -> list[str]:
     """Statement `number`'s row in the comparison, as a screen reader reads each cell, newest first."""
     row = re.search(rf'<tr><th scope="row" class="snapshots__statement"><span class="statement-number">{number}\.</span>'
                     r".*?</tr>", page, re.S)[0]
-    return re.findall(r'<span class="visually-hidden">(.*?)</span></td>', row, re.S)
+    return re.findall(r'<td class="mark[^"]*">.*?<span class="visually-hidden">(.*?)</span></td>', row, re.S)
 
 
 def test_a_snapshot_keeps_the_ticks_and_the_reflections_dated_and_timed_in_the_hosts_time_zone(app, alice, at, tmp_path):
@@ -152,6 +152,11 @@ def test_the_comparison_runs_newest_first_and_says_in_words_what_moved(alice, at
     assert cells(page, 3) == ["marked (new since 28 Nov 2026, 09:15)", "not marked"]
     assert cells(page, 1) == ["not marked (no longer: marked on 28 Nov 2026, 09:15)", "marked"]
     assert cells(page, 2) == ["marked", "marked"]
+    # A long statement is shortened to fit the sticky column on a phone, and heard whole by a screen reader.
+    long_rows = re.findall(r'<th scope="row" class="snapshots__statement">(.*?)</th>', page, re.S)
+    shortened = [row for row in long_rows if '<span aria-hidden="true">' in row]
+    assert shortened and all(re.search(r'aria-hidden="true">[^<]{20,}…</span><span class="visually-hidden">[^<]{61,}<', row)
+                             for row in shortened)
     # Seen, not only by colour: the words under the marks, and listed with each snapshot.
     assert page.count('<span class="mark__moved" aria-hidden="true">new</span>') == 1
     assert page.count('<span class="mark__moved" aria-hidden="true">no longer</span>') == 1
