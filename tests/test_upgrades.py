@@ -273,8 +273,8 @@ def test_a_participant_logs_in_and_finds_their_group_and_answers(upgraded):
         page = text(client.get(f"/groups/{tuesday.id}/modules/{module}/sessions/{session}"))
         table = page[page.index("Your snapshots, newest first</caption>"):page.index("</table>")]
         assert table.count('class="snapshots__when"') == len(taken), f"{place} after upgrading {upgraded.name}"
-        newest = [int(n) for n in re.findall(r'statement-number">(\d+)\.</span>[^<]*</th>\s*<td class="mark[^"]*">'
-                                             r'<span aria-hidden="true">●', table)]
+        newest = [int(n) for n in re.findall(r'statement-number">(\d+)\.</span>(?:(?!</th>).)*</th>\s*'
+                                             r'<td class="mark[^"]*"><span aria-hidden="true">●', table, re.S)]
         assert newest == taken[-1], f"{place}'s newest snapshot after upgrading {upgraded.name}"
 
 
