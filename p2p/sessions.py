@@ -1,5 +1,6 @@
 """Running a session: the group's current session, the facilitator's run page, a countdown everyone sees, and
-discussion boards for the scenarios of a `scenarios` block.
+discussion boards: one for each scenario of a `scenarios` block, and any a facilitator opens in a session, with a
+prompt of their own (models.Discussion says how each is kept).
 
 Live parts work like the board (see board.py): each screen polls with the version number it shows, kept in the
 database, and gets 204 No Content while nothing has changed. The timer stores only its end time; a screen is
@@ -10,6 +11,7 @@ wrong still shows the right time left.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -18,10 +20,10 @@ from . import permissions, sending
 from .access import membership_or_404, running_or_404
 from .answers import place_of
 from .auth import my_pseudonyms
-from .content import Module, Programme, Scenario, Scenarios, Session
+from .content import FreeText, Module, PickN, Programme, Scenario, Scenarios, Session, Spectrum, Story
 from .db import db
-from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, Thought, Timer, one_line
-from .web import content, is_fragment_request, log, seen_already
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
+from .web import content, is_fragment_request, log, redirect_to, safe_next, seen_already
 
 bp = Blueprint("sessions", __name__)
 
@@ -228,23 +230,37 @@ class ScenarioPlace:
         return place_of(self.spot.programme.id, self.spot.module.id, self.spot.session.id, self.block.id,
                         self.scenario.id)
 
+    @property
+    def title(self) -> str:
+        return self.scenario.title
+
+    @property
+    def thought_label(self) -> str:
+        return f"Your thought on {self.scenario.title}"
+
     def url_args(self, group: Group) -> dict:
         return {"group_id": group.id, "module_id": self.spot.module.id, "session_id": self.spot.session.id,
                 "block_id": self.block.id, "scenario_id": self.scenario.id}
 
 
-def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str, scenario_id: str) -> ScenarioPlace:
+def spot_or_404(group: Group, module_id: str, session_id: str) -> ProgrammeSession:
     programme = content().programme(group.programme) or abort(404)
     module = programme.module(module_id) or abort(404)
     session = module.session(session_id) or abort(404)
-    block = session.block(block_id)
+    return ProgrammeSession(programme, module, session)
+
+
+def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str, scenario_id: str) -> ScenarioPlace:
+    spot = spot_or_404(group, module_id, session_id)
+    block = spot.session.block(block_id)
     if not isinstance(block, Scenarios):
         abort(404)
     scenario = next((s for s in block.scenarios if s.id == scenario_id), None) or abort(404)
-    return ScenarioPlace(ProgrammeSession(programme, module, session), block, scenario)
+    return ScenarioPlace(spot, block, scenario)
 
 
-def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace, seen: int | None = None) -> dict:
+def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace | SessionBoard,
+                   seen: int | None = None) -> dict:
     """What the discussion's live list shows this person; with `seen` (the newest thought id their screen
     showed), also what to announce to screen readers: thoughts by others that arrived since."""
     facilitator = permissions.can_run_session(membership)
@@ -255,7 +271,8 @@ def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace, s
     new = [t for t in thoughts if seen is not None and t.id > seen and t.id not in own and not t.hidden]
     return {"group": group, "where": where, "facilitator": facilitator, "thoughts": thoughts, "own": own,
             "version": discussion.version if discussion else 0,
-            "newest": max((t.id for t in thoughts), default=0), "new_thoughts": new}
+            "newest": max((t.id for t in thoughts), default=0), "new_thoughts": new,
+            "closed": bool(discussion and discussion.closed)}
 
 
 _ROUTE = "/groups/<int:group_id>/discuss/<module_id>/<session_id>/<block_id>/<scenario_id>"
@@ -265,7 +282,7 @@ _ROUTE = "/groups/<int:group_id>/discuss/<module_id>/<session_id>/<block_id>/<sc
 @login_required
 def discussion(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     group, membership = membership_or_404(group_id)
-    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     pseudonyms, discussion = my_pseudonyms(), Discussion.find(group, where.place)
     if pseudonyms is not None and discussion is not None and Thought.adopt_named(
             Thought.discussion == discussion, current_user.id, pseudonyms):
@@ -274,6 +291,8 @@ def discussion(group_id: int, module_id: str, session_id: str, block_id: str, sc
 
 
 def _discussion_page(group, membership, where, text: str = "", anonymous: bool = False, problem: str | None = None):
+    if isinstance(where, SessionBoard):
+        return _session_board_page(group, membership, where, text, anonymous, problem)
     scenarios = where.block.scenarios
     index = scenarios.index(where.scenario)
     return render_template(
@@ -289,7 +308,7 @@ def _discussion_page(group, membership, where, text: str = "", anonymous: bool =
 def discussion_live(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     """Polled by every screen on the discussion. Membership is checked on every poll."""
     group, membership = membership_or_404(group_id)
-    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     if seen_already(Discussion.version_of(group, where.place)):
         return "", 204
     return render_template("sessions/_thoughts_live.html",
@@ -300,7 +319,7 @@ def discussion_live(group_id: int, module_id: str, session_id: str, block_id: st
 @login_required
 def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     group, membership = membership_or_404(group_id)
-    where = scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     text = one_line(request.form.get("text", ""))
     anonymous = bool(request.form.get("anonymous"))
 
@@ -309,7 +328,7 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
         Thought.create(discussion=board, author=None if anonymous else current_user.id, text=text,
                        anonymous=anonymous, **Thought.new_owner(pseudonyms))
         board.changed()
-    problem = sending.send(THOUGHTS, group.id, text, add)
+    problem = sending.send(THOUGHTS, group.id, text, add, closed=closed_problem(where))
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
                                text=text if problem else "", anonymous=anonymous, problem=problem,
@@ -320,13 +339,13 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
 
 
-def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioPlace]:
+def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioPlace | SessionBoard]:
     thought = (Thought.select(Thought, Discussion).join(Discussion)
                .where(Thought.id == thought_id, Discussion.group == group).first()) or abort(404)
     programme_id, module_id, session_id, block_id, scenario_id = (thought.discussion.place.split("/") + [""] * 5)[:5]
     if programme_id != group.programme:
         abort(404)
-    return thought, scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    return thought, board_or_404(group, module_id, session_id, block_id, scenario_id)
 
 
 def _after_change(group, membership, where):
@@ -360,3 +379,155 @@ def take_back(group_id: int, thought_id: int):
     thought.take_back()
     log.info("thought-taken-back group=%s", group.id)
     return _after_change(group, membership, where)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Discussion boards a facilitator opens in any session, with a prompt of their own. Their addresses are the
+# scenarios' with `_board` for the block and their number for the scenario (models.Discussion keeps them so), so
+# the routes above serve both kinds: the page, its live list, adding thoughts, hiding one, taking one back.
+
+BOARD_PROMPT_EMPTY = "Please write a question or prompt for the board first."
+BOARD_CLOSED = ("The facilitator has closed this board, so nothing more can be added to it. Your words are still "
+                "here, to keep for yourself.")
+
+
+bp.add_app_template_global(Discussion.PROMPT_MAX, "board_prompt_max")
+
+
+def board_prompt_too_long(prompt: str) -> str:
+    return (f"Please keep the prompt to {Discussion.PROMPT_MAX} characters (this one has {len(prompt)}). "
+            "Your words are still here to shorten.")
+
+
+@dataclass(frozen=True)
+class SessionBoard:
+    """A discussion board a facilitator opened in a session of the group's programme."""
+
+    spot: ProgrammeSession
+    discussion: Discussion
+    thought_label: ClassVar[str] = "Your thought"   # the page's heading is the prompt itself
+
+    @property
+    def place(self) -> str:
+        return self.discussion.place
+
+    @property
+    def title(self) -> str:
+        return self.discussion.prompt
+
+    @property
+    def closed(self) -> bool:
+        return self.discussion.closed
+
+    def url_args(self, group: Group) -> dict:
+        return {"group_id": group.id, "module_id": self.spot.module.id, "session_id": self.spot.session.id,
+                "block_id": Discussion.OPENED, "scenario_id": self.place.rsplit("/", 1)[1]}
+
+
+def board_or_404(group: Group, module_id: str, session_id: str, block_id: str,
+                 scenario_id: str) -> ScenarioPlace | SessionBoard:
+    """The discussion board at this address: a scenario's, or one a facilitator opened in the session."""
+    if block_id != Discussion.OPENED:
+        return scenario_or_404(group, module_id, session_id, block_id, scenario_id)
+    spot = spot_or_404(group, module_id, session_id)
+    if not (scenario_id.isascii() and scenario_id.isdigit()):   # a board's number; nothing else is looked up
+        abort(404)
+    discussion = Discussion.find(group, f"{spot.place}/{Discussion.OPENED}/{scenario_id}") or abort(404)
+    return SessionBoard(spot, discussion)
+
+
+def closed_problem(where: ScenarioPlace | SessionBoard) -> str | None:
+    """Why the board takes no thoughts now, if it does not: a facilitator closed it. (A scenario's never closes.)"""
+    return BOARD_CLOSED if isinstance(where, SessionBoard) and where.closed else None
+
+
+def _session_board_page(group: Group, membership: Membership, where: SessionBoard, text: str, anonymous: bool,
+                        problem: str | None):
+    boards = Discussion.opened_in(group, where.spot.place)
+    index = [board.id for board in boards].index(where.discussion.id)
+    return render_template(
+        "sessions/session_board.html", **thoughts_state(group, membership, where), text=text, anonymous=anonymous,
+        problem=problem, text_max=Thought.TEXT_MAX,
+        previous=SessionBoard(where.spot, boards[index - 1]) if index > 0 else None,
+        next=SessionBoard(where.spot, boards[index + 1]) if index + 1 < len(boards) else None,
+    ), 200
+
+
+@bp.app_template_global()
+def discussion_boards(group: Group, module: Module, session: Session) -> list[tuple[SessionBoard, int]]:
+    """The boards the group's facilitators opened in this session, oldest first, each with the number of thoughts
+    the group sees: for the run page, the session page, and (the open ones) the group page."""
+    programme = content().programme(group.programme)
+    if programme is None:
+        return []
+    spot = ProgrammeSession(programme, module, session)
+    boards = [SessionBoard(spot, discussion) for discussion in Discussion.opened_in(group, spot.place)]
+    counts = Discussion.counts(group, [board.place for board in boards])
+    return [(board, counts.get(board.place, 0)) for board in boards]
+
+
+@bp.app_template_global()
+def session_questions(session: Session) -> list[str]:
+    """The session's own questions, to open a board with one: its reflections, its exercises' prompts, its story's
+    questions and its scenarios' questions, in the session's order, each once, if short enough for a prompt."""
+    found: list[str] = []
+    for block in session.blocks:
+        if isinstance(block, FreeText):
+            found.append(block.question)
+        elif isinstance(block, (Spectrum, PickN)):
+            found.append(block.prompt)
+        elif isinstance(block, Story):
+            found += [question.prompt for section in block.sections for question in section.questions]
+        elif isinstance(block, Scenarios):
+            found += block.questions
+    return [question for question in dict.fromkeys(found) if len(question) <= Discussion.PROMPT_MAX]
+
+
+@bp.post("/groups/<int:group_id>/run/boards")
+@login_required
+def open_board(group_id: int):
+    """A facilitator opens a discussion board in a session of the group's programme (the run page offers the
+    group's current one), with a prompt of their own or one of the session's questions. Sent again (a lost answer,
+    a double tap), it opens one board."""
+    group, _ = running_or_404(group_id)
+    programme = content().programme(group.programme) or abort(404)
+    place = request.form.get("place", "")
+    spot = next((s for s in all_sessions(programme) if s.place == place), None)
+    if spot is None:
+        flash("Please choose the group’s session first: a board opens in a session.")
+        return redirect_to(url_for("sessions.run", group_id=group.id))
+    key = request.form.get("request_key")
+    sent, url = SentRequest.result_of(key)
+    if sent:
+        return redirect_to(url)
+    prompt = one_line(request.form.get("prompt", ""))
+    problem = BOARD_PROMPT_EMPTY if not prompt else (
+        board_prompt_too_long(prompt) if len(prompt) > Discussion.PROMPT_MAX else None)
+    if problem:   # the words are kept, and the problem said beside them: in place, or on a page of its own
+        template = "sessions/_open_board.html" if is_fragment_request() else "sessions/open_board.html"
+        return render_template(template, group=group, spot=spot, prompt=prompt, problem=problem)
+
+    def make() -> str:
+        board = SessionBoard(spot, Discussion.open_in(group, spot.place, prompt))
+        return url_for("sessions.discussion", **board.url_args(group))
+    made, url = SentRequest.once(key, make)
+    if made:
+        log.info("board-opened group=%s", group.id)   # never its words: the log is no place for what a group discusses
+    flash("The board is open. Everyone in the group finds it on the group page and on the session page.")
+    return redirect_to(url)
+
+
+@bp.post(_ROUTE + "/state")
+@login_required
+def board_state(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    """A facilitator closes a board they opened (everyone still reads it; nobody adds to it), or opens it again."""
+    group, _ = running_or_404(group_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
+    action = request.form.get("action", "")
+    if not isinstance(where, SessionBoard) or action not in ("close", "open"):
+        abort(404)
+    where.discussion.close(action == "close")
+    log.info("board-%s group=%s", "closed" if action == "close" else "reopened", group.id)
+    flash("The board is closed. Everyone can still read it." if action == "close"
+          else "The board is open again: everyone can add their thoughts.")
+    return redirect(safe_next(request.form.get("back"), url_for("sessions.discussion", **where.url_args(group))))

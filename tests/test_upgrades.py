@@ -22,6 +22,8 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
 
 The demo's step (16, demo_parts: what `p2p demo` made, recorded) is also checked on its own, at the end: it
 recognises a demo made before it.
+The session boards' step (19, session_boards: a discussion board's prompt and closed mark) is checked on every
+fixture holding a discussion: its boards stay the scenario boards they were.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
@@ -47,7 +49,7 @@ from peewee import fn
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.db import close_all
-from p2p.models import Board, BoardResponse, DemoPart, EarlierKey, Group, Membership, Proposal, Responder, Thought, User
+from p2p.models import Board, BoardResponse, DemoPart, Discussion, EarlierKey, Group, Membership, Proposal, Responder, Thought, User
 from p2p.models.schema import UPGRADES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -243,6 +245,25 @@ def test_each_person_still_finds_what_is_theirs_on_the_boards(upgraded):
                  "responded_on": sorted(b.id for b in Board.select() if Responder.select().where(
                      Responder.board == b.id, Responder.tag == Responder.tag_for(pseudonyms, b.id)).exists())}
         assert found == account["theirs"], f"what is {account['name']}'s on the boards after upgrading {upgraded.name}"
+
+
+# From v6 the fixtures hold a scenario's discussion board with thoughts on it.
+DISCUSSED = made_where(lambda version, accounts, references: bool(references.get("thought")))
+
+
+@pytest.mark.parametrize("upgraded", DISCUSSED, indirect=True)
+def test_discussions_from_before_stay_the_scenario_boards_they_were(upgraded):
+    """Step 19 (session_boards) gives discussion boards a prompt and a closed mark, for those a facilitator opens in
+    any session. Every board from before is a scenario's: no prompt of its own (its words are in content/), open, at
+    its scenario's place, with its thoughts."""
+    boards = list(Discussion.select())
+    assert boards, f"no discussion board after upgrading {upgraded.name}"
+    for board in boards:
+        assert (board.prompt, board.closed) == ("", False), f"discussion {board.id} after upgrading {upgraded.name}"
+        assert len(board.place.split("/")) == 5 and Discussion.OPENED not in board.place.split("/")
+    kept = {str(t.id): t.discussion_id for t in Thought.select()}
+    assert kept == {row_id: links["discussion_id"]
+                    for row_id, links in upgraded.manifest["references"]["thought"].items()}
 
 
 def opened(workbook: Workbook) -> dict:

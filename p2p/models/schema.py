@@ -248,6 +248,13 @@ def _demo_parts():
         DemoPart.record(*found[0])
 
 
+def _session_boards():
+    """Discussion boards a facilitator opens in any session (Discussion: a place ending `_board/<n>`): their prompt,
+    and whether they are closed. The boards from before are scenarios' boards, whose words are in content/: no
+    prompt, and open, as they always were."""
+    add_columns_if_missing(Discussion, "prompt", "closed")
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -264,6 +271,7 @@ UPGRADES: list[Callable[[], None]] = [
     _logins,                # 13: sign-ins, each with its own secret and the time it was last used
     _round_starts,          # 14: when each board's round of responses began
     _demo_parts,            # 15: what `p2p demo` made, so that it can be removed
+    _session_boards,        # 19: discussion boards opened in any session: their prompt, and whether closed
 ]
 
 

@@ -1,12 +1,13 @@
-"""Running a session: where the group is in its programme, a countdown everyone sees, and discussion boards for
-scenarios. Like the board, each live thing carries a version number in the database that screens poll with."""
+"""Running a session: where the group is in its programme, a countdown everyone sees, and discussion boards (for
+scenarios, and any a facilitator opens in a session). Like the board, each live thing carries a version number in
+the database that screens poll with."""
 
 from __future__ import annotations
 
 import math
 from datetime import timedelta
 
-from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn
 
 from ..db import db
 from .accounts import User
@@ -74,15 +75,28 @@ class Timer(Live, BaseModel):
 
 
 class Discussion(Live, BaseModel):
-    """A group's discussion board for one scenario of a `scenarios` block. `place` is the scenario's path in
-    content/ (programme/module/session/block/scenario). Made when the first thought arrives."""
+    """A group's discussion board. Its key is the group and its `place`, what it is about (one board per place per
+    group), in one of two forms:
+
+    - a scenario of a `scenarios` block: the scenario's path in content/ (programme/module/session/block/scenario).
+      Its words are the content's; it is made when the first thought arrives, and never closes.
+    - a board a facilitator opened in a session: the session's path, then `_board/<n>` (n = 1, 2, … in the order
+      the group's facilitators opened them in that session). Its words are its `prompt`; a facilitator closes it
+      (read, no new thoughts) and may open it again. No content id can be `_board` (ids are lower-case letters,
+      digits and hyphens: content.ID_PATTERN), so the two forms never meet, and a place always names its session.
+    """
+
+    OPENED = "_board"   # the part of a place that says a facilitator opened the board
+    PROMPT_MAX = 300
 
     group = ForeignKeyField(Group, backref="discussions", on_delete="CASCADE")
     place = CharField(max_length=400)
     version = IntegerField(default=1)
+    prompt = TextField(default="")          # an opened board's question or prompt; "" for a scenario's
+    closed = BooleanField(default=False)    # an opened board a facilitator closed: everyone reads it, nobody adds
 
     class Meta:
-        indexes = ((("group", "place"), True),)   # one board per scenario per group
+        indexes = ((("group", "place"), True),)   # one board per place per group
 
     @classmethod
     def find(cls, group: Group, place: str) -> Discussion | None:
@@ -104,6 +118,33 @@ class Discussion(Live, BaseModel):
                 .group_by(cls.place).tuples())
         return dict(rows)
 
+    @classmethod
+    def opened_in(cls, group: Group, session_place: str) -> list[Discussion]:
+        """The boards the group's facilitators opened in this session, in the order they were opened."""
+        return list(cls.select().where(cls.group == group, cls.place.startswith(f"{session_place}/{cls.OPENED}/"))
+                    .order_by(cls.id))
+
+    @classmethod
+    def open_in(cls, group: Group, session_place: str, prompt: str) -> Discussion:
+        """A new board in the session, numbered after the group's others there. Two facilitators opening one at
+        the same moment (PostgreSQL; SQLite's IMMEDIATE transactions take turns): the unique index refuses the
+        second its number, and it takes the next."""
+        for _ in range(3):
+            number = 1 + max((int(board.place.rsplit("/", 1)[1]) for board in cls.opened_in(group, session_place)),
+                             default=0)
+            try:
+                with db.atomic():
+                    return cls.create(group=group, place=f"{session_place}/{cls.OPENED}/{number}", prompt=prompt)
+            except IntegrityError:
+                continue
+        raise IntegrityError(f"no number free for a new board in {session_place}")
+
+    def close(self, closed: bool) -> None:
+        with db.atomic():
+            Discussion.update(closed=closed).where(Discussion.id == self.id).execute()
+            self.closed = closed
+            self.changed()   # every screen on it says so at its next poll
+
     def thoughts_for(self, pseudonyms: bytes | None, facilitator: bool) -> list[Thought]:
         """What this person may see, oldest first: a thought the facilitator hid stays visible to its author."""
         query = (Thought.select(Thought, User).join(User, JOIN.LEFT_OUTER)
@@ -112,7 +153,7 @@ class Discussion(Live, BaseModel):
 
 
 class Thought(MadeBySomeone, BaseModel):
-    """One person's thought on a scenario. No votes, no replies: each person adds what they think."""
+    """One person's thought on a discussion board. No votes, no replies: each person adds what they think."""
 
     TEXT_MAX = 500
 
