@@ -498,17 +498,52 @@ def _in_the_course(then: Callable) -> Callable:
     return open
 
 
-def _send_thought(words: str, anonymous: bool = False) -> Callable:
-    """The participant sends a thought (or an empty box) on the first scenario's board; htmx answers in place."""
+def _send_thought(words: str, anonymous: bool = False, board: str = DISCUSSION,
+                  label: str = "Your thought on Scenario 1") -> Callable:
+    """The participant sends a thought (or an empty box) on a board (the first scenario's unless told); htmx answers
+    in place."""
     def open(site: Site, page: Page) -> Response | None:
-        response = page.goto(DISCUSSION.format(**site.places))
-        page.get_by_label("Your thought on Scenario 1").fill(words)
+        response = page.goto(board.format(**site.places))
+        page.get_by_label(label, exact=True).fill(words)
         if anonymous:
             page.get_by_label(re.compile("^Don’t show my name")).check()
         page.get_by_role("button", name="Add my thought").click()
         expect(page.get_by_role("status").filter(has_text="Added" if words else "Please write")).to_be_visible()
         return response
     return open
+
+
+# Discussion boards a facilitator opens in a session: two in the course group's boundaries session, from its run
+# page: one with a prompt of the facilitator's own, open; one with one of the session's questions, closed.
+COURSE_BOARDS = "{group[peer-support-training]}/discuss/course/positive-risk-taking-and-boundaries/_board"
+BOARD_PROMPT = "What helps you hold a boundary kindly?"
+BOARD_QUESTION = next(block for block in BOUNDARIES_SESSION.blocks if block.type == "scenarios").questions[0]
+
+
+def _with_boards(then: Callable) -> Callable:
+    def open(site: Site, page: Page) -> Response | None:
+        if not site.boards_opened:
+            staff = site.pages[FACILITATOR]
+            _run_course_session(site, staff)   # the boundaries session is the group's current one
+            staff.get_by_label("A question or prompt for the group").fill(BOARD_PROMPT)
+            staff.get_by_role("button", name="Open the board").click()
+            expect(staff.get_by_role("heading", level=1)).to_have_text(BOARD_PROMPT)
+            staff.goto("{group[peer-support-training]}/run".format(**site.places))
+            staff.get_by_role("button", name="Open a board with this question").click()
+            expect(staff.get_by_role("heading", level=1)).to_have_text(BOARD_QUESTION)
+            staff.get_by_role("button", name="Close the board").click()
+            expect(staff.get_by_text("The board is closed. Everyone can still read it.")).to_be_visible()
+            site.boards_opened = True
+        return then(site, page)
+    return open
+
+
+def _open_board_empty(site: Site, page: Page) -> Response | None:
+    """The run page after "Open the board" with no prompt: the problem is said in place (htmx)."""
+    response = page.goto("{group[peer-support-training]}/run".format(**site.places))
+    page.get_by_role("button", name="Open the board").click()
+    expect(page.get_by_text("Please write a question or prompt for the board first.")).to_be_visible()
+    return response
 
 
 PAGE_KINDS: list[PageKind] = [
@@ -629,6 +664,19 @@ PAGE_KINDS: list[PageKind] = [
              swapped=True),
     PageKind("discussion-facilitator", FACILITATOR, _goto(DISCUSSION), "Scenario 1"),
     PageKind("home-participant-now", PARTICIPANT, _in_the_course(_goto("/")), "Hello, {participant}"),
+    PageKind("run-session-with-boards", FACILITATOR, _with_boards(_goto("{group[peer-support-training]}/run")),
+             "Run a session"),
+    PageKind("run-open-board-empty-sent", FACILITATOR, _with_boards(_open_board_empty), "Run a session", swapped=True),
+    PageKind("session-board-facilitator", FACILITATOR, _with_boards(_goto(COURSE_BOARDS + "/1")), BOARD_PROMPT),
+    PageKind("session-board-participant", PARTICIPANT, _in_the_course(_with_boards(_goto(COURSE_BOARDS + "/1"))),
+             BOARD_PROMPT),
+    PageKind("session-board-participant-sent", PARTICIPANT,
+             _in_the_course(_with_boards(_send_thought("Say no warmly, and say why", board=COURSE_BOARDS + "/1",
+                                                       label="Your thought"))), BOARD_PROMPT, swapped=True),
+    PageKind("session-board-closed", PARTICIPANT, _in_the_course(_with_boards(_goto(COURSE_BOARDS + "/2"))),
+             BOARD_QUESTION),
+    PageKind("group-participant-board-open", PARTICIPANT,
+             _in_the_course(_with_boards(_goto("{group[peer-support-training]}"))), "{group_name[peer-support-training]}"),
     # A content note (trauma) before the lesson, with Support and "skip ahead", as a participant sees it.
     PageKind("session-with-content-note", PARTICIPANT,
              _in_the_course(_goto("{group[peer-support-training]}/modules/course/sessions/"
@@ -681,6 +729,7 @@ class Site:
         self.signed_in_again = False   # and has signed in again since (see _signed_in_again)
         self.followed_up = False   # the facilitator has recorded "between sessions" for the participant
         self.in_course = False   # the participant has joined the course group (see _in_the_course)
+        self.boards_opened = False   # the facilitator has opened boards in the course group (see _with_boards)
         self.two_tabs_saves = 0  # versions saved by the "two tabs" participant's other tab (see _in_two_tabs)
         self.html: dict[str, str] = {}   # page kind id -> its HTML at its first visit on a desktop (see visit)
         for programme in LIBRARY.programmes.values():

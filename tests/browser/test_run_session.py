@@ -1,7 +1,9 @@
 """Running a session in the browser: a facilitator and two participants, each in their own browser context.
 
 The facilitator chooses the group's session on the run page (with the Mini Knowledge, which the participants never
-see), then moves the group to the boundaries session of the Peer Support Training course. One participant adds an
+see) and opens a discussion board there with a prompt of their own: a participant finds it on the group page and
+adds a thought from their phone, which arrives live on the facilitator's screen; closed, it says so on the phone.
+Then the facilitator moves the group to the boundaries session of the Peer Support Training course. One participant adds an
 anonymous thought to a scenario's discussion board; the other, typing all the while, sees it arrive live without a
 name and keeps their words and focus. A timer started by the facilitator counts down on both participants' screens
 and on the projector, and says "Time is up". Every page is watched for CSP violations and script errors.
@@ -24,6 +26,8 @@ pytestmark = pytest.mark.live
 MINI_KNOWLEDGE = "This Mini Knowledge provides helpful underpinning knowledge"
 SESSION_1 = LIBRARY.programme("p2p").module("module-1").session("session-1").title
 THOUGHT = "It can feel like friendship, and that is where it blurs"
+BOARD_PROMPT = "What would help you feel safe to speak here?"
+BOARD_THOUGHT = "Knowing it stays in the room"
 
 
 def test_a_scenario_discussion_and_a_timer_in_the_room(demo, new_context, problems):
@@ -55,6 +59,27 @@ def test_a_scenario_discussion_and_a_timer_in_the_room(demo, new_context, proble
         assert MINI_KNOWLEDGE not in page.evaluate("document.body.innerText")
         page.goto(group + "/run")
         expect(page.get_by_role("heading", level=1)).to_have_text("This page isn't here")
+
+    # A discussion board of the facilitator's own in Session 1: Alex adds a thought from the phone, and it arrives
+    # on the facilitator's screen; closing it tells Alex's screen too.
+    fran.get_by_label("A question or prompt for the group").fill(BOARD_PROMPT)
+    fran.get_by_role("button", name="Open the board").click()
+    expect(fran.get_by_role("heading", level=1)).to_have_text(BOARD_PROMPT)
+    alex.goto(group)
+    alex.get_by_role("link", name=BOARD_PROMPT).click()
+    expect(alex.get_by_role("heading", level=1)).to_have_text(BOARD_PROMPT)
+    alex.get_by_label("Your thought", exact=True).fill(BOARD_THOUGHT)
+    alex.get_by_role("button", name="Add my thought").click()
+    expect(alex.get_by_role("status").filter(has_text="Added. Everyone in the group can see it now.")).to_be_visible()
+    expect(fran.get_by_text(BOARD_THOUGHT, exact=True)).to_be_visible(timeout=2500)
+    fran.get_by_role("button", name="Close the board").click()
+    expect(fran.get_by_text("The board is closed. Everyone can still read it.")).to_be_visible()
+    expect(alex.get_by_text("This board is closed: nothing more can be added.", exact=False)).to_be_visible(
+        timeout=2500)
+    expect(alex.get_by_text(BOARD_THOUGHT, exact=True)).to_be_visible()
+    alex.goto(group)   # no longer among the boards open now
+    expect(alex.get_by_role("heading", level=1)).to_have_text(demo.group_name)
+    expect(alex.get_by_role("link", name=BOARD_PROMPT)).to_have_count(0)
 
     # Later in the course: the boundaries session, with a discussion board per scenario.
     fran.goto(group + "/edit")
