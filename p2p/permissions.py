@@ -62,7 +62,8 @@ def can_record_follow_up(actor, target) -> bool:
 
 
 def can_run_session(membership) -> bool:
-    """Choose the group's current session, start and stop its timer, hide a thought on a discussion board."""
+    """Choose the group's current session, start and stop its timer, open and close discussion boards in a session,
+    hide a thought on a discussion board."""
     return is_group_facilitator(membership)
 
 

@@ -96,6 +96,9 @@ ACCESS = {
     "sessions.add_thought": MEMBERS,
     "sessions.take_back": MEMBERS,
     "sessions.shape_thought": GROUP_FACILITATORS,
+    # Discussion boards of their own in any session: only the group's facilitators open and close them.
+    "sessions.open_board": GROUP_FACILITATORS,
+    "sessions.board_state": GROUP_FACILITATORS,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
