@@ -43,9 +43,9 @@ def test_a_facilitator_opens_a_board_in_a_session_without_scenarios_and_the_grou
     board = Discussion.get()
     assert (board.place, board.prompt, board.closed) == (f"{S1}/_board/1", PROMPT, False)
 
-    # Members find it on the group page (open now) and on the session page, and add their thoughts.
-    group_page = text(alice.get(f"/groups/{room.group.id}"))
-    assert f'Discussion: <a href="{board_url(room)}">{PROMPT}</a>' in group_page
+    # Members find it on their home and group pages (open now) and on the session page, and add their thoughts.
+    for path in ("/", f"/groups/{room.group.id}"):
+        assert f'Discussion: <a href="{board_url(room)}">{PROMPT}</a>' in text(alice.get(path)), path
     session = text(alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1"))
     assert "The group’s discussion boards" in session and f'<a href="{board_url(room)}">{PROMPT}</a>' in session
     page = text(alice.get(board_url(room)))
@@ -163,7 +163,7 @@ def test_a_closed_board_is_read_but_takes_no_thoughts_until_opened_again(room, a
     assert "The facilitator has closed this board" in again and ">Just one more</textarea>" in again
     assert Thought.select().count() == 1
     # Gone from "open now" on the group page; still on the session page and the run page, marked closed.
-    assert PROMPT not in text(alice.get(f"/groups/{room.group.id}"))
+    assert PROMPT not in text(alice.get(f"/groups/{room.group.id}")) and PROMPT not in text(alice.get("/"))
     assert "closed, still here to read" in text(alice.get(f"/groups/{room.group.id}/modules/module-1/sessions/session-1"))
     run = text(fran.get(run_url(room)))
     assert "· 1 thought · closed" in run and f"Open it again<span class=\"visually-hidden\">: {PROMPT}</span>" in run

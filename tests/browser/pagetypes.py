@@ -675,6 +675,7 @@ PAGE_KINDS: list[PageKind] = [
                                                        label="Your thought"))), BOARD_PROMPT, swapped=True),
     PageKind("session-board-closed", PARTICIPANT, _in_the_course(_with_boards(_goto(COURSE_BOARDS + "/2"))),
              BOARD_QUESTION),
+    PageKind("home-participant-board-open", PARTICIPANT, _in_the_course(_with_boards(_goto("/"))), "Hello, {participant}"),
     PageKind("group-participant-board-open", PARTICIPANT,
              _in_the_course(_with_boards(_goto("{group[peer-support-training]}"))), "{group_name[peer-support-training]}"),
     # A content note (trauma) before the lesson, with Support and "skip ahead", as a participant sees it.
