@@ -216,7 +216,7 @@ def timer_live(group_id: int):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Discussion boards: one per scenario, per group.
+# Discussion boards: one per scenario, per group (and those a facilitator opens in a session: below).
 
 
 @dataclass(frozen=True)
@@ -389,9 +389,7 @@ def take_back(group_id: int, thought_id: int):
 BOARD_PROMPT_EMPTY = "Please write a question or prompt for the board first."
 BOARD_CLOSED = ("The facilitator has closed this board, so nothing more can be added to it. Your words are still "
                 "here, to keep for yourself.")
-
-
-bp.add_app_template_global(Discussion.PROMPT_MAX, "board_prompt_max")
+bp.add_app_template_global(Discussion.PROMPT_MAX, "board_prompt_max")   # the prompt box says it, and keeps to it
 
 
 def board_prompt_too_long(prompt: str) -> str:
@@ -426,7 +424,8 @@ class SessionBoard:
 
 def board_or_404(group: Group, module_id: str, session_id: str, block_id: str,
                  scenario_id: str) -> ScenarioPlace | SessionBoard:
-    """The discussion board at this address: a scenario's, or one a facilitator opened in the session."""
+    """The discussion board at this address: a scenario's, or one a facilitator opened in the session. Both kinds
+    answer what the discussion pages ask of a board: its `place`, `title`, `thought_label` and `url_args`."""
     if block_id != Discussion.OPENED:
         return scenario_or_404(group, module_id, session_id, block_id, scenario_id)
     spot = spot_or_404(group, module_id, session_id)
@@ -456,7 +455,7 @@ def _session_board_page(group: Group, membership: Membership, where: SessionBoar
 @bp.app_template_global()
 def discussion_boards(group: Group, module: Module, session: Session) -> list[tuple[SessionBoard, int]]:
     """The boards the group's facilitators opened in this session, oldest first, each with the number of thoughts
-    the group sees: for the run page, the session page, and (the open ones) the group page."""
+    the group sees: for the run page, the session page, and (the open ones) members' home and group pages."""
     programme = content().programme(group.programme)
     if programme is None:
         return []
@@ -513,7 +512,7 @@ def open_board(group_id: int):
     made, url = SentRequest.once(key, make)
     if made:
         log.info("board-opened group=%s", group.id)   # never its words: the log is no place for what a group discusses
-    flash("The board is open. Everyone in the group finds it on the group page and on the session page.")
+    flash("The board is open. Everyone in the group finds it on their home page, the group page and the session page.")
     return redirect_to(url)
 
 
