@@ -299,11 +299,20 @@ def _from_workbook(place: str) -> str:
     return " ".join(saved.value.split())[:Proposal.TEXT_MAX] if saved else ""
 
 
+def projector_state(group, membership, board: Board | None = None) -> dict:
+    """The board as the room's screen shows it (board_state's projector view) and, while the group commits to a
+    new version of its code, what changed since the version before."""
+    state = board_state(group, membership, "projector", board)
+    version = state["version"]
+    previous = version.previous() if version and state["board"].phase == "commit" else None
+    return {**state, "previous": previous, "changes": version.changes_since(previous) if previous else None}
+
+
 @bp.get("/groups/<int:group_id>/board/projector")
 @login_required
 def projector(group_id: int):
     group, membership = managed_or_404(group_id)
-    return render_board("board/projector.html", **board_state(group, membership, "projector"))
+    return render_board("board/projector.html", **projector_state(group, membership))
 
 
 @bp.get("/groups/<int:group_id>/board/live")
@@ -317,7 +326,8 @@ def live(group_id: int):
     board = Board.get_or_none(Board.group == group)   # one read; polls never write
     if board is not None and seen_already(board.version):
         return "", 204
-    return render_board("board/_live.html", **board_state(group, membership, view, board))
+    state = projector_state(group, membership, board) if view == "projector" else board_state(group, membership, view, board)
+    return render_board("board/_live.html", **state)
 
 
 def _back(group_id: int):
@@ -524,10 +534,7 @@ def code_context(group) -> dict:
     previous = versions[1] if len(versions) > 1 else None
     committed = (list(Commitment.select(Commitment, User).join(User).where(Commitment.version == version)
                       .order_by(Commitment.committed_at)) if version else [])
-    changes = None
-    if version and previous:
-        now, before = version.behaviours, previous.behaviours
-        changes = {"added": [b for b in now if b not in before], "removed": [b for b in before if b not in now]}
+    changes = version.changes_since(previous) if version and previous else None
     return {"group": group, "board": board, "version": version, "previous": previous, "changes": changes,
             "committed": committed, "versions": versions,
             "i_committed": any(c.user_id == current_user.id for c in committed)}

@@ -355,6 +355,16 @@ class CodeVersion(BaseModel):
     def latest(cls, board) -> CodeVersion | None:
         return cls.select().where(cls.board == board).order_by(cls.number.desc()).first()
 
+    def previous(self) -> CodeVersion | None:
+        return (CodeVersion.select().where(CodeVersion.board == self.board_id, CodeVersion.number < self.number)
+                .order_by(CodeVersion.number.desc()).first())
+
+    def changes_since(self, earlier: CodeVersion) -> dict[str, list[str]]:
+        """What this version has that the earlier one had not, and the other way round: a reworded behaviour is
+        in both lists, as its new and its old words."""
+        now, before = self.behaviours, earlier.behaviours
+        return {"added": [b for b in now if b not in before], "removed": [b for b in before if b not in now]}
+
     @classmethod
     def of_group(cls, group) -> CodeVersion | None:
         """The group's current code (its latest version), if it has agreed one."""
