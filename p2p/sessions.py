@@ -37,7 +37,7 @@ QUICK_MINUTES = (1, 2, 3, 5, 10)
 # The pages that show the group's timer (in base.html, above the content): the facilitator starts it on the run
 # page, and everyone sees it wherever they are in the group's session, the projector included.
 TIMER_PAGES = {"board.page", "board.projector", "board.code", "groups.show", "programme.module", "programme.session",
-               "sessions.run", "sessions.discussion"}
+               "sessions.run", "sessions.discussion", "sessions.timer_projector", "sessions.discussion_projector"}
 AGENDA_KINDS = {"reading": "Read", "free_text": "Reflect", "ladder": "Exercise", "spectrum": "Exercise",
                 "table_notes": "Exercise", "pick_n": "Exercise", "yes_no": "Check", "story": "Write",
                 "scenarios": "Discuss"}
@@ -530,3 +530,43 @@ def board_state(group_id: int, module_id: str, session_id: str, block_id: str, s
     flash("The board is closed. Everyone can still read it." if action == "close"
           else "The board is open again: everyone can add their thoughts.")
     return redirect(safe_next(request.form.get("back"), url_for("sessions.discussion", **where.url_args(group))))
+
+
+# ---------------------------------------------------------------------------------------------------
+# The room's screen: a discussion board and the timer, large (app.css "The wall display"), for a facilitator of the
+# group to put on the projector. Like the board's projector view, never a name, and only what the group sees.
+
+
+@bp.get("/groups/<int:group_id>/run/projector")
+@login_required
+def timer_projector(group_id: int):
+    """The group's timer as large as the screen allows, under the session's title (base.html brings the timer)."""
+    group, _ = running_or_404(group_id)
+    return render_template("sessions/projector_timer.html", group=group, spot=current_spot(group))
+
+
+def projector_thoughts(group: Group, where: ScenarioPlace | SessionBoard) -> dict:
+    """A discussion as the room's screen shows it: the thoughts the group sees (none a facilitator hid), made by
+    nobody in particular (no pseudonyms: nothing on it is anyone's own), and no names in the template."""
+    discussion = Discussion.find(group, where.place)
+    return {"group": group, "where": where, "thoughts": discussion.thoughts_for(None, False) if discussion else [],
+            "version": discussion.version if discussion else 0}
+
+
+@bp.get(_ROUTE + "/projector")
+@login_required
+def discussion_projector(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    group, _ = running_or_404(group_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
+    return render_template("sessions/projector_discussion.html", **projector_thoughts(group, where))
+
+
+@bp.get(_ROUTE + "/projector/live")
+@login_required
+def discussion_projector_live(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
+    """Polled by the room's screen, which stays a facilitator's: checked on every poll, as the members' list is."""
+    group, _ = running_or_404(group_id)
+    where = board_or_404(group, module_id, session_id, block_id, scenario_id)
+    if seen_already(Discussion.version_of(group, where.place)):
+        return "", 204
+    return render_template("sessions/_projector_thoughts.html", **projector_thoughts(group, where))
