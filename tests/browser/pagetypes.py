@@ -264,6 +264,8 @@ def _board_pages() -> list[PageKind]:
         PageKind("board-commit", PARTICIPANT, _board("{board}", "commit", version=True), BOARD),
         PageKind("board-facilitator-commit", FACILITATOR, _board("{board}", "commit", version=True), BOARD),
         PageKind("board-projector-commit", FACILITATOR, _board("{board}/projector", "commit", version=True), BOARD),
+        PageKind("board-projector-new-version", FACILITATOR,
+                 _board("{board}/projector", "commit", version=True, new_version=True), BOARD),
         PageKind("code", PARTICIPANT, _board("{demo}/code", "commit", version=True), BOARD),
         PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
     ]
@@ -486,6 +488,12 @@ def _run_course_session(site: Site, page: Page) -> Response | None:
     return navigation.value
 
 
+def _timer_projector(site: Site, page: Page) -> Response | None:
+    """The timer on its own for the projector, running, under the boundaries session's title."""
+    _run_course_session(site, page)
+    return page.goto("{group[peer-support-training]}/run/projector".format(**site.places))
+
+
 def _in_the_course(then: Callable) -> Callable:
     """The participant, once a member of the facilitator's course group (joined with its code the first time)."""
     def open(site: Site, page: Page) -> Response | None:
@@ -663,6 +671,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("discussion-participant-empty-sent", PARTICIPANT, _in_the_course(_send_thought("")), "Scenario 1",
              swapped=True),
     PageKind("discussion-facilitator", FACILITATOR, _goto(DISCUSSION), "Scenario 1"),
+    PageKind("discussion-projector", FACILITATOR, _goto(DISCUSSION + "/projector"), "Scenario 1"),
+    PageKind("timer-projector", FACILITATOR, _timer_projector, BOUNDARIES_SESSION.title),
     PageKind("home-participant-now", PARTICIPANT, _in_the_course(_goto("/")), "Hello, {participant}"),
     PageKind("run-session-with-boards", FACILITATOR, _with_boards(_goto("{group[peer-support-training]}/run")),
              "Run a session"),
@@ -722,6 +732,7 @@ class Site:
         self.places["board"] = self.places["demo"] + "/board"
         self.board_ready = False     # the board has proposals and responses (see set_board)
         self.board_versioned = False  # and a version of the code
+        self.board_revised = False    # and a second version, with what changed
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
@@ -809,7 +820,7 @@ class Site:
             other.close()
 
     def set_board(self, phase: str, *, hide: bool = False, tallies: bool = False, blank: bool = False,
-                  version: bool = False) -> None:
+                  version: bool = False, new_version: bool = False) -> None:
         staff = self.pages[FACILITATOR]
         if not self.board_ready:
             self._set_up_board()
@@ -820,6 +831,12 @@ class Site:
             self._post(staff, f"/proposals/{ids['Listen to each other without judging']}", {"action": "agree"})
             self._post(staff, "/version", {})
             self.board_versioned = True
+        if new_version and not self.board_revised:   # one more behaviour agreed, as version 2
+            ids = self._proposal_ids()
+            self._post(staff, "/settings", {"action": "phase:agree"})
+            self._post(staff, f"/proposals/{ids['One voice at a time']}", {"action": "agree"})
+            self._post(staff, "/version", {})
+            self.board_revised = True
         for action in (f"phase:{phase}", "hide-on" if hide else "hide-off"):
             self._post(staff, "/settings", {"action": action})
         if hide:   # something waiting to be revealed (hiding holds back only what is proposed from now on)
