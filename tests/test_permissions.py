@@ -99,6 +99,10 @@ ACCESS = {
     # Discussion boards of their own in any session: only the group's facilitators open and close them.
     "sessions.open_board": GROUP_FACILITATORS,
     "sessions.board_state": GROUP_FACILITATORS,
+    # The room's screen: a discussion board and the timer, put there by a facilitator of the group.
+    "sessions.timer_projector": GROUP_FACILITATORS,
+    "sessions.discussion_projector": GROUP_FACILITATORS,
+    "sessions.discussion_projector_live": GROUP_FACILITATORS,
 }
 
 # Who each kind of person is, and which of the rights above they hold in "the group".
@@ -157,7 +161,8 @@ def url_for_rule(app, rule, room):
 
 # Discussion boards belong to scenarios, and the four boundaries scenarios are in the Peer Support Training course:
 # their rules are tried with both groups of the room following that programme.
-DISCUSSIONS = {"sessions.discussion", "sessions.discussion_live", "sessions.add_thought"}
+DISCUSSIONS = {"sessions.discussion", "sessions.discussion_live", "sessions.add_thought", "sessions.discussion_projector",
+               "sessions.discussion_projector_live"}
 
 
 # On SQLite only: who may use a route is decided in Python (permissions.py) from the same rows on either database,
