@@ -191,7 +191,7 @@ def test_a_discussion_board_and_the_timer_on_the_wall(demo, new_context, problem
     # From the run page: the discussion on the projector, the timer with it.
     robin.goto(group + "/run")
     robin.get_by_role("link", name="Scenario 1 on the projector").click()
-    wall = robin
+    wall = robin   # Robin's laptop, on the room's screen
     expect(wall.get_by_role("heading", level=1)).to_have_text("Scenario 1")
     for screen in SCREENS:
         wall.set_viewport_size(screen)
@@ -236,16 +236,16 @@ def shown_on_some_page(page: Page, count_in_view: bool = False) -> list[str]:
     as a clicker does, after stopping the pages turning by themselves), in order; with `count_in_view`, the
     committed count must be on the screen on every page."""
     pager = page.locator("[data-pager]")
-    pages = 1
+    first, pages = 1, 1
     if pager.is_visible():
-        pages = int(re.fullmatch(r"Page 1 of (\d+)", pager.locator("p").inner_text())[1])
         pager.get_by_role("button", name="Stop turning the pages").click()
         expect(pager.get_by_role("button", name="Turn the pages again")).to_be_visible()
+        first, pages = map(int, re.fullmatch(r"Page (\d+) of (\d+)", pager.locator("p").inner_text()).groups())
     seen: dict[int, str] = {}
-    for number in range(1, pages + 1):
-        if number > 1:
+    for turn in range(pages):   # from whichever page shows (they may have turned by themselves), round to it
+        if turn:
             page.keyboard.press("PageDown")
-            expect(pager.locator("p")).to_have_text(f"Page {number} of {pages}")
+            expect(pager.locator("p")).to_have_text(f"Page {(first - 1 + turn) % pages + 1} of {pages}")
         if count_in_view:
             expect(page.get_by_text(re.compile(r"^\d+ of \d+ (has|have) committed"))).to_be_in_viewport(ratio=1)
         seen.update(page.evaluate("""() => {
