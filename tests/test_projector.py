@@ -34,7 +34,7 @@ def test_needs_discussion_and_the_counts_wait_for_the_facilitator_on_the_project
     propose(alice, room, "Phones on silent")
     settings(fran, room, "phase:respond")
     respond(alice, room, Proposal.get(), "object", private=True)
-    for phase in ("respond", "agree", "commit"):   # commit before any version: the list, as in agree
+    for phase in Board.PHASES:   # commit before any version: the list, as in agree
         settings(fran, room, f"phase:{phase}")
         for tallies, shown in (("tallies-off", False), ("tallies-on", True)):
             settings(fran, room, tallies)
