@@ -214,3 +214,14 @@ def test_boards_of_earlier_sessions_stay_readable_to_the_group(room, as_user):
     assert PROMPT in earlier and "· 1 thought" in earlier
     assert "Kindness" in text(bob.get(board_url(room)))
     assert f"<title>{PROMPT} · Session 1: Co-create" in text(bob.get(board_url(room)))
+
+
+def test_a_board_a_facilitator_opened_goes_on_the_projector_with_its_prompt_and_no_name(room, as_user):
+    fran, alice = as_user(room.facilitator), as_user(room.alice)
+    choose(fran, room, "module-1/session-1")
+    open_board(fran, room, PROMPT)
+    think(alice, room, "Knowing what is said stays here")
+    assert board_url(room, tail="/projector") in text(fran.get(board_url(room)))
+    page = text(fran.get(board_url(room, tail="/projector")))
+    assert PROMPT in page and "Knowing what is said stays here" in page and "Alice" not in page
+    assert alice.get(board_url(room, tail="/projector")).status_code == 404
