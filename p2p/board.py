@@ -45,8 +45,8 @@ PHASE_HELP = {
     "agree": "The group is settling which behaviours make our code.",
     "commit": "Read our code, and commit to it when you are ready.",
 }
-# When responses of merged proposals meet, the most careful one speaks for the person.
-CAUTION = {"agree": 0, "unsure": 1, "object": 2}
+# When responses of merged proposals meet, the most careful one speaks for the person (a pass says the least).
+CAUTION = {BoardResponse.PASS: -1, "agree": 0, "unsure": 1, "object": 2}
 
 
 class Choice(NamedTuple):
@@ -108,7 +108,8 @@ def in_theme_order(proposals) -> list[Proposal]:
 PROPOSAL_LIMIT = (20, 300)   # proposals per person per 5 minutes: plenty for a person, a brake for a script
 PROPOSALS = sending.Words(
     "proposal", Proposal.TEXT_MAX, PROPOSAL_LIMIT, "Please write a behaviour first.",
-    lambda text: f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code.",
+    lambda text: (f"Please keep a behaviour to {Proposal.TEXT_MAX} characters, so it fits on the code (this one has "
+                  f"{len(text)}). Your words are still here to shorten."),
     "That is a lot of proposals at once. Please wait a moment and try again.")
 
 
@@ -296,7 +297,7 @@ def _from_workbook(place: str) -> str:
     if spot is None or workbook is None or not getattr(spot.block, "to_board", False):
         return ""
     saved = workbook.get(place)
-    return " ".join(saved.value.split())[:Proposal.TEXT_MAX] if saved else ""
+    return one_line(saved.value) if saved else ""   # all of it: the box counts, and says if it is over the limit
 
 
 def projector_state(group, membership, board: Board | None = None) -> dict:
@@ -354,8 +355,9 @@ def propose(group_id: int):
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
         return render_template("board/_propose_form.html", board=board, group=group, text_max=Proposal.TEXT_MAX,
                                text=text if problem else "", problem=problem, just_sent=not problem)
-    if problem:
-        flash(problem)
+    if problem:   # the page again, with the words in the box and the problem said under it: nothing is lost
+        return render_board("board/page.html", **board_state(group, membership), text_max=Proposal.TEXT_MAX,
+                            text=text, problem=problem)
     return redirect(url_for("board.page", group_id=group.id) + "#propose")
 
 
@@ -370,10 +372,36 @@ RESPOND_NEXT_ROUND = ("You set a new password with a fresh workbook during this 
                       "tell which responses were yours before. They still count. You can respond again from the "
                       "next round.")
 
-# The choices on each behaviour. "Object without my name" shows the group only "needs discussion"; a named
-# objection lets the facilitator invite that person to speak.
+# The choices on each behaviour: kind and private, as kept. "Object without my name" shows the group only "needs
+# discussion"; a named objection lets the facilitator invite that person to speak. "pass" is a choice of its own
+# (answered, counted in no tally); "clear" takes their choice back, to no response at all.
 CHOICES = {"agree": ("agree", False), "unsure": ("unsure", False), "object": ("object", False),
-           "object-private": ("object", True)}
+           "object-private": ("object", True), "pass": (BoardResponse.PASS, False), "clear": (None, False)}
+NOT_SAVED = "so this last choice was not saved. Everything you chose before it is kept."
+
+
+def _too_late(board: Board, proposal: Proposal | None, pseudonyms: bytes, facilitator: bool) -> str | None:
+    """Why a tap can no longer count, in words for the person who made it: their screen was a moment behind the
+    board (the facilitator moved on, or changed that behaviour) and has not caught up yet. None: it counts."""
+    if board.phase != "respond":
+        return f"Responding has closed for now (now: {PHASE_TITLES[board.phase]}), {NOT_SAVED}"
+    if proposal is None:   # a merge split back out: its wording went, and its proposals came back
+        return f"That behaviour is no longer on the board, {NOT_SAVED} The list now shows the behaviours as they are."
+    if proposal.merged_into_id:
+        return (f"That behaviour has just been merged with a similar one, {NOT_SAVED} What you chose for it "
+                "counts for the merged behaviour, which you can respond to in the list.")
+    if proposal.hidden or not proposal.shown_to(pseudonyms, facilitator):
+        return f"The facilitator has taken that behaviour off the board for now, {NOT_SAVED}"
+    return None
+
+
+def _said(group, words: str):
+    """What is said about a tap, where the person is: in place (the status line by the answered count) when htmx
+    sent it, at the top of the board otherwise. Always a page or a 200: htmx swaps nothing of a 4xx."""
+    if is_fragment_request():
+        return render_template("board/_respond_said.html", said=words)
+    flash(words)
+    return redirect(url_for("board.page", group_id=group.id))
 
 
 @bp.post("/groups/<int:group_id>/board/proposals/<int:proposal_id>/respond")
@@ -384,16 +412,16 @@ def respond(group_id: int, proposal_id: int):
     pseudonyms = my_pseudonyms()
     if pseudonyms is None:   # a session without the workbook key: log in again, and back to this page
         return current_app.login_manager.unauthorized()
-    proposal = next((p for p in board.proposals_for(pseudonyms, permissions.can_manage_group(membership))
-                     if p.id == proposal_id), None) or abort(404)
     choice = request.form.get("kind", "")
-    if board.phase != "respond" or choice not in (*CHOICES, "pass"):
-        abort(400)
+    if choice not in CHOICES:
+        abort(400)   # no page offers it
+    proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board))
+    late = _too_late(board, proposal, pseudonyms, permissions.can_manage_group(membership))
+    if late:
+        return _said(group, late)
     if board.responds_later(current_user.id):   # a page from before their reset: it offered the choices
-        if not is_fragment_request():   # a live page shows the same words in place of the choices at its next poll
-            flash(RESPOND_NEXT_ROUND)
-        return _back(group.id)
-    kind, private = CHOICES.get(choice, (None, False))
+        return _said(group, RESPOND_NEXT_ROUND)
+    kind, private = CHOICES[choice]
     board.respond(proposal, pseudonyms, current_user.id, kind, private)
     return _back(group.id)
 

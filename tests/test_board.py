@@ -21,9 +21,19 @@ def settings(client, room, action):
     return post(client, board_url(room, "/settings"), {"action": action}, token_from=board_url(room))
 
 
-def respond(client, room, proposal, kind, private=False):
+def respond(client, room, proposal, kind, private=False, htmx=False):
     data = {"kind": "object-private" if private else kind}
-    return post(client, board_url(room, f"/proposals/{proposal.id}/respond"), data, token_from=board_url(room))
+    return post(client, board_url(room, f"/proposals/{proposal.id}/respond"), data, token_from=board_url(room),
+                headers={"HX-Request": "true"} if htmx else {})
+
+
+def pressed(page, proposal, kind):
+    """Whether this choice on this behaviour shows as the person's own (a pressed button)."""
+    return bool(re.search(rf'id="respond-{proposal.id}-{kind}"[^>]*aria-pressed="true"', page))
+
+
+def answered(page):
+    return re.search(r'id="respond-count"[^>]*>([^<]*)<', page).group(1)
 
 
 def test_an_anonymous_proposal_never_shows_its_author(room, as_user):
@@ -99,17 +109,31 @@ def test_proposing_is_kind_about_problems_and_keeps_the_words(room, as_user):
     assert Proposal.select().count() == 0
 
 
-def test_one_response_per_person_changeable_and_pass_is_fine(room, as_user):
+def test_one_response_per_person_changeable_and_pass_is_a_choice_of_its_own(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Be kind")
-    proposal = Proposal.get()
-    assert respond(alice, room, proposal, "agree").status_code == 400   # not the respond phase yet
+    propose(alice, room, "Be on time")
+    proposal = Proposal.get(Proposal.text == "Be kind")
     settings(fran, room, "phase:respond")
+    page = text(alice.get(board_url(room)))
+    assert "aria-pressed=\"true\"" not in page and answered(page) == "0 of 2 answered"   # nothing chosen for them
     respond(alice, room, proposal, "agree")
     respond(alice, room, proposal, "unsure")
     assert [r.kind for r in BoardResponse.select()] == ["unsure"]
-    respond(alice, room, proposal, "pass")
-    assert BoardResponse.select().count() == 0
+    respond(alice, room, proposal, "pass")   # answered, and in no count
+    assert [r.kind for r in BoardResponse.select()] == ["pass"]
+    page = text(alice.get(board_url(room)))
+    assert pressed(page, proposal, "pass") and answered(page) == "1 of 2 answered"
+    assert "1 person has responded" in page
+    settings(fran, room, "tallies-on")
+    assert "Agree 0 · Unsure 0 · Object 0" in text(alice.get(board_url(room)))
+    # Pressed again, a choice is taken back: no response at all, as before they chose.
+    assert 'value="clear"' in page
+    respond(alice, room, proposal, "clear")
+    page = text(alice.get(board_url(room)))
+    assert BoardResponse.select().count() == 0 and not pressed(page, proposal, "pass")
+    assert answered(page) == "0 of 2 answered" and "0 people have responded" in page
+    assert respond(alice, room, proposal, "maybe").status_code == 400   # no page offers it
 
 
 def test_a_private_objection_shows_only_needs_discussion_once_the_counts_are_shown(room, as_user):
@@ -300,7 +324,7 @@ def test_object_without_my_name_is_a_choice_of_its_own(room, as_user):
     respond(bob, room, proposal, "object-private")
     assert BoardResponse.get().private and BoardResponse.get().user_id is None   # kept under his pseudonym only
     page = text(bob.get(board_url(room)))
-    assert 'value="object-private" id="respond-%d-object-private" checked' % proposal.id in page
+    assert pressed(page, proposal, "object-private") and not pressed(page, proposal, "object")
     settings(fran, room, "tallies-on")
     fran_page = text(fran.get(board_url(room)))
     assert "needs discussion" in fran_page and "Bob" not in fran_page
@@ -421,8 +445,11 @@ def test_still_agree_is_asked_only_of_behaviours_in_the_current_code(room, as_us
     settings(fran, room, "phase:respond")
     page = text(alice.get(board_url(room)))
     kept = Proposal.get(Proposal.text == "Be kind")
-    assert f'<label for="respond-{kept.id}-agree">Still agree</label>' in page
-    assert f'<label for="respond-{new.id}-agree">Agree</label>' in page
+    def label(proposal, kind):
+        return re.search(rf'id="respond-{proposal.id}-{kind}".*?</span><span>(.*?)</span></button>', page, re.S).group(1)
+    assert label(kept, "agree") == "Still agree" and label(kept, "unsure") == "Want to revisit"
+    assert label(new, "agree") == "Agree"
+    assert label(new, "unsure") == 'Unsure<span class="visually-hidden"> /</span> <span class="respond__more">want to talk</span>'
 
 
 def test_every_control_a_live_update_redraws_has_an_id_to_keep_focus_on(room, as_user):
@@ -468,9 +495,8 @@ def test_shared_renders_never_carry_one_persons_view_or_token_to_another(room, a
     pages = {name: text(client.get(board_url(room, "/live?v=0"))) for name, client in
              (("alice", alice), ("bob", bob), ("fran", fran))}
     assert "Your proposal" in pages["alice"] and "Your proposal" not in pages["bob"]
-    chosen = f'id="respond-{proposal.id}-object-private" checked'
-    assert chosen in pages["alice"] and chosen not in pages["bob"]
-    assert f'id="respond-{proposal.id}-pass" checked' in pages["bob"]
+    assert pressed(pages["alice"], proposal, "object-private") and not pressed(pages["bob"], proposal, "object-private")
+    assert 'aria-pressed="true"' not in pages["bob"]   # nothing chosen for him
     tokens = {name: set(re.findall(r'name="csrf_token" value="([^"]+)"', page)) for name, page in pages.items()}
     assert all(len(found) == 1 for found in tokens.values()) and tokens["alice"] != tokens["bob"]
     assert not any(CSRF_STAND_IN in page for page in pages.values())

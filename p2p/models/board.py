@@ -67,9 +67,10 @@ class Board(Live, BaseModel):
             self.changed()
 
     def respond(self, proposal: Proposal, pseudonyms: bytes, user_id: int, kind: str | None, private: bool = False) -> None:
-        """This person's response to a behaviour (kind None: they pass), under their pseudonym for it. It replaces
-        their earlier one to this behaviour (kept before pseudonyms under their account, or under the pseudonym),
-        and (a merged behaviour) theirs to its originals, which counted for it until now."""
+        """This person's response to a behaviour (kind None: no response, as before they chose; "pass" is a choice
+        of its own, counted in no tally), under their pseudonym for it. It replaces their earlier one to this
+        behaviour (kept before pseudonyms under their account, or under the pseudonym), and (a merged behaviour)
+        theirs to its originals, which counted for it until now."""
         voter = BoardResponse.voter_for(pseudonyms, proposal.id)
         replaced = [BoardResponse.voter_for(pseudonyms, original.id) for original in proposal.originals]
         responder = Responder.tag_for(pseudonyms, self.id)
@@ -82,7 +83,7 @@ class Board(Live, BaseModel):
                 BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
                 others = [BoardResponse.voter_for(pseudonyms, pid) for (pid,) in
                           Proposal.select(Proposal.id).where(Proposal.board == self).tuples()]
-                if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # passed on everything
+                if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # nothing chosen
                     Responder.delete().where(Responder.board == self, Responder.tag == responder).execute()
             else:
                 Responder.insert(board=self, tag=responder).on_conflict_ignore().execute()
@@ -258,7 +259,8 @@ class Proposal(MadeBySomeone, BaseModel):
 
     def tally(self) -> dict[str, int]:
         counts = {kind: 0 for kind in BoardResponse.KINDS}
-        for kind, count in (BoardResponse.select(BoardResponse.kind, fn.COUNT(BoardResponse.id)).where(BoardResponse.proposal == self)
+        for kind, count in (BoardResponse.select(BoardResponse.kind, fn.COUNT(BoardResponse.id))
+                            .where(BoardResponse.proposal == self, BoardResponse.kind.in_(BoardResponse.KINDS))
                             .group_by(BoardResponse.kind).tuples()):
             counts[kind] = count
         return counts
@@ -270,7 +272,8 @@ class BoardResponse(BaseModel):
     from the database whose it is, nor which responses are one person's. Only an objection made with the name
     keeps the person (`user`), since the facilitator sees that name; and then only on that one behaviour."""
 
-    KINDS = ("agree", "unsure", "object")
+    KINDS = ("agree", "unsure", "object")   # what the tallies count; a response may also be PASS
+    PASS = "pass"   # a choice like the others (answered, "passed"), and in no count
 
     proposal = ForeignKeyField(Proposal, backref="responses", on_delete="CASCADE")
     voter = CharField(max_length=40, null=True)   # null only on rows from before pseudonyms, until their next use

@@ -6,9 +6,10 @@
    server makes it once, even if the first one did arrive and only its answer was lost. */
 (function () {
   "use strict";
-  var unsent = {};   // address -> {body, choice}: per behaviour (and for the commitment), the last tap not yet sent
+  var unsent = {};   // address -> {body, kind}: per behaviour (and for the commitment), the last tap not yet sent
   var resending = {};   // address -> the re-send on its way (a promise)
   var RESENT = /\/(respond|commit)$/;
+  var RESPONSE = /\/respond$/;
 
   function resend() {
     Object.keys(unsent).forEach(function (address) {
@@ -40,8 +41,9 @@
     var form = event.detail.elt;
     if (!(form instanceof HTMLFormElement)) { return; }
     if (RESENT.test(form.action)) {
-      var chosen = form.querySelector("input[type=radio]:checked");
-      unsent[form.action] = {body: new URLSearchParams(new FormData(form)), choice: chosen && chosen.id};
+      var body = new URLSearchParams(new FormData(form));
+      if (form.dataset.kind) { body.set("kind", form.dataset.kind); }
+      unsent[form.action] = {body: body, kind: form.dataset.kind};
     } else if (form.elements.request_key) {
       var status = form.querySelector("[role=status]");
       var line = status && (status.querySelector("span") || status);
@@ -73,15 +75,116 @@
     var elt = event.detail.elt;
     if (!event.detail.successful) { return; }
     if (elt.id === "board-poller") { resend(); }
-    else if (elt instanceof HTMLFormElement) { delete unsent[elt.action]; }   // a later tap got through itself
+    else if (elt instanceof HTMLFormElement) {
+      delete unsent[elt.action];   // a later tap got through itself
+      // Counted: what was said about an earlier tap that came too late is over (a too-late one answers 200).
+      var said = document.getElementById("respond-said");
+      if (said && RESPONSE.test(elt.action) && event.detail.xhr.status === 204) { said.textContent = ""; }
+    }
   });
 
   // A live update redraws the choices as the server has them: the one not yet sent stays shown as chosen.
   document.addEventListener("htmx:afterSwap", function () {
     Object.keys(unsent).forEach(function (address) {
-      var radio = unsent[address].choice && document.getElementById(unsent[address].choice);
-      if (radio) { radio.checked = true; }
+      var form = unsent[address].kind && document.querySelector("form.respond[action='" + address + "']");
+      if (form) { show(form, unsent[address].kind); }
     });
+    countAnswered();
+  });
+
+  // -- Responding: one tap on a big choice; the keyboard chooses before anything is sent. ---------------------
+
+  var DOUBLE_TAP_MS = 500;
+
+  function choicesOf(form) { return Array.prototype.slice.call(form.querySelectorAll("button[data-kind]")); }
+
+  // Shows `kind` as this person's choice on this behaviour ("clear": none), before the server has it.
+  function show(form, kind) {
+    choicesOf(form).forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.kind === kind));
+    });
+  }
+
+  // "n of m answered", as the screen now shows the choices (the server says the same at the next poll).
+  function countAnswered() {
+    var count = document.getElementById("respond-count");
+    var forms = document.querySelectorAll("form.respond");
+    if (!count || !forms.length) { return; }
+    var answered = Array.prototype.filter.call(forms, function (form) {
+      return form.querySelector("button[aria-pressed=true]");
+    }).length;
+    var words = answered + " of " + forms.length + " answered";
+    if (count.textContent !== words) { count.textContent = words; }
+  }
+
+  // A press is the choice (Enter and Space press a button too): pressing the one already chosen takes it back.
+  // What is sent is decided here, when pressed, and kept on the form (htmx:configRequest below): a response
+  // queued behind another (hx-sync) is built only when its turn comes, when the buttons may show newer taps.
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("form.respond button[data-kind]");
+    if (!button) { return; }
+    var form = button.form;
+    var now = Date.now();
+    // A double tap is one tap: its second half would take the choice back at once.
+    if (form.dataset.tapped === button.id && now - Number(form.dataset.tappedAt) < DOUBLE_TAP_MS) {
+      event.preventDefault();
+      return;
+    }
+    form.dataset.tapped = button.id;
+    form.dataset.tappedAt = String(now);
+    form.dataset.kind = button.getAttribute("aria-pressed") === "true" ? "clear" : button.dataset.kind;
+    show(form, form.dataset.kind);
+    countAnswered();
+  });
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (form instanceof HTMLFormElement && form.classList.contains("respond") && form.dataset.kind) {
+      event.detail.parameters.set("kind", form.dataset.kind);
+    }
+  });
+
+  // The arrow keys (and Home, End) move between one behaviour's choices, as in a group of radio buttons, but
+  // only move: nothing is chosen or sent until a choice is pressed. Tab goes through them too.
+  var STEPS = {ArrowLeft: -1, ArrowUp: -1, ArrowRight: 1, ArrowDown: 1};
+  document.addEventListener("keydown", function (event) {
+    var button = event.target.closest && event.target.closest("form.respond button[data-kind]");
+    if (!button || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) { return; }
+    var all = choicesOf(button.form);
+    var at = all.indexOf(button);
+    var to = event.key === "Home" ? 0 : event.key === "End" ? all.length - 1
+      : event.key in STEPS ? (at + STEPS[event.key] + all.length) % all.length : -1;
+    if (to < 0) { return; }
+    event.preventDefault();   // and no scrolling
+    all[to].focus();
+  });
+
+  // -- Words with a length limit: a count once they near it (templates/_macros.html char_count). ---------------
+
+  var SAID_AFTER_MS = 1000;   // screen readers hear the count when typing pauses, not at every key
+  var pauses = {};
+
+  function characters(text) {   // as the server keeps them (models.one_line), in characters, not UTF-16 units
+    return Array.from(text.trim().split(/\s+/).join(" ")).length;
+  }
+
+  document.addEventListener("input", function (event) {
+    var box = event.target;
+    var max = box.dataset && Number(box.dataset.textMax);
+    var shown = max && document.getElementById(box.id + "-count");
+    if (!shown) { return; }
+    var count = characters(box.value);
+    var over = count - max;
+    var words = count + " of " + max + " characters" + (over > 0 ? ": " + over + " too many" : "");
+    shown.hidden = count < max * 0.8;
+    shown.textContent = words;
+    if (over > 0) { shown.dataset.tone = "problem"; } else { delete shown.dataset.tone; }
+    clearTimeout(pauses[box.id]);
+    pauses[box.id] = setTimeout(function () {
+      var said = document.getElementById(box.id + "-count-said");
+      var now = shown.hidden ? "" : words;
+      if (said && said.textContent !== now) { said.textContent = now; }
+    }, SAID_AFTER_MS);
   });
 
   window.addEventListener("online", resend);
