@@ -109,6 +109,53 @@ def test_proposing_is_kind_about_problems_and_keeps_the_words(room, as_user):
     assert Proposal.select().count() == 0
 
 
+def test_a_long_proposal_is_never_cut_and_comes_back_with_its_words_and_a_count(room, as_user):
+    alice = as_user(room.alice)
+    words = "Listen " * 30   # 209 characters once its spaces are as kept
+    page = text(propose(alice, room, words))   # without script: the page again, nothing lost
+    assert "Please keep a behaviour to 200 characters, so it fits on the code (this one has 209)" in page
+    assert words.strip() in page and "209 of 200 characters: 9 too many" in page
+    textarea = re.search(r"<textarea[^>]*>", page).group(0)
+    assert "maxlength" not in textarea and 'data-text-max="200"' in textarea   # a browser would cut a paste
+    short = text(alice.get(board_url(room)))
+    assert re.search(r'<p class="char-count" id="proposal-text-count" aria-hidden="true" hidden>', short)
+    assert Proposal.select().count() == 0
+
+
+def test_a_tap_that_came_too_late_is_told_what_happened_and_nothing_else_changes(room, as_user):
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    for words in ("Be kind", "Be on time", "Phones away", "No phones"):
+        propose(alice, room, words)
+    kind, on_time, phones, no_phones = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:respond")
+    respond(alice, room, kind, "agree")
+
+    def said(answer):   # in place, for htmx: a 200 with the status line by the answered count, out of band
+        assert answer.status_code == 200
+        return re.fullmatch(r'\s*<p id="respond-said" data-hx-swap-oob="innerHTML">(.*)</p>\s*', text(answer), re.S).group(1)
+
+    # The facilitator hides one, merges two, and (another) is merged and split back out: a page that has not
+    # caught up yet still offers their choices.
+    shape(fran, room, on_time, "hide")
+    assert said(respond(alice, room, on_time, "agree", htmx=True)) == (
+        "The facilitator has taken that behaviour off the board for now, so this last choice was not saved. "
+        "Everything you chose before it is kept.")
+    post(fran, board_url(room, "/merge"), {"proposal": [phones.id, no_phones.id]}, token_from=board_url(room))
+    assert "merged with a similar one" in said(respond(alice, room, phones, "object", htmx=True))
+    merged = Proposal.get(Proposal.text == "Phones away", Proposal.merged_into.is_null())
+    shape(fran, room, merged, "split")
+    assert "no longer on the board" in said(respond(alice, room, merged, "pass", htmx=True))
+    # Then they move on: responding has closed.
+    settings(fran, room, "phase:agree")
+    closed = ("Responding has closed for now (now: Agree our code), so this last choice was not saved. "
+              "Everything you chose before it is kept.")
+    assert said(respond(alice, room, kind, "unsure", htmx=True)) == closed
+    # Without script: the board again, saying so at the top (never a bare 400).
+    answer = respond(alice, room, kind, "unsure")
+    assert answer.status_code == 302 and closed in text(alice.get(answer.headers["Location"]))
+    assert [(r.proposal_id, r.kind) for r in BoardResponse.select()] == [(kind.id, "agree")]
+
+
 def test_one_response_per_person_changeable_and_pass_is_a_choice_of_its_own(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Be kind")

@@ -214,6 +214,7 @@ def test_thoughts_are_kind_about_problems_and_keep_the_words(room, as_user):
     long = "word " * 120
     too_long = text(add_thought(alice, room, long, htmx=True))
     assert "Please keep a thought to 500 characters" in too_long and long.strip() in too_long
+    assert "599 of 500 characters: 99 too many" in too_long   # the count under the box says it too
     page = text(add_thought(alice, room, long))    # without htmx: the page again, with the words and the problem
     assert "Please keep a thought to 500 characters" in page and long.strip() in page
     assert Thought.select().count() == 0
