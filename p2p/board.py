@@ -384,7 +384,7 @@ def _too_late(board: Board, proposal: Proposal | None, pseudonyms: bytes, facili
     """Why a tap can no longer count, in words for the person who made it: their screen was a moment behind the
     board (the facilitator moved on, or changed that behaviour) and has not caught up yet. None: it counts."""
     if board.phase != "respond":
-        return f"Responding has closed for now (now: {PHASE_TITLES[board.phase]}), {NOT_SAVED}"
+        return f"The group has moved on to “{PHASE_TITLES[board.phase]}”, {NOT_SAVED}"
     if proposal is None:   # a merge split back out: its wording went, and its proposals came back
         return f"That behaviour is no longer on the board, {NOT_SAVED} The list now shows the behaviours as they are."
     if proposal.merged_into_id:

@@ -132,7 +132,8 @@ def test_a_tap_that_came_too_late_is_told_what_happened_and_nothing_else_changes
 
     def said(answer):   # in place, for htmx: a 200 with the status line by the answered count, out of band
         assert answer.status_code == 200
-        return re.fullmatch(r'\s*<p id="respond-said" data-hx-swap-oob="innerHTML">(.*)</p>\s*', text(answer), re.S).group(1)
+        return re.fullmatch(r'\s*<p id="respond-said" data-hx-swap-oob="innerHTML">(.*) <button [^>]*>OK</button></p>\s*',
+                            text(answer), re.S).group(1)
 
     # The facilitator hides one, merges two, and (another) is merged and split back out: a page that has not
     # caught up yet still offers their choices.
@@ -147,7 +148,7 @@ def test_a_tap_that_came_too_late_is_told_what_happened_and_nothing_else_changes
     assert "no longer on the board" in said(respond(alice, room, merged, "pass", htmx=True))
     # Then they move on: responding has closed.
     settings(fran, room, "phase:agree")
-    closed = ("Responding has closed for now (now: Agree our code), so this last choice was not saved. "
+    closed = ("The group has moved on to “Agree our code”, so this last choice was not saved. "
               "Everything you chose before it is kept.")
     assert said(respond(alice, room, kind, "unsure", htmx=True)) == closed
     # Without script: the board again, saying so at the top (never a bare 400).

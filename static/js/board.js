@@ -94,7 +94,6 @@
 
   // -- Responding: one tap on a big choice; the keyboard chooses before anything is sent. ---------------------
 
-  var DOUBLE_TAP_MS = 500;
 
   function choicesOf(form) { return Array.prototype.slice.call(form.querySelectorAll("button[data-kind]")); }
 
@@ -121,17 +120,19 @@
   // What is sent is decided here, when pressed, and kept on the form (htmx:configRequest below): a response
   // queued behind another (hx-sync) is built only when its turn comes, when the buttons may show newer taps.
   document.addEventListener("click", function (event) {
+    if (event.target.closest && event.target.closest("[data-close-said]")) {   // read: the line goes
+      document.getElementById("respond-said").textContent = "";
+      document.querySelector("main").focus();   // the button is gone: focus goes back to the page, not lost
+      return;
+    }
     var button = event.target.closest && event.target.closest("form.respond button[data-kind]");
     if (!button) { return; }
     var form = button.form;
-    var now = Date.now();
-    // A double tap is one tap: its second half would take the choice back at once.
-    if (form.dataset.tapped === button.id && now - Number(form.dataset.tappedAt) < DOUBLE_TAP_MS) {
+    // A double tap (or click) is one: its second half would take the choice back at once.
+    if (event.detail > 1) {
       event.preventDefault();
       return;
     }
-    form.dataset.tapped = button.id;
-    form.dataset.tappedAt = String(now);
     form.dataset.kind = button.getAttribute("aria-pressed") === "true" ? "clear" : button.dataset.kind;
     show(form, form.dataset.kind);
     countAnswered();
