@@ -3,7 +3,9 @@
    response or a commitment that could not be sent is sent again as soon as the server can be reached (the screen
    keeps showing the person's choice meanwhile). A proposal or a thought that could not be sent says so, and its
    words stay in the box: sending it again is safe, because its form carries a key (request_key) by which the
-   server makes it once, even if the first one did arrive and only its answer was lost. */
+   server makes it once, even if the first one did arrive and only its answer was lost.
+   It also makes responding one tap (or one key) that shows at once and is counted in "n of m answered", moves the
+   keyboard between a behaviour's choices without sending any, and counts the characters in a box with a limit. */
 (function () {
   "use strict";
   var unsent = {};   // address -> {body, kind}: per behaviour (and for the commitment), the last tap not yet sent
@@ -86,8 +88,9 @@
   // A live update redraws the choices as the server has them: the one not yet sent stays shown as chosen.
   document.addEventListener("htmx:afterSwap", function () {
     Object.keys(unsent).forEach(function (address) {
-      var form = unsent[address].kind && document.querySelector("form.respond[action='" + address + "']");
-      if (form) { show(form, unsent[address].kind); }
+      Array.prototype.forEach.call(document.querySelectorAll("form.respond"), function (form) {
+        if (form.action === address && unsent[address].kind) { show(form, unsent[address].kind); }
+      });
     });
     countAnswered();
   });

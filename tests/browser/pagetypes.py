@@ -241,6 +241,35 @@ def _board(path: str, phase: str, **state: bool) -> Callable:
 
 
 BOARD = "Our code of behaviour"
+RESPONSE_GROUP = re.compile("^Your response to: ")
+
+
+def _late_tap(site: Site, page: Page) -> Response | None:
+    """A participant taps a choice just after the facilitator moved on, before their screen has heard (its polls
+    find nothing new meanwhile): the board tells them, in place, and the list then catches up."""
+    site.set_board("respond")
+    page.route("**/board/live?*", lambda route: route.fulfill(status=204))
+    try:
+        response = page.goto(site.places["board"])
+        site.set_board("agree")
+        page.get_by_role("group", name=RESPONSE_GROUP).first.get_by_role("button", name="Pass").click()
+        expect(page.get_by_role("status").filter(has_text="The group has moved on")).to_be_visible()
+    finally:
+        page.unroute("**/board/live?*")
+    expect(page.get_by_role("heading", name="Now: Agree our code")).to_be_visible()
+    return response
+
+
+def _proposal_too_long(site: Site, page: Page) -> Response | None:
+    """A participant pastes more than a proposal takes: the count under the box says so, and so does sending."""
+    site.set_board("propose")
+    response = page.goto(site.places["board"])
+    page.get_by_label("A behaviour that helps you feel safe").fill("Give each other time to finish speaking, " * 6)
+    expect(page.locator("#proposal-text-count")).to_have_text("245 of 200 characters: 45 too many")
+    page.get_by_role("button", name="Propose").click()
+    expect(page.get_by_role("region", name="Propose a behaviour").get_by_role("status")).to_contain_text(
+        "Please keep a behaviour to 200 characters")
+    return response
 
 
 def _board_pages() -> list[PageKind]:
@@ -256,6 +285,8 @@ def _board_pages() -> list[PageKind]:
         PageKind("board-shape", PARTICIPANT, _board("{board}", "shape"), BOARD),
         PageKind("board-facilitator-shape", FACILITATOR, _board("{board}", "shape", tallies=True), BOARD),
         PageKind("board-respond", PARTICIPANT, _board("{board}", "respond", tallies=True), BOARD),
+        PageKind("board-respond-late-tap", PARTICIPANT, _late_tap, BOARD, swapped=True),
+        PageKind("board-proposal-too-long", PARTICIPANT, _proposal_too_long, BOARD, swapped=True),
         PageKind("board-facilitator-respond", FACILITATOR, _board("{board}", "respond"), BOARD),
         PageKind("board-projector-respond", FACILITATOR, _board("{board}/projector", "respond", tallies=True), BOARD),
         PageKind("board-facilitator-agree", FACILITATOR, _board("{board}", "agree"), BOARD),

@@ -11,7 +11,7 @@ told in order, so they share one room (module scope) and run top to bottom:
    proposal it could not send says so and keeps its words; one whose answer was lost, sent again, shows once;
    a phone whose session ended logs in again and is back on the board;
 4. responses made before a merge (ticked and merged by keyboard) follow the merged behaviour; themes;
-5. responding: a choice tapped offline is sent once back; focus stays on a radio (and on the facilitator's
+5. responding: a choice tapped offline is sent once back; focus stays on a choice (and on the facilitator's
    control) while the list is redrawn; a private objection ("needs discussion" everywhere, no name anywhere), an
    open one (its name to the facilitator only), the counts revealed;
 6. agreeing (the board's suggestions), version 1, everyone commits and the count goes up live on other screens;
@@ -226,12 +226,17 @@ def choices(page: Page, text: str) -> Locator:
     return page.get_by_role("group", name=f"Your response to: {text}")
 
 
-def respond(screen: Screen, text: str, choice: str) -> None:
-    """Tap a choice (the whole pill is its label), and wait until the server has it (the phase counts it)."""
-    radio = choices(screen.page, text).get_by_role("radio", name=choice, exact=True)
+def choice(page: Page, text: str, name: str) -> Locator:
+    """One of a behaviour's choices: a button, pressed once it is the person's own."""
+    return choices(page, text).get_by_role("button", name=name, exact=True)
+
+
+def respond(screen: Screen, text: str, name: str) -> None:
+    """Tap a choice, and wait until the server has it (the phase counts it)."""
+    button = choice(screen.page, text, name)
     with screen.page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")):
-        choices(screen.page, text).get_by_text(choice, exact=True).click()
-    expect(radio).to_be_checked()
+        button.click()
+    expect(button).to_have_attribute("aria-pressed", "true")
 
 
 def facilitator_does(room: Room, button: str) -> None:
@@ -528,9 +533,10 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     priya.page.get_by_role("heading", level=1).click()   # she lets it go: the empty box goes with its words
     for screen in room.participants.values():
         expect(items(screen.page)).to_have_count(9)
-        expect(screen.page.get_by_role("radio", name="Pass", checked=True)).to_have_count(9)
+        expect(screen.page.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(9)
+        expect(screen.page.get_by_role("button", pressed=True)).to_have_count(0)   # nothing chosen for them
         expect(screen.page.get_by_role("region", name="Propose a behaviour")).to_be_hidden()   # over, for now
-    expect(projector.page.get_by_role("radio")).to_have_count(0)
+    expect(projector.page.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(0)
     respond(alex, "Listen without judging", "Agree")
     respond(jo, "Listen to each other", "Unsure / want to talk")
     respond(priya, "Listen without judging", "Agree")
@@ -542,7 +548,7 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     facilitator_does(room, "Move to: Shape")
     room.within(room.screens, in_phase("Shape the list together"))
     for screen in room.participants.values():
-        expect(screen.page.get_by_role("radio")).to_have_count(0)
+        expect(screen.page.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(0)
     page = robin.page
     for text in ("Listen without judging", "Listen to each other"):
         tick = page.get_by_role("checkbox", name=f"Select to merge: {text}")
@@ -595,8 +601,9 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     # Responding again: each person's earlier response is on the merged behaviour.
     facilitator_does(room, "Move to: Respond")
     room.within(room.participants.values(), lambda s, ms: expect(choices(s.page, MERGED)).to_be_visible(timeout=ms))
-    for screen, chosen in ((alex, "Agree"), (jo, "Unsure / want to talk"), (priya, "Agree"), (sam, "Pass")):
-        expect(choices(screen.page, MERGED).get_by_role("radio", name=chosen, exact=True)).to_be_checked()
+    for screen, chosen in ((alex, "Agree"), (jo, "Unsure / want to talk"), (priya, "Agree")):
+        expect(choice(screen.page, MERGED, chosen)).to_have_attribute("aria-pressed", "true")
+    expect(choices(sam.page, MERGED).get_by_role("button", pressed=True)).to_have_count(0)   # he had not answered
     no_names_on_the_projector(room)
 
 
@@ -605,12 +612,12 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
 
 def tab_to_the_first_choices(page: Page) -> None:
     """From the start of the page's main part (where "Skip to content" leads): Tab, past the link back to the
-    group, to the first behaviour's choices, which take focus on the one chosen."""
+    group, to the first behaviour's first choice."""
     page.get_by_role("main").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("navigation", name="Breadcrumb").get_by_role("link")).to_be_focused()
     page.keyboard.press("Tab")
-    expect(items(page).first.get_by_role("radio", checked=True)).to_be_focused()
+    expect(items(page).first.get_by_role("button").first).to_be_focused()
 
 
 def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
@@ -623,45 +630,49 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     with room.problems.tolerating("htmx:sendError"):
         priya.page.context.set_offline(True)
         try:
-            choices(priya.page, "Speak from your own experience").get_by_text("Unsure / want to talk").click()
+            choice(priya.page, "Speak from your own experience", "Unsure / want to talk").click()
             priya.page.wait_for_timeout(300)
         finally:
             priya.page.context.set_offline(False)
     assert any("htmx:sendError" in message for message in room.problems.expected), "Priya's tap never met the dropped connection"
-    unsent = choices(priya.page, "Speak from your own experience").get_by_role("radio", name="Unsure / want to talk")
-    expect(unsent).to_be_checked()
+    unsent = choice(priya.page, "Speak from your own experience", "Unsure / want to talk")
+    expect(unsent).to_have_attribute("aria-pressed", "true")
 
     # Alex, by keyboard: Tab to the first behaviour's choices (on "Agree", the one she chose before the merge);
-    # the arrow key moves to "Unsure / want to talk", which sends it.
+    # the arrow key moves to "Unsure / want to talk" (and sends nothing), and Enter sends it.
     page = alex.page
     tab_to_the_first_choices(page)
     page.keyboard.press("ArrowDown")
-    unsure = choices(page, MERGED).get_by_role("radio", name="Unsure / want to talk")
+    unsure = choice(page, MERGED, "Unsure / want to talk")
     expect(unsure).to_be_focused()
-    expect(unsure).to_be_checked()
+    expect(unsure).to_have_attribute("aria-pressed", "false")
+    with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")):
+        page.keyboard.press("Enter")
+    expect(unsure).to_have_attribute("aria-pressed", "true")
     assert focus_ring_shown(page)
 
     # Sam responds with the mouse while Alex's focus rests there: Alex's list is redrawn, and focus is back on
-    # the same radio button, still chosen, so the arrow keys carry on from there.
+    # the same choice, still chosen, so the arrow keys carry on from there.
     unsure_id = unsure.get_attribute("id")
     redrawn = swapped(page)
     respond(sam, "Keep what is shared in the room", "Agree")
     wait_until(page, redrawn, "Alex's list was not redrawn")
     assert focused_id(page) == unsure_id, f"focus moved to {focused_id(page)!r}"
     expect(unsure).to_be_focused()
-    expect(unsure).to_be_checked()
+    expect(unsure).to_have_attribute("aria-pressed", "true")
     assert focus_ring_shown(page), "after the live update, the focus ring is gone"
     # Pressed at once after the redraw (as a person may tap): the choice must reach the server, not only the screen.
+    page.keyboard.press("ArrowUp")
     with page.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")):
-        page.keyboard.press("ArrowUp")
-    expect(choices(page, MERGED).get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+        page.keyboard.press("Space")
+    expect(choice(page, MERGED, "Agree")).to_have_attribute("aria-pressed", "true")
 
     # Sam objects without his name to Jo's proposal, and Jo objects openly to another. While people respond,
     # nothing about objections shows on any screen: shown as each came in, an objection changed to "without my
     # name" would leave its mark where the name had been. They show with the counts (below).
     respond(sam, "Phones on silent", "Object without my name")
     respond(jo, "Take a break whenever you need one", "Object")
-    expect(choices(sam.page, "Phones on silent").get_by_role("radio", name="Object without my name")).to_be_checked()
+    expect(choice(sam.page, "Phones on silent", "Object without my name")).to_have_attribute("aria-pressed", "true")
     for screen in room.screens:
         expect(screen.page.get_by_text("needs discussion", exact=True)).to_have_count(0)
         expect(screen.page.get_by_text("would like to talk")).to_have_count(0)
@@ -722,7 +733,7 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     for screen in (robin, alex, jo):   # Sam's name is on his named proposal, and nowhere else
         expect(screen.page.get_by_role("main").get_by_text(re.compile(r"\bSam\b"))).to_have_text(
             ["Proposed by Sam (demo)"])
-    expect(unsent).to_be_checked()
+    expect(unsent).to_have_attribute("aria-pressed", "true")
     assert_not_reloaded([priya])
     expect(projector.page.get_by_text(TALLY)).to_have_count(8)
     no_names_on_the_projector(room)
@@ -856,11 +867,12 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     room.within(room.screens, in_phase("Respond to each behaviour"))
     for screen in room.participants.values():
         mine = screen.page
-        expect(mine.get_by_role("radio", name="Pass", checked=True)).to_have_count(8)   # a fresh round
-        expect(choices(mine, MERGED).get_by_role("radio", name="Still agree")).to_be_visible()
-        expect(choices(mine, MERGED).get_by_role("radio", name="Want to revisit")).to_be_visible()
+        expect(mine.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(8)
+        expect(mine.get_by_role("button", pressed=True)).to_have_count(0)   # a fresh round
+        expect(choice(mine, MERGED, "Still agree")).to_be_visible()
+        expect(choice(mine, MERGED, "Want to revisit")).to_be_visible()
         # Behaviours not in the code are asked about as before.
-        expect(choices(mine, "Phones on silent").get_by_role("radio", name="Agree", exact=True)).to_be_visible()
+        expect(choice(mine, "Phones on silent", "Agree")).to_be_visible()
     for screen in room.screens:
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)   # the counts are hidden again
     respond(priya, MERGED, "Still agree")
