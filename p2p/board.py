@@ -18,7 +18,7 @@ from flask import Blueprint, Response, abort, current_app, flash, redirect, rend
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from peewee import JOIN
+from peewee import JOIN, fn
 
 from . import permissions, sending
 from .access import managed_or_404, membership_or_404
@@ -45,6 +45,21 @@ PHASE_HELP = {
     "agree": "The group is settling which behaviours make our code.",
     "commit": "Read our code, and commit to it when you are ready.",
 }
+# A re-affirm round responds and proposes at once.
+REAFFIRM_TITLE = "Re-affirm our code"
+REAFFIRM_HELP = ("For each behaviour in our code: still agree, or want to revisit. You can propose new behaviours in "
+                 "this round too, and respond to the new ones as usual. Passing is always fine. Nobody sees who chose "
+                 "what, only the counts once they are shown. “Object” shows your name to the facilitator, so they can "
+                 "invite you to talk; “Object without my name” does not, and the app keeps no record of whose it is.")
+
+
+def phase_words(board: Board, reaffirmed: CodeVersion | None) -> dict:
+    """The phase's title and help, as the board's screens say them."""
+    if board.phase == "respond" and reaffirmed:
+        return {"phase_title": REAFFIRM_TITLE, "phase_help": REAFFIRM_HELP}
+    return {"phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase]}
+
+
 # When responses of merged proposals meet, the most careful one speaks for the person (a pass says the least).
 CAUTION = {BoardResponse.PASS: -1, "agree": 0, "unsure": 1, "object": 2}
 
@@ -59,19 +74,25 @@ class Choice(NamedTuple):
     private: bool
 
 
-def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
-    """Per item, the responses that count for it: its own, and those made to its originals before a merge (they
-    moved with them). Pseudonyms are per behaviour, so one person's responses to two originals count as two
-    until their own session settles them (settle_merged_responses), or they respond to the merged behaviour
-    itself, which replaces them (respond)."""
+def merged_into(board: Board, items) -> dict[int, int]:
+    """Each behaviour's id, and each original's (before a merge) the id of the merged behaviour it counts for."""
     origin = {item.id: item.id for item in items}
     for original_id, merged_id in (Proposal.select(Proposal.id, Proposal.merged_into)
                                    .where(Proposal.board == board, Proposal.merged_into.is_null(False)).tuples()):
         origin[original_id] = merged_id
+    return origin
+
+
+def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
+    """Per item, the responses that count for it in the board's round: its own, and those made to its originals
+    before a merge (they moved with them). Pseudonyms are per behaviour, so one person's responses to two
+    originals count as two until their own session settles them (settle_merged_responses), or they respond to the
+    merged behaviour itself, which replaces them (respond)."""
+    origin = merged_into(board, items)
     found: dict[int, dict[str, Choice]] = {item.id: {} for item in items}
     for proposal_id, voter, user_id, kind, private in (
             BoardResponse.select(BoardResponse.proposal, BoardResponse.voter, BoardResponse.user, BoardResponse.kind, BoardResponse.private)
-            .join(Proposal).where(Proposal.board == board).tuples()):
+            .join(Proposal).where(Proposal.board == board, BoardResponse.round == board.round).tuples()):
         item = origin.get(proposal_id)
         if item in found:   # (not: an original whose merge is gone, or a merge of merges in the making)
             who = voter or f"account:{user_id}"
@@ -79,21 +100,50 @@ def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
     return found
 
 
-def my_responses(pseudonyms: bytes | None, proposals, merges: dict, responses: dict) -> dict[int, Choice]:
-    """This person's own response to each behaviour they see: to the behaviour itself, else (a merge) the most
-    careful of theirs to its originals. Found by their pseudonyms, which only their session can make."""
+class EarlierCounts(NamedTuple):
+    """A behaviour's counts in the latest earlier round it was responded to in: counts only, never who."""
+    last_round: bool   # the round just before this one
+    counts: dict[str, int]
+
+
+def earlier_counts(board: Board, items) -> dict[int, EarlierCounts]:
+    """For the facilitator: per item, its counts in the latest earlier round with responses to it (its originals'
+    before a merge counting for it, as they do in the round itself)."""
+    origin = merged_into(board, items)
+    by_round: dict[int, dict[int, dict[str, int]]] = {}
+    for proposal_id, round_, kind, count in (
+            BoardResponse.select(BoardResponse.proposal, BoardResponse.round, BoardResponse.kind, fn.COUNT(BoardResponse.id))
+            .join(Proposal).where(Proposal.board == board, BoardResponse.round < board.round)
+            .group_by(BoardResponse.proposal, BoardResponse.round, BoardResponse.kind).tuples()):
+        item = origin.get(proposal_id)
+        if item is not None:
+            counts = by_round.setdefault(item, {}).setdefault(round_, dict.fromkeys(BoardResponse.KINDS, 0))
+            counts[kind] += count
+    return {item: EarlierCounts(max(rounds) == board.round - 1, rounds[max(rounds)]) for item, rounds in by_round.items()}
+
+
+def my_responses(pseudonyms: bytes | None, proposals, merges: dict, responses: dict, round_: int) -> dict[int, Choice]:
+    """This person's own response to each behaviour they see, in this round: to the behaviour itself, else (a
+    merge) the most careful of theirs to its originals. Found by their pseudonyms, which only their session can
+    make."""
     if pseudonyms is None:
         return {}
     mine = {}
     for proposal in proposals:
         by_who = responses.get(proposal.id, {})
-        direct = by_who.get(BoardResponse.voter_for(pseudonyms, proposal.id)) or by_who.get(f"account:{current_user.id}")
-        earlier = [by_who[v] for v in (BoardResponse.voter_for(pseudonyms, o.id) for o in merges.get(proposal.id, []))
-                   if v in by_who]
+        direct = (by_who.get(BoardResponse.voter_for(pseudonyms, proposal.id, round_))
+                  or by_who.get(f"account:{current_user.id}"))
+        earlier = [by_who[v] for v in (BoardResponse.voter_for(pseudonyms, o.id, round_)
+                                       for o in merges.get(proposal.id, [])) if v in by_who]
         chosen = direct or max(earlier, key=lambda c: CAUTION[c.kind], default=None)
         if chosen:
             mine[proposal.id] = chosen
     return mine
+
+
+def by_theme(proposals) -> list[tuple[str | None, list[Proposal]]]:
+    """Behaviours (in theme order) under their themes, in that order."""
+    return [(theme, [p for p in proposals if p.theme == theme]) for theme in dict.fromkeys(p.theme for p in proposals)]
 
 
 def in_theme_order(proposals) -> list[Proposal]:
@@ -121,14 +171,18 @@ class Snapshot:
     comes from the database, and a snapshot is only used for the version it was read at."""
 
     version: int
-    proposals: list[Proposal]                      # every behaviour not merged away, in theme order
-    responses: dict[int, dict[str, Choice]]        # behaviour -> who (a pseudonym) -> their response
+    proposals: list[Proposal]                      # every behaviour of this round not merged away, in theme order
+    responses: dict[int, dict[str, Choice]]        # behaviour -> who (a pseudonym) -> their response, this round
     merges: dict[int, list[Proposal]]              # merged behaviour's id -> its originals
     code: CodeVersion | None
     committed: list[Commitment]
     members: int
     responders: int                                # how many people have responded this round
     themes: list[str]                              # the themes in use, for grouping and suggesting while shaping
+    reaffirmed: CodeVersion | None                 # the version this round re-affirms (None: the first round)
+    earlier: list[Proposal]                        # behaviours left in earlier rounds (not in the code)
+    earlier_counts: dict[int, EarlierCounts]       # for these and this round's: their latest earlier round's counts
+    last_responders: int                           # how many people responded in the round before this one
     # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html): after a change,
     # 50 phones need a few variants of each behaviour, not 50 renders of it.
     fragments: dict = field(default_factory=dict)
@@ -171,20 +225,28 @@ def snapshot(board: Board) -> Snapshot:
         if found is not None and found.version == board.version:
             return found
         # Authors' names only: their other columns (password hashes, wrapped keys) have no business here.
-        proposals = in_theme_order(Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
-                                   .where(Proposal.board == board, Proposal.merged_into.is_null())
+        with_names = Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
+        proposals = in_theme_order(with_names.where(Proposal.board == board, Proposal.merged_into.is_null(),
+                                                    Proposal.round == board.round)
                                    .order_by(Proposal.created_at, Proposal.id))
+        current = {p.id for p in proposals}
         merges: dict[int, list[Proposal]] = {}
-        for original in (Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
-                         .where(Proposal.board == board, Proposal.merged_into.is_null(False))
+        for original in (with_names.where(Proposal.board == board, Proposal.merged_into.is_null(False))
                          .order_by(Proposal.created_at)):
-            merges.setdefault(original.merged_into_id, []).append(original)
+            if original.merged_into_id in current:
+                merges.setdefault(original.merged_into_id, []).append(original)
+        earlier = list(with_names.where(Proposal.board == board, Proposal.merged_into.is_null(),
+                                        Proposal.round < board.round).order_by(Proposal.created_at, Proposal.id))
         code = CodeVersion.latest(board)
         committed = (list(Commitment.select(Commitment, User.id, User.name).join(User)
                           .where(Commitment.version == code).order_by(Commitment.committed_at)) if code else [])
+        responders = dict(Responder.select(Responder.round, fn.COUNT(Responder.id)).where(
+            Responder.board == board, Responder.round >= board.round - 1).group_by(Responder.round).tuples())
         found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
-                         board.group.memberships().count(), Responder.select().where(Responder.board == board).count(),
-                         sorted({p.theme for p in proposals if p.theme}))
+                         board.group.memberships().count(), responders.get(board.round, 0),
+                         sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
+                         earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
+                         responders.get(board.round - 1, 0))
         cache[board.id] = found
         return found
 
@@ -197,9 +259,10 @@ def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -
     extra = []
     for merged_id, originals in shared.merges.items():
         by_who = shared.responses.get(merged_id, {})
-        if BoardResponse.voter_for(pseudonyms, merged_id) in by_who:
+        if BoardResponse.voter_for(pseudonyms, merged_id, board.round) in by_who:
             continue   # answered the merged one: their answers to the duplicates went then (respond)
-        mine = [by_who[voter] for voter in (BoardResponse.voter_for(pseudonyms, o.id) for o in originals) if voter in by_who]
+        mine = [by_who[voter] for voter in (BoardResponse.voter_for(pseudonyms, o.id, board.round) for o in originals)
+                if voter in by_who]
         kept = max(mine, key=lambda choice: CAUTION[choice.kind], default=None)
         extra += [choice.who for choice in mine if choice is not kept]
     if not extra:
@@ -231,7 +294,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     else:
         proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
     responses = {p.id: shared.responses[p.id] for p in proposals}
-    mine = my_responses(pseudonyms, proposals, shared.merges, responses)
+    mine = my_responses(pseudonyms, proposals, shared.merges, responses, board.round)
     # Who objects, and that a behaviour needs discussion, show once the facilitator shows the counts, together:
     # shown as each came in, an objection changed to "without my name" would leave its mark where the name was.
     revealed = board.tallies_shown
@@ -249,7 +312,14 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     # The board suggests: no objection, and most of those who responded agree.
     suggested = {item for item, c in counts.items() if not c["object"] and c["agree"] * 2 > sum(c.values())}
     in_play = [p for p in shared.proposals if not p.hidden]
-    version = shared.code
+    version, reaffirmed = shared.code, shared.reaffirmed
+    # A re-affirm round asks "still agree?" of what is in the code it re-affirms, not of what was agreed since; the
+    # new proposals of the round are a part of their own, responded to as usual.
+    in_code = set(reaffirmed.behaviours) if reaffirmed else set()
+    parts = ([(f"In our code, version {reaffirmed.number}", [p for p in proposals if p.text in in_code],
+               "Nothing listed here now."),
+              ("New this round", [p for p in proposals if p.text not in in_code], "Nothing new yet.")]
+             if reaffirmed else [(None, proposals, None)])
     return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
             "shared": shared, "proposals": proposals, "mine": mine, "own": own, "needs_talk": needs_talk,
             "open_objectors": open_objectors,
@@ -258,16 +328,22 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             "responded": shared.responders,
             "version": version, "committed": shared.committed,
             "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},
-            # A re-affirm round asks "still agree?" of what is in the code, not of what was agreed since.
-            "in_code": set(version.behaviours) if version else set(),
+            "in_code": in_code, "reaffirmed": reaffirmed, "proposing": board.takes_proposals(reaffirmed),
+            "in_code_total": sum(p.text in in_code for p in in_play),
+            # Earlier rounds, for the facilitator: their counts (never who), and what was left in them.
+            "earlier": shared.earlier if facilitator and not projector else [],
+            "earlier_counts": shared.earlier_counts if facilitator and not projector else {},
+            "last_responders": shared.last_responders if facilitator and not projector else 0,
             "i_committed": any(c.user_id == me for c in shared.committed),
             # Their workbook started afresh this round: what they may not do, said instead of the choices.
             "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
             and board.responds_later(me) else None,
             "members": shared.members, "themes": shared.themes,
-            "sections": [(theme, [p for p in proposals if p.theme == theme])
-                         for theme in dict.fromkeys(p.theme for p in proposals)],
-            "phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase],
+            "sections": by_theme(proposals),
+            # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
+            "parts": [(heading, f"part-{index}", by_theme(items), empty)
+                      for index, (heading, items, empty) in enumerate(parts)],
+            **phase_words(board, reaffirmed),
             "join_url": join_url(group) if projector and group.join_code_active else None}
 
 
@@ -347,9 +423,9 @@ def propose(group_id: int):
     def add(pseudonyms: bytes) -> None:
         named = _named_as_shown(board)
         Proposal.create(board=board, author=current_user.id if named else None, text=text, named=named,
-                        held=board.holding, **Proposal.new_owner(pseudonyms))
+                        held=board.holding, round=board.round, **Proposal.new_owner(pseudonyms))
         board.changed()
-    closed = (None if board.phase == "propose" else
+    closed = (None if board.takes_proposals(CodeVersion.reaffirmed_in(board)) else
               "Proposing has closed for now. Your words are still here if you want to keep them.")
     problem = sending.send(PROPOSALS, group.id, text, add, closed)
     if is_fragment_request():  # the form answers in place: sent, or the problem with the text kept
@@ -541,18 +617,51 @@ def commit(group_id: int):
     return redirect(url_for("board.code", group_id=group.id))
 
 
+@bp.get("/groups/<int:group_id>/board/round")
+@login_required
+def confirm_round(group_id: int):
+    """Before a re-affirm round starts: what it does, and that nothing is lost."""
+    group, _ = managed_or_404(group_id)
+    board = Board.for_group(group)
+    version = CodeVersion.latest(board)
+    kept = (Proposal.select().where(Proposal.board == board, Proposal.merged_into.is_null()).count()
+            - len(Proposal.in_code(board, version))) if version else 0
+    return render_template("board/round.html", group=group, board=board, version=version, left_out=kept,
+                           responders=Responder.select().where(Responder.board == board,
+                                                               Responder.round == board.round).count())
+
+
 @bp.post("/groups/<int:group_id>/board/round")
 @login_required
 def new_round(group_id: int):
-    """Sessions 2–4 open by revisiting the code: everyone responds again to each behaviour ("still agree" or
-    "want to revisit"), may propose changes, and a new version is agreed and committed."""
+    """Sessions 2–4 open by revisiting the code: everyone responds again to each behaviour in it ("still agree" or
+    "want to revisit"), may propose changes in the same round, and a new version is agreed and committed. Each
+    round is kept (Board.start_round)."""
     group, _ = managed_or_404(group_id)
     board = Board.for_group(group)
-
-    # Sent again after its answer was lost, it must not wipe the responses given in the new round since.
+    sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
+    if CodeVersion.latest(board) is None and not sent_before:
+        flash("The group has not agreed a code yet, so there is nothing to re-affirm.")
+        return redirect(url_for("board.page", group_id=group.id))
+    # Sent again after its answer was lost, it must not start another round (the responses given since would then
+    # be last round's).
     if SentRequest.once(request.form.get("request_key"), board.start_round)[0]:
-        log.info("reaffirm-round-started group=%s", group.id)
+        log.info("reaffirm-round-started group=%s round=%s", group.id, board.round)
     return redirect(url_for("board.page", group_id=group.id))
+
+
+@bp.post("/groups/<int:group_id>/board/proposals/<int:proposal_id>/bring-back")
+@login_required
+def bring_back(group_id: int, proposal_id: int):
+    """A behaviour left in an earlier round (not in the code) asked about again in this one. Sent twice, it comes
+    back once."""
+    group, _ = managed_or_404(group_id)
+    board = Board.for_group(group)
+    proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board)
+                                    & Proposal.merged_into.is_null()) or abort(404)
+    board.bring_back(proposal)
+    log.info("proposal-brought-back group=%s", group.id)
+    return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
 
 
 def code_context(group) -> dict:

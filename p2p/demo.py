@@ -266,7 +266,7 @@ def code_of_behaviour(group: Group, people: dict[str, Person]) -> None:
         person = people[first]
         with db.atomic():
             proposal = Proposal.create(board=board, author=person.user.id if named else None, text=text, named=named,
-                                       **Proposal.new_owner(person.pseudonyms))
+                                       round=board.round, **Proposal.new_owner(person.pseudonyms))
             board.changed()
         return proposal
 

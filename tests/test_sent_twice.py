@@ -11,7 +11,7 @@ from test_board import board_url, propose, respond, settings, shape
 from test_sessions import discussion_url, follow_the_course
 
 from p2p.db import db
-from p2p.models import BoardResponse, CodeVersion, Group, Proposal, SentRequest, Thought
+from p2p.models import Board, BoardResponse, CodeVersion, Group, Proposal, SentRequest, Thought
 
 
 def form_of(client, path: str, action: str) -> dict:
@@ -80,19 +80,21 @@ def test_a_merge_and_a_version_sent_twice_happen_once(room, as_user):
     assert [v.number for v in CodeVersion.select()] == [1]
 
 
-def test_a_reaffirm_round_sent_again_keeps_the_responses_given_since(room, as_user):
-    """Starting a round clears the last round's responses: sent again after its answer was lost, it must not
-    clear those given in the new round meanwhile."""
+def test_a_reaffirm_round_sent_again_starts_one_round(room, as_user):
+    """Sent again after its answer was lost, starting a round must not start another: the responses given in the
+    new round meanwhile would become last round's."""
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Listen")
     settings(fran, room, "phase:agree")
     shape(fran, room, Proposal.get(), "agree")
     post(fran, board_url(room, "/version"), token_from=board_url(room))
-    fields = form_of(fran, board_url(room), board_url(room, "/round"))
+    fields = form_of(fran, board_url(room, "/round"), board_url(room, "/round"))   # the confirmation page's form
     fran.post(board_url(room, "/round"), data=fields)
     respond(alice, room, Proposal.get(), "agree")
     fran.post(board_url(room, "/round"), data=fields)
-    assert [r.kind for r in BoardResponse.select()] == ["agree"]
+    assert Board.get().round == 2
+    assert [(r.kind, r.round) for r in BoardResponse.select()] == [("agree", 2)]
+    assert "1 person has responded" in text(fran.get(board_url(room)))
 
 
 def test_without_a_key_each_send_makes_one_as_before(room, as_user):

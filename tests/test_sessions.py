@@ -132,8 +132,9 @@ def test_sessions_2_to_4_offer_a_reaffirm_round_once_there_is_a_code(room, as_us
     post(fran, board + f"/proposals/{Proposal.get().id}", {"action": "agree"}, token_from=board)
     post(fran, board + "/version", token_from=board)
     page = text(fran.get(run_url(room)))
-    assert "Start a re-affirm round" in page and f'action="/groups/{room.group.id}/board/round"' in page
-    post(fran, board + "/round", token_from=run_url(room))
+    # It asks first (the confirmation page, board/round.html), then starts.
+    assert "Start a re-affirm round" in page and f'href="/groups/{room.group.id}/board/round"' in page
+    post(fran, board + "/round", token_from=board + "/round")
     assert Board.for_group(room.group).phase == "respond"
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 import secrets
+from collections import Counter
 
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
@@ -28,6 +29,9 @@ class Board(Live, BaseModel):
     tallies_shown = BooleanField(default=False)       # responses are counted out of sight until revealed
     blank = BooleanField(default=False)               # the projector shows nothing
     version = IntegerField(default=1)   # bumped by every change (Live)
+    # Which round of responses the board is in: 1 from the start, one more with each re-affirm round. Every round
+    # is kept: responses and responders belong to theirs, and so does each behaviour (Proposal.round).
+    round = IntegerField(default=1)
     # When this round of responses began (the board was made, or a re-affirm round started): see responds_later.
     round_started_at = DateTimeField(null=True, default=utcnow)
 
@@ -35,6 +39,12 @@ class Board(Live, BaseModel):
     def holding(self) -> bool:
         """New proposals are held back from the group until the facilitator reveals them."""
         return self.hide_until_reveal and not self.revealed
+
+    def takes_proposals(self, reaffirmed: CodeVersion | None) -> bool:
+        """New proposals are taken in the propose phase, and while a re-affirm round's responses are given (the
+        round re-affirms `reaffirmed`, CodeVersion.reaffirmed_in): re-affirming the code and proposing changes to
+        it are one step for the group."""
+        return self.phase == "propose" or (self.phase == "respond" and reaffirmed is not None)
 
     @classmethod
     def touch(cls, group) -> None:
@@ -56,7 +66,7 @@ class Board(Live, BaseModel):
     def apply(self, changes: dict) -> None:
         """The facilitator's settings and phase: revealing shows everything held back to everyone at once."""
         if changes.get("phase") == "respond" and not BoardResponse.select().join(Proposal).where(
-                Proposal.board == self).exists():
+                Proposal.board == self, BoardResponse.round == self.round).exists():
             # Nobody has responded yet: the round of responses starts now (a fresh workbook before it does not
             # keep anyone from responding, see responds_later).
             changes = {**changes, "round_started_at": utcnow()}
@@ -67,28 +77,30 @@ class Board(Live, BaseModel):
             self.changed()
 
     def respond(self, proposal: Proposal, pseudonyms: bytes, user_id: int, kind: str | None, private: bool = False) -> None:
-        """This person's response to a behaviour (kind None: no response, as before they chose; "pass" is a choice
-        of its own, counted in no tally), under their pseudonym for it. It replaces their earlier one to this
-        behaviour (kept before pseudonyms under their account, or under the pseudonym), and (a merged behaviour)
-        theirs to its originals, which counted for it until now."""
-        voter = BoardResponse.voter_for(pseudonyms, proposal.id)
-        replaced = [BoardResponse.voter_for(pseudonyms, original.id) for original in proposal.originals]
-        responder = Responder.tag_for(pseudonyms, self.id)
+        """This person's response to a behaviour in this round (kind None: no response, as before they chose; "pass"
+        is a choice of its own, counted in no tally), under their pseudonym for it in this round. It replaces their
+        earlier one to this behaviour in this round (kept before pseudonyms under their account, or under the
+        pseudonym), and (a merged behaviour) theirs to its originals, which counted for it until now. Earlier
+        rounds' responses stay as they were."""
+        voter = BoardResponse.voter_for(pseudonyms, proposal.id, self.round)
+        replaced = [BoardResponse.voter_for(pseudonyms, original.id, self.round) for original in proposal.originals]
+        responder = Responder.tag_for(pseudonyms, self.id, self.round)
         with db.atomic():
             BoardResponse.delete().where((BoardResponse.proposal == proposal) & (BoardResponse.user == user_id)
-                                         & BoardResponse.voter.is_null()).execute()
+                                         & BoardResponse.voter.is_null() & (BoardResponse.round == self.round)).execute()
             if replaced:
                 BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
             if kind is None:
                 BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
-                others = [BoardResponse.voter_for(pseudonyms, pid) for (pid,) in
+                others = [BoardResponse.voter_for(pseudonyms, pid, self.round) for (pid,) in
                           Proposal.select(Proposal.id).where(Proposal.board == self).tuples()]
                 if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # nothing chosen
                     Responder.delete().where(Responder.board == self, Responder.tag == responder).execute()
             else:
-                Responder.insert(board=self, tag=responder).on_conflict_ignore().execute()
+                Responder.insert(board=self, tag=responder, round=self.round).on_conflict_ignore().execute()
                 named = user_id if kind == "object" and not private else None   # the facilitator sees the name
-                (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private)
+                (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private,
+                                      round=self.round)
                  .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
                               update={BoardResponse.kind: kind, BoardResponse.private: private, BoardResponse.user: named})
                  .execute())
@@ -98,7 +110,8 @@ class Board(Live, BaseModel):
         """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
         the first time they open the board again, and their account is then linked to none of them (only a named
         objection keeps the name, which the facilitator sees)."""
-        earlier = list(BoardResponse.select(BoardResponse.id, BoardResponse.proposal, BoardResponse.kind, BoardResponse.private)
+        earlier = list(BoardResponse.select(BoardResponse.id, BoardResponse.proposal, BoardResponse.kind, BoardResponse.private,
+                                            BoardResponse.round)
                        .join(Proposal).where(Proposal.board == self, BoardResponse.user == user_id,
                                              BoardResponse.voter.is_null()))
         if not earlier:
@@ -106,9 +119,12 @@ class Board(Live, BaseModel):
         with db.atomic():
             for response in earlier:
                 named = user_id if response.kind == "object" and not response.private else None
-                (BoardResponse.update(voter=BoardResponse.voter_for(pseudonyms, response.proposal_id), user=named)
+                (BoardResponse.update(voter=BoardResponse.voter_for(pseudonyms, response.proposal_id, response.round),
+                                      user=named)
                  .where(BoardResponse.id == response.id).execute())
-            Responder.insert(board=self, tag=Responder.tag_for(pseudonyms, self.id)).on_conflict_ignore().execute()
+            for round_ in {response.round for response in earlier}:
+                (Responder.insert(board=self, tag=Responder.tag_for(pseudonyms, self.id, round_), round=round_)
+                 .on_conflict_ignore().execute())
             self.changed()
         # The -wal now holds each row as it was (their account) beside as it is (their pseudonym): folded away, so
         # that the file's history does not say whose pseudonyms these are.
@@ -121,7 +137,7 @@ class Board(Live, BaseModel):
         # originals listed under it would otherwise show words nobody was to see yet).
         merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
                                  agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
-                                 theme=next((p.theme for p in chosen if p.theme), None))
+                                 theme=next((p.theme for p in chosen if p.theme), None), round=self.round)
         chosen_ids = [p.id for p in chosen]
         # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
         earlier = list({p.merged_into_id for p in Proposal.select(Proposal.merged_into)
@@ -167,18 +183,33 @@ class Board(Live, BaseModel):
         Inside the caller's transaction."""
         self.lock()   # two facilitators at once: the second numbers its version after the first
         latest = CodeVersion.latest(self)
-        CodeVersion.create(board=self, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed))
+        CodeVersion.create(board=self, number=(latest.number + 1) if latest else 1, items=json.dumps(agreed),
+                           round=Board.select(Board.round).where(Board.id == self.id).scalar())
         Board.update(phase="commit").where(Board.id == self.id).execute()
         self.changed()
 
     def start_round(self) -> None:
-        """A re-affirm round: everyone responds again to each behaviour; the last round's responses go. Inside the
-        caller's transaction."""
-        BoardResponse.delete().where(BoardResponse.proposal.in_(Proposal.select(Proposal.id).where(Proposal.board == self))
-                                     ).execute()
-        Responder.delete().where(Responder.board == self).execute()
-        Board.update(phase="respond", tallies_shown=False, round_started_at=utcnow()).where(Board.id == self.id).execute()
+        """A re-affirm round, about the code: the behaviours of its latest version come into the new round to be
+        re-affirmed, and new proposals can be made in it. Nothing is deleted: the last round's responses and
+        responders stay in their round (the facilitator sees them as last round's counts), and behaviours proposed
+        before but not in the code stay in theirs (the facilitator can bring one back). Inside the caller's
+        transaction."""
+        self.lock()   # two facilitators at once: the second starts the round after the first
+        self.round = Board.select(Board.round).where(Board.id == self.id).scalar() + 1
+        version = CodeVersion.latest(self)
+        carried = Proposal.in_code(self, version) if version else []
+        Proposal.update(round=self.round).where(Proposal.id.in_([p.id for p in carried])).execute()
+        Board.update(round=self.round, phase="respond", tallies_shown=False, round_started_at=utcnow()
+                     ).where(Board.id == self.id).execute()
         self.changed()
+
+    def bring_back(self, proposal: Proposal) -> None:
+        """A behaviour from an earlier round, not in the code, asked about again in this round as a new proposal:
+        its earlier responses stay in their round; it is not agreed until the group agrees it again."""
+        with db.atomic():
+            Proposal.update(round=self.round, agreed=False).where(Proposal.id == proposal.id,
+                                                                  Proposal.round < self.round).execute()
+            self.changed()
 
     def lock(self) -> None:
         """Inside a transaction: hold this board's row until it ends (PostgreSQL; SQLite's write lock is whole)."""
@@ -189,7 +220,8 @@ class Board(Live, BaseModel):
         facilitator sees all). A proposal the facilitator hid stays visible to its author. Theirs are found by
         their pseudonym key (crypto.pseudonym_key; None: no session key, nothing is theirs)."""
         query = (Proposal.select(Proposal, User).join(User, JOIN.LEFT_OUTER)  # named authors in one query
-                 .where(Proposal.board == self, Proposal.merged_into.is_null())  # merged ones show in their merge
+                 .where(Proposal.board == self, Proposal.merged_into.is_null(),  # merged ones show in their merge
+                        Proposal.round == self.round)   # earlier rounds' stay in the record
                  .order_by(Proposal.created_at, Proposal.id))
         return [p for p in query if p.shown_to(pseudonyms, facilitator)]
 
@@ -252,10 +284,27 @@ class Proposal(MadeBySomeone, BaseModel):
     # Merging keeps provenance: the originals stay, pointing at the merged behaviour, and can be split back out.
     merged_into = ForeignKeyField("self", null=True, backref="originals", on_delete="SET NULL")
     created_at = DateTimeField(default=utcnow)
+    # The board's round it belongs to: the one it was proposed in, or the latest it came into (a behaviour in the
+    # code comes into each re-affirm round; the facilitator can bring back one that is not). The board shows its
+    # current round's; the others stay in the record.
+    round = IntegerField(default=1)
 
     @property
     def kept_from_group(self) -> bool:
         return self.hidden or self.held
+
+    @classmethod
+    def in_code(cls, board: Board, version: CodeVersion) -> list[Proposal]:
+        """The board's behaviours that are this version of its code (the version keeps their words): one for each
+        of its behaviours, the agreed and shown ones first where two have the same words."""
+        wanted = Counter(version.behaviours)
+        found = []
+        for proposal in (cls.select().where(cls.board == board, cls.merged_into.is_null())
+                         .order_by(cls.agreed.desc(), cls.hidden, cls.round.desc(), cls.created_at, cls.id)):
+            if wanted[proposal.text] > 0:
+                wanted[proposal.text] -= 1
+                found.append(proposal)
+        return found
 
     def tally(self) -> dict[str, int]:
         counts = {kind: 0 for kind in BoardResponse.KINDS}
@@ -280,31 +329,37 @@ class BoardResponse(BaseModel):
     user = ForeignKeyField(User, null=True, backref="responses", on_delete="CASCADE")
     kind = CharField(max_length=10)
     private = BooleanField(default=False)  # an objection that shows only as "needs discussion", never who
+    round = IntegerField(default=1)        # the board's round it was given in: every round is kept
 
     class Meta:
         table_name = "response"   # the model's name says which response: the table's stays as it shipped
-        # One response per person per behaviour, kept by the database: changing it is an upsert on the voter.
-        indexes = ((("proposal", "voter"), True), (("proposal", "user"), True))
+        # One response per person per behaviour in a round, kept by the database: changing it is an upsert on the
+        # voter (one pseudonym per behaviour and round, see voter_for); a named objector once per round.
+        indexes = ((("proposal", "voter"), True), (("proposal", "user", "round"), True))
 
     @staticmethod
-    def voter_for(pseudonyms: bytes, proposal_id: int) -> str:
-        return crypto.pseudonym(pseudonyms, f"response:{proposal_id}")
+    def voter_for(pseudonyms: bytes, proposal_id: int, round_: int = 1) -> str:
+        """One pseudonym per behaviour and per round: a person's responses to the same behaviour in two rounds
+        look unrelated too (one pseudonym for both would show, in the file, who changed their mind). Round 1 keeps
+        the form pseudonyms had before rounds were kept, so those made then are still their makers'."""
+        return crypto.pseudonym(pseudonyms, f"response:{proposal_id}" + (f":round:{round_}" if round_ > 1 else ""))
 
     @classmethod
     def forget_all_of(cls, user_id: int, pseudonyms: bytes | None) -> list[int]:
         """A person leaving for good (their account deleted): their responses go from every board of their
         groups, found by their pseudonyms (the database alone could not say which are theirs). Returns those
         boards' ids, to be touched so every screen shows it at once."""
-        boards = [board_id for (board_id,) in Board.select(Board.id).join(Membership, on=(
-            Membership.group == Board.group)).where(Membership.user == user_id).tuples()]
-        if pseudonyms is not None:
-            for (proposal_id,) in Proposal.select(Proposal.id).where(Proposal.board.in_(boards)).tuples():
-                cls.delete().where(cls.proposal == proposal_id,
-                                   cls.voter == cls.voter_for(pseudonyms, proposal_id)).execute()
-            for board_id in boards:
-                Responder.delete().where(Responder.board == board_id,
-                                         Responder.tag == Responder.tag_for(pseudonyms, board_id)).execute()
-        return boards
+        boards = dict(Board.select(Board.id, Board.round).join(Membership, on=(
+            Membership.group == Board.group)).where(Membership.user == user_id).tuples())
+        if pseudonyms is not None:   # every round's, each under its own pseudonyms
+            for proposal_id, board_id in Proposal.select(Proposal.id, Proposal.board).where(
+                    Proposal.board.in_(list(boards))).tuples():
+                cls.delete().where(cls.proposal == proposal_id, cls.voter.in_(
+                    [cls.voter_for(pseudonyms, proposal_id, r) for r in range(1, boards[board_id] + 1)])).execute()
+            for board_id, rounds in boards.items():
+                Responder.delete().where(Responder.board == board_id, Responder.tag.in_(
+                    [Responder.tag_for(pseudonyms, board_id, r) for r in range(1, rounds + 1)])).execute()
+        return list(boards)
 
     @property
     def who(self) -> str:
@@ -314,19 +369,21 @@ class BoardResponse(BaseModel):
 
 
 class Responder(BaseModel):
-    """Someone who has responded to something on a board this round, under their pseudonym for the board: the
-    board counts how many people have responded (pseudonyms per behaviour could not tell), and learns nothing
-    else (no behaviour, no response, no person)."""
+    """Someone who has responded to something on a board in a round, under their pseudonym for the board and the
+    round: the board counts how many people have responded (pseudonyms per behaviour could not tell), and learns
+    nothing else (no behaviour, no response, no person; nor that two rounds' responders are the same person)."""
 
     board = ForeignKeyField(Board, backref="responders", on_delete="CASCADE")
     tag = CharField(max_length=40)
+    round = IntegerField(default=1)
 
     class Meta:
-        indexes = ((("board", "tag"), True),)
+        indexes = ((("board", "tag"), True),)   # a tag is one round's (tag_for)
 
     @staticmethod
-    def tag_for(pseudonyms: bytes, board_id: int) -> str:
-        return crypto.pseudonym(pseudonyms, f"responder:{board_id}")
+    def tag_for(pseudonyms: bytes, board_id: int, round_: int = 1) -> str:
+        """As BoardResponse.voter_for: one per round, round 1's in the form made before rounds were kept."""
+        return crypto.pseudonym(pseudonyms, f"responder:{board_id}" + (f":round:{round_}" if round_ > 1 else ""))
 
 
 class CodeVersion(BaseModel):
@@ -337,6 +394,7 @@ class CodeVersion(BaseModel):
     # JSON list of the behaviours, in order: each a text, or [text, theme] when the group grouped them by theme
     items = TextField()
     made_at = DateTimeField(default=utcnow)
+    round = IntegerField(default=1)   # the board's round it was agreed in: the next round re-affirms it
 
     class Meta:
         indexes = ((("board", "number"), True),)
@@ -367,6 +425,12 @@ class CodeVersion(BaseModel):
         in both lists, as its new and its old words."""
         now, before = self.behaviours, earlier.behaviours
         return {"added": [b for b in now if b not in before], "removed": [b for b in before if b not in now]}
+
+    @classmethod
+    def reaffirmed_in(cls, board: Board) -> CodeVersion | None:
+        """The version the board's round re-affirms: the latest agreed before it (None in the first round)."""
+        return (cls.select().where(cls.board == board, cls.round < board.round).order_by(cls.number.desc())
+                .first())
 
     @classmethod
     def of_group(cls, group) -> CodeVersion | None:

@@ -110,6 +110,13 @@ def add_columns_if_missing(model, *field_names: str) -> None:
               for name in field_names if model._meta.fields[name].column_name not in present))
 
 
+def _create_index(model, *field_names: str) -> None:
+    """One of a model's indexes as it declares it, if missing."""
+    index = next(i for i in model._meta.fields_to_index()
+                 if [getattr(e, "name", None) for e in i._expressions] == list(field_names))
+    model._schema._create_index(index, safe=True)
+
+
 def _create_tables():
     db.create_tables(ACCOUNT_MODELS, safe=True)
 
@@ -187,7 +194,9 @@ def _pseudonyms():
                                                              ("response", "user_id"))
                      if not next(c for c in db.get_columns(table) if c.name == column).null]
     migrate(*(migrator.drop_not_null(table, column) for table, column in may_be_nobody))
-    BoardResponse._schema.create_indexes(safe=True)   # one response per pseudonym per behaviour
+    # One response per pseudonym per behaviour: this step's index only (today's model has others, on columns
+    # later steps bring).
+    _create_index(BoardResponse, "proposal", "voter")
     Proposal.update(author=None).where(Proposal.named == False).execute()  # noqa: E712
     Thought.update(author=None).where(Thought.anonymous == True).execute()  # noqa: E712
     for response in BoardResponse.select(BoardResponse.id).where(BoardResponse.private == True):  # noqa: E712
@@ -248,6 +257,23 @@ def _demo_parts():
         DemoPart.record(*found[0])
 
 
+def _rounds():
+    """Every round of a board is kept (a re-affirm round used to delete the responses before it): the board's round,
+    and the round each behaviour, response, responder and code version belongs to. A database from before holds one
+    round's responses, those of the round its board is in: all of it is round 1, with the responses' pseudonyms as
+    they were made (round 1's keep that form, BoardResponse.voter_for). Only a version agreed before that round
+    began is earlier (round 0): a board whose round began after a version was agreed is in a re-affirm round of
+    that version, and goes on with it, its behaviours listed as they were then (all of them: those not in the code
+    under the new ones). One named objector per behaviour per round now, not one for good."""
+    for model in (Board, Proposal, BoardResponse, Responder, CodeVersion):
+        add_columns_if_missing(model, "round")
+    db.execute_sql("DROP INDEX IF EXISTS response_proposal_id_user_id")
+    _create_index(BoardResponse, "proposal", "user", "round")
+    for board_id, started in Board.select(Board.id, Board.round_started_at).tuples():
+        if started is not None:
+            CodeVersion.update(round=0).where(CodeVersion.board == board_id, CodeVersion.made_at < started).execute()
+
+
 def _session_boards():
     """Discussion boards a facilitator opens in any session (Discussion: a place ending `_board/<n>`): their prompt,
     and whether they are closed. The boards from before are scenarios' boards, whose words are in content/: no
@@ -271,7 +297,8 @@ UPGRADES: list[Callable[[], None]] = [
     _logins,                # 13: sign-ins, each with its own secret and the time it was last used
     _round_starts,          # 14: when each board's round of responses began
     _demo_parts,            # 15: what `p2p demo` made, so that it can be removed
-    _session_boards,        # 19: discussion boards opened in any session: their prompt, and whether closed
+    _rounds,                # 16: every round of a board kept: the round of each behaviour, response and version
+    _session_boards,        # 17: discussion boards opened in any session: their prompt, and whether closed
 ]
 
 
