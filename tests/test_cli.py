@@ -107,8 +107,10 @@ def test_demo_fills_a_group_that_shows_the_app_and_says_so_when_run_again(app, r
     assert "Now: Session 2" in page and "You agreed to finish your reflection by" in page
     assert "Please read it, and commit to it" in words(jo.get(g))
     board = words(alex.get(f"{g}/board"))
-    assert "Now: Respond to each behaviour" in board and "Still agree" in board
+    assert "Now: Re-affirm our code" in board and "Still agree" in board
+    assert "In our code, version 1" in board and "New this round" in board
     assert "Proposed by 2 people" in board and "Proposed by Jo (demo)" in board and "Your proposal" in board
+    assert "Last round: Agree" in words(robin.get(f"{g}/board"))   # Session 1's counts, kept
     code = words(alex.get(f"{g}/code"))
     assert "version 1" in code and "2 people have committed to it." in code
     facilitator = words(robin.get(g))

@@ -114,7 +114,7 @@ def _create_index(model, *field_names: str) -> None:
     """One of a model's indexes as it declares it, if missing."""
     index = next(i for i in model._meta.fields_to_index()
                  if [getattr(e, "name", None) for e in i._expressions] == list(field_names))
-    model._schema._create_index(index, safe=True)
+    model._schema.database.execute(model._schema._create_index(index, safe=True))
 
 
 def _create_tables():

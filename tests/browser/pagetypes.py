@@ -275,7 +275,8 @@ def _proposal_too_long(site: Site, page: Page) -> Response | None:
 def _board_pages() -> list[PageKind]:
     """The board as participants, the facilitator and the projector see it in each phase (test_board.py walks
     through the same states live, in order, with several people at once). The states from "commit" on have a
-    version of the code, so the later visits of the earlier phases show a re-affirm round's choices."""
+    version of the code, and those from "board-reaffirm-respond" on are in a re-affirm round of it, so the later
+    visits of the earlier phases show that round (the code's behaviours and the new ones)."""
     return [
         PageKind("board-propose", PARTICIPANT, _board("{board}", "propose"), BOARD),
         PageKind("board-waiting-for-reveal", PARTICIPANT, _board("{board}", "propose", hide=True), BOARD),
@@ -298,6 +299,13 @@ def _board_pages() -> list[PageKind]:
         PageKind("board-projector-new-version", FACILITATOR,
                  _board("{board}/projector", "commit", version=True, new_version=True), BOARD),
         PageKind("code", PARTICIPANT, _board("{demo}/code", "commit", version=True), BOARD),
+        # A re-affirm round: the facilitator asked first, then version 1's behaviours and a new one, in two parts;
+        # the facilitator sees last round's counts and what was left out of the code.
+        PageKind("board-round-confirm", FACILITATOR, _board("{board}/round", "commit", version=True),
+                 "Start a re-affirm round?"),
+        PageKind("board-reaffirm-respond", PARTICIPANT, _board("{board}", "respond", version=True, reaffirm=True), BOARD),
+        PageKind("board-facilitator-reaffirm", FACILITATOR,
+                 _board("{board}", "respond", version=True, reaffirm=True, tallies=True), BOARD),
         PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
     ]
 
@@ -764,6 +772,7 @@ class Site:
         self.board_ready = False     # the board has proposals and responses (see set_board)
         self.board_versioned = False  # and a version of the code
         self.board_revised = False    # and a second version, with what changed
+        self.board_reaffirmed = False  # and a re-affirm round of it
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
@@ -851,7 +860,7 @@ class Site:
             other.close()
 
     def set_board(self, phase: str, *, hide: bool = False, tallies: bool = False, blank: bool = False,
-                  version: bool = False, new_version: bool = False) -> None:
+                  version: bool = False, new_version: bool = False, reaffirm: bool = False) -> None:
         staff = self.pages[FACILITATOR]
         if not self.board_ready:
             self._set_up_board()
@@ -868,6 +877,10 @@ class Site:
             self._post(staff, f"/proposals/{ids['One voice at a time']}", {"action": "agree"})
             self._post(staff, "/version", {})
             self.board_revised = True
+        if reaffirm and not self.board_reaffirmed:   # a re-affirm round of version 1, with a new proposal in it
+            self._post(staff, "/round", {})
+            self._post(self.pages[PARTICIPANT], "/proposals", {"text": "Text the group if you will be late"})
+            self.board_reaffirmed = True
         for action in (f"phase:{phase}", "hide-on" if hide else "hide-off"):
             self._post(staff, "/settings", {"action": action})
         if hide:   # something waiting to be revealed (hiding holds back only what is proposed from now on)

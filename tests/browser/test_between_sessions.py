@@ -128,7 +128,7 @@ def test_a_demo_participant_finds_sample_answers_and_the_board_in_the_respond_ph
     # The code of behaviour: version 1 agreed, and the group responding again in a re-affirm round.
     page.go_back()
     page.get_by_role("link", name="Our code of behaviour").click()
-    expect(page.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Respond to each behaviour")
+    expect(page.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Re-affirm our code")
     merged = page.locator("li.proposal").filter(has_text="Listen without interrupting, and let each person finish")
     expect(merged.get_by_text("Proposed by 2 people")).to_be_visible()
     mine = page.get_by_role("group", name="Your response to: What is shared in the room stays in the room")

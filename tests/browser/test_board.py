@@ -17,8 +17,9 @@ told in order, so they share one room (module scope) and run top to bottom:
 6. agreeing (the board's suggestions), version 1, everyone commits and the count goes up live on other screens;
 7. the projector blanked and back, live, from the facilitator's controls and from the projector itself; a new
    join code reaches it live;
-8. Session 2: "Start a re-affirm round" ("Still agree" / "Want to revisit"), a new proposal, version 2, and the
-   code page shows what changed since version 1;
+8. Session 2: "Start a re-affirm round", asked first ("Nothing is lost"): only version 1's behaviours come back
+   ("Still agree" / "Want to revisit"), last round's counts for the facilitator, a new proposal in the same round,
+   version 2, and the code page shows what changed since version 1;
 9. a co-facilitator added while their board page is open gets the controls live.
 
 Every change must reach every other screen within LIVE_MS without a reload (screens poll every 1.5 s). After
@@ -863,32 +864,49 @@ NEW = "Text the group if you will be late"
 def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(room):
     robin, projector = room.facilitator, room.projector
     alex, jo, priya = room["Alex"], room["Jo"], room["Priya"]
-    facilitator_does(room, "Start a re-affirm round")
-    room.within(room.screens, in_phase("Respond to each behaviour"))
+    # Robin is asked first, on a page that says what the round does and that nothing is lost.
+    page = robin.page
+    page.get_by_role("region", name="Facilitator’s controls").get_by_role("link", name="Start a re-affirm round").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Start a re-affirm round?")
+    expect(page.get_by_role("heading", name="Nothing is lost")).to_be_visible()
+    audited(room, robin, "reaffirm-confirm")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Start the re-affirm round").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    room.within(room.screens, in_phase("Re-affirm our code"))
     for screen in room.participants.values():
         mine = screen.page
-        expect(mine.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(8)
+        # Version 1's behaviours only, marked as the code, in a fresh round; the others stay in the record.
+        expect(mine.get_by_role("heading", name="In our code, version 1")).to_be_visible()
+        expect(mine.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(len(AGREED_V1))
         expect(mine.get_by_role("button", pressed=True)).to_have_count(0)   # a fresh round
         expect(choice(mine, MERGED, "Still agree")).to_be_visible()
         expect(choice(mine, MERGED, "Want to revisit")).to_be_visible()
-        # Behaviours not in the code are asked about as before.
-        expect(choice(mine, "Phones on silent", "Agree")).to_be_visible()
+        expect(item(mine, "Phones on silent")).to_have_count(0)
+        expect(proposal_box(mine)).to_be_visible()   # proposing is open in the same round
     for screen in room.screens:
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)   # the counts are hidden again
     respond(priya, MERGED, "Still agree")
     respond(jo, "Speak from your own experience", "Want to revisit")
     room.within([robin, projector], lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 2 people have responded")))
            .to_be_visible(timeout=ms))
+    # Last round's counts stay readable to Robin (never who), and what was left out of the code is kept.
+    expect(item(page, MERGED).get_by_text(re.compile(r"^Last round: Agree \d+ · Unsure \d+ · Object \d+$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Proposed in earlier rounds, not in the code \(\d+\)$"))).to_be_visible()
+    for screen in room.others(robin):
+        expect(screen.page.get_by_text(re.compile("^Last round"))).to_have_count(0)
     audited(room, jo, "reaffirm-respond")
+    audited(room, robin, "facilitator-reaffirm")
     no_names_on_the_projector(room)
 
-    # A new proposal, and the revisited behaviour taken out.
-    facilitator_does(room, "Move to: Propose")
-    room.within(room.participants.values(), lambda s, ms: expect(s.page.get_by_role("region",
-                                                                                   name="Propose a behaviour"))
-           .to_be_visible(timeout=ms))
+    # A new proposal in the same round, without leaving it: responded to as usual, in a part of its own.
     propose(alex, NEW)
     room.within(room.others(alex), shows(NEW))
+    expect(choices(jo.page, NEW).get_by_role("radio", name="Agree", exact=True)).to_be_visible()
+    respond(jo, NEW, "Agree")
+    no_names_on_the_projector(room)
+
+    # The revisited behaviour taken out, the new one agreed: version 2.
     facilitator_does(room, "Move to: Agree")
     page = robin.page
     with page.expect_navigation():
@@ -958,7 +976,7 @@ def test_a_co_facilitator_added_while_the_board_is_open_gets_the_controls_live(r
         s.page.get_by_role("region", name="Facilitator’s controls")).to_be_visible(timeout=ms))
     controls = casey.get_by_role("region", name="Facilitator’s controls")
     expect(controls.get_by_role("button", name="Move to: Agree")).to_be_visible()
-    expect(controls.get_by_role("button", name="Start a re-affirm round")).to_be_visible()
+    expect(controls.get_by_role("link", name="Start a re-affirm round")).to_be_visible()
     assert casey.evaluate("window.p2pSamePage === true"), "Casey's page was reloaded"
     no_names_on_the_projector(room)
     page.goto(room.board)

@@ -580,11 +580,13 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
             board_item(staff, LISTEN).get_by_role("button", name="Mark agreed").click()
         staff_does(staff, "Make the agreed behaviours version 1 of our code")   # she is on the code's page now
         staff.goto(board)
-        staff_does(staff, "Start a re-affirm round")
+        staff.get_by_role("link", name="Start a re-affirm round").click()   # asked first: nothing is lost
+        expect(h1(staff)).to_have_text("Start a re-affirm round?")
+        staff_does(staff, "Start the re-affirm round")
         still_agree = response_choices(phone, LISTEN).get_by_role("radio", name="Still agree")
         expect(still_agree).to_be_visible(timeout=2500)
         expect(note).to_have_count(0)
-        expect(phone.get_by_role("radio", name="Pass", checked=True)).to_have_count(2)   # a fresh round
+        expect(phone.get_by_role("radio", name="Pass", checked=True)).to_have_count(1)   # a fresh round, of the code
         assert phone.evaluate("window.p2pSamePage === true"), "her board was reloaded"
         assert not (problem := overflowing(phone)), f"the re-affirm round on a 360 px phone: {problem}"
 

@@ -1,0 +1,191 @@
+"""Re-affirm rounds (Sessions 2–4): a round is about the code, new proposals are made in the same round, and every
+round is kept. Nothing is deleted by starting one; earlier rounds' counts stay readable to the facilitator (never
+who responded), and a person's responses in two rounds stay as unrelated in the database as two behaviours'."""
+
+import re
+
+from conftest import PASSWORD, post, text
+from test_board import board_url, propose, respond, settings, shape
+from test_sent_twice import form_of
+
+from p2p import crypto
+from p2p.db import db
+from p2p.models import Board, BoardResponse, CodeVersion, Proposal, Responder, User
+from p2p.models.schema import _rounds
+
+
+def item(page: str, words: str) -> str:
+    """One behaviour's <li> on a board page."""
+    return re.search(rf'<li id="proposal-\d+"[^>]*>\s*<p class="proposal__text">{re.escape(words)}</p>.*?</li>',
+                     page, re.S).group(0)
+
+
+def part(page: str, heading: str) -> str:
+    """A re-affirm round's part of the list, from its heading to the next part (or the list's end)."""
+    start = page.index(f">{heading}</h3>")
+    ends = [i for i in (page.find('class="proposals__part"', start), page.find('class="earlier"', start)) if i > 0]
+    return page[start:min(ends, default=len(page))]
+
+
+def pseudonyms_of(user: User) -> bytes:
+    return crypto.pseudonym_key(User.get_by_id(user.id).unlock_with_password(PASSWORD))
+
+
+def session_1(room, as_user):
+    """Three behaviours proposed and responded to; two agreed as version 1; "Start on time" left out."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    for words in ("Be kind", "Phones away", "Start on time"):
+        propose(alice, room, words)
+    kind, phones, late = (Proposal.get(Proposal.text == w) for w in ("Be kind", "Phones away", "Start on time"))
+    settings(fran, room, "phase:respond")
+    respond(alice, room, kind, "agree")
+    respond(bob, room, kind, "object")            # named: the facilitator sees who, to invite them to talk
+    respond(bob, room, late, "unsure")
+    settings(fran, room, "phase:agree")
+    for proposal in (kind, phones):
+        shape(fran, room, proposal, "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    return alice, bob, fran, (kind, phones, late)
+
+
+def start_round(fran, room):
+    fran.post(board_url(room, "/round"), data=form_of(fran, board_url(room, "/round"), board_url(room, "/round")))
+
+
+def test_starting_a_round_asks_first_and_says_nothing_is_lost(room, as_user):
+    alice, bob, fran, _ = session_1(room, as_user)
+    controls = text(fran.get(board_url(room)))
+    assert f'href="/groups/{room.group.id}/board/round"' in controls   # a link to the question, not a one-tap form
+    page = " ".join(text(fran.get(board_url(room, "/round"))).split())
+    assert "<h1>Start a re-affirm round?</h1>" in page and "Nothing is lost" in page
+    assert "version 1" in page and "This round’s responses are kept (2 people responded)" in page
+    assert "1 behaviour proposed before but not in the code stays in the record" in page
+    assert Board.get().round == 1   # asking changes nothing
+    assert fran.get(board_url(room, "/round")).status_code == 200
+    assert alice.get(board_url(room, "/round")).status_code == 404   # the facilitator's question only
+
+
+def test_a_round_without_a_code_starts_nothing(room, as_user):
+    fran = as_user(room.facilitator)
+    assert "Nothing to re-affirm yet" in text(fran.get(board_url(room, "/round")))
+    answer = post(fran, board_url(room, "/round"), token_from=board_url(room), follow_redirects=True)
+    assert "nothing to re-affirm" in text(answer) and Board.get().round == 1
+
+
+def test_round_2_asks_about_version_1_only_and_takes_new_proposals_in_the_same_round(room, as_user):
+    alice, bob, fran, (kind, phones, late) = session_1(room, as_user)
+    start_round(fran, room)
+    board = Board.get()
+    assert (board.round, board.phase) == (2, "respond")
+    page = text(alice.get(board_url(room)))
+    assert "Now: Re-affirm our code" in page and 'data-proposing="true"' in page
+    in_code = part(page, "In our code, version 1")
+    assert "Still agree" in item(in_code, "Be kind") and "Want to revisit" in item(in_code, "Phones away")
+    assert "Start on time" not in page   # proposed before, not in the code: it stays in the record only
+    assert "Nothing new yet." in part(page, "New this round")
+    # Proposing is open while the round's responses are given, and the new ones are responded to as usual.
+    propose(alice, room, "Text the group if you are late")
+    new = Proposal.get(Proposal.text == "Text the group if you are late")
+    assert new.round == 2
+    page = text(bob.get(board_url(room)))
+    added = item(part(page, "New this round"), "Text the group if you are late")
+    assert "Still agree" not in added and re.search(r">Agree<", added)
+    assert "2 in our code · 1 new" in page
+    respond(bob, room, new, "agree")
+    respond(bob, room, kind, "object")   # his named objection again, in this round: one per round
+    # Version 2: what the group agrees in this round, and only that.
+    settings(fran, room, "phase:agree")
+    shape(fran, room, new, "agree")
+    shape(fran, room, phones, "unagree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    two = CodeVersion.latest(board)
+    assert (two.number, two.round, two.behaviours) == (2, 2, ["Be kind", "Text the group if you are late"])
+    assert "Proposing has closed for now" in text(post(alice, board_url(room, "/proposals"), {"text": "Late"},
+                                                       token_from=board_url(room), follow_redirects=True))
+
+
+def test_every_round_is_kept_and_its_counts_stay_readable_to_the_facilitator_only(room, as_user):
+    alice, bob, fran, (kind, phones, late) = session_1(room, as_user)
+    before = {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()}
+    start_round(fran, room)
+    assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before   # nothing deleted
+    assert Responder.select().where(Responder.round == 1).count() == 2
+    respond(alice, room, kind, "unsure")
+    settings(fran, room, "tallies-on")
+    # This round's counts on the board; last round's beside them, for the facilitator.
+    mine = item(text(fran.get(board_url(room))), "Be kind")
+    assert "Agree 0 · Unsure 1 · Object 0" in mine and "Last round: Agree 1 · Unsure 0 · Object 1" in mine
+    page = text(fran.get(board_url(room)))
+    assert "1 person has responded" in page and "Last round, 2 people responded." in page
+    for seen in (text(alice.get(board_url(room))), text(fran.get(board_url(room, "/projector"))),
+                 text(fran.get(board_url(room, "/live?view=projector")))):
+        assert "Last round" not in seen and "earlier round" not in seen.lower()
+        assert "Bob" not in seen
+    # The behaviour left out of the code: kept, with its counts, and the facilitator can bring it back.
+    earlier = page[page.index('class="earlier"'):]
+    assert "Proposed in earlier rounds, not in the code (1)" in earlier and "Start on time" in earlier
+    assert "Last round: Agree 0 · Unsure 1 · Object 0" in earlier
+    for _ in range(2):   # sent twice, it comes back once
+        post(fran, board_url(room, f"/proposals/{late.id}/bring-back"), token_from=board_url(room))
+    late = Proposal.get_by_id(late.id)
+    assert (late.round, late.agreed) == (2, False)
+    assert "Start on time" in part(text(alice.get(board_url(room))), "New this round")
+    assert 'class="earlier"' not in text(fran.get(board_url(room)))
+    assert post(alice, board_url(room, f"/proposals/{late.id}/bring-back"), token_from=board_url(room)).status_code == 404
+
+
+def test_a_response_in_another_round_is_under_a_pseudonym_of_its_own(room, as_user):
+    """One pseudonym per behaviour and per round: the same person's responses to one behaviour in two rounds look
+    unrelated in the database (one pseudonym for both would tell who changed their mind); so do the responders."""
+    alice, bob, fran, (kind, _, _) = session_1(room, as_user)
+    start_round(fran, room)
+    respond(alice, room, kind, "unsure")
+    voters = [r.voter for r in BoardResponse.select().where(BoardResponse.proposal == kind,
+                                                            BoardResponse.user.is_null()).order_by(BoardResponse.round)]
+    pseudonyms = pseudonyms_of(room.alice)
+    assert voters == [BoardResponse.voter_for(pseudonyms, kind.id, 1), BoardResponse.voter_for(pseudonyms, kind.id, 2)]
+    assert len(set(voters)) == 2
+    tags = [r.tag for r in Responder.select().order_by(Responder.round)]
+    assert Responder.tag_for(pseudonyms, kind.board_id, 1) in tags and Responder.tag_for(pseudonyms, kind.board_id, 2) in tags
+    # Passing on everything this round takes her out of this round's responders, not last round's.
+    respond(alice, room, kind, "pass")
+    assert Responder.select().where(Responder.round == 2).count() == 0
+    assert Responder.select().where(Responder.round == 1).count() == 2
+
+
+def test_someone_leaving_takes_their_responses_from_every_round(room, as_user):
+    alice, bob, fran, (kind, _, _) = session_1(room, as_user)
+    start_round(fran, room)
+    respond(alice, room, kind, "agree")
+    respond(bob, room, kind, "unsure")
+    post(alice, "/account/delete", {"password": PASSWORD}, token_from="/account/delete")
+    pseudonyms = pseudonyms_of(room.bob)
+    late = Proposal.get(Proposal.text == "Start on time")
+    assert {(r.round, r.voter) for r in BoardResponse.select()} == {
+        (1, BoardResponse.voter_for(pseudonyms, kind.id, 1)), (1, BoardResponse.voter_for(pseudonyms, late.id, 1)),
+        (2, BoardResponse.voter_for(pseudonyms, kind.id, 2))}
+    assert Responder.select().count() == 2   # Bob's, one per round
+
+
+def test_the_rounds_step_keeps_an_old_board_in_the_round_it_was_in(room, as_user):
+    """Upgrade step 16 on what a database from before holds: one round's responses (a re-affirm round deleted the
+    ones before). A board whose round began after its version was agreed was re-affirming it: it goes on doing so
+    (the version is earlier, round 0), with its responses where they are (round 1, pseudonyms as they were made)."""
+    alice, bob, fran, (kind, phones, late) = session_1(room, as_user)
+    board = Board.get()
+    responses = {(r.id, r.voter, r.kind) for r in BoardResponse.select()}
+    # As a re-affirm round left it before rounds were kept: started after version 1, every behaviour in it.
+    Board.update(phase="respond", round_started_at=CodeVersion.get().made_at.replace(year=2100)).execute()
+    with db.atomic():
+        _rounds()
+    assert CodeVersion.get().round == 0 and Board.get().round == 1
+    assert {(r.id, r.voter, r.kind) for r in BoardResponse.select()} == responses
+    assert {r.round for r in BoardResponse.select()} == {1}
+    page = text(alice.get(board_url(room)))
+    assert "Still agree" in item(part(page, "In our code, version 1"), "Be kind")
+    assert "Start on time" in part(page, "New this round")   # responded to in this round, so still listed
+    # Its next round is about the code only, and keeps this one.
+    start_round(fran, room)
+    assert Board.get().round == 2 and "Start on time" not in text(alice.get(board_url(room)))
+    assert {(r.id, r.voter, r.kind) for r in BoardResponse.select()} == responses
+    assert board.id == Board.get().id
