@@ -19,8 +19,10 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
     v11 4f29e10..505c95d   + pseudonyms: owners' salts and tags on proposals and thoughts, voters, responders
     v13 92fa7f4..          + password resets, memberships on hold, sign-ins (on PostgreSQL too; v12 was never on
                            main: the merge brought steps 12 and 13 together)
+    v15 2f08dbb..          + when each board's round began (v14, 8ce5352), what `p2p demo` made; the Tuesday board
+                           in a re-affirm round (made from v14 on)
 
-The demo's step (16, demo_parts: what `p2p demo` made, recorded) is also checked on its own, at the end: it
+The demo's step (15, demo_parts: what `p2p demo` made, recorded) is also checked on its own, at the end: it
 recognises a demo made before it.
 The session boards' step (19, session_boards: a discussion board's prompt and closed mark) is checked on every
 fixture holding a discussion: its boards stay the scenario boards they were.
@@ -48,8 +50,9 @@ from peewee import fn
 
 from p2p import crypto
 from p2p.answers import Workbook
-from p2p.db import close_all
-from p2p.models import Board, BoardResponse, DemoPart, Discussion, EarlierKey, Group, Membership, Proposal, Responder, Thought, User
+from p2p.db import close_all, db
+from p2p.models import (Board, BoardResponse, CodeVersion, DemoPart, Discussion, EarlierKey, Group, Membership, Proposal, Responder,
+                        Thought, User)
 from p2p.models.schema import UPGRADES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -379,6 +382,35 @@ def test_named_proposals_and_thoughts_from_before_pseudonyms_are_theirs_once_the
         pseudonyms = crypto.pseudonym_key(user.unlock_with_password(account["password"]))
         for row in proposals + thoughts:
             assert type(row).get_by_id(row.id).made_by(pseudonyms), f"{account['name']}'s {row} is not theirs"
+
+
+# From v14 the Tuesday board is in a re-affirm round of version 1 (make.py), as one was before rounds were kept.
+IN_A_REAFFIRM_ROUND = made_where(lambda version, accounts, references: version >= 14)
+
+
+@pytest.mark.parametrize("upgraded", IN_A_REAFFIRM_ROUND, indirect=True)
+def test_a_board_upgraded_in_a_reaffirm_round_goes_on_with_it_and_its_next_round_keeps_it(upgraded):
+    """Step 16 (rounds): the round under way stays the board's round 1, its responses in it under the pseudonyms
+    they were made with (each person still finds theirs, see above), and the version it re-affirms is earlier
+    (round 0), so the code's behaviours are still asked "Still agree". The next round asks about the code only,
+    and deletes nothing. (That round is undone after: the other tests see the board as upgraded.)"""
+    board = Board.get(Board.phase == "respond")
+    version = CodeVersion.get(CodeVersion.board == board)
+    assert (board.round, version.round) == (1, 0)
+    assert {r.round for r in BoardResponse.select()} == {1} and {r.round for r in Responder.select()} == {1}
+    alice = next(a for a in upgraded.manifest["accounts"] if a["name"] == "Alice")
+    client = upgraded.app.test_client()
+    login(client, alice["name"], alice["password"])
+    page = text(client.get(f"/groups/{board.group_id}/board"))
+    in_code = page[page.index("In our code, version 1"):page.index("New this round")]
+    assert all(behaviour in in_code for behaviour in version.behaviours) and "Still agree" in in_code
+    responses = sorted(BoardResponse.select().tuples())
+    with db.atomic() as transaction:
+        Board.get_by_id(board.id).start_round()
+        assert sorted(BoardResponse.select().tuples()) == responses
+        carried = sorted(p.text for p in Proposal.select().where(Proposal.board == board, Proposal.round == 2))
+        assert carried == sorted(version.behaviours)
+        transaction.rollback()
 
 
 # ---------------------------------------------------------------------------------------------------
