@@ -24,7 +24,7 @@ table that version has (tests/fixtures/schemas/make.py; its `survey` finds the s
 
 The demo's step (15, demo_parts: what `p2p demo` made, recorded) is also checked on its own, at the end: it
 recognises a demo made before it.
-The session boards' step (19, session_boards: a discussion board's prompt and closed mark) is checked on every
+The session boards' step (17, session_boards: a discussion board's prompt and closed mark) is checked on every
 fixture holding a discussion: its boards stay the scenario boards they were.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
@@ -51,8 +51,20 @@ from peewee import fn
 from p2p import crypto
 from p2p.answers import Workbook
 from p2p.db import close_all, db
-from p2p.models import (Board, BoardResponse, CodeVersion, DemoPart, Discussion, EarlierKey, Group, Membership, Proposal, Responder,
-                        Thought, User)
+from p2p.models import (
+    Board,
+    BoardResponse,
+    CodeVersion,
+    DemoPart,
+    Discussion,
+    EarlierKey,
+    Group,
+    Membership,
+    Proposal,
+    Responder,
+    Thought,
+    User,
+)
 from p2p.models.schema import UPGRADES
 
 FIXTURES = Path(__file__).parent / "fixtures" / "schemas"
@@ -256,7 +268,7 @@ DISCUSSED = made_where(lambda version, accounts, references: bool(references.get
 
 @pytest.mark.parametrize("upgraded", DISCUSSED, indirect=True)
 def test_discussions_from_before_stay_the_scenario_boards_they_were(upgraded):
-    """Step 19 (session_boards) gives discussion boards a prompt and a closed mark, for those a facilitator opens in
+    """Step 17 (session_boards) gives discussion boards a prompt and a closed mark, for those a facilitator opens in
     any session. Every board from before is a scenario's: no prompt of its own (its words are in content/), open, at
     its scenario's place, with its thoughts."""
     boards = list(Discussion.select())
