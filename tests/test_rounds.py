@@ -147,8 +147,8 @@ def test_a_response_in_another_round_is_under_a_pseudonym_of_its_own(room, as_us
     assert len(set(voters)) == 2
     tags = [r.tag for r in Responder.select().order_by(Responder.round)]
     assert Responder.tag_for(pseudonyms, kind.board_id, 1) in tags and Responder.tag_for(pseudonyms, kind.board_id, 2) in tags
-    # Passing on everything this round takes her out of this round's responders, not last round's.
-    respond(alice, room, kind, "pass")
+    # Taking back her only response this round takes her out of this round's responders, not last round's.
+    respond(alice, room, kind, "clear")
     assert Responder.select().where(Responder.round == 2).count() == 0
     assert Responder.select().where(Responder.round == 1).count() == 2
 
