@@ -902,7 +902,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     # A new proposal in the same round, without leaving it: responded to as usual, in a part of its own.
     propose(alex, NEW)
     room.within(room.others(alex), shows(NEW))
-    expect(choices(jo.page, NEW).get_by_role("radio", name="Agree", exact=True)).to_be_visible()
+    expect(choice(jo.page, NEW, "Agree")).to_be_visible()
     respond(jo, NEW, "Agree")
     no_names_on_the_projector(room)
 
