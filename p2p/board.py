@@ -9,10 +9,11 @@ a person is typing in is never among them, and htmx puts focus back on a control
 
 from __future__ import annotations
 
+import math
 import secrets
 import threading
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import Callable, NamedTuple
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -335,6 +336,8 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             "earlier_counts": shared.earlier_counts if facilitator and not projector else {},
             "last_responders": shared.last_responders if facilitator and not projector else 0,
             "i_committed": any(c.user_id == me for c in shared.committed),
+            "i_signed": any(c.user_id == me and c.signed for c in shared.committed),
+            "signers": [] if projector else signatures(shared.committed)[0],   # the projector never shows a name
             # Their workbook started afresh this round: what they may not do, said instead of the choices.
             "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
             and board.responds_later(me) else None,
@@ -607,13 +610,21 @@ def make_version(group_id: int):
 @bp.post("/groups/<int:group_id>/board/commit")
 @login_required
 def commit(group_id: int):
+    """Committing to the code, signed with the person's name ("sign" 1) or counted without it ("sign" 0), as they
+    choose; the same, once committed, changes that choice. Without "sign" (a page from before signatures), a new
+    commitment is counted and an earlier one keeps its choice."""
     group, _ = membership_or_404(group_id)
     board = Board.for_group(group)
-    if not board.commit(current_user.id):
+    sign = {"1": True, "0": False}.get(request.form.get("sign", ""))
+    before = Commitment.get_or_none(Commitment.version == CodeVersion.latest(board), Commitment.user == current_user.id)
+    if not board.commit(current_user.id, sign):
         abort(404)
     if is_fragment_request():
         return "", 204
-    flash("Thank you. You have committed to our code.")
+    if before is None:
+        flash("Thank you. You have committed to our code.")
+    elif sign is not None and sign != before.signed:   # (a double tap changes nothing, and says nothing)
+        flash("Your name is on our code now." if sign else "Your name is off our code. You are still counted.")
     return redirect(url_for("board.code", group_id=group.id))
 
 
@@ -664,25 +675,98 @@ def bring_back(group_id: int, proposal_id: int):
     return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
 
 
+def signatures(committed: list[Commitment]) -> tuple[list[str], int]:
+    """The names of those who signed the code (in the order they committed), and how many more committed without
+    theirs. Only each person's own choice puts their name there, never a setting of the board."""
+    names = [c.user.name for c in committed if c.signed]
+    return names, len(committed) - len(names)
+
+
+def committed_words(names: list[str], others: int, mark: Callable[[str], str] = str) -> str:
+    """What the code says of who committed to it, the same on the page, the poster and in Markdown: the names of
+    those who signed, each through `mark`, and how many more committed."""
+    if not names:
+        return ("Nobody has committed to it yet." if not others else
+                f"{others} {'person has' if others == 1 else 'people have'} committed to it.")
+    names = [mark(name) for name in names]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Signed: {listed}" + (f", and {others} more committed." if others else ".")
+
+
+# The printed poster's type (app.css, .code-poster[data-type]): sizes in vh (in print, a hundredth of the printed
+# page's height, so the type grows with the paper) and the columns the behaviours run in, largest first.
+POSTER_TYPES = ((4.6, 2), (4.0, 2), (3.5, 2), (3.1, 2), (2.8, 2), (2.5, 2), (2.3, 3), (2.05, 3), (1.8, 3))
+# The poster's width inside its padding, in vh: a landscape A4 or A3 page less its margins is ~1.47 times as wide
+# as it is high (app.css: @page poster-*, .code-poster's padding).
+POSTER_WIDTH = 138
+
+
+def poster_type(version: CodeVersion, signed: str) -> int:
+    """The largest type (1: POSTER_TYPES[0]) in which the printed poster still fits one page, by the lines its
+    behaviours, theme headings and signatures (`signed`: their words) take in it: a short code in large type, and
+    ~20 behaviours of everyday length still on one page. An estimate on the careful side, of the layout app.css
+    makes (tests/browser/test_poster.py prints it)."""
+    groups = version.by_theme
+    themed = bool(groups[0][0])   # then each group has a heading ("Other behaviours" for those without a theme)
+    for level, (em, columns) in enumerate(POSTER_TYPES, 1):
+        # Characters a line holds, less what wrapping whole words leaves at its end (about half a word).
+        per_line = ((POSTER_WIDTH - (columns - 1) * 2.5 * em) / columns - 1.6 * em) / (0.5 * em) - 3.5
+        # Each behaviour a block (never split between columns), a heading kept with the group's first behaviour.
+        blocks = [((math.ceil(len(text) / per_line) * 1.3 + 0.3) + (2 if themed and index == 0 else 0)) * em
+                  for _, _, texts in groups for index, text in enumerate(texts)]
+        signed_lines = (math.ceil(len(signed) / (POSTER_WIDTH / (0.53 * 0.85 * em))) * 1.1 + 1.2) * em
+        if 4.5 * em + balanced_height(blocks, columns) + signed_lines + 6.5 <= 100:   # the title and date; the padding
+            return level
+    return len(POSTER_TYPES)   # longer still: it runs on to a second page
+
+
+def balanced_height(blocks: list[float], columns: int) -> float:
+    """How tall balanced columns are (CSS columns) holding these blocks in order, none split: the least height in
+    which they fill at most `columns` columns, each column taking blocks until the next would not fit."""
+    height = max(max(blocks), sum(blocks) / columns)
+    while True:
+        used, filled, short = 0.0, 1, math.inf
+        for block in blocks:
+            if used + block > height:
+                short = min(short, used + block - height)   # the height that would have kept it in this column
+                filled, used = filled + 1, 0.0
+            used += block
+        if filled <= columns:
+            return height
+        height += short
+
+
 def code_context(group) -> dict:
     board = Board.for_group(group)
     versions = list(CodeVersion.select().where(CodeVersion.board == board).order_by(CodeVersion.number.desc()))
     version = versions[0] if versions else None
     previous = versions[1] if len(versions) > 1 else None
-    committed = (list(Commitment.select(Commitment, User).join(User).where(Commitment.version == version)
-                      .order_by(Commitment.committed_at)) if version else [])
+    committed = (list(Commitment.select(Commitment, User.id, User.name).join(User).where(Commitment.version == version)
+                      .order_by(Commitment.committed_at, Commitment.id)) if version else [])
     changes = version.changes_since(previous) if version and previous else None
+    mine = next((c for c in committed if c.user_id == current_user.id), None)
     return {"group": group, "board": board, "version": version, "previous": previous, "changes": changes,
-            "committed": committed, "versions": versions,
-            "i_committed": any(c.user_id == current_user.id for c in committed)}
+            "committed": committed, "signatures": signatures(committed), "versions": versions,
+            "i_committed": mine is not None, "i_signed": bool(mine and mine.signed)}
 
 
 @bp.get("/groups/<int:group_id>/code")
 @login_required
 def code(group_id: int):
-    """The group's code: the current version, who has committed (names if the group chose named), what changed."""
+    """The group's code: the current version, who has committed (the names of those who chose to sign), what
+    changed. It prints as a poster on one landscape page: of the paper the print dialog has, or A4 or A3 as
+    chosen with the print buttons (or ?paper=a4, ?paper=a3), which the dialog then starts with."""
     group, _ = membership_or_404(group_id)
-    return render_template("board/code.html", **code_context(group))
+    context = code_context(group)
+    names, others = context["signatures"]
+    # Each name escaped as it is marked up, and made plain text again (so joining it to the function's own words,
+    # which need no escaping, escapes nothing twice); the sentence is then markup as a whole.
+    signed = Markup(committed_words(names, others,
+                                    lambda name: str(Markup('<span class="signature">{}</span>').format(name))))
+    return render_template("board/code.html", **context, committed_sentence=signed,
+                           type_size=poster_type(context["version"], committed_words(names, others))
+                           if context["version"] else None,
+                           paper=request.args.get("paper") if request.args.get("paper") in ("a4", "a3") else None)
 
 
 @bp.get("/groups/<int:group_id>/code.md")
@@ -695,11 +779,11 @@ def code_markdown(group_id: int):
         return redirect(url_for("board.code", group_id=group.id))
     lines = [f"# Our code of behaviour — {group.name}", "",
              f"Version {version.number}, agreed on {local_time(version.made_at, current_app.config['TIMEZONE']):%-d %B %Y}.", ""]
-    for theme, behaviours in version.by_theme:
-        lines += ([f"## {theme}", ""] if theme else []) + [f"- {behaviour}" for behaviour in behaviours] + [""]
-    lines += [f"{len(context['committed'])} people have committed to it."]
-    if context["board"].named and context["committed"]:
-        lines += ["", "Committed: " + ", ".join(c.user.name for c in context["committed"])]
+    for index, (theme, start, behaviours) in enumerate(version.by_theme):
+        heading = theme or ("Other behaviours" if index else None)   # as the page has it: see _code_list.html
+        lines += ([f"## {heading}", ""] if heading else []) + [f"{number}. {behaviour}" for number, behaviour
+                                                                in enumerate(behaviours, start)] + [""]
+    lines += [committed_words(*context["signatures"])]
     response = Response(("\n".join(lines) + "\n"), mimetype="text/markdown")
     response.headers["Content-Disposition"] = f'attachment; filename="code-of-behaviour-v{version.number}.md"'
     return response

@@ -306,7 +306,7 @@ def test_agreeing_makes_version_1_and_everyone_commits_once(room, as_user):
     assert "Please read it" not in text(alice.get(f"/groups/{room.group.id}"))
     assert "Alice" not in text(bob.get(f"/groups/{room.group.id}/code"))   # anonymous group: a count only
     md = alice.get(f"/groups/{room.group.id}/code.md").get_data(as_text=True)
-    assert "- Be kind" in md and "Version 1" in md and "Alice" not in md
+    assert "1. Be kind" in md and "Version 1" in md and "Alice" not in md
 
 
 def code_of_one_then_a_new_round(proposer, fran, room, behaviour: str) -> None:
@@ -401,7 +401,7 @@ def test_themes_group_the_behaviours_on_the_board_and_in_the_code(room, as_user)
     code = text(alice.get(f"/groups/{room.group.id}/code"))
     assert code.index("Being present") < code.index("Phones on silent") < code.index("Listening")
     markdown = text(alice.get(f"/groups/{room.group.id}/code.md"))
-    assert "## Being present" in markdown and "- Start on time" in markdown
+    assert "## Being present" in markdown and "2. Start on time" in markdown
 
 
 def test_changes_outside_the_board_reach_its_screens(room, as_user):

@@ -26,6 +26,7 @@ The demo's step (15, demo_parts: what `p2p demo` made, recorded) is also checked
 recognises a demo made before it.
 The session boards' step (17, session_boards: a discussion board's prompt and closed mark) is checked on every
 fixture holding a discussion: its boards stay the scenario boards they were.
+The signatures' step (17) is checked on its own too, at the end: the fixtures' boards all name nobody.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
@@ -225,6 +226,14 @@ def test_proposals_waiting_to_be_revealed_stay_held_back(upgraded):
     waiting = upgraded.manifest["proposals_held_back"]
     shown = [p.id for p in Proposal.select(Proposal.id, Proposal.held).where(Proposal.id.in_(waiting)) if not p.held]
     assert shown == [], f"proposals the group should not see yet after upgrading {upgraded.name}: {shown}"
+
+
+def test_commitments_from_before_signatures_name_people_only_where_the_code_did(upgraded):
+    """Step 17: signed where the board names people (the code page showed their names), counted elsewhere."""
+    from p2p.models import CodeVersion, Commitment
+    found = [(c.signed, c.version.board.named) for c in Commitment.select(Commitment.signed, CodeVersion.id, Board.named)
+             .join(CodeVersion).join(Board)]
+    assert all(signed == named for signed, named in found), f"{upgraded.name}: {found}"
 
 
 def test_every_answer_opens_with_its_owners_password(upgraded):
@@ -458,3 +467,23 @@ def test_the_demo_step_leaves_alone_a_demo_it_cannot_be_sure_of(app):
     User.update(created_at=group.created_at + timedelta(hours=1)).where(User.id == accounts[1].id).execute()
     _demo_parts()
     assert not DemoPart.exists()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The signatures' step (signatures) on commitments made before it, on a board that names people and one that does not.
+
+def test_the_signatures_step_keeps_what_the_code_showed_of_each_commitment(app):
+    from p2p.models import CodeVersion, Commitment
+    from p2p.models.schema import _signatures
+    people = [User.create_account(name, "a calm long password") for name in ("Fran", "Alice", "Bob")]
+    committed = {}
+    for named in (True, False):
+        group = Group.create_for(people[0], 14, name=f"Named {named}", programme="p2p")
+        board = Board.for_group(group)
+        Board.update(named=named).where(Board.id == board.id).execute()
+        version = CodeVersion.create(board=board, number=1, items='["Be kind"]')
+        committed[named] = [Commitment.create(version=version, user=user) for user in people[1:]]
+    Commitment.update(signed=False).execute()   # as the rows were: no choice made
+    _signatures()
+    for named, rows in committed.items():
+        assert [Commitment.get_by_id(row.id).signed for row in rows] == [named, named]

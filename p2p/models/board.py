@@ -161,13 +161,20 @@ class Board(Live, BaseModel):
             BoardResponse.delete().where(BoardResponse.voter.in_(voters)).execute()
             self.changed()
 
-    def commit(self, user_id: int) -> bool:
-        """This person commits to the current code (a double tap counts once). False if there is no code yet."""
+    def commit(self, user_id: int, signed: bool | None = None) -> bool:
+        """This person commits to the current code (a double tap counts once), signing it with their name or
+        counted without it, as they choose; committed already, `signed` changes that choice (None: keeps it, so a
+        form that did not ask never changes it). False if there is no code yet."""
         version = CodeVersion.latest(self)
         if version is None:
             return False
         with db.atomic():
-            Commitment.insert(version=version, user=user_id).on_conflict_ignore().execute()
+            insert = Commitment.insert(version=version, user=user_id, signed=bool(signed))
+            if signed is None:
+                insert.on_conflict_ignore().execute()
+            else:
+                insert.on_conflict(conflict_target=[Commitment.version, Commitment.user],
+                                   update={Commitment.signed: signed}).execute()
             self.changed()
         return True
 
@@ -404,13 +411,19 @@ class CodeVersion(BaseModel):
         return [item[0] if isinstance(item, list) else item for item in json.loads(self.items)]
 
     @property
-    def by_theme(self) -> list[tuple[str | None, list[str]]]:
-        """The behaviours under their themes, in the order the themes first appear (one unnamed group if none)."""
+    def by_theme(self) -> list[tuple[str | None, int, list[str]]]:
+        """The behaviours under their themes, in the order the themes first appear, those without a theme last in
+        a group of their own (one unnamed group if none has a theme). With each group, the number of its first
+        behaviour: the code is numbered through, from 1, across the groups."""
         groups: dict[str | None, list[str]] = {}
         for item in json.loads(self.items):
             text, theme = (item if isinstance(item, list) else (item, None))
             groups.setdefault(theme, []).append(text)
-        return list(groups.items())
+        numbered, start = [], 1
+        for theme in sorted(groups, key=lambda theme: theme is None):   # stable: the themes keep their order
+            numbered.append((theme, start, groups[theme]))
+            start += len(groups[theme])
+        return numbered
 
     @classmethod
     def latest(cls, board) -> CodeVersion | None:
@@ -448,9 +461,13 @@ class CodeVersion(BaseModel):
 
 
 class Commitment(BaseModel):
+    """One person's commitment to one version of the code. `signed`: their own choice to sign it with their name
+    (shown with the code, never on the projector); otherwise they are counted, without it."""
+
     version = ForeignKeyField(CodeVersion, backref="commitments", on_delete="CASCADE")
     user = ForeignKeyField(User, backref="commitments", on_delete="CASCADE")
     committed_at = DateTimeField(default=utcnow)
+    signed = BooleanField(default=False)
 
     class Meta:
         indexes = ((("version", "user"), True),)  # one commitment per person per version: a double tap counts once

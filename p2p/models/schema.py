@@ -281,6 +281,17 @@ def _session_boards():
     add_columns_if_missing(Discussion, "prompt", "closed")
 
 
+def _signatures():
+    """Each member chooses to sign the code with their name or to be counted without it (Commitment.signed).
+    Until now the code page named everyone who had committed while the board's "Show names on new proposals"
+    was on, and nobody while it was off. Commitments from before keep what the code showed: signed on a board
+    that names people now, counted on any other. So nobody's name appears where it did not, nor goes from a
+    poster people already saw it on, until its owner chooses (each can change it on the code page)."""
+    add_columns_if_missing(Commitment, "signed")
+    named = CodeVersion.select(CodeVersion.id).join(Board).where(Board.named == True)  # noqa: E712
+    Commitment.update(signed=True).where(Commitment.version.in_(named)).execute()
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -299,6 +310,7 @@ UPGRADES: list[Callable[[], None]] = [
     _demo_parts,            # 15: what `p2p demo` made, so that it can be removed
     _rounds,                # 16: every round of a board kept: the round of each behaviour, response and version
     _session_boards,        # 17: discussion boards opened in any session: their prompt, and whether closed
+    _signatures,            # 18: each commitment signed with the name, or counted without it, as its person chose
 ]
 
 

@@ -657,7 +657,12 @@
     // Print buttons wait hidden until this script can make them work.
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.hidden = false;
-      button.addEventListener("click", function (event) { event.preventDefault(); window.print(); });
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        // A paper chosen with the button (the code's poster: A4 or A3) is the printed page's size (app.css).
+        if (button.dataset.paper) document.body.dataset.paper = button.dataset.paper;
+        window.print();
+      });
     });
   }
 

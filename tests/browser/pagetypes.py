@@ -307,6 +307,9 @@ def _board_pages() -> list[PageKind]:
         PageKind("board-facilitator-reaffirm", FACILITATOR,
                  _board("{board}", "respond", version=True, reaffirm=True, tallies=True), BOARD),
         PageKind("code-not-agreed-yet", FACILITATOR, _goto("{group[p2p]}/code"), BOARD),
+        # The participant has committed and signed with their name: theirs among the signatures, "Take my name off".
+        PageKind("code-signed", PARTICIPANT, _board("{demo}/code", "commit", version=True, signed=True), BOARD),
+        PageKind("board-commit-signed", PARTICIPANT, _board("{board}", "commit", version=True, signed=True), BOARD),
     ]
 
 
@@ -773,6 +776,7 @@ class Site:
         self.board_versioned = False  # and a version of the code
         self.board_revised = False    # and a second version, with what changed
         self.board_reaffirmed = False  # and a re-affirm round of it
+        self.board_signed = False     # and the participant has committed to it, signed with their name
         self.answered: set[tuple[str, str]] = set()   # session pages the participant has answered (see _answered)
         self.newcomers = 0
         self.shared = False      # the participant has shared an answer (see _with_shared)
@@ -860,7 +864,8 @@ class Site:
             other.close()
 
     def set_board(self, phase: str, *, hide: bool = False, tallies: bool = False, blank: bool = False,
-                  version: bool = False, new_version: bool = False, reaffirm: bool = False) -> None:
+                  version: bool = False, new_version: bool = False, reaffirm: bool = False,
+                  signed: bool = False) -> None:
         staff = self.pages[FACILITATOR]
         if not self.board_ready:
             self._set_up_board()
@@ -881,6 +886,9 @@ class Site:
             self._post(staff, "/round", {})
             self._post(self.pages[PARTICIPANT], "/proposals", {"text": "Text the group if you will be late"})
             self.board_reaffirmed = True
+        if signed and not self.board_signed:
+            self._post(self.pages[PARTICIPANT], "/commit", {"sign": "1"})
+            self.board_signed = True
         for action in (f"phase:{phase}", "hide-on" if hide else "hide-off"):
             self._post(staff, "/settings", {"action": action})
         if hide:   # something waiting to be revealed (hiding holds back only what is proposed from now on)
