@@ -26,7 +26,7 @@ The demo's step (15, demo_parts: what `p2p demo` made, recorded) is also checked
 recognises a demo made before it.
 The session boards' step (17, session_boards: a discussion board's prompt and closed mark) is checked on every
 fixture holding a discussion: its boards stay the scenario boards they were.
-The signatures' step (17) is checked on its own too, at the end: the fixtures' boards all name nobody.
+The signatures' step (18) is checked on its own too, at the end: the fixtures' boards all name nobody.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
@@ -229,7 +229,7 @@ def test_proposals_waiting_to_be_revealed_stay_held_back(upgraded):
 
 
 def test_commitments_from_before_signatures_name_people_only_where_the_code_did(upgraded):
-    """Step 17: signed where the board names people (the code page showed their names), counted elsewhere."""
+    """Step 18: signed where the board names people (the code page showed their names), counted elsewhere."""
     from p2p.models import CodeVersion, Commitment
     found = [(c.signed, c.version.board.named) for c in Commitment.select(Commitment.signed, CodeVersion.id, Board.named)
              .join(CodeVersion).join(Board)]
