@@ -298,6 +298,9 @@ class Module:
     facilitator_notes: Markup | None
     sessions: tuple[Session, ...]
     file: str = field(compare=False, repr=False)
+    # Each person works through it on their own before the group meets (Preparing): the group's own sessions
+    # begin after it, so "the first session" of a group is the first session of a module without this.
+    before_the_group: bool = False
 
     def session(self, session_id: str) -> Session | None:
         return next((s for s in self.sessions if s.id == session_id), None)
@@ -692,7 +695,8 @@ def _module(t: _Table) -> Module:
         t.fail("sessions", "an outline module has no sessions yet; set status = \"ready\" to add them")
     module = Module(id=module_id, order=t.integer("order"), title=t.text("title"), subtitle=t.text("subtitle", False),
                     status=status, intro=t.markdown("intro"), facilitator_notes=t.markdown("facilitator_notes"),
-                    sessions=_unique(sessions, t, "sessions"), file=str(t.file))
+                    sessions=_unique(sessions, t, "sessions"), file=str(t.file),
+                    before_the_group=t.flag("before_the_group"))
     t.reading.module_id = None
     return module
 

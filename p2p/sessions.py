@@ -74,8 +74,8 @@ def current_spot(group: Group) -> ProgrammeSession | None:
 
 def _next_spot(group: Group, spot: ProgrammeSession | None) -> ProgrammeSession | None:
     spots = all_sessions(content().programme(group.programme))
-    if spot is None:
-        return spots[0] if spots else None
+    if spot is None:   # the group's first session: its own, not the reading each person does before it meets
+        return next((s for s in spots if not s.module.before_the_group), spots[0] if spots else None)
     index = [s.place for s in spots].index(spot.place)
     return spots[index + 1] if index + 1 < len(spots) else None
 

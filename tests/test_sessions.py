@@ -2,6 +2,7 @@
 discussion boards of scenario lessons. Anonymous thoughts never carry a name; the Mini Knowledge is never shown
 to participants."""
 
+import re
 from datetime import timedelta
 
 import pytest
@@ -67,10 +68,30 @@ def test_the_facilitator_sets_the_current_session_and_everyone_sees_it(room, as_
     assert "Now:" not in text(as_user(room.outsider).get("/"))
 
 
+def test_start_with_the_first_session_starts_the_groups_first_session_not_the_reading_before_it(room, as_user):
+    """Preparing is worked through by each person before the group meets (before_the_group): the group's first
+    session is Module 1's Session 1, and the button starts that one."""
+    fran = as_user(room.facilitator)
+    page = text(fran.get(run_url(room)))
+    start = re.search(r'<input type="hidden" name="place" value="([^"]+)">\s*<button type="submit" class="button">'
+                      r'Start with the first session: ([^<]+)</button>', page)
+    assert start and start[2] == S1
+    choose(fran, room, start[1])
+    assert CurrentSession.place_of(room.group) == "p2p/module-1/session-1"
+    assert f"Now: {S1}" in text(fran.get(run_url(room)))
+
+
+def test_preparing_is_marked_before_the_group_and_stays_in_the_list_to_choose(app):
+    from p2p.sessions import all_sessions
+    programme = app.extensions["p2p.content"].programme("p2p")
+    assert programme.module("preparing").before_the_group and not programme.module("module-1").before_the_group
+    assert [s.module.id for s in all_sessions(programme)][:1] == ["preparing"]   # still listed first, to choose
+
+
 def test_next_session_moves_on_through_the_modules(room, as_user):
     fran = as_user(room.facilitator)
     page = text(fran.get(run_url(room)))
-    assert "Start with the first session: Introduction" in page
+    assert f"Start with the first session: {S1}" in page
     choose(fran, room, "p2p/module-1/session-1")
     page = text(fran.get(run_url(room)))
     assert f"Now: {S1}" in page and f"Move on to the next session: {S2}" in page
