@@ -10,12 +10,14 @@ a person is typing in is never among them, and htmx puts focus back on a control
 from __future__ import annotations
 
 import math
+import re
 import secrets
 import threading
+import zlib
 from dataclasses import dataclass, field
 from typing import Callable, NamedTuple
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -25,7 +27,7 @@ from . import permissions, sending
 from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
-from .web import content, is_fragment_request, join_url, local_time, log, seen_already
+from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already
 
 bp = Blueprint("board", __name__)
 
@@ -192,6 +194,9 @@ class Snapshot:
 # Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
 # answer puts its own person's token in place of it (render_board). Random: nobody can type it into a proposal.
 CSRF_STAND_IN = f"csrf-{secrets.token_hex(16)}"
+# Likewise a form that makes something (a merge) carries a key of its own on each screen (SentRequest): two
+# facilitators merging at once must not share one, or the second merge would be taken for the first sent again.
+REQUEST_KEY_STAND_IN = f"key-{secrets.token_hex(16)}"
 
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
@@ -204,13 +209,15 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     if key not in fragments:
         template = current_app.jinja_env.get_template("board/_proposal.html")
         fragments[key] = Markup(template.render(**state, proposal=proposal, current_user=current_user,
-                                                csrf_token=lambda: CSRF_STAND_IN))
+                                                csrf_token=lambda: CSRF_STAND_IN,
+                                                request_key_stand_in=REQUEST_KEY_STAND_IN))
     return fragments[key]
 
 
 def render_board(template: str, **state) -> str:
     state["proposal_html"] = lambda proposal: proposal_html(state, proposal)
-    return render_template(template, **state).replace(CSRF_STAND_IN, generate_csrf())
+    html = render_template(template, **state).replace(CSRF_STAND_IN, generate_csrf())
+    return re.sub(REQUEST_KEY_STAND_IN, lambda _: new_request_key(), html) if REQUEST_KEY_STAND_IN in html else html
 
 
 _snapshot_lock = threading.Lock()
@@ -342,6 +349,8 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
             and board.responds_later(me) else None,
             "members": shared.members, "themes": shared.themes,
+            # Changes whenever the behaviours one could merge with change (see "Merge with…" in _proposal.html).
+            "merge_choices": zlib.crc32(repr([(p.id, p.text) for p in proposals]).encode()),
             "sections": by_theme(proposals),
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
@@ -360,8 +369,10 @@ def page(group_id: int):
         board.adopt_responses(pseudonyms, current_user.id)
         if Proposal.adopt_named(Proposal.board == board, current_user.id, pseudonyms):
             board.changed()
+    done = session.pop(DONE_KEY, None) if DONE_KEY in session else None   # what a plain form just did
     return render_board("board/page.html", **board_state(group, membership),
-                           text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")))
+                        text_max=Proposal.TEXT_MAX, text=_from_workbook(request.args.get("from", "")),
+                        done=done if done and done.get("group") == group.id else None)
 
 
 def _from_workbook(place: str) -> str:
@@ -506,7 +517,47 @@ def respond(group_id: int, proposal_id: int):
 
 
 # ---------------------------------------------------------------------------------------------------
-# The facilitator's controls.
+# The facilitator's controls. Sent by htmx, each answers with the board as it now is (what the next poll would
+# bring: the facilitator sees the change at once, with no page load, and htmx keeps focus on the same ids) and
+# says in the status line what was done, with an Undo where a tap can be a mistake. Without script they are plain
+# forms: the page comes back, its status line kept for it in the session (DONE_KEY) for that one page.
+
+DONE_KEY = "board_done"
+GONE = ("That behaviour is no longer on the board as it was (it may have been merged or split back out). The board "
+        "now shows it as it is.")
+
+
+def _quoted(text: str) -> str:
+    return f"‘{text}’"
+
+
+def _did(text: str, undo: tuple[str, list[tuple[str, str]]] | None = None, problem: bool = False,
+         field: str | None = None) -> dict:
+    """What the status line says: what was done (or could not be), and the form that undoes it (its address and
+    fields). `field`: the id of the place beside the form where a problem is said too."""
+    return {"text": text, "problem": problem, "field": field,
+            "undo": {"url": undo[0], "fields": [list(pair) for pair in undo[1]]} if undo else None}
+
+
+def _settings_undo(group, action: str) -> tuple[str, list]:
+    return url_for("board.settings", group_id=group.id), [("action", action)]
+
+
+def _shape_undo(group, proposal_id: int, action: str, **fields: str) -> tuple[str, list]:
+    return url_for("board.shape", group_id=group.id, proposal_id=proposal_id), [("action", action), *fields.items()]
+
+
+def _answer(group, membership, done: dict | None, anchor: str = "", view: str = "page"):
+    if is_fragment_request():
+        return render_board("board/_live.html", **board_state(group, membership, view), done=done, answering=True)
+    if done and done["problem"]:
+        flash(done["text"])
+    elif done:
+        session[DONE_KEY] = {"group": group.id, **done}
+    if view == "projector":
+        return redirect(url_for("board.projector", group_id=group.id))
+    return redirect(url_for("board.page", group_id=group.id) + anchor)
+
 
 SETTINGS = {  # action: (field, value)
     "named-on": ("named", True), "named-off": ("named", False),
@@ -520,11 +571,14 @@ SETTINGS = {  # action: (field, value)
 @bp.post("/groups/<int:group_id>/board/settings")
 @login_required
 def settings(group_id: int):
-    group, _ = managed_or_404(group_id)
+    group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
     action = request.form.get("action", "")
+    done = None
     if action.startswith("phase:") and action[6:] in Board.PHASES:
         changes = {"phase": action[6:]}
+        if board.phase != changes["phase"]:   # a phase moved by mistake goes back with one tap
+            done = _did(f"Now: {PHASE_TITLES[changes['phase']]}.", _settings_undo(group, f"phase:{board.phase}"))
     elif action in SETTINGS:
         field, value = SETTINGS[action]
         changes = {field: value}
@@ -534,76 +588,129 @@ def settings(group_id: int):
         abort(400)
     board.apply(changes)
     log.info("board-changed group=%s action=%s", group.id, action)
-    back = request.form.get("back") == "projector"
-    return redirect(url_for("board.projector" if back else "board.page", group_id=group.id))
+    return _answer(group, membership, done, view="projector" if request.form.get("back") == "projector" else "page")
 
 
 @bp.post("/groups/<int:group_id>/board/proposals/<int:proposal_id>")
 @login_required
 def shape(group_id: int, proposal_id: int):
     """Shaping with the group: edit the wording, hide an item (its author still sees it), split a merge back out,
-    and (agreeing) mark it agreed."""
-    group, _ = managed_or_404(group_id)
+    and (agreeing) mark it agreed. Each says what it did, with its undo: the opposite change."""
+    group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
-    proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board)) or abort(404)
+    proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board))
+    if proposal is None:   # a page from before a merge or a split: said calmly to htmx, as before to a plain form
+        return _answer(group, membership, _did(GONE, problem=True)) if is_fragment_request() else abort(404)
     action = request.form.get("action", "")
+    anchor = f"#proposal-{proposal.id}"
+    was = _quoted(proposal.text)
     if action == "edit":
         text = one_line(request.form.get("text", ""))
         if not text or len(text) > Proposal.TEXT_MAX:
-            flash(f"A behaviour needs some words, and at most {Proposal.TEXT_MAX} characters.")
-            return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
+            return _answer(group, membership, _did(
+                f"A behaviour needs some words, and at most {Proposal.TEXT_MAX} characters. {was} is as it was.",
+                problem=True, field=f"wording-problem-{proposal.id}"), anchor)
         changes = {"text": text}
+        done = _did(f"New wording: {_quoted(text)}.", _shape_undo(group, proposal.id, "edit", text=proposal.text))
     elif action == "theme":
         theme = one_line(request.form.get("theme", ""))[:THEME_MAX]
         changes = {"theme": theme or None}
+        done = _did(f"{was} is under the theme {_quoted(theme)}." if theme else f"{was} has no theme now.",
+                    _shape_undo(group, proposal.id, "theme", theme=proposal.theme or ""))
     elif action in ("hide", "show"):
         changes = {"hidden": action == "hide"}
+        done = _did(f"Hidden from the group: {was}." if action == "hide" else f"Shown to the group again: {was}.",
+                    _shape_undo(group, proposal.id, "show" if action == "hide" else "hide"))
     elif action in ("agree", "unagree"):
         changes = {"agreed": action == "agree"}
+        done = _did(f"Agreed: {was}." if action == "agree" else f"Taken out of the code: {was}.",
+                    _shape_undo(group, proposal.id, "unagree" if action == "agree" else "agree"))
     elif action == "split":   # the originals come back, each with its own responses; the merged wording goes
+        originals = list(proposal.originals)
         board.split(proposal)
         log.info("proposals-split group=%s", group.id)
-        return redirect(url_for("board.page", group_id=group.id) + "#board-list")
+        merge_again = (url_for("board.merge", group_id=group.id),
+                       [*(("proposal", str(o.id)) for o in originals), ("text", proposal.text),
+                        ("request_key", new_request_key())])
+        return _answer(group, membership, _did(
+            f"Split back out: {', '.join(_quoted(o.text) for o in originals)}.", merge_again if originals else None),
+            "#board-list")
     else:
         abort(400)
     board.reshape(proposal, changes)
-    return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
+    return _answer(group, membership, done, anchor)
+
+
+@bp.post("/groups/<int:group_id>/board/agreed")
+@login_required
+def agree_all(group_id: int):
+    """Every behaviour the board suggests (no objection, most agree) marked agreed with one tap, or (its undo)
+    taken out again: the behaviours are those the facilitator's screen listed, so one that a late response
+    changed is never agreed unseen."""
+    group, membership = managed_or_404(group_id)
+    board = Board.for_group(group)
+    action = request.form.get("action", "")
+    if action not in ("agree", "unagree"):
+        abort(400)
+    agreeing = action == "agree"
+    wanted = set(request.form.getlist("proposal"))
+    changing = [p.id for p in board.proposals_for(None, True)
+                if str(p.id) in wanted and p.agreed != agreeing and not (agreeing and p.hidden)]
+    if not changing:
+        done = _did("Nothing to change: the board is as you see it.")
+    else:
+        board.reshape_all(changing, {"agreed": agreeing})
+        log.info("board-agreed-many group=%s action=%s count=%s", group.id, action, len(changing))
+        many = f"{len(changing)} behaviour{'s' if len(changing) != 1 else ''}"
+        undo = (url_for("board.agree_all", group_id=group.id),
+                [("action", "unagree" if agreeing else "agree"), *(("proposal", str(i)) for i in changing)])
+        done = _did(f"Agreed: {many}." if agreeing else f"Taken out of the code: {many}.", undo)
+    return _answer(group, membership, done, "#board-list")
 
 
 @bp.post("/groups/<int:group_id>/board/merge")
 @login_required
 def merge(group_id: int):
-    """Merge duplicates, chosen by ticking them (never by dragging): one behaviour with the chosen wording,
-    "proposed by N people"; the originals and their responses move with it and can be split back out."""
+    """Merge duplicates, chosen on the behaviour itself ("Merge with…", never by dragging): one behaviour with the
+    chosen wording, "proposed by N people"; the originals and their responses move with it and can be split back
+    out (the status line offers that as its undo)."""
     group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
     chosen = [p for p in board.proposals_for(None, True) if str(p.id) in request.form.getlist("proposal")]
-    text = one_line(request.form.get("text", ""))
-    if SentRequest.result_of(request.form.get("request_key"))[0]:
-        pass   # merged already: this is the same merge sent again
-    elif len(chosen) < 2:
-        flash("Tick two or more behaviours to merge them.")
-    else:
-        if SentRequest.once(request.form.get("request_key"), lambda: board.merge(chosen, text or chosen[0].text))[0]:
+    text = one_line(request.form.get("text", ""))[:Proposal.TEXT_MAX]
+    key = request.form.get("request_key")
+    sent_before, merged_id = SentRequest.result_of(key)
+    if not sent_before and len(chosen) < 2:
+        return _answer(group, membership, _did("Please choose the behaviour to merge it with.", problem=True),
+                       "#board-list")
+    if not sent_before:   # (sent again: merged already, and answered as the first time)
+        text = text or chosen[0].text
+        made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text).id))
+        if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
-    return redirect(url_for("board.page", group_id=group.id) + "#board-list")
+    merged = Proposal.get_or_none((Proposal.id == (merged_id or 0)) & (Proposal.board == board))
+    done = _did(f"Merged into {_quoted(merged.text)}.", _shape_undo(group, merged.id, "split")) if merged else None
+    return _answer(group, membership, done, "#board-list")
 
 
 @bp.post("/groups/<int:group_id>/board/version")
 @login_required
 def make_version(group_id: int):
     """The agreed behaviours become the next version of the code; then everyone is asked to commit to it."""
-    group, _ = managed_or_404(group_id)
+    group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
     agreed = [[p.text, p.theme] if p.theme else p.text
               for p in in_theme_order(board.proposals_for(None, True)) if p.agreed and not p.hidden]
     sent_before, _ = SentRequest.result_of(request.form.get("request_key"))
     if not agreed and not sent_before:
-        flash("Mark at least one behaviour as agreed first.")
-        return redirect(url_for("board.page", group_id=group.id))
+        return _answer(group, membership, _did("Mark at least one behaviour as agreed first.", problem=True))
 
     if SentRequest.once(request.form.get("request_key"), lambda: board.make_version(agreed))[0]:
         log.info("code-version-made group=%s", group.id)
+    if is_fragment_request():   # the board asks everyone to commit: the facilitator stays on it, and sees the count
+        version = CodeVersion.latest(board)
+        return _answer(group, membership, _did(f"Version {version.number} of our code is made. Everyone is asked "
+                                               "to commit to it now."))
     return redirect(url_for("board.code", group_id=group.id))
 
 

@@ -130,7 +130,7 @@ class Board(Live, BaseModel):
         # that the file's history does not say whose pseudonyms these are.
         checkpoint()
 
-    def merge(self, chosen: list[Proposal], text: str) -> None:
+    def merge(self, chosen: list[Proposal], text: str) -> Proposal:
         """Duplicates become one behaviour with this wording, "proposed by N people"; the originals and their
         responses move with it and can be split back out. Inside the caller's transaction."""
         # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
@@ -148,11 +148,18 @@ class Board(Live, BaseModel):
             BoardResponse.delete().where(BoardResponse.proposal.in_(earlier)).execute()
             Proposal.delete().where(Proposal.id.in_(earlier)).execute()
         self.changed()
+        return merged
 
     def reshape(self, proposal: Proposal, changes: dict) -> None:
         """The facilitator shaping one behaviour with the group: its wording, theme, hidden or agreed."""
         with db.atomic():
             Proposal.update(**changes).where(Proposal.id == proposal.id).execute()
+            self.changed()
+
+    def reshape_all(self, proposal_ids: list[int], changes: dict) -> None:
+        """The same change to several behaviours at once (all those the board suggests, marked agreed)."""
+        with db.atomic():
+            Proposal.update(**changes).where(Proposal.board == self, Proposal.id.in_(proposal_ids)).execute()
             self.changed()
 
     def let_go(self, voters: list[str]) -> None:
