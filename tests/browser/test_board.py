@@ -10,7 +10,8 @@ told in order, so they share one room (module scope) and run top to bottom:
 3. a phone that drops off the network catches up by itself, without a reload, and says what it missed; a
    proposal it could not send says so and keeps its words; one whose answer was lost, sent again, shows once;
    a phone whose session ended logs in again and is back on the board;
-4. responses made before a merge (ticked and merged by keyboard) follow the merged behaviour; themes;
+4. responses made before a merge (merged from the behaviour itself, by keyboard) follow the merged behaviour;
+   themes;
 5. responding: a choice tapped offline is sent once back; focus stays on a choice (and on the facilitator's
    control) while the list is redrawn; a private objection ("needs discussion" everywhere, no name anywhere), an
    open one (its name to the facilitator only), the counts revealed;
@@ -241,11 +242,16 @@ def respond(screen: Screen, text: str, name: str) -> None:
 
 
 def facilitator_does(room: Room, button: str) -> None:
-    """Robin presses one of her controls; her page comes back with the change."""
+    """Robin presses one of her controls; the board comes back with the change (in place, by htmx)."""
     page = room.facilitator.page
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         page.get_by_role("button", name=button, exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+
+
+def sent_by_her_controls(response) -> bool:
+    """The answer to one of the facilitator's forms on the board (htmx's, or a plain form's redirect)."""
+    return response.request.method == "POST" and "/board" in response.url
 
 
 def shows(text: str) -> Callable[[Screen, int], None]:
@@ -545,22 +551,26 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     room.within(room.screens, lambda s, ms: expect(s.page.get_by_text(re.compile(r"· 3 people have responded")))
            .to_be_visible(timeout=ms))
 
-    # Back to shaping: the two duplicates ticked and merged by keyboard, with a new wording.
+    # Back to shaping: the two duplicates merged from the first one itself ("Merge with…"), by keyboard, with a
+    # new wording.
     facilitator_does(room, "Move to: Shape")
     room.within(room.screens, in_phase("Shape the list together"))
     for screen in room.participants.values():
         expect(screen.page.get_by_role("group", name=re.compile("^Your response to: "))).to_have_count(0)
     page = robin.page
-    for text in ("Listen without judging", "Listen to each other"):
-        tick = page.get_by_role("checkbox", name=f"Select to merge: {text}")
-        tick.focus()
-        page.keyboard.press("Space")
-        expect(tick).to_be_checked()
-    wording = page.get_by_role("textbox", name="Wording for the merged behaviour")
+    first = item(page, "Listen without judging")
+    first.get_by_text("Merge with…").focus()
+    page.keyboard.press("Enter")
+    other = first.get_by_role("combobox", name="Merge “Listen without judging” with")
+    other.focus()
+    other.select_option(label="Listen to each other")
+    wording = first.get_by_role("textbox", name="Wording for the merged behaviour")
+    expect(wording).to_have_value("Listen without judging")   # its own words, to start from
+    wording.fill("")
     wording.focus()
     page.keyboard.type("Listen to each other")
     # Half way, the room's screen is blanked (from the projector itself) and shown again: each time Robin's page
-    # is redrawn live (the list, and her controls out of band), and keeps her ticks, her words and her focus.
+    # is redrawn live (the list, and her controls out of band), and keeps her choice, her words and her focus.
     for toggle, control in (("Blank the screen", "Show the board on the projector"),
                             ("Show the board again", "Blank the projector")):
         redrawn = swapped(page)
@@ -569,13 +579,14 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
         room.within([robin], lambda s, ms: expect(s.page.get_by_role("button", name=control)).to_be_visible(
             timeout=ms))
         assert redrawn(), "Robin's list was not redrawn"
-        for text in ("Listen without judging", "Listen to each other"):
-            expect(page.get_by_role("checkbox", name=f"Select to merge: {text}")).to_be_checked()
+        expect(other).to_have_value(re.compile(r"^\d+$"))
         expect(wording).to_be_focused()
         expect(wording).to_have_value("Listen to each other")
     page.keyboard.type(" without judging")
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         page.keyboard.press("Enter")
+    expect(page.get_by_role("status").filter(has_text="Merged into")).to_contain_text(
+        f"Merged into ‘{MERGED}’.")
     merged = item(page, MERGED)
     expect(merged).to_contain_text("Proposed by 2 people")
     merged.get_by_text("The 2 proposals merged here").click()
@@ -585,7 +596,7 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
     # A theme: "Change the wording or theme", and the merged behaviour is listed under it everywhere.
     merged.get_by_text("Change the wording or theme").click()
     merged.get_by_label("Theme", exact=True).fill("Listening")   # a combobox: it suggests the themes used
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         merged.get_by_role("button", name="Save theme").click()
     expect(page.get_by_role("heading", name="Listening", level=3)).to_be_visible()
     since = time.monotonic()
@@ -710,7 +721,7 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     # them, the projector too.
     for screen in room.screens:
         expect(screen.page.get_by_text(TALLY)).to_have_count(0)
-    with robin.page.expect_navigation():
+    with robin.page.expect_response(sent_by_her_controls):
         robin.page.keyboard.press("Enter")
     since = time.monotonic()
     room.within(room.screens, lambda s, ms: expect(item(s.page, MERGED).get_by_text(TALLY))
@@ -763,15 +774,17 @@ def test_agreeing_makes_version_1_and_every_commitment_counts_live_on_other_scre
         expect(screen.page.get_by_text(SUGGESTED)).to_have_count(0)
     audited(room, robin, "facilitator-agree")
     for text in AGREED_V1:
-        with page.expect_navigation():
+        with page.expect_response(sent_by_her_controls):
             item(page, text).get_by_role("button", name="Mark agreed").click()
         expect(item(page, text).get_by_role("button", name="Take out of the code")).to_be_visible()
     room.within(room.others(robin), lambda s, ms: expect(items(s.page).filter(
         has=s.page.get_by_text("agreed", exact=True))).to_have_count(4, timeout=ms))
     no_names_on_the_projector(room)
 
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         page.get_by_role("button", name="Make the agreed behaviours version 1 of our code").click()
+    expect(page.get_by_role("heading", name="Our code, version 1")).to_be_visible()   # the board asks to commit
+    page.goto(f"{room.group}/code")
     expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
     poster = page.get_by_role("article")
     expect(poster.get_by_text(re.compile(r"version 1, agreed on"))).to_be_visible()
@@ -909,12 +922,14 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
     # The revisited behaviour taken out, the new one agreed: version 2.
     facilitator_does(room, "Move to: Agree")
     page = robin.page
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         item(page, NEW).get_by_role("button", name="Mark agreed").click()
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         item(page, "Speak from your own experience").get_by_role("button", name="Take out of the code").click()
-    with page.expect_navigation():
+    with page.expect_response(sent_by_her_controls):
         page.get_by_role("button", name="Make the agreed behaviours version 2 of our code").click()
+    expect(page.get_by_role("heading", name="Our code, version 2")).to_be_visible()
+    page.goto(f"{room.group}/code")
     changes = page.get_by_role("region", name="What changed since version 1")
     expect(changes.get_by_role("listitem")).to_have_text([NEW, "Speak from your own experience"])
     expect(changes.get_by_role("heading", name="Added or reworded")).to_be_visible()
