@@ -272,6 +272,34 @@ def _proposal_too_long(site: Site, page: Page) -> Response | None:
     return response
 
 
+def _board_item(page: Page, text: str):
+    return page.locator("#board-list li.proposal").filter(
+        has=page.locator(".proposal__text").get_by_text(text, exact=True))
+
+
+def _merge_open(site: Site, page: Page) -> Response | None:
+    """The facilitator shaping, with "Merge with…" open on one behaviour: the others to choose from, the wording."""
+    response = _board("{board}", "shape")(site, page)
+    item = _board_item(page, "One voice at a time")
+    item.get_by_text("Merge with…").click()
+    expect(item.get_by_role("combobox", name="Merge “One voice at a time” with")).to_be_visible()
+    return response
+
+
+def _undo_offered(site: Site, page: Page) -> Response | None:
+    """The facilitator's status line after a change made in place (htmx): a behaviour hidden, then brought back
+    with its Undo, which offers an Undo again. The board is as it was for the pages after."""
+    response = _board("{board}", "shape")(site, page)
+    item = _board_item(page, "One voice at a time")
+    item.get_by_role("button", name="Hide from the group").click()
+    status = page.locator("#board-done")
+    expect(status).to_contain_text("Hidden from the group: ‘One voice at a time’.")
+    status.get_by_role("button", name="Undo").click()
+    expect(status).to_contain_text("Shown to the group again: ‘One voice at a time’.")
+    expect(item.get_by_role("button", name="Hide from the group")).to_be_visible()
+    return response
+
+
 def _board_pages() -> list[PageKind]:
     """The board as participants, the facilitator and the projector see it in each phase (test_board.py walks
     through the same states live, in order, with several people at once). The states from "commit" on have a
@@ -285,6 +313,8 @@ def _board_pages() -> list[PageKind]:
                  BOARD),
         PageKind("board-shape", PARTICIPANT, _board("{board}", "shape"), BOARD),
         PageKind("board-facilitator-shape", FACILITATOR, _board("{board}", "shape", tallies=True), BOARD),
+        PageKind("board-facilitator-merge-with", FACILITATOR, _merge_open, BOARD, swapped=True),
+        PageKind("board-facilitator-undo", FACILITATOR, _undo_offered, BOARD, swapped=True),
         PageKind("board-respond", PARTICIPANT, _board("{board}", "respond", tallies=True), BOARD),
         PageKind("board-respond-late-tap", PARTICIPANT, _late_tap, BOARD, swapped=True),
         PageKind("board-proposal-too-long", PARTICIPANT, _proposal_too_long, BOARD, swapped=True),
