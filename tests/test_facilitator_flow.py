@@ -120,6 +120,7 @@ def test_mark_all_suggested_as_agreed_in_one_tap_with_undo(room, as_user):
     assert status_line(html) == "Agreed: 2 behaviours. Undo"
     assert [p.text for p in Proposal.select().where(Proposal.agreed)] == ["Be kind", "Listen well"]
     assert "Make the agreed behaviours version 1 of our code" in next_step(html)
+    assert re.search(r'id="control-next" class="button">Make the agreed behaviours version 1', html)   # focus goes on
     undo(fran, room, html)
     assert not Proposal.select().where(Proposal.agreed).exists()
     # Sent again, or with a hidden or objected-to one slipped in, nothing unseen is agreed twice or at all.

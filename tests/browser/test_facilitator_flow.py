@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from urllib.parse import urlsplit
 
+import pytest
 from playwright.sync_api import Locator, Page, expect
 
 from .helpers import PHONE, log_in, overflowing
@@ -77,7 +78,20 @@ def send(page: Page, board: str, tail: str, **form: str) -> None:
     assert answer.ok, f"POST {tail}: {answer.status}"
 
 
-def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo, new_context, problems):
+@pytest.fixture
+def aborted_polls_only(problems):
+    """A change of Robin's cancels a poll already on its way (hx-sync, see _facilitating.html), and htmx logs each
+    cancelled request as two console errors, "htmx:sendAbort" and "htmx:afterRequest": let those through, and
+    nothing else (a failed request logs "htmx:responseError" or "htmx:sendError" beside "htmx:afterRequest")."""
+    with problems.tolerating("htmx:sendAbort", "htmx:afterRequest"):
+        yield
+    aborts = sum("htmx:sendAbort" in message for message in problems.expected)
+    after = sum("htmx:afterRequest" in message for message in problems.expected)
+    assert after <= aborts, f"failed requests: {problems.expected}"
+
+
+def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo, new_context, problems,
+                                                                           aborted_polls_only):
     people = []
     for account in demo.participants[:3]:
         page = problems.watch(new_context(viewport=PHONE)).new_page()
@@ -170,7 +184,9 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(robin.item(OBJECTED).get_by_role("button", name="Mark agreed")).to_be_visible()
 
     # Version 1: the board asks everyone to commit, and Robin sees each commitment arrive.
-    robin.does("make version 1", controls.get_by_role("button", name="Make the agreed behaviours version 1 of our code"))
+    version_1 = controls.get_by_role("button", name="Make the agreed behaviours version 1 of our code")
+    expect(version_1).to_be_focused()   # the main button now, where her focus already is
+    robin.does("make version 1", version_1)
     expect(page.get_by_role("heading", name="Our code, version 1")).to_be_visible()
     expect(robin.status()).to_contain_text("Version 1 of our code is made.")
     alex.get_by_role("button", name="I commit to our code").click()
