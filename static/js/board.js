@@ -46,6 +46,18 @@
       var body = new URLSearchParams(new FormData(form));
       if (form.dataset.kind) { body.set("kind", form.dataset.kind); }
       unsent[form.action] = {body: body, kind: form.dataset.kind};
+    } else if (form.dataset.hxTarget === "#board-list") {
+      // One of the facilitator's changes (templates/board/_facilitating.html): said in their status line. Each is
+      // safe to send again: it sets the board to a state (hidden, agreed, a phase), or carries a request key.
+      var done = document.getElementById("board-done");
+      if (done) {
+        var said = document.createElement("p");
+        said.className = "board-done__text";
+        said.dataset.tone = "problem";
+        said.textContent = "Not sent: the connection dropped. Press it again once you are back online: it is " +
+          "never done twice.";
+        done.replaceChildren(said);
+      }
     } else if (form.elements.request_key) {
       var status = form.querySelector("[role=status]");
       var line = status && (status.querySelector("span") || status);
