@@ -86,6 +86,8 @@ def test_a_change_sent_by_htmx_is_answered_with_the_board_and_its_undo(room, as_
     assert "Hidden from the group: ‘Hugs only when asked’." in page and ">Undo</button>" in page
     assert "Hidden from the group: ‘Hugs only" not in text(fran.get(board_url(room)))   # said once
     assert "Hidden from the group: ‘Hugs only" not in text(alice.get(board_url(room)))   # to the facilitator only
+    # Nothing to say: nothing at all, not even a space (app.css shows the line only when it is :empty no longer).
+    assert '<div id="board-done" class="board-done" role="status"></div>' in text(fran.get(board_url(room)))
 
 
 def test_a_phase_moved_by_mistake_goes_back_with_undo(room, as_user):
