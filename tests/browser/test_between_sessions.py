@@ -132,5 +132,5 @@ def test_a_demo_participant_finds_sample_answers_and_the_board_in_the_respond_ph
     merged = page.locator("li.proposal").filter(has_text="Listen without interrupting, and let each person finish")
     expect(merged.get_by_text("Proposed by 2 people")).to_be_visible()
     mine = page.get_by_role("group", name="Your response to: What is shared in the room stays in the room")
-    expect(mine.get_by_role("radio", name="Still agree")).to_be_checked()
+    expect(mine.get_by_role("button", name="Still agree", exact=True)).to_have_attribute("aria-pressed", "true")
     assert not (problem := overflowing(page)), f"the board at 360 px: {problem}"

@@ -489,7 +489,7 @@ def board_item(page: Page, text: str) -> Locator:
 
 
 def response_choices(page: Page, text: str | re.Pattern = re.compile(r"^Your response to: ")) -> Locator:
-    """The choices offered on one behaviour (its radio group), or on any."""
+    """The choices offered on one behaviour (its group of buttons), or on any."""
     return page.get_by_role("group", name=f"Your response to: {text}" if isinstance(text, str) else text)
 
 
@@ -522,8 +522,9 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
         phone.get_by_role("link", name="Our code of behaviour").click()
         expect(phone.get_by_role("heading", name=re.compile("^Now: "))).to_have_text("Now: Respond to each behaviour")
         with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")):
-            response_choices(phone, LISTEN).get_by_text("Agree", exact=True).click()
-        expect(response_choices(phone, LISTEN).get_by_role("radio", name="Agree", exact=True)).to_be_checked()
+            response_choices(phone, LISTEN).get_by_role("button", name="Agree", exact=True).click()
+        expect(response_choices(phone, LISTEN).get_by_role("button", name="Agree", exact=True)).to_have_attribute(
+            "aria-pressed", "true")
         phone.get_by_role("button", name="Log out").click()
         expect(h1(phone)).to_have_text("Welcome to Peer 2 Peer")
 
@@ -556,7 +557,7 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
         for text in (LISTEN, PHONES):
             expect(board_item(phone, text)).to_be_visible()
         expect(response_choices(phone)).to_have_count(0)
-        expect(phone.get_by_role("radio")).to_have_count(0)
+        expect(phone.get_by_role("button", name="Agree", exact=True)).to_have_count(0)
         assert not (problem := overflowing(phone)), f"the board with the note, on a 360 px phone: {problem}"
 
         # Her response from before still counts: the counts, shown by the facilitator, reach her phone live (no
@@ -571,7 +572,7 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
         expect(board_item(phone, PHONES).get_by_text(TALLY)).to_have_text("Agree 0 · Unsure 0 · Object 0")
         assert phone.evaluate("document.getElementById('board-list').dataset.before !== 'yes'"), "not redrawn"
         expect(note).to_be_visible()
-        expect(phone.get_by_role("radio")).to_have_count(0)
+        expect(phone.get_by_role("button", name="Agree", exact=True)).to_have_count(0)
         assert phone.evaluate("window.p2pSamePage === true"), "her board was reloaded"
 
         # Version 1 of the code, then a re-affirm round: her phone offers the choices again, live, and the note goes.
@@ -585,20 +586,19 @@ def test_after_a_fresh_workbook_mid_round_the_board_says_respond_next_round_and_
         with staff.expect_navigation():
             staff.get_by_role("button", name="Start the re-affirm round").click()
         expect(h1(staff)).to_have_text("Our code of behaviour")
-        still_agree = response_choices(phone, LISTEN).get_by_role("radio", name="Still agree")
+        still_agree = response_choices(phone, LISTEN).get_by_role("button", name="Still agree", exact=True)
         expect(still_agree).to_be_visible(timeout=2500)
         expect(note).to_have_count(0)
-        expect(phone.get_by_role("radio", name="Pass", checked=True)).to_have_count(1)   # a fresh round, of the code
+        expect(phone.locator("[aria-pressed=true]")).to_have_count(0)   # a fresh round, of the code: nothing chosen
         assert phone.evaluate("window.p2pSamePage === true"), "her board was reloaded"
         assert not (problem := overflowing(phone)), f"the re-affirm round on a 360 px phone: {problem}"
 
-        # By keyboard alone: Tab to the first behaviour's choices (onto "Pass", the one chosen), and the arrow key
-        # moves on, round to "Still agree", which sends it.
-        tab_to(phone, response_choices(phone, LISTEN).get_by_role("radio", name="Pass"))
+        # By keyboard alone: Tab to the first behaviour's first choice, "Still agree", and Enter sends it.
+        tab_to(phone, still_agree)
         with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")) as sent:
-            phone.keyboard.press("ArrowDown")
+            phone.keyboard.press("Enter")
         assert sent.value.ok, sent.value.status
-        expect(still_agree).to_be_checked()
+        expect(still_agree).to_have_attribute("aria-pressed", "true")
         expect(still_agree).to_be_focused()
         expect(phone.get_by_text(RESPOND_NEXT_ROUND)).to_have_count(0)   # nothing said against it
         staff_does(staff, "Show the counts")
