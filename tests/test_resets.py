@@ -239,7 +239,9 @@ def test_after_a_fresh_workbook_the_person_responds_again_only_from_the_next_rou
     page = said(taker.get(board_url(room)))
     assert "You can respond again" not in page and 'name="kind"' in page
     respond(taker, room, Proposal.get(), "agree")
-    assert [r.kind for r in BoardResponse.select()] == ["agree"]
+    # Each round kept: the first round's objection, counted once, and this round's own response.
+    assert [(r.round, r.kind) for r in BoardResponse.select().order_by(BoardResponse.round)] == [(1, "object"),
+                                                                                              (2, "agree")]
 
 
 def test_a_fresh_workbook_before_anyone_responded_keeps_nobody_from_responding(app, room, as_user):
@@ -253,4 +255,6 @@ def test_a_fresh_workbook_before_anyone_responded_keeps_nobody_from_responding(a
     page = said(taker.get(board_url(room)))
     assert "You can respond again" not in page and 'name="kind"' in page
     respond(taker, room, Proposal.get(), "agree")
-    assert [r.kind for r in BoardResponse.select()] == ["agree"]
+    # Each round kept: the first round's objection, counted once, and this round's own response.
+    assert [(r.round, r.kind) for r in BoardResponse.select().order_by(BoardResponse.round)] == [(1, "object"),
+                                                                                              (2, "agree")]

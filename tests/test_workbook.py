@@ -207,7 +207,8 @@ def test_ladder_snapshots_are_kept_side_by_side_and_record_the_ticks_sent(room, 
     assert table.count("<th scope=\"col\"") == 3  # the statement column and two snapshots
     rows = re.findall(r"<tr><th scope=\"row\".*?</tr>", table, re.S)
     # Newest first: statement 4 is marked in the first column (new), 1 and 2 in the second.
-    marks = [re.findall(r'<span class="visually-hidden">(.*?)</span>', row) for row in rows[:4]]
+    marks = [re.findall(r'<td class="mark[^"]*">.*?<span class="visually-hidden">(.*?)</span></td>', row, re.S)
+             for row in rows[:4]]
     assert [[m.split(" (")[0] for m in row] for row in marks] == [
         ["not marked", "marked"], ["not marked", "marked"], ["not marked", "not marked"], ["marked", "not marked"]]
     # The ticks stay as they were sent, ready to change or to snapshot again.
