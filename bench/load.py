@@ -135,6 +135,76 @@ def logins(server, recorder: Recorder, people: int, within: float) -> float:
 
 
 # ---------------------------------------------------------------------------------------------------
+# 2b. A room joining at once
+
+
+JOINERS = 12
+ON_THE_BOARD = "<h1>Our code of behaviour</h1>"
+CARD_FORM = re.compile(r'<form method="post" action="/account/recovery-code"')
+
+
+def _form_field(page: str, name: str) -> str:
+    found = re.search(rf'name="{name}" value="([^"]*)"', page)
+    return found.group(1) if found else ""
+
+
+def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list[str]]:
+    """`people` scan the projector's QR code at the same moment (the join link, with the code in it), each with a
+    phone of their own (a cookie jar), and do what each screen asks until they are on the board: fill in the join
+    form (name and password, and the password again if the form asks for it), press "I have written it down" if a
+    recovery card comes in between, open the board from the group page if they land there. The facilitator has the
+    board open first, as in the room. The time is from the scan until the last of them sees the board."""
+    board_path = f"/groups/{server.group_id}/board"
+    facilitator = FastHttpSession(server.base, recorder_event(recorder), user=None)
+    log_in(facilitator, FACILITATOR_NAME)
+    facilitator.get(board_path, name="board page")
+    go, results, errors = Event(), [], []
+
+    def join(n: int) -> None:
+        phone = FastHttpSession(server.base, recorder_event(recorder), user=None)
+        go.wait()
+        began, screens = time.perf_counter(), 1
+        page = phone.get(f"/join/{server.join_code}", name="join page").text or ""
+        fields = {"csrf_token": _form_field(page, "csrf_token"), "request_key": _form_field(page, "request_key"),
+                  "name": f"Joiner {n}", "password": PASSWORD}
+        if 'name="confirm"' in page:
+            fields["confirm"] = PASSWORD
+        response = phone.post(f"/join/{server.join_code}", name="join", headers=FORM, data=urlencode(fields))
+        page, screens = response.text or "", screens + 1
+        for _ in range(4):
+            if ON_THE_BOARD in page:
+                results.append((time.perf_counter() - began, screens))
+                return
+            if CARD_FORM.search(page):
+                page = phone.post("/account/recovery-code", name="recovery card", headers=FORM, data=urlencode(
+                    {"csrf_token": _form_field(page, "csrf_token"), "next": _form_field(page, "next")})).text or ""
+            else:
+                page = phone.get(board_path, name="board page").text or ""
+            screens += 1
+        errors.append(f"Joiner {n} did not reach the board")
+
+    crowd = [gevent.spawn(join, n) for n in range(1, people + 1)]
+    gevent.sleep(0.2)
+    go.set()
+    gevent.joinall(crowd, timeout=180)
+    errors += recorder.errors({"join page", "join", "recovery card", "board page"})
+    times = [seconds for seconds, _ in results]
+    screens = sorted({count for _, count in results})
+    figures = {"join_12_seconds": max(times) if len(times) == people else float("nan")}
+    return figures, [f"joins: {people} at once, each on the board after p50 {report.percentile(times, .5):.2f} s, "
+                     f"the last after {max(times, default=float('nan')):.2f} s; screens from the scan to the board: "
+                     f"{', '.join(map(str, screens)) or '-'}"] + [f"  {e}" for e in errors[:5]]
+
+
+def recorder_event(recorder: Recorder):
+    """A request event that feeds `recorder`, for sessions made outside a locust runner."""
+    from locust.event import EventHook
+    hook = EventHook()
+    hook.add_listener(recorder)
+    return hook
+
+
+# ---------------------------------------------------------------------------------------------------
 # 3. The live board
 
 
@@ -393,12 +463,19 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
 # ---------------------------------------------------------------------------------------------------
 
 
+STEPS = ("logins", "joins", "board", "autosave", "throughput")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20, help="length of each load phase")
     parser.add_argument("--threads", type=int, default=None, help="the server's threads (default: its config)")
+    parser.add_argument("--only", default="", help="some steps only, comma-separated: " + ", ".join(STEPS))
     args = parser.parse_args(argv)
+    only = {step.strip() for step in args.only.split(",") if step.strip()}
+    if only - set(STEPS):
+        parser.error(f"--only: the steps are {', '.join(STEPS)}")
     logging.getLogger("locust").setLevel(logging.WARNING)
 
     recorder = Recorder()
@@ -409,10 +486,13 @@ def main(argv: list[str] | None = None) -> int:
     with running_server(args.people, args.threads) as server:
         figures["startup_seconds"] = server.startup_seconds
         steps = [("logins", lambda: {"login_30_seconds": logins(server, recorder, 30, 5.0)}),
+                 ("joins", lambda: joins(server, recorder)),
                  ("board", lambda: board(server, recorder, args.seconds)),
                  ("autosave", lambda: autosave(server, recorder, args.seconds)),
                  ("throughput", lambda: throughput(server, recorder, max(3.0, args.seconds / 4)))]
         for name, step in steps:
+            if only and name not in only:
+                continue
             print(f"… {name}", file=sys.stderr, flush=True)
             found = step()
             if isinstance(found, tuple):

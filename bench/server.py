@@ -23,6 +23,7 @@ class Server:
     pid: int
     group_id: int
     names: list[str]            # the participants, all in the group
+    join_code: str              # the group's code, as its QR code carries it
     startup_seconds: float
     output: Path                # what the server printed (waitress's "Task queue depth" warnings land here)
 
@@ -46,7 +47,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_people(instance: Path, count: int) -> tuple[list[str], int]:
+def make_people(instance: Path, count: int) -> tuple[list[str], int, str]:
     """A facilitator and `count` participants in one group, made through the app's own models."""
     os.environ["P2P_INSTANCE_PATH"] = str(instance)
     from p2p import create_app
@@ -59,7 +60,7 @@ def make_people(instance: Path, count: int) -> tuple[list[str], int]:
         names = [f"Person {n}" for n in range(1, count + 1)]
         for name in names:
             Membership.join(User.create_account(name, PASSWORD), group)
-    return names, group.id
+    return names, group.id, group.join_code
 
 
 @contextmanager
@@ -67,7 +68,7 @@ def running_server(people: int, threads: int | None = None):
     """Yields a Server: `p2p serve` started the way a host starts it, timed until it accepts connections."""
     with tempfile.TemporaryDirectory(prefix="p2p-bench-") as tmp:
         instance = Path(tmp)
-        names, group_id = make_people(instance, people)
+        names, group_id, join_code = make_people(instance, people)
         port = free_port()
         env = {**os.environ, "P2P_INSTANCE_PATH": str(instance), "P2P_HOST": "127.0.0.1", "P2P_PORT": str(port),
                "P2P_BACKUP_EVERY_HOURS": "0"}
@@ -90,8 +91,8 @@ def running_server(people: int, threads: int | None = None):
                     if time.perf_counter() - started > 60:
                         raise RuntimeError("the server did not start within 60 s") from None
                     time.sleep(0.02)
-            yield Server(f"http://127.0.0.1:{port}", server.pid, group_id, names, time.perf_counter() - started,
-                         instance / "server-output.txt")
+            yield Server(f"http://127.0.0.1:{port}", server.pid, group_id, names, join_code,
+                         time.perf_counter() - started, instance / "server-output.txt")
         finally:
             server.terminate()
             try:

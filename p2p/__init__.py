@@ -12,7 +12,6 @@ from . import (
     auth,
     board,
     cli,
-    crypto,
     db,
     delivery,
     follow_up,
@@ -58,7 +57,6 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
 
     passwords.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     models.Throttle.configure(app.config["SECRET_KEY"])
-    crypto.configure(app.config["ARGON2_MEMORY_KIB"], app.config["ARGON2_TIME_COST"])
     logs.init_app(app)
     schema.bring_up_to_date(app)
     db.init_app(app)

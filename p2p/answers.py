@@ -275,6 +275,13 @@ class SnapshotTaken:
     snapshot: Snapshot | None = None
 
 
+class RecoveryCardFirst(Exception):
+    """Nothing is written in a workbook before its owner has seen its recovery card and said they wrote the code
+    down (User.recovery_card_confirmed): someone who joined with a join code is shown the card when they first
+    open their workbook, and every way of writing in it (a session page, a link from elsewhere, an old tab) meets
+    this until then. workbook.card_first answers it, kindly."""
+
+
 class Workbook:
     """One person's answers, opened with their data key. Nothing here is readable without that key."""
 
@@ -315,7 +322,13 @@ class Workbook:
         with _saves:
             return self._save(place, value, base_revision)
 
+    def writable(self) -> None:
+        """Raises RecoveryCardFirst before the recovery card was confirmed. Every write here starts with it."""
+        if not self.user.recovery_card_confirmed:
+            raise RecoveryCardFirst
+
     def _save(self, place: str, value: str, base_revision: int | None) -> Outcome:
+        self.writable()
         # Read the revision and write the next one without a race: SQLite's IMMEDIATE transaction, PostgreSQL's
         # row lock. Two first saves at once (two tabs, PostgreSQL) both find no row: the unique index lets one
         # insert, and the other then finds the row it made (and a version it had not seen).
@@ -347,6 +360,7 @@ class Workbook:
         written over them. No snapshot is made of nothing (no tick, no reflection), nor of exactly what the
         latest snapshot holds already: the outcome says which. Not queued behind other saves: the caller's
         transaction may hold the database's write lock already (see SentRequest.once)."""
+        self.writable()
         ticks = ",".join(map(str, sorted(set(numbers))))
         self._save(f"{place}/{LADDER_MARKED}", ticks, None)
         if reflections is None:
@@ -406,6 +420,7 @@ class Workbook:
     def adopt(self, earlier: EarlierKey, old_key: bytes) -> int:
         """Bring an earlier workbook (opened with its old recovery code) into this one. Where both have an answer
         for the same question, this workbook's stays and the earlier one is kept among the earlier answers."""
+        self.writable()
         old = Workbook(self.user, old_key)
         moved = 0
         with db.atomic():

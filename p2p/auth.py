@@ -11,12 +11,14 @@ from flask import Blueprint, abort, after_this_request, current_app, flash, g, r
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf.csrf import generate_csrf
 from itsdangerous import BadSignature, URLSafeSerializer
+from peewee import IntegrityError
 
 from . import activity, crypto, passwords
 from .db import checkpoint, db
 from .models import (
     FACILITATOR,
     NAME_MAX,
+    PARTICIPANT,
     PASSWORD_MAX,
     PASSWORD_MIN,
     Group,
@@ -84,12 +86,13 @@ def name_taken_problem(name: str) -> str | None:
     return NAME_TAKEN
 
 
-def password_problem(password: str, confirm: str) -> str | None:
+def password_problem(password: str, confirm: str | None) -> str | None:
+    """`confirm` None: a form with one password box and a "Show password" switch instead of a second box (join)."""
     if len(password) < PASSWORD_MIN:
         return f"Please use at least {PASSWORD_MIN} characters. A few words together work well."
     if len(password) > PASSWORD_MAX:
         return f"Please use no more than {PASSWORD_MAX} characters."
-    if password != confirm:
+    if confirm is not None and password != confirm:
         return "The two passwords are not the same. Please type them again."
     return None
 
@@ -124,7 +127,7 @@ def new_account_problems() -> dict[str, str]:
     if "account_problems" not in g:
         form = request.form
         problems = {"name": name_problem(form.get("name", "")),
-                    "password": password_problem(form.get("password", ""), form.get("confirm", ""))}
+                    "password": password_problem(form.get("password", ""), form.get("confirm"))}
         g.account_problems = {field: problem for field, problem in problems.items() if problem}
     return g.account_problems
 
@@ -166,6 +169,35 @@ def pending_recovery_code() -> str | None:
     return code.decode() if code else None
 
 
+def card_tag(code: str) -> str:
+    """Which recovery code a card showed, for its "I have written it down" form: a code made since in another tab
+    must not be the one confirmed. A keyed hash: the page says nothing of any other code."""
+    return hmac.new(current_app.secret_key.encode(), f"recovery card:{code}".encode(), "sha256").hexdigest()[:20]
+
+
+def confirm_recovery_code(tag: str) -> bool:
+    """Its owner has written down the recovery code kept in this session (the one their card showed, `tag`): from
+    now on it opens their workbook, and it is not kept any more. False if the card they confirm is not the code
+    kept (another tab made a newer one): that one is shown again."""
+    code = pending_recovery_code()
+    if code is None:
+        return True   # confirmed already (a second tap, another tab)
+    if tag and not hmac.compare_digest(tag, card_tag(code)):
+        return False
+    data_key = workbook_key()
+    if data_key is not None:
+        user = User.get_by_id(current_user.id)
+        try:
+            user.unlock_with_recovery_code(code)   # wrapping the key already: a setup or a reset made it so
+        except crypto.CannotOpen:
+            user.data_key, user.recovery_code = data_key, code
+            user.rewrap_recovery()
+            user.save(only=[User.key_by_recovery])
+            log.info("recovery-code-confirmed user=%s", user.id)
+    session.pop("new_recovery", None)
+    return True
+
+
 def sign_in_new_account(user: User) -> None:
     """Straight after an account or a fresh workbook is made: sign in, and hold the recovery code to show."""
     sign_in(user, user.data_key)
@@ -176,30 +208,40 @@ class SetupLinkUsed(Exception):
     """The setup link was spent, by another request (a double submit of another form, or another person)."""
 
 
-def sign_up_once(make: Callable[[], User]) -> User | None:
-    """Make the account of a sign-up form (a setup link, a join) with `make`, and sign its person in: once. The
-    same form sent again after its answer was lost (the account made; the recovery code on the lost page never
-    seen) is recognised by its request key, and signs in as the first answer would have. Returns the person
-    signed in, or None when the form has problems to show (the name taken, among them)."""
+def sign_up_once(keep: Callable[[User], None], role: str = PARTICIPANT, card_later: bool = False) -> User | None:
+    """Make the account of a sign-up form (a setup link, a join), save it with `keep` (which adds what goes with
+    it), and sign its person in: once. The same form sent again after its answer was lost (the account made; the
+    recovery code on the lost page never seen) is recognised by its request key, and signs in as the first answer
+    would have. Returns the person signed in, or None when the form has problems to show (the name taken, among
+    them). `card_later`: see User.new_account."""
     key = request.form.get("request_key")
-    made: list[User] = []
     if not SentRequest.result_of(key)[0] and not new_account_problems():
-        if SentRequest.once(key, lambda: made.append(make()))[0]:
-            sign_in_new_account(made[0])
-            return made[0]
+        # Argon2id before the transaction, not in it: with the derivation inside, a room joining at once took
+        # turns on the database's write lock, one derivation at a time, whatever the cores.
+        user = User.new_account(request.form.get("name", ""), request.form.get("password", ""), role, card_later)
+        try:
+            made = SentRequest.once(key, lambda: keep(user))[0]
+        except IntegrityError:
+            if not User.name_taken(user.name):
+                raise
+            g.account_problems = {"name": NAME_TAKEN}   # someone chose the same name a moment before
+            return None
+        if made:
+            sign_in_new_account(user)
+            return user
     return _signed_up_before() if SentRequest.result_of(key)[0] else None
 
 
 def _signed_up_before() -> User | None:
     """A sign-up sent again: with the name and password it made the account with, a new recovery code (the first
     one was only ever on the lost answer, so it is replaced), and signed in."""
-    password = request.form.get("password", "")
-    user = User.authenticate(request.form.get("name", ""), password)
+    user = User.authenticate(request.form.get("name", ""), request.form.get("password", ""))
     if user is None:
         return None
-    user.data_key, user.recovery_code = user.unlock_with_password(password), crypto.new_recovery_code()
-    user.rewrap_recovery()
-    user.save()
+    user.recovery_code = crypto.new_recovery_code()
+    if user.recovery_card_confirmed:   # (a card offered later has wrapped nothing yet: it wraps once confirmed)
+        user.rewrap_recovery()
+        user.save(only=[User.key_by_recovery])
     sign_in_new_account(user)
     log.info("sign-up-sent-again user=%s", user.id)
     return user
@@ -306,7 +348,7 @@ def login():
             else:
                 password_was_right(name)
                 if user.has_workbook_key:
-                    sign_in(user, user.unlock_with_password(request.form.get("password", "")))
+                    sign_in(user, user.data_key)   # opened by the one derivation that checked the password
                 else:  # an account made before workbooks existed gets its key now
                     user.new_workbook_key(request.form.get("password", ""))
                     user.save()
@@ -326,7 +368,7 @@ def replaced_password_note(name: str, password: str) -> str | None:
     if reset is None:
         passwords.waste_time()
         return None
-    if not passwords.verify(reset.old_password_hash, password):
+    if not crypto.password_matches(reset.old_password_hash, password):
         return None
     log.info("sign-in-with-replaced-password user=%s reset=%s", user.id, reset.id)
     by = User.get_or_none(User.id == reset.by_id)
@@ -371,12 +413,12 @@ def setup(token: str):
     link = OneTimeToken.find(OneTimeToken.SETUP, token)
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":   # also after the link was spent: by this very form, sent again
-        def facilitator() -> User:
+        def facilitator(user: User) -> None:
             if link is None or not link.spend():
                 raise SetupLinkUsed
-            return User.create_account(name, request.form["password"], role=FACILITATOR)
+            user.save()
         try:
-            user = sign_up_once(facilitator)
+            user = sign_up_once(facilitator, role=FACILITATOR)
         except SetupLinkUsed:
             link = None
         else:
@@ -402,10 +444,10 @@ def change_password():
     if request.method == "POST":
         user = User.get_by_id(current_user.id)
         new, current = request.form.get("password", ""), request.form.get("current", "")
-        waiting = password_attempt(user.name)
+        waiting, checked = password_attempt(user.name), None
         if waiting:
             errors["current"] = waiting
-        elif not User.authenticate(user.name, current):
+        elif not (checked := User.authenticate(user.name, current)):
             errors["current"] = "That is not your current password. Please try again."
         else:
             password_was_right(user.name)
@@ -413,7 +455,7 @@ def change_password():
         if problem:
             errors["password"] = problem
         if not errors:
-            user.set_password(new, user.unlock_with_password(current))  # re-wraps the key; ends other sessions
+            user.set_password(new, checked.data_key)  # re-wraps the key; ends other sessions
             checkpoint()   # the ended sign-ins' secrets, out of the WAL
             sign_in(user, user.data_key)
             log.info("password-changed user=%s", user.id)
@@ -518,14 +560,26 @@ def put_reset_note_away():
 @bp.route("/account/recovery-code", methods=["GET", "POST"])
 @login_required
 def recovery_code():
-    """Shows a new recovery code until its owner says it is written down; it is never shown again after."""
+    """Shows a new recovery code until its owner says it is written down; it is never shown again after. Someone
+    who joined with a join code sees it first when they open their workbook (workbook.card_first): then, in a
+    session that does not hold it any more (they joined on another device, say), a new one is made, kept in this
+    session only, and wraps their key once they say they have written it down (confirm_recovery_code)."""
     next_url = safe_next(request.values.get("next"))
     if request.method == "POST":
-        session.pop("new_recovery", None)
+        if not confirm_recovery_code(request.form.get("card", "")):
+            flash("A newer recovery code was made in another tab or window. This is the one to keep.")
+            return redirect(url_for("auth.recovery_code", next=next_url))
         return redirect(next_url)
     code = pending_recovery_code()
+    first = not current_user.recovery_card_confirmed
+    if code is None and first:
+        if workbook_key() is None:
+            flash("Please log in again first, so your workbook is open.")
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        code = crypto.new_recovery_code()   # in this session only: nothing is stored until it is confirmed
+        remember_recovery_code(current_user, code)
     return render_template("auth/recovery_code.html", code=code and crypto.format_recovery_code(code),
-                           next_url=next_url)
+                           card=code and card_tag(code), first=first, next_url=next_url)
 
 
 @bp.post("/account/recovery-code/new")

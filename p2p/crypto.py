@@ -3,8 +3,9 @@
 Each person has a random 256-bit data key. Their answers are sealed with it (AES-GCM), bound to the owner
 and the answer's place as associated data, so a sealed answer copied to another row or person fails to open.
 The data key is stored only wrapped (encrypted):
-  - by a key derived from their password (Argon2id: memory-hard, so a copied database resists guessing);
-  - by a key derived from their recovery code (shown once at sign-up; 80 random bits, so HKDF suffices).
+  - by a key derived from their password (Argon2id: memory-hard, so a copied database resists guessing); the same
+    derivation gives the verifier that checks the password (see password records below);
+  - by a key derived from their recovery code (shown once on a card; 80 random bits, so HKDF suffices).
 While someone is signed in, their data key travels in their session cookie wrapped by a key derived from the
 server's secret and a secret of that sign-in kept in the database until logout or a password change: not
 readable in the cookie, useless with a copied database alone, and dead once that sign-in ends.
@@ -22,14 +23,14 @@ import hashlib
 import hmac
 import os
 import secrets
+from base64 import b64decode, b64encode
 
-from argon2.low_level import Type, hash_secret_raw
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from .passwords import one_per_core
+from . import passwords
 
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -39,15 +40,10 @@ SALT_BYTES = 16
 RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RECOVERY_LENGTH = 16   # 31^16 ≈ 2^79
 
-_settings = {"memory_kib": 19 * 1024, "time_cost": 2}
 
 
 class CannotOpen(Exception):
     """A wrapped key or sealed answer did not open: wrong password or code, or data moved or damaged."""
-
-
-def configure(memory_kib: int, time_cost: int) -> None:
-    _settings.update(memory_kib=memory_kib, time_cost=time_cost)
 
 
 def new_data_key() -> bytes:
@@ -75,9 +71,84 @@ def _hkdf(material: bytes, purpose: bytes, salt: bytes | None = None) -> bytes:
 
 
 def password_key(password: str, salt: bytes) -> bytes:
-    with one_per_core:   # Argon2id's memory: one at a time per core (see passwords.py)
-        return hash_secret_raw(password.encode(), salt, time_cost=_settings["time_cost"],
-                               memory_cost=_settings["memory_kib"], parallelism=1, hash_len=KEY_BYTES, type=Type.ID)
+    """How a password wrapped the data key before password records: Argon2id of the password and the account's
+    key_salt, at the configured cost, used as the key itself. Still read until the account's next sign-in."""
+    return passwords.argon2id(password, salt)
+
+
+# Password records: what is stored of a password, "$p2p-argon2id$v=19$m=19456,t=2,p=1$<salt>$<verifier>". One
+# Argon2id derivation of the password and the record's own salt gives 32 bytes; HKDF (one way) splits them into the
+# verifier, stored, and the key that wraps the data key, never stored. So a sign-in checks the password and opens
+# the workbook with one derivation, where a password hash and then a key took two. Guessing from a copied database
+# costs one derivation a guess either way: the verifier says nothing of the key, nor the key of the verifier.
+
+PASSWORD_RECORD = "$p2p-argon2id$v=19$"
+
+
+def _b64(raw: bytes) -> str:
+    return b64encode(raw).decode().rstrip("=")
+
+
+def _record_and_key(derived: bytes, salt: bytes, memory_kib: int, time_cost: int) -> tuple[str, bytes]:
+    verifier = _hkdf(derived, b"password verifier")
+    record = f"{PASSWORD_RECORD}m={memory_kib},t={time_cost},p=1${_b64(salt)}${_b64(verifier)}"
+    return record, _hkdf(derived, b"password wrap")
+
+
+def new_password_record(password: str) -> tuple[str, bytes]:
+    """(the record to store, the key to wrap the data key with) for a new password: one derivation, a new salt."""
+    memory_kib, time_cost = passwords.cost()
+    salt = new_salt()
+    return _record_and_key(passwords.argon2id(password, salt, memory_kib, time_cost), salt, memory_kib, time_cost)
+
+
+def record_from_password_key(derived: bytes, salt: bytes) -> tuple[str, bytes]:
+    """The record and wrapping key for an account moving from before records: its old wrapping key (password_key,
+    just derived to open its workbook) is an Argon2id output at the configured cost, so it serves as the record's
+    derivation, and moving costs no second one."""
+    return _record_and_key(derived, salt, *passwords.cost())
+
+
+def _parse_record(record: str) -> tuple[int, int, bytes, bytes] | None:
+    if not (record or "").startswith(PASSWORD_RECORD):
+        return None
+    try:
+        cost, salt, verifier = record[len(PASSWORD_RECORD):].split("$")
+        settings = dict(part.split("=") for part in cost.split(","))
+        pad = "=" * (-len(salt) % 4), "=" * (-len(verifier) % 4)
+        return (int(settings["m"]), int(settings["t"]), b64decode(salt + pad[0], validate=True),
+                b64decode(verifier + pad[1], validate=True))
+    except (ValueError, KeyError):
+        return None
+
+
+def is_password_record(stored: str) -> bool:
+    return _parse_record(stored) is not None
+
+
+def record_at_current_cost(record: str) -> bool:
+    parsed = _parse_record(record)
+    return parsed is not None and parsed[:2] == passwords.cost()
+
+
+def open_password_record(record: str, password: str) -> bytes | None:
+    """The key that wraps the data key, if `password` is the one `record` was made from; else None. One derivation,
+    at the cost the record was made with."""
+    parsed = _parse_record(record)
+    if parsed is None:
+        return None
+    memory_kib, time_cost, salt, verifier = parsed
+    derived = passwords.argon2id(password, salt, memory_kib, time_cost)
+    if not hmac.compare_digest(_hkdf(derived, b"password verifier"), verifier):
+        return None
+    return _hkdf(derived, b"password wrap")
+
+
+def password_matches(stored: str, password: str) -> bool:
+    """Whether `password` made `stored` (a record, or a hash from before them): a replaced password, say."""
+    if passwords.is_legacy_hash(stored):
+        return passwords.verify_legacy(stored, password)
+    return open_password_record(stored, password) is not None
 
 
 def recovery_key(code: str, salt: bytes) -> bytes:

@@ -256,23 +256,34 @@ def join_with_code(code: str):
             Board.touch(group)   # the board counts who has committed out of how many
             log.info("joined group=%s user=%s", group.id, current_user.id)
             flash(f"Welcome to {group.name}.")
-            return redirect(url_for("groups.show", group_id=group.id))
+            return redirect(_where_joiners_go(group))
         return render_template("groups/join_confirm.html", group=group, code=group.join_code)
 
+    # One screen from the QR code to the room: a name and one password (with "Show password", not a second box),
+    # then straight to the board. The recovery card waits until the workbook is first opened (workbook.card_first):
+    # nothing can be written in it before then, so nothing is at stake until the card has been seen.
     errors, name = {}, request.form.get("name", "")
     if request.method == "POST":
-        def member() -> User:
-            user = User.create_account(name, request.form["password"])
+        def member(user: User) -> None:
+            user.save()
             Membership.join(user, group)
             Board.touch(group)
             log.info("joined group=%s user=%s new-account", group.id, user.id)
-            return user
-        user = sign_up_once(member)
+        user = sign_up_once(member, card_later=True)
         if user:
             flash(f"Welcome to {group.name}, {user.name}.")
-            return redirect(url_for("auth.recovery_code", next=url_for("groups.show", group_id=group.id)))
+            return redirect(_where_joiners_go(group))
         errors = new_account_problems()
     return render_template("groups/join.html", group=group, code=group.join_code, errors=errors, name=name)
+
+
+def _where_joiners_go(group: Group) -> str:
+    """The group's board once the group has one (its facilitator has opened it: in the room, it is on the projector
+    with the QR code people scanned; later, latecomers find the code to commit to there); before that, the group's
+    page."""
+    if Board.select().where(Board.group == group).exists():
+        return url_for("board.page", group_id=group.id)
+    return url_for("groups.show", group_id=group.id)
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from .content import Story
 from .document import block_title
 from .models import Group, Share
 from .web import content
-from .workbook import open_workbook
+from .workbook import card_first_page, open_workbook
 
 
 def shares_under(base: str) -> dict[str, dict[str, Share]]:
@@ -67,6 +67,8 @@ def session(group_id: int, module_id: str, session_id: str):
     session = module.session(session_id) or abort(404)
     index = module.sessions.index(session)
     workbook = open_workbook()
+    if session.exercises and (first := card_first_page(workbook)):
+        return first   # opening the workbook for the first time: its recovery card first
     base = place_of(programme.id, module.id, session.id)
     answers = workbook.all(under=base) if workbook else {}
     return render_template(

@@ -17,6 +17,7 @@ from .answers import (
     LADDER_MARKED,
     AnswerProblem,
     Outcome,
+    RecoveryCardFirst,
     SnapshotTaken,
     Spot,
     Workbook,
@@ -31,7 +32,7 @@ from .answers import (
 )
 from .auth import workbook_key
 from .models import EarlierKey, FollowUp, Group, Membership, PasswordReset, SentRequest, Share, utcnow
-from .web import content, is_fragment_request, local_time, log, safe_next, wants_json, whole_number
+from .web import content, is_fragment_request, local_time, log, redirect_to, safe_next, wants_json, whole_number
 
 bp = Blueprint("workbook", __name__)
 bp.add_app_template_global(fields_of)
@@ -75,6 +76,30 @@ def open_workbook() -> Workbook | None:
     key = workbook_key()
     # current_user is this request's User row already (the session's loader read it): no second query.
     return Workbook(current_user._get_current_object(), key) if key else None
+
+
+# The recovery card before the first answer (answers.RecoveryCardFirst). Someone who joined with a join code went
+# from the QR code to the board without it; it is offered when they first open their workbook (its overview, or a
+# session page with exercises), and any write that comes another way (an old tab, a link) is refused, kindly.
+
+CARD_FIRST = ("Not saved yet: before your first answer, please open My workbook to see your recovery card. "
+              "Your text is kept on this device.")
+
+
+def card_first_page(workbook: Workbook | None):
+    """For a workbook page: its owner's recovery card first, then back to this page; None once it was confirmed."""
+    if workbook is None or workbook.user.recovery_card_confirmed:
+        return None
+    return redirect(url_for("auth.recovery_code", next=request.full_path.rstrip("?")))
+
+
+@bp.app_errorhandler(RecoveryCardFirst)
+def card_first(_error):
+    card = url_for("auth.recovery_code", next=safe_next(request.form.get("back"), url_for("workbook.overview")))
+    log.info("workbook-card-first user=%s", current_user.id)
+    if wants_json():   # autosave.js says it beside the answer and keeps the text
+        return jsonify(problem=CARD_FIRST, card=card), 403
+    return redirect_to(card)
 
 
 def my_programmes() -> set[str]:
@@ -334,6 +359,8 @@ def _private(response):
 @login_required
 def overview():
     workbook = _workbook_or_login()
+    if first := card_first_page(workbook):
+        return first
     return render_template("workbook/overview.html", doc=_document(workbook),
                            first_group=Group.first_by_programme(current_user),
                            earlier_keys=EarlierKey.select().where(EarlierKey.user == workbook.user.id).count())
@@ -430,6 +457,7 @@ def share():
     workbook = _workbook_or_login()
     place, action = request.form.get("place", ""), request.form.get("action", "")
     spot = _spot_or_problem(place)
+    workbook.writable()   # a mark "to discuss" on a workbook nothing may be written in yet: the card first
     group = Group.get_or_none(Group.id == whole_number(request.form.get("group_id")))
     membership = Membership.of(current_user, group) if group else None
     if spot is None or spot.field.kind != "text" or membership is None or group.programme != spot.programme_id:

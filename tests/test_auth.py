@@ -23,7 +23,7 @@ def test_setup_link_creates_one_facilitator_once(client):
     assert response.status_code == 302
     user = User.by_name("fran")
     assert user.role == FACILITATOR
-    assert PASSWORD not in user.password_hash and user.password_hash.startswith("$argon2id$")
+    assert PASSWORD not in user.password_hash and user.password_hash.startswith("$p2p-argon2id$")
     # The same link again: used.
     again = client.get(f"/setup/{token}")
     assert again.status_code == 404 and "has been used or has expired" in again.get_data(as_text=True)

@@ -57,27 +57,62 @@ class User(UserMixin, BaseModel):
         return cls.select().where(cls.name_key == name_key(name)).exists()
 
     @classmethod
-    def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
-        """A new account with a new workbook key. The key and the recovery code are on the returned object
-        (`data_key`, `recovery_code`) for this request only: neither is stored in readable form."""
+    def new_account(cls, name: str, password: str, role: str = PARTICIPANT, card_later: bool = False) -> User:
+        """A new account with a new workbook key, not saved yet: what costs (Argon2id) is done here, so a sign-up
+        can save it in a short transaction after (holding the database's write lock through the derivation made a
+        room joining at once take turns). The key and the recovery code are on the returned object (`data_key`,
+        `recovery_code`) for this request only: neither is stored in readable form. `card_later`: the recovery code
+        does not wrap the key until its owner has seen it (confirm_recovery_code); until then, nothing can be written
+        in the workbook (answers.RecoveryCardFirst)."""
         name = normalise_name(name)
-        user = cls(name=name, name_key=name_key(name), password_hash=passwords.hash(password), role=role)
-        user.new_workbook_key(password)
+        user = cls(name=name, name_key=name_key(name), role=role)
+        user.new_workbook_key(password, wrap_recovery=not card_later)
+        return user
+
+    @classmethod
+    def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
+        user = cls.new_account(name, password, role)
         user.save()
         return user
 
     @classmethod
     def authenticate(cls, name: str, password: str) -> User | None:
+        """The person with this name and password, with their workbook key opened (`data_key`); else None."""
         user = cls.by_name(name)
         if user is None:
             passwords.waste_time()  # the same cost either way: timing does not reveal which names exist
             return None
-        if not passwords.verify(user.password_hash, password):
-            return None
-        if passwords.needs_rehash(user.password_hash):
-            user.password_hash = passwords.hash(password)
-            user.save(only=[User.password_hash])
-        return user
+        return user if user.check_password(password) else None
+
+    def check_password(self, password: str) -> bool:
+        """Whether `password` is this person's; if it is, their workbook key is opened onto `self.data_key` (None
+        for an account from before workbooks). One Argon2id derivation does both (crypto.py, password records).
+        An account from before records (a password hash, and a key derived apart) takes two, once: it is moved to
+        a record then, from the second derivation, with no third."""
+        if passwords.is_legacy_hash(self.password_hash):
+            return self._check_legacy_password(password)
+        wrap_key = crypto.open_password_record(self.password_hash, password)
+        if wrap_key is None:
+            return False
+        self.data_key = (crypto.open_sealed(wrap_key, self.key_by_password, self._wrap_context("password"))
+                         if self.key_by_password is not None else None)
+        if self.data_key is not None and not crypto.record_at_current_cost(self.password_hash):
+            self._wrap_by_password(password, self.data_key)   # the host changed ARGON2_*: one more, once
+            self.save(only=[User.password_hash, User.key_by_password])
+        return True
+
+    def _check_legacy_password(self, password: str) -> bool:
+        if not passwords.verify_legacy(self.password_hash, password):
+            return False
+        self.data_key = None
+        if self.key_by_password is None:
+            return True   # from before workbooks: the login makes its key, and its record (new_workbook_key)
+        derived = crypto.password_key(password, self.key_salt)
+        self.data_key = crypto.open_sealed(derived, self.key_by_password, self._wrap_context("password"))
+        self.password_hash, wrap_key = crypto.record_from_password_key(derived, self.key_salt)
+        self.key_by_password = crypto.seal(wrap_key, self.data_key, self._wrap_context("password"))
+        self.save(only=[User.password_hash, User.key_by_password])
+        return True
 
     @classmethod
     def facilitators(cls):
@@ -92,17 +127,20 @@ class User(UserMixin, BaseModel):
     def _wrap_context(self, purpose: str) -> str:
         return f"wrap:{self.key_generation}:{purpose}"
 
-    def new_workbook_key(self, password: str) -> None:
-        """A fresh data key, wrapped by the password and by a new recovery code (kept on self, unsaved)."""
+    def new_workbook_key(self, password: str, wrap_recovery: bool = True) -> None:
+        """A fresh data key, wrapped by the password (a new password record) and by a new recovery code (kept on
+        self, unsaved; with wrap_recovery False, not wrapping anything until it is confirmed)."""
         self.data_key = crypto.new_data_key()
         self.recovery_code = crypto.new_recovery_code()
         self.key_salt = crypto.new_salt()
-        self._wrap(password)
+        self.key_by_recovery = None
+        self._wrap_by_password(password, self.data_key)
+        if wrap_recovery:
+            self.rewrap_recovery()
 
-    def _wrap(self, password: str) -> None:
-        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), self.data_key,
-                                           self._wrap_context("password"))
-        self.rewrap_recovery()
+    def _wrap_by_password(self, password: str, data_key: bytes) -> None:
+        self.password_hash, wrap_key = crypto.new_password_record(password)
+        self.key_by_password = crypto.seal(wrap_key, data_key, self._wrap_context("password"))
 
     def rewrap_recovery(self) -> None:
         """Wrap self.data_key under self.recovery_code (a new code replaces the old one)."""
@@ -111,18 +149,25 @@ class User(UserMixin, BaseModel):
 
     def unlock_with_password(self, password: str) -> bytes:
         """The data key, opened with the password (raises crypto.CannotOpen if it does not open)."""
-        key = crypto.password_key(password, self.key_salt)
-        return crypto.open_sealed(key, self.key_by_password, self._wrap_context("password"))
+        if not self.check_password(password) or self.data_key is None:
+            raise crypto.CannotOpen("wrong password")
+        return self.data_key
+
+    @property
+    def recovery_card_confirmed(self) -> bool:
+        """Whether a recovery code wraps the workbook key: one its owner was shown and said they wrote down. Until
+        then nothing is written in the workbook (see new_account's card_later)."""
+        return self.key_by_recovery is not None
 
     def unlock_with_recovery_code(self, code: str) -> bytes:
+        if self.key_by_recovery is None:
+            raise crypto.CannotOpen("no recovery code yet")
         key = crypto.recovery_key(code, self.key_salt)
         return crypto.open_sealed(key, self.key_by_recovery, self._wrap_context("recovery"))
 
     def set_password(self, password: str, data_key: bytes) -> None:
         """A new password; the same workbook key is wrapped again under it."""
-        self.password_hash = passwords.hash(password)
-        self.key_by_password = crypto.seal(crypto.password_key(password, self.key_salt), data_key,
-                                           self._wrap_context("password"))
+        self._wrap_by_password(password, data_key)
         self.data_key = data_key
         self.end_sign_ins()
 
@@ -134,7 +179,6 @@ class User(UserMixin, BaseModel):
             EarlierKey.create(user=self, generation=self.key_generation, key_salt=self.key_salt,
                               key_by_recovery=self.key_by_recovery)
             self.key_generation += 1
-        self.password_hash = passwords.hash(password)
         self.new_workbook_key(password)
         self.end_sign_ins()
 

@@ -654,6 +654,15 @@
     // focused, so a screen reader reads it out and it is in view, where the person was.
     var said = document.querySelector("[data-said-on-arrival]");
     if (said) said.focus();
+    // "Show password" (the join form's one password box): the password as text while ticked, to check it by eye.
+    Array.prototype.forEach.call(document.querySelectorAll("[data-shows-password]"), function (box) {
+      var input = document.getElementById(box.getAttribute("data-shows-password"));
+      if (!input) return;
+      box.closest(".show-password").hidden = false;
+      box.addEventListener("change", function () { input.type = box.checked ? "text" : "password"; });
+      // Sent as a password box again, so the browser keeps no copy of it among what was typed in text boxes.
+      if (input.form) input.form.addEventListener("submit", function () { input.type = "password"; });
+    });
     // Print buttons wait hidden until this script can make them work.
     Array.prototype.forEach.call(document.querySelectorAll("[data-print]"), function (button) {
       button.hidden = false;
