@@ -1,10 +1,11 @@
 """`make bench`: the real server under a room's load, driven by locust, and one table of figures.
 
-    make bench      (or: .venv/bin/python -m bench [--seconds 20] [--people 50])
+    make bench      (or: .venv/bin/python -m bench [--seconds 20] [--people 50] [--only joins,board,…])
 
 One server (`p2p serve` on loopback, a fresh instance), one run, in this order:
   1. start-up: from starting the process until it accepts connections;
-  2. 30 people log in, arriving evenly over 5 s (Argon2id twice each): until the last is in;
+  2. 30 people log in, arriving evenly over 5 s (one Argon2id derivation each): until the last is in;
+     then 12 people join the group at the same moment, from the QR code's link to the board (joins);
   3. the live board: 50 participants whose screens poll every 1.5 s, proposing (then, after the facilitator
      moves the board on and shows the counts, responding); propagation is the time from a write's answer to the
      moment the last of the 50 screens shows it; server latency is every board request's, as the client saw it;
@@ -185,15 +186,18 @@ def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list
 
     crowd = [gevent.spawn(join, n) for n in range(1, people + 1)]
     gevent.sleep(0.2)
+    cpu = server.cpu_seconds()
     go.set()
     gevent.joinall(crowd, timeout=180)
+    cpu = server.cpu_seconds() - cpu
     errors += recorder.errors({"join page", "join", "recovery card", "board page"})
     times = [seconds for seconds, _ in results]
     screens = sorted({count for _, count in results})
     figures = {"join_12_seconds": max(times) if len(times) == people else float("nan")}
-    return figures, [f"joins: {people} at once, each on the board after p50 {report.percentile(times, .5):.2f} s, "
+    return figures, ([f"joins: {people} at once, each on the board after p50 {report.percentile(times, .5):.2f} s, "
                      f"the last after {max(times, default=float('nan')):.2f} s; screens from the scan to the board: "
-                     f"{', '.join(map(str, screens)) or '-'}"] + [f"  {e}" for e in errors[:5]]
+                     f"{', '.join(map(str, screens)) or '-'}; server CPU {cpu / people:.2f} s a join"]
+            + [f"  {e}" for e in errors[:5]])
 
 
 def recorder_event(recorder: Recorder):

@@ -5,7 +5,7 @@ import json
 from bench import report
 
 KEYS = {"board_propagation_p50_ms", "board_propagation_p95_ms", "board_server_p95_ms", "board_errors",
-        "autosave_p95_ms", "autosave_errors", "login_30_seconds", "live_vs_bare_ratio", "workbook_vs_bare_ratio",
+        "autosave_p95_ms", "autosave_errors", "login_30_seconds", "join_12_seconds", "live_vs_bare_ratio", "workbook_vs_bare_ratio",
         "rss_mb", "startup_seconds"}
 
 

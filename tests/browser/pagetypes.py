@@ -98,16 +98,32 @@ def _new_code(site: Site, page: Page) -> Response | None:
 
 
 def _join_as_newcomer(site: Site, page: Page) -> Response | None:
-    """A new participant joins with the invite link; the page after is their recovery code, shown once."""
+    """A new participant joins with the invite link (the QR code): a name and one password, and the page after is
+    the group's board, with its welcome."""
     page.context.clear_cookies()
     site.newcomers += 1
     page.goto("/join/{demo_code}".format(**site.places))
     page.get_by_label("Your name").fill(f"Newcomer {site.newcomers}")
     page.get_by_label("Choose a password").fill(PASSWORD)
-    page.get_by_label("Type the password again").fill(PASSWORD)
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Join the group").click()
     return navigation.value
+
+
+def _newcomer_opens_the_workbook(site: Site, page: Page) -> Response | None:
+    """A participant who has just joined opens My workbook for the first time: its recovery card comes first."""
+    _join_as_newcomer(site, page)
+    with page.expect_navigation() as navigation:
+        page.get_by_role("link", name="My workbook").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery code")
+    return navigation.value
+
+
+def _card_written_down(site: Site, page: Page) -> None:
+    """A participant who has just joined opens their workbook, and writes down the recovery card it shows first."""
+    _newcomer_opens_the_workbook(site, page)
+    page.get_by_role("button", name="I have written it down").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My workbook")
 
 
 def _make_reset_code(site: Site, page: Page) -> Response | None:
@@ -155,9 +171,7 @@ def _fill_reset_form(site: Site, page: Page, name: str, fresh: bool = False) -> 
 def _newcomer_then(path: str) -> Callable:
     """A participant who has just joined (a new account, see _join_as_newcomer) opens their empty workbook."""
     def open(site: Site, page: Page) -> Response | None:
-        _join_as_newcomer(site, page)
-        page.get_by_role("button", name="I have written it down").click()
-        expect(page.get_by_role("heading", level=1)).to_have_text("Demo group")
+        _card_written_down(site, page)
         return page.goto(path)
     return open
 
@@ -185,8 +199,7 @@ def _restart(site: Site, page: Page) -> None:
     staff.get_by_role("button", name="I have written it down").click()
     site.places["thursday"], site.places["thursday_code"] = site.create_group(
         "Thursday group", LIBRARY.programme("p2p").title, staff)
-    _join_as_newcomer(site, page)
-    page.get_by_role("button", name="I have written it down").click()
+    _card_written_down(site, page)   # so the first workbook has a recovery code that opens it later
     site.places["restarter"] = f"Newcomer {site.newcomers}"
     page.goto("/join/{thursday_code}".format(**site.places))
     page.get_by_role("button", name="Join Thursday group").click()
@@ -437,9 +450,7 @@ def _in_two_tabs(then: Callable) -> Callable:
     starts from their home page, leaving the last one (yes, leave) and forgetting what it kept on the device."""
     def open(site: Site, page: Page) -> Response | None:
         if "two_tabs" not in site.places:
-            _join_as_newcomer(site, page)
-            page.get_by_role("button", name="I have written it down").click()
-            expect(page.get_by_role("heading", level=1)).to_have_text("Demo group")
+            _card_written_down(site, page)
             site.places["two_tabs"] = f"Newcomer {site.newcomers}"
             page.on("dialog", lambda dialog: dialog.accept() if dialog.type == "beforeunload" else dialog.dismiss())
         page.goto("/")
@@ -658,7 +669,8 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("join-when-logged-in", PARTICIPANT, _goto("/join/{code[p2p]}"), "Join {group_name[p2p]}?"),
     PageKind("group-not-mine", PARTICIPANT, _goto("{group[p2p]}"), "This page isn't here"),
     PageKind("account", PARTICIPANT, _goto("/account"), "Your account"),
-    PageKind("recovery-code-after-joining", NEWCOMER, _join_as_newcomer, "Your recovery code"),
+    PageKind("board-after-joining", NEWCOMER, _join_as_newcomer, "Our code of behaviour"),
+    PageKind("recovery-code-on-opening-the-workbook", NEWCOMER, _newcomer_opens_the_workbook, "Your recovery code"),
     PageKind("recovery-code-shown-before", PARTICIPANT, _goto("/account/recovery-code"), "Your recovery code"),
     PageKind("reset-needs-recovery-code", ANYONE, _reset_without_recovery_code, "Choose a new password"),
     *_answered_pages(),

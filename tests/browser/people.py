@@ -44,18 +44,23 @@ class Participant:
 
 
 def join_demo_group(page: Page, demo: Demo, name: str | None = None) -> Participant:
-    """Join the demo group as a new participant: the join link, a name and password, the recovery code shown
-    once (read off the card, as a person writes it down: "I have written it down"), then the group's page."""
+    """Join the demo group as a new participant: the join link, a name and a password, and the group's board; then
+    My workbook, which shows the recovery code first, once (read off the card, as a person writes it down: "I have
+    written it down"); then the group's page."""
     name = name or next(NAMES)
     page.goto(f"/join/{demo.join_code}")
     page.get_by_label("Your name").fill(name)
     page.get_by_label("Choose a password").fill(PASSWORD)
-    page.get_by_label("Type the password again").fill(PASSWORD)
     page.get_by_role("button", name="Join the group").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    group = urlsplit(page.url).path.removesuffix("/board")
+    page.get_by_role("link", name="My workbook").first.click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Your recovery code")
     code = page.get_by_text(RECOVERY_CODE)
     expect(code).to_be_visible()
     recovery_code = code.inner_text()
     page.get_by_role("button", name="I have written it down").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("My workbook")
+    page.goto(group)
     expect(page.get_by_role("heading", level=1)).to_have_text(demo.group_name)
-    return Participant(page, name, urlsplit(page.url).path, recovery_code)
+    return Participant(page, name, group, recovery_code)
