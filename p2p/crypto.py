@@ -41,7 +41,6 @@ RECOVERY_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
 RECOVERY_LENGTH = 16   # 31^16 ≈ 2^79
 
 
-
 class CannotOpen(Exception):
     """A wrapped key or sealed answer did not open: wrong password or code, or data moved or damaged."""
 

@@ -71,6 +71,7 @@ class User(UserMixin, BaseModel):
 
     @classmethod
     def create_account(cls, name: str, password: str, role: str = PARTICIPANT) -> User:
+        """A new account, saved, its recovery code wrapping the key at once (the demo, the tests, the bench)."""
         user = cls.new_account(name, password, role)
         user.save()
         return user

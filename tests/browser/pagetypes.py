@@ -99,7 +99,7 @@ def _new_code(site: Site, page: Page) -> Response | None:
 
 def _join_as_newcomer(site: Site, page: Page) -> Response | None:
     """A new participant joins with the invite link (the QR code): a name and one password, and the page after is
-    the group's board, with its welcome."""
+    the group's board (once the facilitator has opened it, else the group's page), with its welcome."""
     page.context.clear_cookies()
     site.newcomers += 1
     page.goto("/join/{demo_code}".format(**site.places))
@@ -108,6 +108,15 @@ def _join_as_newcomer(site: Site, page: Page) -> Response | None:
     with page.expect_navigation() as navigation:
         page.get_by_role("button", name="Join the group").click()
     return navigation.value
+
+
+def _join_as_newcomer_while_the_board_is_open(site: Site, page: Page) -> Response | None:
+    """The facilitator has the group's board open (on the projector, beside the QR code), and a newcomer joins: they
+    land on the board."""
+    staff = site.pages[FACILITATOR]
+    staff.goto("{demo}/board".format(**site.places))
+    expect(staff.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    return _join_as_newcomer(site, page)
 
 
 def _newcomer_opens_the_workbook(site: Site, page: Page) -> Response | None:
@@ -669,7 +678,7 @@ PAGE_KINDS: list[PageKind] = [
     PageKind("join-when-logged-in", PARTICIPANT, _goto("/join/{code[p2p]}"), "Join {group_name[p2p]}?"),
     PageKind("group-not-mine", PARTICIPANT, _goto("{group[p2p]}"), "This page isn't here"),
     PageKind("account", PARTICIPANT, _goto("/account"), "Your account"),
-    PageKind("board-after-joining", NEWCOMER, _join_as_newcomer, "Our code of behaviour"),
+    PageKind("board-after-joining", NEWCOMER, _join_as_newcomer_while_the_board_is_open, "Our code of behaviour"),
     PageKind("recovery-code-on-opening-the-workbook", NEWCOMER, _newcomer_opens_the_workbook, "Your recovery code"),
     PageKind("recovery-code-shown-before", PARTICIPANT, _goto("/account/recovery-code"), "Your recovery code"),
     PageKind("reset-needs-recovery-code", ANYONE, _reset_without_recovery_code, "Choose a new password"),

@@ -129,9 +129,14 @@ def room(live_server, browser: Browser, browser_context_args) -> Room:
         log_in_quickly(page, account.name, account.password)
         participants[account.name.split()[0]] = Screen(account.name, page, account.name)
 
-    # A fourth person joins with the invite link (the projector's QR code), as someone arriving at the first session
-    # does: a name and one password, and they are on the board (two screens; the recovery card waits until they
-    # first open their workbook).
+    # The board is a link on the group page.
+    robin.goto(group)
+    robin.get_by_role("link", name="Our code of behaviour").click()
+    expect(robin.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+
+    # A fourth person joins with the invite link (the QR code beside the board), as someone arriving at the first
+    # session does: a name and one password, and they are on the board (two screens; the recovery card waits until
+    # they first open their workbook).
     page = new_page(PHONE)
     page.goto(f"/join/{demo.join_code}")
     page.get_by_label("Your name").fill(NEWCOMER)
@@ -141,10 +146,7 @@ def room(live_server, browser: Browser, browser_context_args) -> Room:
     expect(page.get_by_role("status").first).to_contain_text(f"Welcome to {demo.group_name}, {NEWCOMER}.")
     participants[NEWCOMER] = Screen(NEWCOMER, page, NEWCOMER)
 
-    # The board is a link on the group page; the others open it directly.
-    robin.goto(group)
-    robin.get_by_role("link", name="Our code of behaviour").click()
-    expect(robin.get_by_role("heading", level=1)).to_have_text("Our code of behaviour")
+    # The others open it directly.
     for name in ("Alex", "Sam", "Jo"):
         participants[name].page.goto(f"{group}/board")
     # The projector: Robin logged in again on the room's computer, opening the view from her controls.
