@@ -8,8 +8,8 @@ import re
 from conftest import post, text
 from test_board import board_url, settings, shape
 
-from p2p.board import POSTER_TYPES, poster_type
 from p2p.models import Board, CodeVersion, Commitment, Proposal
+from p2p.poster import POSTER_TYPES, poster_type
 
 
 def code_url(room, tail=""):
