@@ -677,12 +677,15 @@ def merge(group_id: int):
     group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
     chosen = [p for p in board.proposals_for(None, True) if str(p.id) in request.form.getlist("proposal")]
-    text = one_line(request.form.get("text", ""))[:Proposal.TEXT_MAX]
+    text = one_line(request.form.get("text", ""))
     key = request.form.get("request_key")
     sent_before, merged_id = SentRequest.result_of(key)
     if not sent_before and len(chosen) < 2:
         return _answer(group, membership, _did("Please choose the behaviour to merge it with.", problem=True),
                        "#board-list")
+    if not sent_before and len(text) > Proposal.TEXT_MAX:   # never cut short unseen: the words stay in the box
+        return _answer(group, membership, _did(f"Please keep the merged wording to {Proposal.TEXT_MAX} characters "
+                                               f"(it has {len(text)}).", problem=True), "#board-list")
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
         made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text).id))

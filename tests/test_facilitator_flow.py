@@ -178,13 +178,14 @@ def test_merge_from_the_behaviour_itself_and_undo_by_splitting(room, as_user):
 def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Be kind")
-    kind = Proposal.get()
+    propose(alice, room, "Be gentle")
+    kind, gentle = Proposal.get(text="Be kind"), Proposal.get(text="Be gentle")
     settings(fran, room, "phase:shape")
     html = text(fran_does(fran, room, f"/proposals/{kind.id}", {"action": "edit", "text": "   "}))
     said = "A behaviour needs some words, and at most 200 characters. ‘Be kind’ is as it was."
     assert status_line(html.split(f'<span id="wording-problem-{kind.id}"')[0]) == said
     assert f'<span id="wording-problem-{kind.id}" data-hx-swap-oob="innerHTML">{said}</span>' in html   # beside it
-    assert Proposal.get().text == "Be kind"
+    assert Proposal.get_by_id(kind.id).text == "Be kind"
     plain = fran_does(fran, room, f"/proposals/{kind.id}", {"action": "edit", "text": ""}, htmx=False)
     assert plain.status_code == 302 and said in text(fran.get(board_url(room)))
     # Merging with nothing chosen, or with a behaviour gone since the page was drawn.
@@ -192,6 +193,16 @@ def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
         answer = fran_does(fran, room, "/merge", {"proposal": chosen, "text": "Be kind"})
         assert answer.status_code == 200
         assert status_line(text(answer)) == "Please choose the behaviour to merge it with."
+    # A merged wording over the limit: refused, never cut short unseen; nothing merged.
+    long = "Be kind " * 30
+    answer = fran_does(fran, room, "/merge", {"proposal": [kind.id, gentle.id], "text": long})
+    assert status_line(text(answer)) == f"Please keep the merged wording to 200 characters (it has {len(long.strip())})."
+    assert Proposal.select().where(Proposal.merged_into.is_null(False)).count() == 0
+    # The facilitator's wording boxes count characters near the limit; none cuts a pasted wording short.
+    page = text(fran.get(board_url(room)))
+    assert f'id="edit-{kind.id}" name="text" value="Be kind" data-text-max="200"' in page
+    assert f'<p class="char-count" id="merge-text-{kind.id}-count" aria-hidden="true" hidden>' in page
+    assert 'maxlength="200"' not in page
     # A behaviour merged or split away since the page was drawn.
     gone = fran_does(fran, room, "/proposals/999999", {"action": "hide"})
     assert gone.status_code == 200 and "no longer on the board as it was" in status_line(text(gone))
