@@ -319,6 +319,9 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
               for item, by_user in responses.items()}
     # The board suggests: no objection, and most of those who responded agree.
     suggested = {item for item, c in counts.items() if not c["object"] and c["agree"] * 2 > sum(c.values())}
+    # Someone objects, or is unsure / wants to revisit it, this round: worth talking through before it is agreed
+    # (in a re-affirm round the code's behaviours come in agreed from the version before).
+    concerns = {item for item, c in counts.items() if c["object"] or c["unsure"]}
     in_play = [p for p in shared.proposals if not p.hidden]
     version, reaffirmed = shared.code, shared.reaffirmed
     # A re-affirm round asks "still agree?" of what is in the code it re-affirms, not of what was agreed since; the
@@ -333,6 +336,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
+            "concerns": concerns if facilitator and not projector else set(),
             "responded": shared.responders,
             "version": version, "committed": shared.committed,
             "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},

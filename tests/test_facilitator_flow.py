@@ -113,6 +113,10 @@ def test_mark_all_suggested_as_agreed_in_one_tap_with_undo(room, as_user):
     settings(fran, room, "phase:shape")
     shape(fran, room, hugs, "hide")   # hidden: never agreed by "all"
     settings(fran, room, "phase:agree")
+    # The counts first: agreeing without them would pass over Bob's objection.
+    page = text(fran.get(board_url(room)))
+    assert "Before agreeing, show the counts" in next_step(page) and "Next: show the counts" in next_step(page)
+    settings(fran, room, "tallies-on")
     page = text(fran.get(board_url(room)))
     assert "The board suggests 2 more" in next_step(page)
     suggested = re.search(r'action="(/groups/\d+/board/agreed)".*?Mark all 2 suggested as agreed', page, re.S)

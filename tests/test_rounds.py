@@ -189,3 +189,20 @@ def test_the_rounds_step_keeps_an_old_board_in_the_round_it_was_in(room, as_user
     assert Board.get().round == 2 and "Start on time" not in text(alice.get(board_url(room)))
     assert {(r.id, r.voter, r.kind) for r in BoardResponse.select()} == responses
     assert board.id == Board.get().id
+
+
+def test_a_re_affirm_round_does_not_pass_over_a_wish_to_revisit_the_code(room, as_user):
+    """The code's behaviours come into a round agreed: before the next version, the facilitator is asked to show
+    the counts, and told which agreed behaviours someone objected to or wants to revisit this round."""
+    alice, bob, fran, (kind, phones, _) = session_1(room, as_user)
+    start_round(fran, room)
+    respond(alice, room, kind, "agree")
+    respond(bob, room, phones, "unsure")   # "Want to revisit"
+    settings(fran, room, "phase:agree")
+    controls = text(fran.get(board_url(room)))
+    assert "Before agreeing, show the counts" in controls and 'id="control-next"' in controls
+    assert "an objection or a wish to revisit" not in controls   # nothing said of them before the counts are
+    settings(fran, room, "tallies-on")
+    controls = text(fran.get(board_url(room)))
+    assert "1 of the agreed behaviours has an objection or a wish to revisit this round" in controls
+    assert "a wish to revisit" not in text(alice.get(board_url(room)))   # the facilitator's to say, not the board's

@@ -185,9 +185,13 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
             send(phone, board, f"/proposals/{number}/respond", kind=kind_of)
     expect(controls.get_by_text("3 of 4 have responded.")).to_be_visible(timeout=LIVE)
 
-    # Respond → Agree: every suggested behaviour agreed with one tap (all but the one objected to).
+    # Respond → Agree: the counts shown first (so the objection is seen), then every suggested behaviour agreed
+    # with one tap (all but the one objected to).
     robin.does("next: agree", next_button)
     expect(page.get_by_role("heading", name="Now: Agree our code")).to_be_visible()
+    expect(next_button).to_have_text("Next: show the counts")
+    robin.does("next: show the counts", next_button)
+    expect(robin.item(OBJECTED).get_by_text("needs discussion")).to_be_visible()
     robin.does("mark all suggested", controls.get_by_role("button", name="Mark all 18 suggested as agreed"))
     expect(robin.status()).to_contain_text("Agreed: 18 behaviours.")
     expect(robin.item(OBJECTED).get_by_role("button", name="Mark agreed")).to_be_visible()
