@@ -41,26 +41,29 @@ PHASE_TITLES = {
 PHASE_HELP = {
     "propose": "What behaviours help you feel safe and able to take part? Add as many as you like.",
     "shape": "The facilitator is tidying the wording with the group, and bringing duplicates together.",
-    "respond": "For each behaviour: agree, unsure or want to talk, or object. Passing is always fine. Nobody sees "
-               "who chose what, only the counts once they are shown. “Object” shows your name to the facilitator, "
-               "so they can invite you to talk; “Object without my name” only tells everyone it is worth talking "
-               "about, and the app keeps no record of whose it is.",
+    "respond": "For each behaviour: agree, unsure or want to talk, or object. Passing is always fine. “Object” "
+               "shows your name to the facilitator, so they can invite you to talk; “Object without my name” does not.",
     "agree": "The group is settling which behaviours make our code.",
     "commit": "Read our code, and commit to it when you are ready.",
 }
 # A re-affirm round responds and proposes at once.
 REAFFIRM_TITLE = "Re-affirm our code"
 REAFFIRM_HELP = ("For each behaviour in our code: still agree, or want to revisit. You can propose new behaviours in "
-                 "this round too, and respond to the new ones as usual. Passing is always fine. Nobody sees who chose "
-                 "what, only the counts once they are shown. “Object” shows your name to the facilitator, so they can "
-                 "invite you to talk; “Object without my name” does not, and the app keeps no record of whose it is.")
+                 "this round too, and respond to the new ones as usual. Passing is always fine. “Object” shows your "
+                 "name to the facilitator, so they can invite you to talk; “Object without my name” does not.")
+# The rest of what a person may want to know before choosing: one tap away, so the first behaviour is near the top
+# of a phone's screen (the help above says what matters most: where a name goes).
+WHO_SEES = ("Apart from an objection with your name, nobody sees who chose what: the group sees only the counts, once "
+            "the facilitator shows them. An objection without your name only tells everyone the behaviour is worth "
+            "talking about, and the app keeps no record of whose it is.")
 
 
 def phase_words(board: Board, reaffirmed: CodeVersion | None) -> dict:
     """The phase's title and help, as the board's screens say them."""
+    who_sees = WHO_SEES if board.phase == "respond" else None
     if board.phase == "respond" and reaffirmed:
-        return {"phase_title": REAFFIRM_TITLE, "phase_help": REAFFIRM_HELP}
-    return {"phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase]}
+        return {"phase_title": REAFFIRM_TITLE, "phase_help": REAFFIRM_HELP, "who_sees": who_sees}
+    return {"phase_title": PHASE_TITLES[board.phase], "phase_help": PHASE_HELP[board.phase], "who_sees": who_sees}
 
 
 # When responses of merged proposals meet, the most careful one speaks for the person (a pass says the least).

@@ -578,3 +578,18 @@ def test_words_with_html_are_shown_as_words_in_every_shared_render(room, as_user
         raw = client.get(board_url(room, path)).get_data(as_text=True)
         assert "<script>alert" not in raw and "<b>be kind" not in raw and "<i>Care" not in raw, path
         assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; &lt;b&gt;be kind&lt;/b&gt;" in raw, path
+
+
+def test_the_respond_help_says_where_a_name_goes_and_keeps_the_rest_one_tap_away(room, as_user):
+    """On a phone the first behaviour should be near the top: the help says what matters most (an objection with
+    your name shows it to the facilitator), and the rest of who sees what is a disclosure away."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    propose(alice, room, "Be kind")
+    settings(fran, room, "phase:respond")
+    page = text(alice.get(board_url(room)))
+    phase = page[page.index('id="board-phase"'):page.index("</section>", page.index('id="board-phase"'))]
+    assert "“Object” shows your name to the facilitator" in phase
+    assert re.search(r'<details class="phase-more" id="who-sees" data-hx-preserve="true"><summary>Who sees what you '
+                     r'choose</summary><p>Apart from an objection with your name, nobody sees who chose what', phase)
+    settings(fran, room, "phase:agree")
+    assert "who-sees" not in text(alice.get(board_url(room)))
