@@ -624,10 +624,12 @@ def test_responses_made_before_a_keyboard_merge_follow_the_merged_behaviour(room
 
 def tab_to_the_first_choices(page: Page) -> None:
     """From the start of the page's main part (where "Skip to content" leads): Tab, past the link back to the
-    group, to the first behaviour's first choice."""
+    group and "Who sees what you choose", to the first behaviour's first choice."""
     page.get_by_role("main").focus()
     page.keyboard.press("Tab")
     expect(page.get_by_role("navigation", name="Breadcrumb").get_by_role("link")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_text("Who sees what you choose", exact=True)).to_be_focused()
     page.keyboard.press("Tab")
     expect(items(page).first.get_by_role("button").first).to_be_focused()
 
