@@ -16,12 +16,14 @@ from . import (
     delivery,
     follow_up,
     groups,
+    live,
     logs,
     models,
     pages,
     passwords,
     programme,
     sessions,
+    stream,
     web,
     workbook,
 )
@@ -62,9 +64,11 @@ def create_app(test_config: dict | None = None, instance_path: str | Path | None
     db.init_app(app)
     activity.init_app(app)
     web.init_app(app)
+    live.init_app(app)
     delivery.init_app(app)
     for blueprint in (pages.bp, auth.bp, groups.bp, programme.bp, workbook.bp, board.bp, sessions.bp, follow_up.bp):
         app.register_blueprint(blueprint)
+    stream.init_app(app)
     cli.init_app(app)
     if app.config["TRUSTED_PROXIES"]:
         # Believe X-Forwarded-For/-Proto/-Host only from the configured number of proxies in front (Caddy on

@@ -22,12 +22,12 @@ from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
 from peewee import JOIN, fn
 
-from . import permissions, sending
+from . import permissions, sending, stream
 from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
-from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already
+from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already, whole_number
 
 bp = Blueprint("board", __name__)
 
@@ -128,19 +128,19 @@ def earlier_counts(board: Board, items) -> dict[int, EarlierCounts]:
     return {item: EarlierCounts(max(rounds) == board.round - 1, rounds[max(rounds)]) for item, rounds in by_round.items()}
 
 
-def my_responses(pseudonyms: bytes | None, proposals, merges: dict, responses: dict, round_: int) -> dict[int, Choice]:
+def my_responses(screen: Screen, proposals, merges: dict, responses: dict, round_: int) -> dict[int, Choice]:
     """This person's own response to each behaviour they see, in this round: to the behaviour itself, else (a
     merge) the most careful of theirs to its originals. Found by their pseudonyms, which only their session can
     make."""
-    if pseudonyms is None:
+    if screen.pseudonyms is None:
         return {}
-    mine = {}
+    mine, account = {}, f"account:{current_user.id}"
     for proposal in proposals:
-        by_who = responses.get(proposal.id, {})
-        direct = (by_who.get(BoardResponse.voter_for(pseudonyms, proposal.id, round_))
-                  or by_who.get(f"account:{current_user.id}"))
-        earlier = [by_who[v] for v in (BoardResponse.voter_for(pseudonyms, o.id, round_)
-                                       for o in merges.get(proposal.id, [])) if v in by_who]
+        by_who = responses.get(proposal.id)
+        if not by_who:
+            continue
+        direct = by_who.get(screen.voter(proposal.id, round_)) or by_who.get(account)
+        earlier = [by_who[v] for v in (screen.voter(o.id, round_) for o in merges.get(proposal.id, [])) if v in by_who]
         chosen = direct or max(earlier, key=lambda c: CAUTION[c.kind], default=None)
         if chosen:
             mine[proposal.id] = chosen
@@ -189,9 +189,11 @@ class Snapshot:
     earlier: list[Proposal]                        # behaviours left in earlier rounds (not in the code)
     earlier_counts: dict[int, EarlierCounts]       # for these and this round's: their latest earlier round's counts
     last_responders: int                           # how many people responded in the round before this one
-    # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html): after a change,
-    # 50 phones need a few variants of each behaviour, not 50 renders of it.
+    board: Board | None = None                     # the board's row at this version
+    # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html), and each live
+    # region's (screen_update): after a change, 50 phones need a few variants of each, not 50 renders of it.
     fragments: dict = field(default_factory=dict)
+    views: dict = field(default_factory=dict)      # (view, facilitator, behaviours shown) -> shared_view
 
 
 # Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
@@ -211,15 +213,22 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     fragments = state["shared"].fragments
     if key not in fragments:
         template = current_app.jinja_env.get_template("board/_proposal.html")
-        fragments[key] = Markup(template.render(**state, proposal=proposal, current_user=current_user,
-                                                csrf_token=lambda: CSRF_STAND_IN,
-                                                request_key_stand_in=REQUEST_KEY_STAND_IN))
+        fragments[key] = Markup(template.render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN},
+                                                proposal=proposal, current_user=current_user,
+                                                csrf_token=lambda: CSRF_STAND_IN))
     return fragments[key]
 
 
 def render_board(template: str, **state) -> str:
     state["proposal_html"] = lambda proposal: proposal_html(state, proposal)
-    html = render_template(template, **state).replace(CSRF_STAND_IN, generate_csrf())
+    state.setdefault("was", request.args)   # what this screen showed before (a poll's query; _announce.html)
+    state["request_key_stand_in"] = REQUEST_KEY_STAND_IN
+    return for_this_person(render_template(template, **state))
+
+
+def for_this_person(html: str, csrf_token: str | None = None) -> str:
+    """Shared HTML made this person's: their form token, and a fresh key in each form that makes something."""
+    html = html.replace(CSRF_STAND_IN, csrf_token or generate_csrf())
     return re.sub(REQUEST_KEY_STAND_IN, lambda _: new_request_key(), html) if REQUEST_KEY_STAND_IN in html else html
 
 
@@ -257,12 +266,41 @@ def snapshot(board: Board) -> Snapshot:
                          board.group.memberships().count(), responders.get(board.round, 0),
                          sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
                          earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
-                         responders.get(board.round - 1, 0))
+                         responders.get(board.round - 1, 0), Board(**board.__data__))
         cache[board.id] = found
         return found
 
 
-def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -> bool:
+class Screen:
+    """One person's screen (or the projector): what only their session can tell about the board, worked out as
+    needed and kept, for a stream, from one change to the next (their pseudonym for a behaviour never changes;
+    whether a behaviour is theirs neither). A page or a poll makes one for its one answer."""
+
+    def __init__(self, pseudonyms: bytes | None) -> None:
+        self.pseudonyms = pseudonyms
+        self._voters: dict[tuple[int, int], str] = {}
+        self._own: dict[int, bool] = {}
+        self._later: tuple | None = None
+
+    def voter(self, proposal_id: int, round_: int) -> str:
+        found = self._voters.get((proposal_id, round_))
+        if found is None:
+            found = self._voters[proposal_id, round_] = BoardResponse.voter_for(self.pseudonyms, proposal_id, round_)
+        return found
+
+    def owns(self, proposal: Proposal) -> bool:
+        found = self._own.get(proposal.id)
+        if found is None:
+            found = self._own[proposal.id] = proposal.made_by(self.pseudonyms)
+        return found
+
+    def responds_later(self, board: Board, user_id: int) -> bool:
+        if self._later is None or self._later[0] != board.round_started_at:
+            self._later = (board.round_started_at, board.responds_later(user_id))
+        return self._later[1]
+
+
+def settle_merged_responses(board: Board, shared: Snapshot, screen: Screen) -> bool:
     """A merge brings together the responses to its duplicates, and one person may have answered two of them;
     pseudonyms are one per behaviour, so only that person's own session can tell. When they next open or poll
     the board, it keeps the most careful of theirs and lets the others go, so they count once (until then, once
@@ -270,10 +308,9 @@ def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -
     extra = []
     for merged_id, originals in shared.merges.items():
         by_who = shared.responses.get(merged_id, {})
-        if BoardResponse.voter_for(pseudonyms, merged_id, board.round) in by_who:
+        if screen.voter(merged_id, board.round) in by_who:
             continue   # answered the merged one: their answers to the duplicates went then (respond)
-        mine = [by_who[voter] for voter in (BoardResponse.voter_for(pseudonyms, o.id, board.round) for o in originals)
-                if voter in by_who]
+        mine = [by_who[voter] for voter in (screen.voter(o.id, board.round) for o in originals) if voter in by_who]
         kept = max(mine, key=lambda choice: CAUTION[choice.kind], default=None)
         extra += [choice.who for choice in mine if choice is not kept]
     if not extra:
@@ -282,37 +319,56 @@ def settle_merged_responses(board: Board, shared: Snapshot, pseudonyms: bytes) -
     return True
 
 
-def board_state(group, membership, view: str = "page", board: Board | None = None) -> dict:
-    """Everything the board's live regions show to this person (or to the projector)."""
+def board_state(group, membership, view: str = "page", board: Board | None = None, screen: Screen | None = None) -> dict:
+    """Everything the board's live regions show to this person (or to the projector): what everyone of their kind
+    (participant, facilitator, projector) sees at this version, worked out once per version (shared_view), and
+    what only this person's session can tell (their own proposals and responses). `screen`: a stream's screen,
+    which keeps what it works out about its person from one change to the next."""
     # The board (its version) is read first: each later read may see newer changes (READ COMMITTED, or SQLite
     # outside a transaction), never older ones, so a screen never holds a version whose change it lacks.
     board = board or Board.for_group(group)
     board.group = group
-    facilitator = permissions.can_manage_group(membership)
+    facilitator = permissions.can_manage_group(membership) and view != "projector"
     projector = view == "projector"
     shared = snapshot(board)
     me = current_user.id
-    pseudonyms = None if projector else my_pseudonyms()
-    if pseudonyms is not None and settle_merged_responses(board, shared, pseudonyms):
+    screen = screen or Screen(None if projector else my_pseudonyms())
+    if screen.pseudonyms is not None and settle_merged_responses(board, shared, screen):
         shared = snapshot(board)
     # Theirs, as only their session can tell (MadeBySomeone): a hidden or held behaviour stays visible to them.
     own = {p.id for p in [*shared.proposals, *(o for group_ in shared.merges.values() for o in group_)]
-           if p.made_by(pseudonyms)}
+           if screen.owns(p)}
     if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
         proposals = [p for p in shared.proposals if not p.kept_from_group]
     elif facilitator:
         proposals = shared.proposals
     else:
         proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
+    key = (view, facilitator, tuple(p.id for p in proposals))
+    common = shared.views.get(key)
+    if common is None:
+        common = shared.views[key] = shared_view(shared, board, view, facilitator, proposals)
+    mine = my_responses(screen, proposals, shared.merges, common["responses"], board.round)
+    return {**common, "board": board, "group": group, "mine": mine, "own": own,
+            "i_committed": any(c.user_id == me for c in shared.committed),
+            "i_signed": any(c.user_id == me and c.signed for c in shared.committed),
+            # Their workbook started afresh this round: what they may not do, said instead of the choices.
+            "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
+            and screen.responds_later(board, me) else None,
+            "join_url": join_url(group) if projector and group.join_code_active else None}
+
+
+def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, proposals: list[Proposal]) -> dict:
+    """What every screen of one kind showing these behaviours sees at the snapshot's version (board_state)."""
+    projector = view == "projector"
     responses = {p.id: shared.responses[p.id] for p in proposals}
-    mine = my_responses(pseudonyms, proposals, shared.merges, responses, board.round)
     # Who objects, and that a behaviour needs discussion, show once the facilitator shows the counts, together:
     # shown as each came in, an objection changed to "without my name" would leave its mark where the name was.
     revealed = board.tallies_shown
     needs_talk = ({item for item, by_who in responses.items() if any(r.kind == "object" for r in by_who.values())}
                   if revealed else set())
     open_objectors = {}
-    if facilitator and revealed and not projector:   # public objections: the facilitator invites them to speak
+    if facilitator and revealed:   # public objections: the facilitator invites them to speak
         objecting = {item: [r.user_id for r in by_who.values() if r.kind == "object" and r.user_id]
                      for item, by_who in responses.items()}
         wanted = {user_id for ids in objecting.values() for user_id in ids}
@@ -334,27 +390,21 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
                "Nothing listed here now."),
               ("New this round", [p for p in proposals if p.text not in in_code], "Nothing new yet.")]
              if reaffirmed else [(None, proposals, None)])
-    return {"board": board, "group": group, "facilitator": facilitator and not projector, "view": view,
-            "shared": shared, "proposals": proposals, "mine": mine, "own": own, "needs_talk": needs_talk,
-            "open_objectors": open_objectors,
+    return {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals,
+            "responses": responses, "needs_talk": needs_talk, "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
-            "concerns": concerns if facilitator and not projector else set(),
+            "concerns": concerns if facilitator else set(),
             "responded": shared.responders,
             "version": version, "committed": shared.committed,
             "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},
             "in_code": in_code, "reaffirmed": reaffirmed, "proposing": board.takes_proposals(reaffirmed),
             "in_code_total": sum(p.text in in_code for p in in_play),
             # Earlier rounds, for the facilitator: their counts (never who), and what was left in them.
-            "earlier": shared.earlier if facilitator and not projector else [],
-            "earlier_counts": shared.earlier_counts if facilitator and not projector else {},
-            "last_responders": shared.last_responders if facilitator and not projector else 0,
-            "i_committed": any(c.user_id == me for c in shared.committed),
-            "i_signed": any(c.user_id == me and c.signed for c in shared.committed),
+            "earlier": shared.earlier if facilitator else [],
+            "earlier_counts": shared.earlier_counts if facilitator else {},
+            "last_responders": shared.last_responders if facilitator else 0,
             "signers": [] if projector else signatures(shared.committed)[0],   # the projector never shows a name
-            # Their workbook started afresh this round: what they may not do, said instead of the choices.
-            "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
-            and board.responds_later(me) else None,
             "members": shared.members, "themes": shared.themes,
             # Changes whenever the behaviours one could merge with change (see "Merge with…" in _proposal.html).
             "merge_choices": zlib.crc32(repr([(p.id, p.text) for p in proposals]).encode()),
@@ -362,8 +412,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
                       for index, (heading, items, empty) in enumerate(parts)],
-            **phase_words(board, reaffirmed),
-            "join_url": join_url(group) if projector and group.join_code_active else None}
+            **phase_words(board, reaffirmed)}
 
 
 @bp.get("/groups/<int:group_id>/board")
@@ -397,10 +446,10 @@ def _from_workbook(place: str) -> str:
     return one_line(saved.value) if saved else ""   # all of it: the box counts, and says if it is over the limit
 
 
-def projector_state(group, membership, board: Board | None = None) -> dict:
+def projector_state(group, membership, board: Board | None = None, screen: Screen | None = None) -> dict:
     """The board as the room's screen shows it (board_state's projector view) and, while the group commits to a
     new version of its code, what changed since the version before."""
-    state = board_state(group, membership, "projector", board)
+    state = board_state(group, membership, "projector", board, screen)
     version = state["version"]
     previous = version.previous() if version and state["board"].phase == "commit" else None
     return {**state, "previous": previous, "changes": version.changes_since(previous) if previous else None}
@@ -426,6 +475,142 @@ def live(group_id: int):
         return "", 204
     state = projector_state(group, membership, board) if view == "projector" else board_state(group, membership, view, board)
     return render_board("board/_live.html", **state)
+
+
+# ---------------------------------------------------------------------------------------------------
+# Following the board through a stream (p2p/stream.py): each change is worked out once per kind of screen (the
+# snapshot's fragments and regions), and each screen is sent only what differs from what it shows.
+
+PLACEHOLDER = "\x00"   # around a behaviour's id in a list's outline: no typed text can hold it (one_line)
+
+
+@stream.follows("board.live")
+class Follower:
+    """A screen following the board: what it shows (the regions and behaviours this stream sent it, or its page
+    had), so that each change sends it only what differs."""
+
+    def __init__(self, group, membership, view_args: dict, args) -> None:
+        self.view = "projector" if args.get("view") == "projector" else "page"
+        if self.view == "projector" and not permissions.can_manage_group(membership):
+            abort(404)
+        self.topic = ("board", group.id, "")
+        self.version = whole_number(args.get("v")) or 0
+        # What the screen showed, for what its screen reader is told (_announce.html): its poll's query at first.
+        self.was = {key: args.get(key, "") for key in ("phase", "n", "t", "m")}
+        self.screen = Screen(None if self.view == "projector" else my_pseudonyms())
+        self.csrf_token = generate_csrf()
+        self.board_id: int | None = None
+        self.sent: dict[str, str] | None = None   # region id -> its HTML on the screen; None: not known yet
+        self.items: dict[int, str] = {}            # each behaviour on it -> its HTML
+        self.outline = ""                          # the list with a placeholder for each behaviour
+        self.lists: dict[str, list[int]] = {}      # each list (ul) in it -> its behaviours' ids, in order
+
+    def version_now(self, group) -> int:
+        return Board.version_where(Board.group == group)
+
+    def update(self, group, membership, known: int) -> str | None:
+        """What to send this screen now: the changes since it was last sent anything (None: nothing), worked out
+        from the newest snapshot (at least version `known`). The first time, if its page shows the version it
+        asks from, only what it shows is noted."""
+        shared = current_app.extensions.get("p2p.board_snapshots", {}).get(self.board_id)
+        if shared is None or shared.version < known:
+            board = Board.get_or_none(Board.group == group)
+            if board is None:
+                return None
+            shared = snapshot(board)
+        self.board_id = shared.board.id
+        if self.sent is not None and shared.version == self.version:
+            return None   # (the first look only notes what the screen shows, if its page is up to date)
+        board = Board(**shared.board.__data__)   # its own copy: a write on this screen's behalf bumps its version
+        if self.view == "projector":
+            state = projector_state(group, membership, board, self.screen)
+        else:
+            state = board_state(group, membership, self.view, board, self.screen)
+        state["proposal_html"] = lambda proposal: proposal_html(state, proposal)
+        state["was"] = self.was
+        regions, lists, outline, items = self._regions(state)
+        if self.sent is None and self.version == state["board"].version:
+            changed = []   # its page shows this version: only noted, nothing to send
+            self.items = dict(items)
+        else:
+            changed = [html for key, html in regions if (self.sent or {}).get(key) != html
+                       and (key != "board-announce" or _has_words(html))]
+            changed += self._list_changes(lists, outline, items, whole=self.sent is None)
+        self.sent = dict(regions)
+        self.lists, self.outline = lists, outline
+        self.version = state["board"].version
+        self.was = {"phase": board.phase, "n": str(len(state["proposals"])), "t": str(state["total"]),
+                    "m": str(max((p.id for p in state["proposals"]), default=0))}
+        return for_this_person("".join(changed), self.csrf_token) if changed else None
+
+    def _regions(self, state: dict):
+        """Each live region's HTML for this screen (shared ones rendered once per version and kind of screen), the
+        list's outline and its behaviours."""
+        shared, view, facilitator = state["shared"], state["view"], state["facilitator"]
+        shown = tuple(p.id for p in state["proposals"])
+
+        def region(template: str, *key, **more) -> str:   # shared: stand-ins for the form token and keys
+            key = (template, view, facilitator, *key)
+            found = shared.fragments.get(key)
+            if found is None:
+                found = shared.fragments[key] = render_template(
+                    template, **{**state, **more, "oob": True, "csrf_token": lambda: CSRF_STAND_IN,
+                                 "request_key_stand_in": REQUEST_KEY_STAND_IN})
+            return found
+
+        regions = [("board-announce", region("board/_announce.html", shown, tuple(self.was.items()))),
+                   ("board-poller", region("board/_poller.html", shown))]
+        if view == "projector":
+            regions += [("board-phase", region("board/_projector_phase.html")),
+                        ("projector-state", region("board/_projector_state.html")),
+                        ("projector-join", region("board/_projector_join.html", state["join_url"])),
+                        ("board-list", region("board/_projector_list.html"))]
+            return regions, {}, "", {}
+        answered = sum(p.id in state["mine"] for p in state["proposals"] if not p.hidden)
+        regions += [("board-phase", region("board/_phase.html", bool(state["respond_later"]))),
+                    ("proposal-naming", region("board/_naming.html")),
+                    ("board-controls", region("board/_controls.html")),
+                    ("respond-count", region("board/_respond_count.html", shown, answered, bool(state["respond_later"])))]
+        outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"],
+                         proposal_html=lambda proposal: Markup(f"{PLACEHOLDER}{proposal.id}{PLACEHOLDER}"))
+        lists = {f"{part_id}-{index}": [p.id for p in items]
+                 for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
+        items = {p.id: proposal_html(state, p) for p in state["proposals"]}
+        return regions, lists, outline, items
+
+    def _list_changes(self, lists, outline: str, items: dict, whole: bool) -> list[str]:
+        """The list as little as it takes: the behaviours that changed, each in its place (out of band), and new
+        ones added at the end of their list; the whole list when its outline changed any other way."""
+        new = [pid for pid in items if pid not in self.items]
+        added = (not whole and outline != self.outline and lists.keys() == self.lists.keys()
+                 and all(ids[:len(self.lists[key])] == self.lists[key] for key, ids in lists.items())
+                 and _without(outline, new) == self.outline)
+        before, self.items = self.items, dict(items)
+        if whole or (outline != self.outline and not added):
+            parts = outline.split(PLACEHOLDER)
+            return ["".join(items[int(part)] if index % 2 else part for index, part in enumerate(parts))]
+        changes = [_out_of_band(html) for pid, html in items.items() if pid in before and before[pid] != html]
+        for key, ids in lists.items():
+            extra = ids[len(self.lists[key]):]
+            if extra:
+                changes.append(f'<ul data-hx-swap-oob="beforeend:#{key}">{"".join(items[pid] for pid in extra)}</ul>')
+        return changes
+
+
+def _has_words(announcement: str) -> bool:
+    """Whether an announcement (_announce.html) has words to say (an empty one need not be sent)."""
+    return not announcement.rstrip().endswith("></p>")
+
+
+def _without(outline: str, ids) -> str:
+    for pid in ids:
+        outline = outline.replace(f"{PLACEHOLDER}{pid}{PLACEHOLDER}", "", 1)
+    return outline
+
+
+def _out_of_band(item: str) -> str:
+    """A behaviour's HTML that replaces its own element, wherever it is on the screen."""
+    return str(item).replace("<li ", '<li data-hx-swap-oob="true" ', 1)
 
 
 def _back(group_id: int):

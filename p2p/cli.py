@@ -125,7 +125,9 @@ def waitress_settings(config) -> dict:
     default 100 connections, 100 slow clients kept everyone else waiting. And whom it believes about
     X-Forwarded-*: without being told, it drops those headers, so behind Caddy every link said http:// and
     everyone seemed to come from 127.0.0.1 (sharing one throttle)."""
-    settings = {"threads": config["THREADS"], "ident": "p2p",
+    settings = {"threads": config["THREADS"] + config["LIVE_STREAMS"], "ident": "p2p",
+                # Reads a little ahead on each connection: a screen whose stream has gone is noticed (p2p/stream.py).
+                "channel_request_lookahead": 1,
                 "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 64 * 1024,   # headers and form fields
                 "connection_limit": config["CONNECTION_LIMIT"], "channel_timeout": config["CHANNEL_TIMEOUT"]}
     if config["TRUSTED_PROXIES"]:

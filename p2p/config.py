@@ -26,6 +26,10 @@ DEFAULTS = {
     "HOST": "0.0.0.0",
     "PORT": 5000,
     "THREADS": 8,
+    # Live screens: each open page holds one stream (p2p/stream.py) and, while it is open, a thread of its own;
+    # `p2p serve` runs THREADS + LIVE_STREAMS threads. Screens beyond it poll instead. Under gunicorn: per worker,
+    # and its --threads must be more than this.
+    "LIVE_STREAMS": 200,
     "SESSION_COOKIE_NAME": "p2p_session",
     "SESSION_COOKIE_HTTPONLY": True,
     "SESSION_COOKIE_SAMESITE": "Lax",
@@ -173,7 +177,7 @@ class BadConfig(RuntimeError):
 NOT_SETTINGS = {"INSTANCE_PATH", "TEST_DATABASE_URL", "BENCH_JSON"}
 
 # The least each number may be (any other number setting: 0).
-AT_LEAST = {"PORT": 1, "THREADS": 1, "CONNECTION_LIMIT": 1, "CHANNEL_TIMEOUT": 1, "IDLE_MINUTES": 1,
+AT_LEAST = {"PORT": 1, "THREADS": 1, "LIVE_STREAMS": 0, "CONNECTION_LIMIT": 1, "CHANNEL_TIMEOUT": 1, "IDLE_MINUTES": 1,
             "MAX_CONTENT_LENGTH": 1, "JOIN_CODE_DAYS": 1, "SETUP_LINK_HOURS": 1, "RESET_CODE_HOURS": 1,
             "ARGON2_MEMORY_KIB": 8, "ARGON2_TIME_COST": 1, "BACKUP_KEEP": 1}
 AT_MOST = {"PORT": 65535}

@@ -16,14 +16,14 @@ from typing import ClassVar
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from . import permissions, sending
+from . import permissions, sending, stream
 from .access import membership_or_404, running_or_404
 from .answers import place_of
 from .auth import my_pseudonyms
 from .content import FreeText, Module, PickN, Programme, Scenario, Scenarios, Session, Spectrum, Story
 from .db import db
 from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
-from .web import content, is_fragment_request, log, redirect_to, safe_next, seen_already
+from .web import content, is_fragment_request, log, redirect_to, safe_next, seen_already, whole_number
 
 bp = Blueprint("sessions", __name__)
 
@@ -215,6 +215,25 @@ def timer_live(group_id: int):
     return render_template("sessions/_timer.html", fresh=True, group_timer=timer_context(group))
 
 
+@stream.follows("sessions.timer_live")
+class TimerFollower:
+    """A screen's timer, followed by its stream (p2p/stream.py): sent again whole when it starts or stops."""
+
+    def __init__(self, group: Group, membership: Membership, view_args: dict, args) -> None:
+        self.topic = ("timer", group.id, "")
+        self.version = whole_number(args.get("v")) or 0
+
+    def version_now(self, group: Group) -> int:
+        return Timer.version_of(group)
+
+    def update(self, group: Group, membership: Membership, known: int) -> str | None:
+        if known == self.version:
+            return None
+        state = timer_context(group)
+        self.version = state["version"]
+        return render_template("sessions/_timer.html", fresh=True, oob=True, group_timer=state)
+
+
 # ---------------------------------------------------------------------------------------------------
 # Discussion boards: one per scenario, per group (and those a facilitator opens in a session: below).
 
@@ -313,6 +332,31 @@ def discussion_live(group_id: int, module_id: str, session_id: str, block_id: st
         return "", 204
     return render_template("sessions/_thoughts_live.html",
                            **thoughts_state(group, membership, where, request.args.get("last", 0, type=int)))
+
+
+class DiscussionFollower:
+    """A discussion board followed by a screen's stream (p2p/stream.py): its list sent again when it changes,
+    with what to announce, as a poll's answer is (a discussion changes far less often than a board)."""
+
+    def __init__(self, group: Group, membership: Membership, view_args: dict, args) -> None:
+        self.where = board_or_404(group, *(view_args[key] for key in _PLACE))
+        self.topic = ("discussion", group.id, self.where.place)
+        self.version = whole_number(args.get("v")) or 0
+        self.last = whole_number(args.get("last")) or 0
+
+    def version_now(self, group: Group) -> int:
+        return Discussion.version_of(group, self.where.place)
+
+    def update(self, group: Group, membership: Membership, known: int) -> str | None:
+        if known == self.version:
+            return None
+        state = thoughts_state(group, membership, self.where, self.last)
+        self.version, self.last = state["version"], state["newest"]
+        return render_template("sessions/_thoughts_live.html", oob=True, **state)
+
+
+_PLACE = ("module_id", "session_id", "block_id", "scenario_id")
+stream.follows("sessions.discussion_live")(DiscussionFollower)
 
 
 @bp.post(_ROUTE + "/thoughts")
@@ -559,6 +603,23 @@ def discussion_projector(group_id: int, module_id: str, session_id: str, block_i
     group, _ = running_or_404(group_id)
     where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     return render_template("sessions/projector_discussion.html", **projector_thoughts(group, where))
+
+
+@stream.follows("sessions.discussion_projector_live")
+class DiscussionProjectorFollower(DiscussionFollower):
+    """The room's screen on a discussion: a facilitator's, as its poll is."""
+
+    def __init__(self, group: Group, membership: Membership, view_args: dict, args) -> None:
+        if not permissions.can_run_session(membership):
+            abort(404)
+        super().__init__(group, membership, view_args, args)
+
+    def update(self, group: Group, membership: Membership, known: int) -> str | None:
+        if known == self.version:
+            return None
+        state = projector_thoughts(group, self.where)
+        self.version = state["version"]
+        return render_template("sessions/_projector_thoughts.html", oob=True, **state)
 
 
 @bp.get(_ROUTE + "/projector/live")

@@ -146,7 +146,7 @@ def redirect_to(location: str) -> Response:
 # signed in for ever. But they are not the end of a sign-in either while the page is open: the board a room is
 # watching (not private) stays live, and whatever the person does next (a tap, a save, another page) after
 # IDLE_MINUTES without use asks them to log in again.
-POLLS = {"board.live", "sessions.timer_live", "sessions.discussion_live"}
+POLLS = {"board.live", "sessions.timer_live", "sessions.discussion_live", "stream.stream"}
 
 SIGNED_OUT_IDLE = ("You were logged out after a while without using the app, so that nobody else could open your "
                    "pages. Please log in again.")

@@ -71,6 +71,7 @@ ACCESS = {
     # The code of behaviour board: the group's members take part; its facilitators steer and project.
     "board.page": MEMBERS,
     "board.live": MEMBERS,
+    "stream.stream": MEMBERS,   # what each feed may show is checked as its poll checks it (tests/test_stream.py)
     "board.propose": MEMBERS,
     "board.respond": MEMBERS,
     "board.projector": GROUP_FACILITATORS,

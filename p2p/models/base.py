@@ -8,6 +8,7 @@ from datetime import datetime, timezone
 
 from peewee import Model
 
+from .. import live
 from ..db import db
 
 FACILITATOR = "facilitator"
@@ -75,6 +76,12 @@ class Live:
         model = type(self)
         model.update(version=model.version + 1).where(model.id == self.id).execute()
         self.version = model.get_by_id(self.id).version
+        live.changed(self.live_topic(), self.version)   # screens following it are woken once this commits
+
+    def live_topic(self) -> live.Topic:
+        """What screens following this row wait for (p2p/live.py): its kind and group (and, where a group has
+        several, which one)."""
+        return type(self).__name__.lower(), self.group_id, ""
 
     @classmethod
     def version_where(cls, *where) -> int:

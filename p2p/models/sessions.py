@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, IntegrityError, TextField, fn
 
+from .. import live
 from ..db import db
 from .accounts import User
 from .base import BaseModel, Live, utcnow
@@ -60,10 +61,16 @@ class Timer(Live, BaseModel):
         (cls.insert(group=group, ends_at=ends, seconds=seconds, label=label, version=2)
          .on_conflict(conflict_target=[cls.group], update={cls.ends_at: ends, cls.seconds: seconds, cls.label: label,
                                                            cls.version: cls.version + 1}).execute())
+        cls._announce(group)
 
     @classmethod
     def stop(cls, group: Group) -> None:
         cls.update(ends_at=None, version=cls.version + 1).where(cls.group == group).execute()
+        cls._announce(group)
+
+    @classmethod
+    def _announce(cls, group: Group) -> None:
+        live.changed(("timer", group.id, ""), cls.version_of(group))   # as Live.changed does for one row
 
     @property
     def remaining(self) -> int:
@@ -97,6 +104,9 @@ class Discussion(Live, BaseModel):
 
     class Meta:
         indexes = ((("group", "place"), True),)   # one board per place per group
+
+    def live_topic(self):
+        return "discussion", self.group_id, self.place
 
     @classmethod
     def find(cls, group: Group, place: str) -> Discussion | None:

@@ -97,15 +97,18 @@
     }
   });
 
-  // A live update redraws the choices as the server has them: the one not yet sent stays shown as chosen.
-  document.addEventListener("htmx:afterSwap", function () {
+  // A live update (a poll's answer, or the stream's: static/js/live.js) redraws the choices as the server has
+  // them: the one not yet sent stays shown as chosen.
+  document.addEventListener("p2p:updated", redrawn);
+  document.addEventListener("htmx:afterSwap", redrawn);
+  function redrawn() {
     Object.keys(unsent).forEach(function (address) {
       Array.prototype.forEach.call(document.querySelectorAll("form.respond"), function (form) {
         if (form.action === address && unsent[address].kind) { show(form, unsent[address].kind); }
       });
     });
     countAnswered();
-  });
+  }
 
   // -- Responding: one tap on a big choice; the keyboard chooses before anything is sent. ---------------------
 
@@ -204,4 +207,5 @@
   });
 
   window.addEventListener("online", resend);
+  document.addEventListener("p2p:live", function (event) { if (event.detail.streaming) { resend(); } });
 })();

@@ -59,6 +59,7 @@
     turnByItself();
     // htmx swaps (the list, the phase above it), before they are painted and once they have settled.
     document.addEventListener("htmx:afterSwap", fit);
+    document.addEventListener("p2p:updated", fit);   // the stream's changes (static/js/live.js)
     document.addEventListener("htmx:afterSettle", fit);
     window.addEventListener("resize", fit);
     // The group's timer (static/js/timer.js) coming or going changes the room left for the list.

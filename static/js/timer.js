@@ -13,6 +13,7 @@
   var POLL_MS = 2000;
   var current = null;   // the running countdown: {clock, deadline, done}
   var asking = false;
+  var shown = null;     // the box counting down now
 
   function announce(text) {
     var region = document.getElementById("timer-announce");
@@ -41,6 +42,7 @@
   }
 
   function start(box) {
+    shown = box;
     var clock = box.querySelector("[data-remaining]");
     if (box.getAttribute("data-fresh")) {
       // A start or a stop that arrived while this page was open.
@@ -54,7 +56,7 @@
 
   function ask() {
     var box = document.getElementById("group-timer");
-    if (!box || asking || !window.fetch) return;
+    if (!box || asking || !window.fetch || (window.p2pLive && window.p2pLive.streaming())) return;   // live.js
     asking = true;
     fetch(box.getAttribute("data-poll"), {headers: {"HX-Request": "true"}, credentials: "same-origin", cache: "no-store"})
       .then(function (response) { return response.status === 200 ? response.text() : null; })
@@ -78,5 +80,10 @@
     start(box);
     setInterval(tick, 250);
     setInterval(ask, POLL_MS);
+    // A start or a stop brought by the page's stream (static/js/live.js) puts a new box in place of this one.
+    document.addEventListener("p2p:updated", function () {
+      var now = document.getElementById("group-timer");
+      if (now && now !== shown) start(now);
+    });
   });
 })();

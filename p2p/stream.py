@@ -1,0 +1,173 @@
+"""One stream per screen: live changes pushed to every screen the moment they are committed (server-sent events).
+
+A live page (the board, its projector, a discussion board, a session page with the timer) says what it follows
+with its pollers: each carries `data-live-feed` and the address it would poll, with the version it shows and
+what else it last showed. static/js/live.js opens one stream for all of them, `/groups/<id>/stream?feed=<poll
+address>&feed=…`, and swaps in what the stream sends: htmx's out-of-band pieces, only what changed on that
+screen. While the stream is held, the pollers are quiet; when it cannot be held (no EventSource, a proxy that
+buffers, the server's budget of streams used up: 204), they poll as they always did.
+
+Each stream waits on its group's doorbell (p2p/live.py) and, when it rings, asks each of its followers (one per
+feed; the modules that own the feeds make them, see `follows`) for what changed on its screen. A dropped Wi-Fi
+ends the stream; live.js opens a new one with the pollers' addresses as they are then, so the new stream starts
+from the version the screen shows: what it missed comes whole, nothing twice.
+
+Budgets (docs/configuration.md): a process holds at most LIVE_STREAMS streams, each a server thread while it is
+open; `p2p serve` runs THREADS more threads than that for everything else, so streams never starve ordinary
+requests.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import parse_qsl, urlsplit
+
+from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
+
+from . import activity, live, permissions
+from .access import membership_or_404
+from .db import db
+from .models import Login, Membership
+
+bp = Blueprint("stream", __name__)
+
+HEARTBEAT_SECONDS = 2.0   # a comment line: a screen gone (a closed lid, a dropped Wi-Fi) frees its thread soon
+CHECK_SECONDS = 10.0      # still a member, still signed in, and the versions as the database has them
+RETRY_MS = 2000           # how soon a browser reconnects by itself
+MOST_FEEDS = 4            # a page follows at most the board or a discussion, and the timer
+
+# endpoint of a poll -> what makes a follower of it: (group, membership, the poll's view args, its query) -> a
+# follower, with `topic` (live.Topic), `version` (what its screen shows), `version_now(group)` (the database's)
+# and `update(group, membership, version) -> HTML or None` (what to send; None: nothing, as when the screen
+# shows that version already). It may abort (404) as its poll would.
+FOLLOWERS: dict[str, Callable] = {}
+
+
+def follows(endpoint: str):
+    """Registers what follows the live region polled at `endpoint` (board.py, sessions.py)."""
+    def register(make: Callable) -> Callable:
+        FOLLOWERS[endpoint] = make
+        return make
+    return register
+
+
+class Budget:
+    """How many streams this process holds at once, at most."""
+
+    def __init__(self, most: int) -> None:
+        self.most, self.open = most, 0
+        self._lock = threading.Lock()
+
+    def take(self) -> bool:
+        with self._lock:
+            if self.open >= self.most:
+                return False
+            self.open += 1
+            return True
+
+    def give_back(self) -> None:
+        with self._lock:
+            self.open -= 1
+
+
+def budget() -> Budget:
+    return current_app.extensions["p2p.streams"]
+
+
+def _followers(group, membership) -> list:
+    adapter = current_app.url_map.bind("", url_scheme=request.scheme)
+    found = []
+    for address in request.args.getlist("feed")[:MOST_FEEDS]:
+        parts = urlsplit(address)
+        try:
+            endpoint, view_args = adapter.match(parts.path, method="GET")
+        except HTTPException:
+            abort(400)
+        make = FOLLOWERS.get(endpoint)
+        if make is None or view_args.get("group_id") != group.id:
+            abort(400)
+        found.append(make(group, membership, view_args, MultiDict(parse_qsl(parts.query))))
+    if not found:
+        abort(400)
+    return found
+
+
+def _event(name: str, data: str = "", event_id: str | None = None) -> str:
+    lines = [f"event: {name}"] + ([f"id: {event_id}"] if event_id else [])
+    lines += [f"data: {line}" for line in (data.splitlines() or [""])]
+    return "\n".join(lines) + "\n\n"
+
+
+@bp.get("/groups/<int:group_id>/stream")
+@login_required
+def stream(group_id: int):
+    group, membership = membership_or_404(group_id)
+    followers = _followers(group, membership)
+    if not budget().take():
+        return "", 204   # the screen polls instead
+    live.listen(current_app._get_current_object())
+    db.close()   # no connection held while waiting: each look opens one (from the pool, on PostgreSQL)
+    user, login_token = current_user._get_current_object(), session.get("login")
+    app_activity = activity.of(current_app)
+    gone = request.environ.get("waitress.client_disconnected", lambda: False)
+
+    def still_allowed():
+        nonlocal membership
+        membership = Membership.of(user, group)
+        login = Login.find(login_token, user.id)
+        if login is None or not permissions.is_member(membership):
+            return False
+        app_activity.note(login, poll=True)   # seen, as a poll would have been: the page is open
+        return True
+
+    def events():
+        nonlocal membership
+        try:
+            yield f"retry: {RETRY_MS}\n" + _event("hello")
+            rings, checked, check, first = live.doorbell.rings(group.id), time.monotonic(), True, True
+            while not gone():
+                if check and not still_allowed():
+                    return   # removed, or signed out: the next poll or stream says so as a page would
+                sent = []
+                for follower in followers:
+                    known = None if check else live.doorbell.version(follower.topic)
+                    if known is None:
+                        known = follower.version_now(group)
+                        live.doorbell.heard(follower.topic, known)
+                    if known != follower.version or first:   # the first look notes what the screen shows
+                        html = follower.update(group, membership, known)
+                        if html:
+                            sent.append(html)
+                first = False
+                live.announce(g.pop("p2p_live_changes", []))   # a write made for this screen (settling merges)
+                if not db.is_closed():
+                    db.close()
+                if sent:
+                    yield _event("update", "".join(sent), ",".join(str(f.version) for f in followers))
+                now = time.monotonic()
+                new_rings = live.doorbell.wait(group.id, rings, HEARTBEAT_SECONDS)
+                if new_rings == rings:
+                    yield ": \n\n"   # heartbeat: a screen that has gone makes this write fail, and the stream end
+                rings, now = new_rings, time.monotonic()
+                check = now - checked >= CHECK_SECONDS
+                if check:
+                    checked = now
+        finally:
+            budget().give_back()
+            if not db.is_closed():
+                db.close()
+
+    response = Response(stream_with_context(events()), mimetype="text/event-stream")
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Accel-Buffering"] = "no"   # proxies that honour it (nginx) pass each event on at once
+    return response
+
+
+def init_app(app) -> None:
+    app.extensions["p2p.streams"] = Budget(app.config["LIVE_STREAMS"])
+    app.register_blueprint(bp)
