@@ -533,8 +533,9 @@ class Follower:
             changed = []   # its page shows this version: only noted, nothing to send
             self.items = dict(items)
         else:
+            # (the same words said again are sent again: they are news again)
             changed = [html for key, html in regions if (self.sent or {}).get(key) != html
-                       and (key != "board-announce" or _has_words(html))]
+                       or (key == "board-announce" and _has_words(html))]
             changed += self._list_changes(lists, outline, items, whole=self.sent is None)
         self.sent = dict(regions)
         self.lists, self.outline = lists, outline

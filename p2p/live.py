@@ -43,6 +43,7 @@ class Doorbell:
         self._bells: dict[int, threading.Condition] = {}
         self._rings: dict[int, int] = {}
         self._versions: dict[Topic, int] = {}
+        self.rechecks = 0   # how many times sign-ins or memberships ended: every stream looks at its own at once
 
     def _bell(self, group_id: int) -> threading.Condition:
         with self._lock:
@@ -65,10 +66,14 @@ class Doorbell:
                 self._rings[group_id] = self._rings.get(group_id, 0) + 1
                 bell.notify_all()
 
-    def ring_everyone(self) -> None:
-        """After notifications may have been missed: every stream looks again at the database."""
+    def ring_everyone(self, forget: bool = True) -> None:
+        """Every stream looks again at the database: after notifications may have been missed (`forget` what was
+        heard), or when someone was signed out or left a group (a stream of theirs ends)."""
         with self._lock:
-            self._versions.clear()
+            if forget:
+                self._versions.clear()
+            else:
+                self.rechecks += 1
             groups = list(self._bells)
         for group_id in groups:
             bell = self._bell(group_id)
@@ -103,22 +108,29 @@ doorbell = Doorbell()
 
 def changed(topic: Topic, version: int) -> None:
     """Called by models.Live when a row's version goes up. In a request, rung after it (its transactions have
-    committed by then); elsewhere (a command, a stream's own write once its transaction is done), at once."""
-    if has_request_context() and not g.get("p2p_live_now"):
+    committed by then; a stream rings its own after each look); elsewhere (a command), at once."""
+    if has_request_context():
         g.setdefault("p2p_live_changes", []).append((topic, version))
         return
     announce([(topic, version)])
 
 
-def ring_now_in_this_request() -> None:
-    """A stream writes in the middle of its response, after the request's own end has passed: ring at once."""
-    g.p2p_live_now = True
+RECHECK: Topic = ("recheck", 0, "")
+
+
+def recheck() -> None:
+    """Someone's sign-ins ended, a membership changed, or the group did (its join code): each stream reads its
+    group and its person's sign-in and membership again at once (otherwise at its next check,
+    stream.CHECK_SECONDS), and ends if they may no longer see what it shows."""
+    changed(RECHECK, 0)
 
 
 def announce(changes: list[tuple[Topic, int]]) -> None:
     if not changes:
         return
-    doorbell.ring(changes)
+    if RECHECK in (topic for topic, _ in changes):
+        doorbell.ring_everyone(forget=False)
+    doorbell.ring([change for change in changes if change[0] != RECHECK])
     if is_postgresql():   # the other processes hear it through PostgreSQL (and this one again: harmless)
         try:
             with db.connection_context():
@@ -164,7 +176,9 @@ class Listener:
                     pause = 0.5
                     for notice in connection.notifies():
                         found = _parse(notice.payload)
-                        if found:
+                        if found and found[0] == RECHECK:
+                            doorbell.ring_everyone(forget=False)
+                        elif found:
                             doorbell.ring([found])
             except Exception:
                 log.warning("live updates: lost PostgreSQL's notifications; listening again", exc_info=True)

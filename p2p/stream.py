@@ -32,7 +32,7 @@ from werkzeug.exceptions import HTTPException
 from . import activity, live, permissions
 from .access import membership_or_404
 from .db import db
-from .models import Login, Membership
+from .models import Group, Login, Membership, User
 
 bp = Blueprint("stream", __name__)
 
@@ -112,24 +112,26 @@ def stream(group_id: int):
         return "", 204   # the screen polls instead
     live.listen(current_app._get_current_object())
     db.close()   # no connection held while waiting: each look opens one (from the pool, on PostgreSQL)
-    user, login_token = current_user._get_current_object(), session.get("login")
+    user, login_token, login_id = current_user._get_current_object(), session.get("login"), session.get("_user_id")
     app_activity = activity.of(current_app)
     gone = request.environ.get("waitress.client_disconnected", lambda: False)
 
     def still_allowed():
-        nonlocal membership
+        nonlocal group, membership
+        group = Group.get_or_none(Group.id == group.id) or group   # its join code may be new (the projector)
         membership = Membership.of(user, group)
-        login = Login.find(login_token, user.id)
-        if login is None or not permissions.is_member(membership):
+        login = Login.find(login_token, user.id)   # as web.load_user: the sign-in and its version still stand
+        if login is None or User.from_login_id(login_id) is None or not permissions.is_member(membership):
             return False
         app_activity.note(login, poll=True)   # seen, as a poll would have been: the page is open
         return True
 
     def events():
-        nonlocal membership
+        nonlocal group, membership
         try:
             yield f"retry: {RETRY_MS}\n" + _event("hello")
             rings, checked, check, first = live.doorbell.rings(group.id), time.monotonic(), True, True
+            rechecks = live.doorbell.rechecks
             while not gone():
                 if check and not still_allowed():
                     return   # removed, or signed out: the next poll or stream says so as a page would
@@ -154,9 +156,9 @@ def stream(group_id: int):
                 if new_rings == rings:
                     yield ": \n\n"   # heartbeat: a screen that has gone makes this write fail, and the stream end
                 rings, now = new_rings, time.monotonic()
-                check = now - checked >= CHECK_SECONDS
+                check = now - checked >= CHECK_SECONDS or rechecks != live.doorbell.rechecks
                 if check:
-                    checked = now
+                    checked, rechecks = now, live.doorbell.rechecks
         finally:
             budget().give_back()
             if not db.is_closed():

@@ -13,7 +13,7 @@ from datetime import timedelta
 from flask_login import UserMixin
 from peewee import BlobField, BooleanField, Case, CharField, DateTimeField, DoubleField, ForeignKeyField, IntegerField, fn
 
-from .. import crypto, passwords
+from .. import crypto, live, passwords
 from ..db import db
 from .base import FACILITATOR, JOIN_CODE_ALPHABET, NAME_MAX, PARTICIPANT, BaseModel, digest, name_key, normalise_name, utcnow
 
@@ -193,6 +193,7 @@ class User(UserMixin, BaseModel):
         self.sign_in_version += 1
         self.save()
         Login.end_all(self)
+        live.recheck()   # their open live pages stop at once
 
 
 class OneTimeToken(BaseModel):

@@ -9,7 +9,7 @@ from collections import Counter
 
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
-from .. import crypto
+from .. import crypto, live
 from ..db import checkpoint, db, for_update
 from .accounts import EarlierKey, User
 from .base import BaseModel, Live, utcnow
@@ -50,6 +50,8 @@ class Board(Live, BaseModel):
     def touch(cls, group) -> None:
         """Something every screen of the board shows changed outside it (a join code, who facilitates)."""
         cls.update(version=cls.version + 1).where(cls.group == group).execute()
+        live.recheck()   # streams read the group and their person's membership again
+        live.changed(("board", group.id, ""), cls.version_where(cls.group == group))
 
     @classmethod
     def for_group(cls, group: Group) -> Board:

@@ -132,6 +132,10 @@
     else { failures = 0; open(); }
   });
   window.addEventListener("pagehide", close);
+  // Off the network, a stream may look open for a while yet carry nothing: the pollers say so at once (and keep
+  // trying); back on it, a new stream brings what was missed.
+  window.addEventListener("offline", close);
+  window.addEventListener("online", function () { failures = 0; open(); });
 
   window.p2pLive = {streaming: function () { return streaming; }};
 

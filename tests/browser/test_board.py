@@ -293,9 +293,17 @@ def audited(room: Room, screen: Screen, state: str) -> None:
 
 
 def swapped(page: Page) -> Callable[[], bool]:
-    """Mark the list now; the returned function says whether a live update has replaced it since."""
-    page.evaluate("document.getElementById('board-list').dataset.before = 'yes'")
-    return lambda: page.evaluate("document.getElementById('board-list').dataset.before !== 'yes'")
+    """Count live updates from now; the returned function says whether one has reached the screen since: a poll's
+    answer (htmx swaps the list) or the stream's (static/js/live.js: only what changed on this screen)."""
+    page.evaluate("""() => {
+        window.liveUpdates = 0;
+        if (window.countingLiveUpdates) return;
+        window.countingLiveUpdates = true;
+        const counted = () => { window.liveUpdates += 1; };
+        document.addEventListener("p2p:updated", counted);
+        document.addEventListener("htmx:afterSwap", (event) => { if (event.detail.elt.id === "board-list") counted(); });
+    }""")
+    return lambda: page.evaluate("window.liveUpdates > 0")
 
 
 def wait_until(page: Page, condition: Callable[[], bool], message: str, ms: int = LIVE_MS) -> None:
@@ -504,9 +512,13 @@ def test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed(r
 
 def test_a_phone_whose_session_ended_logs_in_again_and_is_back_on_the_board(room):
     priya = room[NEWCOMER]
-    priya.page.wait_for_load_state("networkidle")
-    priya.page.context.clear_cookies()   # the session is gone (expired, or ended elsewhere)
-    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Log in", timeout=LIVE_MS)   # by her next poll
+    # Her session ends elsewhere: she logs out in another tab (which ends her sign-ins on every device).
+    elsewhere = priya.page.context.new_page()
+    elsewhere.goto(priya.page.url)
+    with elsewhere.expect_navigation():
+        elsewhere.get_by_role("button", name="Log out").click()
+    elsewhere.close()
+    expect(priya.page.get_by_role("heading", level=1)).to_have_text("Log in", timeout=LIVE_MS)   # by itself
     priya.page.get_by_label("Your name").fill(NEWCOMER)
     priya.page.get_by_label("Password", exact=True).fill(PASSWORD)
     priya.page.get_by_role("button", name="Log in").click()
