@@ -190,10 +190,22 @@ class Snapshot:
     earlier_counts: dict[int, EarlierCounts]       # for these and this round's: their latest earlier round's counts
     last_responders: int                           # how many people responded in the round before this one
     board: Board | None = None                     # the board's row at this version
-    # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html), and each live
-    # region's (screen_update): after a change, 50 phones need a few variants of each, not 50 renders of it.
+    # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html), each live
+    # region's (Follower), each kind of screen's shared view (board_state): after a change, 50 phones need a few
+    # variants of each, not 50 renders of it.
     fragments: dict = field(default_factory=dict)
-    views: dict = field(default_factory=dict)      # (view, facilitator, behaviours shown) -> shared_view
+    making: threading.RLock = field(default_factory=threading.RLock)
+
+    def made_once(self, key, make):
+        """What `make()` makes for `key` at this version: made once, however many screens ask for it at once
+        (after a change, a room's streams all do)."""
+        found = self.fragments.get(key)
+        if found is None:
+            with self.making:
+                found = self.fragments.get(key)
+                if found is None:
+                    found = self.fragments[key] = make()
+        return found
 
 
 # Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
@@ -210,13 +222,10 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     chosen = state["mine"].get(proposal.id)
     key = (state["view"], state["facilitator"], proposal.id in state["own"],
            (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), proposal.id)
-    fragments = state["shared"].fragments
-    if key not in fragments:
-        template = current_app.jinja_env.get_template("board/_proposal.html")
-        fragments[key] = Markup(template.render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN},
-                                                proposal=proposal, current_user=current_user,
-                                                csrf_token=lambda: CSRF_STAND_IN))
-    return fragments[key]
+    template = current_app.jinja_env.get_template("board/_proposal.html")
+    return state["shared"].made_once(key, lambda: Markup(template.render(
+        **{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN}, proposal=proposal, current_user=current_user,
+        csrf_token=lambda: CSRF_STAND_IN)))
 
 
 def render_board(template: str, **state) -> str:
@@ -344,10 +353,8 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
         proposals = shared.proposals
     else:
         proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
-    key = (view, facilitator, tuple(p.id for p in proposals))
-    common = shared.views.get(key)
-    if common is None:
-        common = shared.views[key] = shared_view(shared, board, view, facilitator, proposals)
+    common = shared.made_once(("view", view, facilitator, tuple(p.id for p in proposals)),
+                              lambda: shared_view(shared, board, view, facilitator, proposals))
     mine = my_responses(screen, proposals, shared.merges, common["responses"], board.round)
     return {**common, "board": board, "group": group, "mine": mine, "own": own,
             "i_committed": any(c.user_id == me for c in shared.committed),
@@ -551,13 +558,9 @@ class Follower:
         shown = tuple(p.id for p in state["proposals"])
 
         def region(template: str, *key, **more) -> str:   # shared: stand-ins for the form token and keys
-            key = (template, view, facilitator, *key)
-            found = shared.fragments.get(key)
-            if found is None:
-                found = shared.fragments[key] = render_template(
-                    template, **{**state, **more, "oob": True, "csrf_token": lambda: CSRF_STAND_IN,
-                                 "request_key_stand_in": REQUEST_KEY_STAND_IN})
-            return found
+            return shared.made_once((template, view, facilitator, *key), lambda: render_template(
+                template, **{**state, **more, "oob": True, "csrf_token": lambda: CSRF_STAND_IN,
+                             "request_key_stand_in": REQUEST_KEY_STAND_IN}))
 
         regions = [("board-announce", region("board/_announce.html", shown, tuple(self.was.items()))),
                    ("board-poller", region("board/_poller.html", shown))]

@@ -7,11 +7,17 @@ import threading
 from urllib.parse import quote
 
 import pytest
-from conftest import post, text
-
-from p2p.models import Board, Membership, Proposal
-
+from conftest import PASSWORD, post, text
 from test_board import board_url, propose, respond, settings
+
+from p2p.models import Membership, Proposal, User
+
+
+@pytest.fixture(autouse=True)
+def quick_heartbeat(monkeypatch):
+    """Streams' heartbeats (and so their loops) every 0.2 s: a closed stream's thread ends soon."""
+    import p2p.stream
+    monkeypatch.setattr(p2p.stream, "HEARTBEAT_SECONDS", 0.2)
 
 
 def open_stream(client, room, *feeds):
@@ -75,9 +81,140 @@ def test_a_stream_says_hello_then_sends_what_changed_since_the_version_its_page_
     events.close()
 
 
-@pytest.fixture(autouse=True)
-def quick_heartbeat(monkeypatch):
-    import p2p.stream
-    monkeypatch.setattr(p2p.stream, "HEARTBEAT_SECONDS", 0.2)
 
 
+def following(client, room):
+    """A screen on the board, following it: its page, then its stream (hello read)."""
+    events = open_stream(client, room, poller(text(client.get(board_url(room)))))
+    events.next("hello")
+    return events
+
+
+def test_a_new_behaviour_is_added_to_the_end_of_the_list_and_announced_nothing_else_of_the_list_sent(room, as_user):
+    alice, bob = as_user(room.alice), as_user(room.bob)
+    propose(alice, room, "Be on time")
+    events = following(bob, room)
+    propose(alice, room, "Phones on silent")
+    update = events.next()
+    assert 'data-hx-swap-oob="beforeend:#part-0-1"' in update and "Phones on silent" in update
+    assert "Be on time" not in update and 'id="board-list"' not in update
+    assert "New behaviour: Phones on silent" in update
+    events.close()
+
+
+def test_a_response_sends_only_the_behaviour_it_changed_and_each_person_their_own_choice(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    propose(alice, room, "Be on time")
+    propose(bob, room, "Phones on silent")
+    settings(fran, room, "phase:respond")
+    settings(fran, room, "tallies-on")
+    first, second = Proposal.get(Proposal.text == "Be on time"), Proposal.get(Proposal.text == "Phones on silent")
+    alices, bobs = following(alice, room), following(bob, room)
+    respond(alice, room, first, "agree", htmx=True)
+    for events, mine in ((alices, True), (bobs, False)):
+        update = events.next()
+        assert f'id="proposal-{first.id}"' in update and "Agree 1 · Unsure 0 · Object 0" in update
+        assert f'id="proposal-{second.id}"' not in update   # unchanged: not sent
+        assert bool(re.search(rf'id="respond-{first.id}-agree"[^>]*aria-pressed="true"', update)) is mine
+        assert "csrf-" not in update and "key-" not in update   # each screen's own form token, never a stand-in
+    alices.close()
+    bobs.close()
+
+
+def test_an_anonymous_proposal_is_its_authors_only_on_their_own_stream(room, as_user):
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    streams = {name: following(client, room) for name, client in (("alice", alice), ("bob", bob), ("fran", fran))}
+    propose(alice, room, "Be on time")
+    for name, events in streams.items():
+        update = events.next()
+        assert "Be on time" in update and "Alice" not in update
+        assert ("Your proposal" in update) is (name == "alice")
+        events.close()
+
+
+def test_each_change_is_rendered_once_per_kind_of_screen_whoever_follows_it(room, as_user, monkeypatch):
+    import p2p.board
+    people = [as_user(room.alice), as_user(room.bob)]
+    for n in range(3):
+        person = User.create_account(f"Person {n}", PASSWORD)
+        Membership.join(person, room.group)
+        people.append(as_user(person))
+    propose(people[0], room, "Be on time")
+    streams = [following(client, room) for client in people]
+    rendered = []
+    real = p2p.board.render_template
+    monkeypatch.setattr(p2p.board, "render_template", lambda name, **kw: rendered.append(name) or real(name, **kw))
+    propose(people[1], room, "Phones on silent")
+    updates = [events.next() for events in streams]
+    assert all("Phones on silent" in update for update in updates)
+    assert rendered.count("board/_phase.html") == 1, rendered   # five screens, one render of what they share
+    for events in streams:
+        events.close()
+
+
+def test_a_screen_back_after_a_drop_gets_what_it_missed_whole_and_nothing_twice(room, as_user):
+    alice, bob = as_user(room.alice), as_user(room.bob)
+    propose(alice, room, "Be on time")
+    page = text(bob.get(board_url(room)))   # then the Wi-Fi drops; meanwhile two more arrive
+    propose(alice, room, "Phones on silent")
+    propose(alice, room, "Listen without judging")
+    events = open_stream(bob, room, poller(page))   # live.js opens a new stream with the poller's address
+    events.next("hello")
+    update = events.next()
+    assert update.count('id="board-list"') == 1
+    for words in ("Be on time", "Phones on silent", "Listen without judging"):
+        assert update.count(f">{words}</p>") == 1
+    assert "2 new behaviours." in update
+    events.close()
+
+
+def test_a_stream_ends_when_its_person_is_removed_or_logs_out(room, as_user):
+    bob, alice = as_user(room.bob), as_user(room.alice)
+    for ending in ("removed", "logged out"):
+        events = following(bob if ending == "removed" else alice, room)
+        if ending == "removed":
+            Membership.of(room.bob, room.group).delete_instance()
+            room.bob.end_sign_ins()   # as removing a member does (groups.remove_member)
+        else:
+            post(alice, "/logout", token_from="/")
+        events.thread.join(timeout=5)
+        assert not events.thread.is_alive(), f"the stream went on after its person was {ending}"
+
+
+def test_streams_beyond_the_budget_are_told_to_poll(app, room, as_user):
+    bob = as_user(room.bob)
+    app.extensions["p2p.streams"].most = 0
+    events = open_stream(bob, room, poller(text(bob.get(board_url(room)))))
+    assert events.status == 204
+
+
+@pytest.mark.parametrize("feed", ["/groups/{other}/board/live?v=1", "/groups/{group}/nowhere", "/elsewhere",
+                                  "/groups/{group}/board/projector?v=1", "", "http://evil.example/x"])
+def test_a_feed_that_is_not_this_groups_live_region_is_refused(room, as_user, feed):
+    bob = as_user(room.bob)
+    events = open_stream(bob, room, feed.format(group=room.group.id, other=room.other_group.id))
+    assert events.status == 400
+
+
+def test_the_projector_feed_is_the_facilitators_only(room, as_user):
+    bob = as_user(room.bob)
+    events = open_stream(bob, room, f"/groups/{room.group.id}/board/live?v=1&view=projector")
+    assert events.status == 404
+    assert open_stream(as_user(room.outsider), room, f"/groups/{room.group.id}/board/live?v=1").status == 404
+
+
+def test_the_timer_and_a_discussion_come_on_the_same_stream(app, room, as_user):
+    from p2p.models import Group
+    Group.update(programme="peer-support-training").where(Group.id == room.group.id).execute()
+    bob, fran = as_user(room.bob), as_user(room.facilitator)
+    discussion = f"/groups/{room.group.id}/discuss/course/positive-risk-taking-and-boundaries/boundaries/scenario-1"
+    page = text(bob.get(discussion))
+    feeds = [re.search(rf'data-live-feed="{kind}"[^>]*data-(?:hx-get|poll)="([^"]+)"', page).group(1).replace("&amp;", "&")
+             for kind in ("discussion", "timer")]
+    events = open_stream(bob, room, *feeds)
+    events.next("hello")
+    post(fran, f"{discussion}/thoughts", {"text": "Ask first"}, token_from=discussion)
+    assert "Ask first" in events.next()
+    post(fran, f"/groups/{room.group.id}/timer", {"minutes": "5"}, token_from=f"/groups/{room.group.id}/run")
+    assert re.search(r'id="group-timer"[^>]*data-fresh="true"', events.next())
+    events.close()
