@@ -107,6 +107,31 @@ class Room:
         no_names_on_the_projector(self)
 
 
+# The story runs with each screen following its own stream (static/js/live.js), and its live part again with
+# polling forced: a server that holds no streams (LIVE_STREAMS 0), as when a proxy buffers them or the server's
+# budget of streams is used up, so every screen polls as it did before streams.
+POLLING_STORY = {"test_proposals_arrive_live_anonymous_named_and_hidden_until_reveal",
+                 "test_typing_a_proposal_while_others_arrive_keeps_the_text_and_the_focus",
+                 "test_a_phone_that_dropped_off_catches_up_by_itself_and_says_what_it_missed",
+                 "test_a_phone_whose_session_ended_logs_in_again_and_is_back_on_the_board"}
+
+
+@pytest.fixture(scope="module", params=["push", "polling"])
+def live_server(request, tmp_path_factory):
+    server = LiveServer(tmp_path_factory.mktemp("instance"))
+    if request.param == "polling":
+        server.env["P2P_LIVE_STREAMS"] = "0"
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(autouse=True)
+def _the_live_story_only_when_polling(request, live_server):
+    if live_server.env.get("P2P_LIVE_STREAMS") == "0" and request.node.originalname not in POLLING_STORY:
+        pytest.skip("with polling forced, the live part of the story only")
+
+
 @pytest.fixture(scope="module")
 def room(live_server, browser: Browser, browser_context_args) -> Room:
     demo = live_server.demo()

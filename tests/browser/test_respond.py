@@ -177,8 +177,11 @@ def test_one_thumb_responses_on_a_360px_phone(board):
     expect(answered(phone)).to_have_text("3 of 17 answered")
     assert as_the_server_has_it(phone, address, "Keep what is shared in the room") == ["agree"]
 
-    # A late tap: the facilitator moves on before this phone has heard (its polls find nothing new meanwhile).
+    # A late tap: the facilitator moves on before this phone has heard (its stream has dropped, and its polls
+    # find nothing new meanwhile).
     phone.route("**/board/live?*", lambda route: route.fulfill(status=204))
+    phone.route("**/stream?*", lambda route: route.fulfill(status=204))
+    phone.evaluate("window.dispatchEvent(new Event('offline'))")   # static/js/live.js lets its stream go
     facilitator_posts(staff, address, "/settings", action="phase:agree")
     late = choices(phone, "Ask before giving advice").get_by_role("button", name="Object", exact=True)
     with phone.expect_response(lambda r: r.request.method == "POST" and r.url.endswith("/respond")) as answer:
@@ -189,6 +192,7 @@ def test_one_thumb_responses_on_a_360px_phone(board):
                               "saved. Everything you chose before it is kept. OK")
     assert said.bounding_box()["y"] + said.bounding_box()["height"] <= PHONE["height"] + 0.5, "said out of view"
     phone.unroute("**/board/live?*")
+    phone.unroute("**/stream?*")
     expect(phone.get_by_role("heading", name="Now: Agree our code")).to_be_visible(timeout=5000)
     expect(said).to_be_visible()   # still said once the board has caught up
     expect(answered(phone)).to_be_hidden()
