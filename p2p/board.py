@@ -1,10 +1,11 @@
 """The code of behaviour board: the group proposes behaviours from their own devices, shapes them with the
 facilitator, and responds to each, live on every screen and on the projector.
 
-Live updates are polling with the board's version number (kept in the database, so several worker processes
-agree): a screen asks "anything after version N?" every 1.5 s and gets 204 No Content when nothing changed,
-which costs the server one indexed read. A change answers with the regions that show board state; the text box
-a person is typing in is never among them, and htmx puts focus back on a control with the same id.
+Live updates go by the board's version number (kept in the database, so several worker processes agree). Each
+screen follows the board through its stream (p2p/stream.py; Follower below), which sends it only what changed
+on it; without a stream, it polls ("anything after version N?", 204 No Content when nothing changed) and gets
+the live regions whole (`live`). The text box a person is typing in is never among them, and htmx puts focus
+back on a control with the same id.
 """
 
 from __future__ import annotations
