@@ -223,10 +223,9 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     chosen = state["mine"].get(proposal.id)
     key = (state["view"], state["facilitator"], proposal.id in state["own"],
            (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), proposal.id)
-    template = current_app.jinja_env.get_template("board/_proposal.html")
-    return state["shared"].made_once(key, lambda: Markup(template.render(
-        **{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN}, proposal=proposal, current_user=current_user,
-        csrf_token=lambda: CSRF_STAND_IN)))
+    return state["shared"].made_once(key, lambda: Markup(current_app.jinja_env.get_template(
+        "board/_proposal.html").render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN}, proposal=proposal,
+                                      current_user=current_user, csrf_token=lambda: CSRF_STAND_IN)))
 
 
 def render_board(template: str, **state) -> str:
@@ -308,6 +307,24 @@ class Screen:
         if self._later is None or self._later[0] != board.round_started_at:
             self._later = (board.round_started_at, board.responds_later(user_id))
         return self._later[1]
+
+
+_reading_boards: dict[int, threading.Lock] = {}
+
+
+def newest_snapshot(group, board_id: int | None, known: int) -> Snapshot | None:
+    """The board's snapshot at version `known` or newer: after a change, one of the room's streams reads the board
+    (and makes its snapshot) while the others wait for it, rather than each reading it for itself."""
+    cache = current_app.extensions.setdefault("p2p.board_snapshots", {})
+    found = cache.get(board_id)
+    if found is not None and found.version >= known:
+        return found
+    with _reading_boards.setdefault(group.id, threading.Lock()):
+        found = cache.get(board_id)
+        if found is not None and found.version >= known:
+            return found
+        board = Board.get_or_none(Board.group == group)
+        return snapshot(board) if board else None
 
 
 def settle_merged_responses(board: Board, shared: Snapshot, screen: Screen) -> bool:
@@ -520,12 +537,9 @@ class Follower:
         """What to send this screen now: the changes since it was last sent anything (None: nothing), worked out
         from the newest snapshot (at least version `known`). The first time, if its page shows the version it
         asks from, only what it shows is noted."""
-        shared = current_app.extensions.get("p2p.board_snapshots", {}).get(self.board_id)
-        if shared is None or shared.version < known:
-            board = Board.get_or_none(Board.group == group)
-            if board is None:
-                return None
-            shared = snapshot(board)
+        shared = newest_snapshot(group, self.board_id, known)
+        if shared is None:
+            return None
         self.board_id = shared.board.id
         if self.sent is not None and shared.version == self.version:
             return None   # (the first look only notes what the screen shows, if its page is up to date)
