@@ -222,6 +222,32 @@ def test_the_deploy_examples_match_the_settings_they_name():
     assert f"reverse_proxy 127.0.0.1:{DEFAULTS['PORT']}" in caddy
 
 
+def test_caddy_compresses_what_the_app_would_and_never_a_stream_or_an_answer_to_another_site():
+    """Caddy's gzip held a stream's events back (up to 3 s), and compressing an answer to another site's request
+    would undo the app's guard against BREACH (p2p/delivery.py)."""
+    from p2p.config import PROJECT_ROOT
+    from p2p.delivery import COMPRESSED_TYPES
+    caddy = (PROJECT_ROOT / "deploy" / "Caddyfile").read_text()
+    encode = re.search(r"^\s*encode (@\w+) gzip \{\n\s*match \{\n(.*?)\n\s*\}\n\s*\}$", caddy, re.M | re.S)
+    assert encode, "encode with a request matcher and a match block of its own (Caddy's default list has text/*)"
+    assert re.findall(r"header Content-Type (\S+)\*", encode.group(2)) == COMPRESSED_TYPES
+    assert f"{encode.group(1)} not header Sec-Fetch-Site cross-site" in caddy
+    assert "event-stream" not in encode.group(0) and len(re.findall(r"^\s*encode ", caddy, re.M)) == 1
+
+
+def test_the_units_gunicorn_workers_hold_every_stream_and_stop_in_time():
+    from p2p.config import DEFAULTS, PROJECT_ROOT
+    unit = (PROJECT_ROOT / "deploy" / "p2p.service").read_text()
+    gunicorn = re.search(r"^# ExecStart=\S+/gunicorn (.*)$", unit, re.M).group(1)
+    option = dict(re.findall(r"(--[a-z-]+) (\d+|\w+)", gunicorn))
+    assert option["--worker-class"] == "gthread"   # a sync worker would serve one screen's stream and nothing else
+    # Per worker, as `p2p serve` runs them: a thread for each stream and THREADS more for everything else.
+    assert int(option["--threads"]) == DEFAULTS["THREADS"] + DEFAULTS["LIVE_STREAMS"]
+    # Streams never end by themselves: a stop cuts them well before systemd would kill the service.
+    assert int(option["--graceful-timeout"]) < int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M).group(1)) / 2
+    assert re.search(r"^Environment=MALLOC_ARENA_MAX=2$", unit, re.M)
+
+
 def test_throttle_counters_keep_no_typed_text_and_are_forgotten(app, room, client, tmp_path):
     from p2p.models import Throttle
     for _ in range(2):   # a password typed into the name box, as once happened
