@@ -114,7 +114,7 @@ class Visitor:
     def follow(self, page: str) -> Stream:
         """The stream of a page this visitor has (its HTML), as static/js/live.js opens it in a browser: the page's
         live regions as its feeds."""
-        feeds = re.findall(r'data-live-feed="\w+" data-hx-get="([^"]+)"', page)
+        feeds = re.findall(r'data-live-feed="\w+" data-(?:hx-get|poll)="([^"]+)"', page)
         stream = re.search(r'data-live-stream="([^"]+)"', page).group(1)
         return Stream(self, stream + "?" + urlencode([("feed", feed) for feed in feeds]))
 
