@@ -759,6 +759,13 @@ def _shape_undo(group, proposal_id: int, action: str, **fields: str) -> tuple[st
 
 
 def _answer(group, membership, done: dict | None, anchor: str = "", view: str = "page"):
+    if is_fragment_request() and request.headers.get("P2P-Live") == "stream":
+        # The screen follows its stream (static/js/live.js), which brings the change as it brings everyone's:
+        # answered here with the board too, an update the stream had read before this change, arriving after
+        # this answer, would put the board as it was back for a moment.
+        response = Response(render_template("board/_answered.html", done=done))
+        response.headers["HX-Reswap"] = "none"
+        return response
     if is_fragment_request():
         return render_board("board/_live.html", **board_state(group, membership, view), done=done, answering=True)
     if done and done["problem"]:

@@ -25,12 +25,11 @@ from collections.abc import Callable
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
-from flask_login import current_user, login_required
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from . import activity, live, permissions
-from .access import membership_or_404
 from .db import db
 from .models import Group, Login, Membership, User
 
@@ -104,9 +103,13 @@ def _event(name: str, data: str = "", event_id: str | None = None) -> str:
 
 
 @bp.get("/groups/<int:group_id>/stream")
-@login_required
 def stream(group_id: int):
-    group, membership = membership_or_404(group_id)
+    # Signed out, or no longer in the group: nothing to stream (204, which a browser takes quietly), and the
+    # page's pollers get what their polls always got (the way to log in again, or "not found").
+    group = Group.get_or_none(Group.id == group_id) if current_user.is_authenticated else None
+    membership = Membership.of(current_user, group) if group else None
+    if not permissions.is_member(membership):
+        return "", 204
     followers = _followers(group, membership)
     if not budget().take():
         return "", 204   # the screen polls instead

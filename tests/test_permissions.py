@@ -71,7 +71,9 @@ ACCESS = {
     # The code of behaviour board: the group's members take part; its facilitators steer and project.
     "board.page": MEMBERS,
     "board.live": MEMBERS,
-    "stream.stream": MEMBERS,   # what each feed may show is checked as its poll checks it (tests/test_stream.py)
+    # What each feed may show is checked as its poll checks it (tests/test_stream.py). Anyone else is told
+    # nothing (204): a browser takes that quietly, and the page's pollers are answered as below.
+    "stream.stream": MEMBERS,
     "board.propose": MEMBERS,
     "board.respond": MEMBERS,
     "board.projector": GROUP_FACILITATORS,
@@ -198,6 +200,8 @@ def test_access(app, room, people, endpoint):
                         assert response.status_code != 404 or endpoint in (
                             "auth.setup", "groups.join_with_code", "workbook.delete_snapshot"), where
                         assert "/login?next" not in response.headers.get("Location", ""), where
+                    elif endpoint == "stream.stream":
+                        assert response.status_code == 204 and not response.headers.get("HX-Redirect"), where
                     elif persona == "anonymous":
                         if htmx:
                             assert response.status_code == 204, where

@@ -200,7 +200,8 @@ def test_the_projector_feed_is_the_facilitators_only(room, as_user):
     bob = as_user(room.bob)
     events = open_stream(bob, room, f"/groups/{room.group.id}/board/live?v=1&view=projector")
     assert events.status == 404
-    assert open_stream(as_user(room.outsider), room, f"/groups/{room.group.id}/board/live?v=1").status == 404
+    # Someone not in the group is told nothing (204): their page's polls are answered "not found".
+    assert open_stream(as_user(room.outsider), room, f"/groups/{room.group.id}/board/live?v=1").status == 204
 
 
 def test_the_timer_and_a_discussion_come_on_the_same_stream(app, room, as_user):

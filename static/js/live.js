@@ -116,6 +116,10 @@
   document.addEventListener("htmx:beforeRequest", function (event) {
     if (streaming && isFeed(event.detail.elt)) event.preventDefault();
   });
+  // This screen's own changes are brought by its stream too, in turn with everyone's (board._answer).
+  document.addEventListener("htmx:configRequest", function (event) {
+    if (streaming && !isFeed(event.detail.elt)) event.detail.headers["P2P-Live"] = "stream";
+  });
   document.addEventListener("htmx:beforeSend", function (event) {
     if (!isFeed(event.detail.elt)) busy += 1;
   });

@@ -271,6 +271,7 @@ def _late_tap(site: Site, page: Page) -> Response | None:
     find nothing new meanwhile): the board tells them, in place, and the list then catches up."""
     site.set_board("respond")
     page.route("**/board/live?*", lambda route: route.fulfill(status=204))
+    page.route("**/stream?*", lambda route: route.fulfill(status=204))   # no stream either (static/js/live.js)
     try:
         response = page.goto(site.places["board"])
         site.set_board("agree")
@@ -278,6 +279,7 @@ def _late_tap(site: Site, page: Page) -> Response | None:
         expect(page.get_by_role("status").filter(has_text="The group has moved on")).to_be_visible()
     finally:
         page.unroute("**/board/live?*")
+        page.unroute("**/stream?*")
     expect(page.get_by_role("heading", name="Now: Agree our code")).to_be_visible()
     return response
 
