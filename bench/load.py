@@ -1,18 +1,26 @@
-"""`make bench`: the real server under a room's load, driven by locust, and one table of figures.
+"""`make bench`: the real server under a room's load, and one table of figures.
 
-    make bench      (or: .venv/bin/python -m bench [--seconds 20] [--people 50] [--only joins,board,…])
+    make bench      (or: .venv/bin/python -m bench [--seconds 15] [--people 150] [--groups 5] [--only room,idle,…])
 
-One server (`p2p serve` on loopback, a fresh instance), one run, in this order:
+One server (`p2p serve` on loopback, a fresh instance whose groups and people have real passwords), one run, in
+this order (each a step --only can pick):
   1. start-up: from starting the process until it accepts connections;
-  2. 30 people log in, arriving evenly over 5 s (one Argon2id derivation each): until the last is in;
-     then 12 people join the group at the same moment, from the QR code's link to the board (joins);
-  3. the live board: 50 participants whose screens poll every 1.5 s, proposing (then, after the facilitator
-     moves the board on and shows the counts, responding); propagation is the time from a write's answer to the
-     moment the last of the 50 screens shows it; server latency is every board request's, as the client saw it;
-  4. workbook autosave: 50 participants typing, each saving every 1–2 s what static/js/autosave.js sends;
-  5. throughput with 8 clients that never wait: the bare route, the live endpoint answering "nothing new" (204)
+  2. logins: 30 people log in, arriving evenly over 5 s (one Argon2id derivation each): until the last is in;
+     joins: 12 people join the first group at the same moment, from the QR code's link to the board;
+  3. twelve: a room of 12 (one group, with its facilitator's screen and the projector) proposing, then responding
+     with the counts shown, once with today's polling forced and once pushed (bench/room.py), side by side;
+  4. room: 150 participants in 5 groups of 30, each group with its facilitator's screen and projector, all
+     writing the same way, pushed;
+  5. autosave: those 150 typing in their workbooks, each saving every 1–2 s what static/js/autosave.js sends,
+     while every screen of the room stays open;
+  6. idle: the room's screens open and nobody writing: the server's CPU and the requests a screen makes, pushed
+     and then with today's polling;
+  7. throughput with 8 clients that never wait: the bare route, the live endpoint answering "nothing new" (204)
      and a workbook session page with answers, taking turns in short windows; ratios to the bare route;
-  6. the server's resident memory.
+  8. pages: the heaviest page a participant opens, as transferred on a first visit, and a repeat visit's requests;
+  9. the server's resident memory; then
+ 10. postgres: the room again on gunicorn (3 gthread workers) and a throwaway PostgreSQL server (skipped, with a
+     note, when PostgreSQL's server programs are not installed).
 With P2P_BENCH_JSON=path, the figures are also written there as one JSON object (bench/report.py's KEYS).
 """
 
@@ -31,29 +39,26 @@ from urllib.parse import urlencode
 
 import gevent
 from gevent.event import Event
-from locust import FastHttpUser, between, constant, constant_pacing, task
+from locust import FastHttpUser, constant, task
 from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
-from bench import report
-from bench.server import FACILITATOR_NAME, PASSWORD, running_server
+from bench import pages, parse, report
+from bench.room import FORM, TIMER_SECONDS, People, Room, generator_cpu, log_in
+from bench.server import FACILITATOR_NAME, GUNICORN_WORKERS, PASSWORD, postgresql_missing, running_server, throwaway_postgresql
 
-POLL_SECONDS = 1.5               # what templates/board/_poller.html asks every screen to do
 SESSION_PAGE = "modules/module-1/sessions/session-1"
+STORY_PAGE = "modules/preparing/sessions/personal-recovery-story"
 SESSION_PLACES = ["p2p/module-1/session-1/positive-about-p2p", "p2p/module-1/session-1/anything-challenging",
                   "p2p/module-1/session-1/behaviours-help-you-feel-safe",
                   "p2p/module-1/session-1/behaviours-you-can-demonstrate"]
-TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 LIVE_VERSION = re.compile(r"board/live\?v=(\d+)")
-PROPOSAL_TEXT = re.compile(r'class="proposal__text">([^<]+)<')
-PROPOSAL_ID = re.compile(r'id="proposal-(\d+)"')
-TALLY = re.compile(r"Agree (\d+) · Unsure (\d+) · Object (\d+)")
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 WORDS = "listen gently and speak from your own experience without advice or judgement today".split()
+TWELVE = 12
 
 
 class Recorder:
-    """Every request locust makes: (name, finished at, milliseconds, error or None)."""
+    """Every request made: (name, finished at, milliseconds, error or None)."""
 
     def __init__(self):
         self.samples: list[tuple[str, float, float, str | None]] = []
@@ -65,22 +70,9 @@ class Recorder:
     def times(self, names, since=0.0, until=float("inf")) -> list[float]:
         return [ms for name, at, ms, _ in self.samples if name in names and since <= at <= until]
 
-    def errors(self, names=None) -> list[str]:
-        return [error for name, _, _, error in self.samples if error and (names is None or name in names)]
-
-
-def log_in(client: FastHttpSession, name: str) -> str:
-    """As a person at the login form: the page, then name and password; returns the CSRF token htmx sends."""
-    page = client.get("/login", name="login page").text or ""
-    found = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    with client.post("/login", name="login", headers=FORM, catch_response=True,
-                     data=urlencode({"csrf_token": found.group(1) if found else "", "name": name,
-                                     "password": PASSWORD})) as response:
-        token = TOKEN.search(response.text or "")
-        if f"Hello, {name}" not in (response.text or "") or not token:
-            response.failure("not signed in")
-            return ""
-    return token.group(1)
+    def errors(self, names=None, since=0.0, until=float("inf")) -> list[str]:
+        return [error for name, at, _, error in self.samples
+                if error and (names is None or name in names) and since <= at <= until]
 
 
 def run_users(base: str, user_class, count: int, spawn_rate: float, recorder: Recorder) -> Environment:
@@ -100,10 +92,10 @@ def wait_for(condition, timeout: float, what: str) -> None:
 
 
 class Crowd:
-    """What a scenario's users share: who they are, when to start, and what they saw."""
+    """What a scenario's locust users share: who they are, when to start."""
 
-    def __init__(self, names, group_id):
-        self.names, self.group_id = names, group_id
+    def __init__(self, names):
+        self.names = names
         self.numbers = itertools.count()
         self.ready = 0
         self.go = Event()
@@ -114,7 +106,7 @@ class Crowd:
 
 
 def logins(server, recorder: Recorder, people: int, within: float) -> float:
-    crowd = Crowd(server.names[:people], server.group_id)
+    crowd = Crowd(server.names[:people])
     done: list[float] = []
 
     class Arriving(FastHttpUser):
@@ -144,18 +136,13 @@ ON_THE_BOARD = "<h1>Our code of behaviour</h1>"
 CARD_FORM = re.compile(r'<form method="post" action="/account/recovery-code"')
 
 
-def _form_field(page: str, name: str) -> str:
-    found = re.search(rf'name="{name}" value="([^"]*)"', page)
-    return found.group(1) if found else ""
-
-
 def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list[str]]:
     """`people` scan the projector's QR code at the same moment (the join link, with the code in it), each with a
     phone of their own (a cookie jar), and do what each screen asks until they are on the board: fill in the join
     form (name and password, and the password again if the form asks for it), press "I have written it down" if a
     recovery card comes in between, open the board from the group page if they land there. The facilitator has the
     board open first, as in the room. The time is from the scan until the last of them sees the board."""
-    board_path = f"/groups/{server.group_id}/board"
+    board_path = f"/groups/{server.first.id}/board"
     facilitator = FastHttpSession(server.base, recorder_event(recorder), user=None)
     log_in(facilitator, FACILITATOR_NAME)
     facilitator.get(board_path, name="board page")
@@ -165,12 +152,12 @@ def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list
         phone = FastHttpSession(server.base, recorder_event(recorder), user=None)
         go.wait()
         began, screens = time.perf_counter(), 1
-        page = phone.get(f"/join/{server.join_code}", name="join page").text or ""
-        fields = {"csrf_token": _form_field(page, "csrf_token"), "request_key": _form_field(page, "request_key"),
+        page = phone.get(f"/join/{server.first.join_code}", name="join page").text or ""
+        fields = {"csrf_token": parse.form_field(page, "csrf_token"), "request_key": parse.form_field(page, "request_key"),
                   "name": f"Joiner {n}", "password": PASSWORD}
         if 'name="confirm"' in page:
             fields["confirm"] = PASSWORD
-        response = phone.post(f"/join/{server.join_code}", name="join", headers=FORM, data=urlencode(fields))
+        response = phone.post(f"/join/{server.first.join_code}", name="join", headers=FORM, data=urlencode(fields))
         page, screens = response.text or "", screens + 1
         for _ in range(4):
             if ON_THE_BOARD in page:
@@ -178,7 +165,7 @@ def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list
                 return
             if CARD_FORM.search(page):
                 page = phone.post("/account/recovery-code", name="recovery card", headers=FORM, data=urlencode(
-                    {"csrf_token": _form_field(page, "csrf_token"), "next": _form_field(page, "next")})).text or ""
+                    {"csrf_token": parse.form_field(page, "csrf_token"), "next": parse.form_field(page, "next")})).text or ""
             else:
                 page = phone.get(board_path, name="board page").text or ""
             screens += 1
@@ -209,199 +196,118 @@ def recorder_event(recorder: Recorder):
 
 
 # ---------------------------------------------------------------------------------------------------
-# 3. The live board
+# 3. A room of twelve, polled and pushed; 4. the room of 150, pushed
 
 
-class BoardRoom(Crowd):
-    def __init__(self, names, group_id):
-        super().__init__(names, group_id)
-        self.phase = "propose"
-        self.writing = False
-        self.written: dict[str, float] = {}                  # proposal text -> when its POST returned
-        self.seen: dict[str, dict[int, float]] = defaultdict(dict)  # text -> screen -> first shown
-        self.responded: list[float] = []                     # when each response POST returned, in order
-        self.totals_seen: dict[int, list[float]] = defaultdict(list)  # screen -> [when it first showed k+1 responses]
-        self.proposals = 0
+def twelve(server, people: People, recorder: Recorder, seconds: float) -> tuple[dict, list[str], dict]:
+    """One group of 12 (its facilitator's screen and the projector too), today's polling forced, then the same
+    people in a group of their own, pushed. Returns the figures, the notes, and the two runs for the ratio line."""
+    figures, notes, runs = {}, [], {}
+    for transport, label, prefix in (("poll", "twelve, polling", "board"), ("push", "twelve, push", "board_push")):
+        room = Room(server, people, [server.groups[label]], transport, recorder)
+        problems = room.open()
+        try:
+            run = room.write(seconds)
+        finally:
+            room.close()
+        runs[transport] = run
+        figures.update(run.figures(prefix))
+        notes += [run.note(f"room of {TWELVE}, {'pushed' if transport == 'push' else 'polling'}", transport)]
+        notes += [f"  {problem}" for problem in problems + run.errors[:5]]
+    return figures, notes, runs
 
 
-def board(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
-    room = BoardRoom(server.names, server.group_id)
-    path = f"/groups/{room.group_id}/board"
+def big_room(server, people: People, recorder: Recorder, transport: str = "push") -> tuple[Room, list[str]]:
+    room = Room(server, people, [server.groups[label] for label in server.rooms], transport, recorder)
+    return room, room.open()
 
-    class Screen(FastHttpUser):
-        wait_time = constant_pacing(POLL_SECONDS)
 
-        def on_start(self):
-            self.me = next(room.numbers)
-            self.token = log_in(self.client, room.names[self.me])
-            self.version, self.ids, self.answered = 0, [], set()
-            room.ready += 1
-            room.go.wait()
-            gevent.sleep(random.uniform(0, POLL_SECONDS))   # screens poll out of step, as in a real room
-            self.next_write = time.perf_counter() + random.uniform(1, 6)
-
-        @task
-        def poll(self):
-            response = self.client.get(f"{path}/live?v={self.version}", name="board live",
-                                       headers={"HX-Request": "true"})
-            now = time.perf_counter()
-            if response.status_code == 200:
-                body = response.text or ""
-                found = LIVE_VERSION.search(body)
-                self.version = int(found.group(1)) if found else 0
-                self.ids = PROPOSAL_ID.findall(body)
-                for text in PROPOSAL_TEXT.findall(body):
-                    room.seen[text].setdefault(self.me, now)
-                total = sum(int(n) for t in TALLY.findall(body) for n in t)
-                shown = room.totals_seen[self.me]
-                shown.extend([now] * (total - len(shown)))
-            if room.writing and now >= self.next_write:
-                self.write()
-                self.next_write = now + random.uniform(4, 8)
-
-        def write(self):
-            headers = {**FORM, "HX-Request": "true", "X-CSRFToken": self.token}
-            if room.phase == "propose":
-                text = f"Behaviour {self.me}-{random.randrange(10**9)}"
-                self.client.post(f"{path}/proposals", name="board propose", headers=headers,
-                                 data=urlencode({"text": text}))
-                room.written[text] = time.perf_counter()
-            else:
-                choices = [i for i in self.ids if i not in self.answered]
-                if not choices:
-                    return
-                proposal = random.choice(choices)
-                self.answered.add(proposal)
-                response = self.client.post(f"{path}/proposals/{proposal}/respond", name="board respond",
-                                            headers=headers,
-                                            data=urlencode({"kind": random.choice(["agree", "unsure", "object"])}))
-                if response.status_code == 204:
-                    room.responded.append(time.perf_counter())
-
-    env = run_users(server.base, Screen, len(room.names), 10, recorder)
-    wait_for(lambda: room.ready == len(room.names), 180, "the board's participants to log in")
-    facilitator = FastHttpSession(server.base, env.events.request, user=None)
-    token = log_in(facilitator, FACILITATOR_NAME)
-
-    def facilitate(action):
-        facilitator.post(f"{path}/settings", name="board settings", headers=FORM,
-                         data=urlencode({"csrf_token": token, "action": action}))
-
-    def everywhere() -> bool:
-        return (all(len(room.seen.get(text, ())) == len(room.names) for text in list(room.written))
-                and all(len(room.totals_seen[s]) >= len(room.responded) for s in range(len(room.names))))
-
-    def catch_up():   # a write still unseen after 30 s counts as an error below
-        end = time.perf_counter() + 30
-        gevent.sleep(2 * POLL_SECONDS)
-        while not everywhere() and time.perf_counter() < end:
-            gevent.sleep(0.25)
-
-    began, cpu = time.perf_counter(), server.cpu_seconds()
-    room.go.set()
-    gevent.sleep(POLL_SECONDS)
-    room.writing = True
-    gevent.sleep(seconds)
-    room.writing = False
-    catch_up()                                   # every screen shows every proposal before the board moves on
-    facilitate("phase:respond")
-    facilitate("tallies-on")                     # counts shown: each response changes what every screen shows
-    room.phase = "respond"
-    gevent.sleep(2 * POLL_SECONDS)
-    room.writing = True
-    gevent.sleep(seconds)
-    room.writing = False
-    catch_up()
-    ended, cpu = time.perf_counter(), server.cpu_seconds() - cpu
-    env.runner.quit()
-
-    screens = range(len(room.names))
-    delays, unseen = [], 0
-    for text, written in room.written.items():   # a proposal: when the last screen first showed its text
-        shown = room.seen.get(text, {})
-        if len(shown) < len(room.names):
-            unseen += 1
-        else:
-            delays.append(max(0.0, max(shown.values()) - written))
-    for k, written in enumerate(room.responded):  # the k-th response: when the last screen counted k+1
-        firsts = [room.totals_seen[s][k] for s in screens if len(room.totals_seen[s]) > k]
-        if len(firsts) < len(room.names):
-            unseen += 1
-        else:
-            delays.append(max(0.0, max(firsts) - written))
-    names = {"board live", "board propose", "board respond"}
-    latencies = recorder.times(names, began, ended)
-    errors = recorder.errors(names | {"login", "login page", "board settings"})
-    figures = {"board_propagation_p50_ms": report.percentile(delays, 0.50) * 1000,
-               "board_propagation_p95_ms": report.percentile(delays, 0.95) * 1000,
-               "board_server_p95_ms": report.percentile(latencies, 0.95),
-               "board_errors": len(errors) + unseen}
-    live = recorder.times({"board live"}, began, ended)
-    notes = [f"board: {len(room.written)} proposals, then {len(room.responded)} responses, by {len(room.names)} "
-             f"people over 2 × {seconds:g} s; {len(latencies)} requests, live p50/p95 "
-             f"{report.percentile(live, .5):.0f}/{report.percentile(live, .95):.0f} ms, server CPU "
-             f"{cpu * 1000 / max(1, len(latencies)):.1f} ms a request"
-             + (f"; {unseen} writes never reached every screen" if unseen else "")]
-    return figures, notes + [f"  {e}" for e in errors[:5]]
+def room_run(room: Room, seconds: float, prefix: str, what: str) -> tuple[dict, list[str], object]:
+    run = room.write(seconds)
+    figures = run.figures(prefix)
+    figures[f"{prefix}_propagation_p50_ms"] = figures[f"{prefix}_propagation_p50_ms"]
+    return figures, [run.note(what, room.transport)] + [f"  {e}" for e in run.errors[:5]], run
 
 
 # ---------------------------------------------------------------------------------------------------
-# 4. Workbook autosave
+# 5. Workbook autosave, while the room's screens stay open
 
 
-def autosave(server, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
-    crowd = Crowd(server.names, server.group_id)
-    page = f"/groups/{crowd.group_id}/{SESSION_PAGE}"
+def autosave(server, room: Room, recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
+    """Everyone in the room types in session 1's answers, each saving every 1–2 s, with their phone's session (the
+    board's screens stay open all the while)."""
+    people = room.people
+    go, ready = Event(), []
 
-    class Typing(FastHttpUser):
-        wait_time = between(1, 2)   # a pause in typing, as autosave.js sees it
-
-        def on_start(self):
-            self.me = next(crowd.numbers)
-            log_in(self.client, crowd.names[self.me])
-            body = self.client.get(page, name="workbook page").text or ""
-            found = TOKEN.search(body)
-            self.token = found.group(1) if found else ""
-            self.place = SESSION_PLACES[self.me % len(SESSION_PLACES)]
-            self.revision, self.text = "", ""
-            crowd.ready += 1
-            crowd.go.wait()
-
-        @task
-        def save(self):
-            self.text += " " + " ".join(random.choices(WORDS, k=random.randint(1, 4)))
-            with self.client.post("/workbook/save", name="workbook save", catch_response=True,
-                                  headers={**FORM, "X-CSRFToken": self.token, "Accept": "application/json"},
-                                  data=urlencode({"place": self.place, "value": self.text.strip(),
-                                                  "revision": self.revision})) as response:
+    def typist(name: str, group_id: int, n: int) -> None:
+        client = people.session(name)
+        page = client.get(f"/groups/{group_id}/{SESSION_PAGE}", name="workbook page").text or ""
+        token = parse.TOKEN.search(page)
+        token = token.group(1) if token else people.token(name)
+        place, revision, text = SESSION_PLACES[n % len(SESSION_PLACES)], "", ""
+        ready.append(name)
+        go.wait()
+        gevent.sleep(random.uniform(0, 2))
+        while True:
+            text += " " + " ".join(random.choices(WORDS, k=random.randint(1, 4)))
+            with client.post("/workbook/save", name="workbook save", catch_response=True,
+                             headers={**FORM, "X-CSRFToken": token, "Accept": "application/json"},
+                             data=urlencode({"place": place, "value": text.strip(), "revision": revision})) as response:
                 data = response.json() if response.status_code == 200 else {}
                 if response.status_code != 200 or data.get("problem") or data.get("conflict"):
                     response.failure(f"status {response.status_code} {data}")
-                    return
-                self.revision = str(data["revision"])
+                else:
+                    revision = str(data["revision"])
+            gevent.sleep(random.uniform(1, 2))   # a pause in typing, as autosave.js sees it
 
-    env = run_users(server.base, Typing, len(crowd.names), 10, recorder)
-    wait_for(lambda: crowd.ready == len(crowd.names), 180, "the typists to log in")
+    typists = [gevent.spawn(typist, name, board.group.id, n)
+               for board in room.boards for n, name in enumerate(board.group.names)]
+    wait_for(lambda: len(ready) == len(typists), 180, "the typists to open their workbooks")
     began, cpu = time.perf_counter(), server.cpu_seconds()
-    crowd.go.set()
+    go.set()
     gevent.sleep(seconds)
     ended, cpu = time.perf_counter(), server.cpu_seconds() - cpu
-    env.runner.quit()
+    gevent.killall(typists, timeout=10)
     latencies = recorder.times({"workbook save"}, began, ended)
-    errors = recorder.errors({"workbook save", "workbook page", "login", "login page"})
+    errors = recorder.errors({"workbook save", "workbook page"})
     return ({"autosave_p95_ms": report.percentile(latencies, 0.95), "autosave_errors": len(errors)},
-            [f"autosave: {len(latencies)} saves by {len(crowd.names)} people over {seconds:g} s, p50 "
-             f"{report.percentile(latencies, .5):.0f} ms, server CPU {cpu * 1000 / max(1, len(latencies)):.1f} ms a save"]
+            [f"autosave: {len(latencies)} saves by {len(typists)} people over {seconds:g} s with the room's "
+             f"{len(room.screens)} screens open, p50 {report.percentile(latencies, .5):.0f} ms, server CPU "
+             f"{cpu * 1000 / max(1, len(latencies)):.1f} ms a save"]
             + [f"  {e}" for e in errors[:5]])
 
 
 # ---------------------------------------------------------------------------------------------------
-# 5. Throughput against the bare route
+# 6. Idle: screens open, nobody writing
+
+
+def idle(server, room: Room, recorder: Recorder, seconds: float, polled_seconds: float) -> tuple[dict, list[str]]:
+    """The pushed room's screens open and nobody writing, for `seconds`; then the same screens polling, as today,
+    for `polled_seconds`."""
+    cpu, requests, mine = room.idle(seconds)
+    room.close()
+    polled, problems = big_room(server, room.people, recorder, "poll")
+    try:
+        gevent.sleep(2 * TIMER_SECONDS)     # every screen has started polling, out of step
+        polled_cpu, polled_requests, polled_mine = polled.idle(polled_seconds)
+    finally:
+        polled.close()
+    screens = len(room.screens)
+    return ({"idle_cpu_percent": cpu, "idle_requests_per_screen_second": requests,
+             "idle_polling_cpu_percent": polled_cpu},
+            [f"idle: {screens} screens open, nobody writing: pushed {cpu:.1f}% of a core, {requests:.2f} requests "
+             f"a screen a second ({seconds:g} s; load generator {mine:.0f}%); polling {polled_cpu:.0f}%, "
+             f"{polled_requests:.2f} requests a screen a second ({polled_seconds:g} s; load generator "
+             f"{polled_mine:.0f}%)"] + [f"  {problem}" for problem in problems])
+
+
+# ---------------------------------------------------------------------------------------------------
+# 7. Throughput against the bare route
 
 
 def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> tuple[dict, list[str]]:
-    crowd = Crowd(server.names, server.group_id)
-    live = f"/groups/{crowd.group_id}/board/live"
+    crowd = Crowd(server.first.names)
+    live = f"/groups/{server.first.id}/board/live"
     target = {"name": "", "path": "", "headers": {}}
 
     class Hammer(FastHttpUser):
@@ -436,7 +342,7 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
     version = LIVE_VERSION.search(probe.get(live, name="probe", headers={"HX-Request": "true"}).text or "")
     routes = [("bare", "/healthz", {}),
               ("live", f"{live}?v={version.group(1) if version else 0}", {"HX-Request": "true"}),
-              ("workbook", f"/groups/{crowd.group_id}/{SESSION_PAGE}", {}),
+              ("workbook", f"/groups/{server.first.id}/{SESSION_PAGE}", {}),
               ("live, full answer", f"{live}?v=0", {"HX-Request": "true"})]
     crowd.go.set()
     # The routes take turns in short windows, three rounds, so a change in the machine's other load during the
@@ -465,15 +371,153 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
 
 
 # ---------------------------------------------------------------------------------------------------
+# 8. Pages over weak Wi-Fi
 
 
-STEPS = ("logins", "joins", "board", "autosave", "throughput")
+def heaviest_page(server, people: People) -> tuple[dict, list[str]]:
+    group = server.first
+    person, facilitator = group.names[0], group.facilitator
+    people.sign_in([person, facilitator])
+    cookie = {name: "; ".join(f"{c.name}={c.value}" for c in people.session(name).cookiejar)
+              for name in (person, facilitator)}
+    where = {"board": (f"/groups/{group.id}/board", person),
+             "workbook session": (f"/groups/{group.id}/{SESSION_PAGE}", person),
+             "recovery story": (f"/groups/{group.id}/{STORY_PAGE}", person),
+             "group": (f"/groups/{group.id}", person),
+             "projector": (f"/groups/{group.id}/board/projector", facilitator)}
+    weights, problems = pages.weigh(server.base, {label: (path, cookie[name]) for label, (path, name) in where.items()})
+    if not weights:
+        return {}, [f"pages: {problem}" for problem in problems]
+    heaviest = max(weights, key=lambda label: weights[label][0])
+    return ({"heaviest_page_kb": weights[heaviest][0],
+             "repeat_visit_requests": max(again for _, _, again in weights.values())},
+            ["pages, KB on a first visit (br, gzip) with the files each loads, and requests on a repeat visit: "
+             + ", ".join(f"{label} {kb:.1f} KB ({files} files; {again})" for label, (kb, files, again) in weights.items())]
+            + [f"  {problem}" for problem in problems])
+
+
+# ---------------------------------------------------------------------------------------------------
+# 10. The room on gunicorn and PostgreSQL
+
+
+def postgres(layout: dict, rooms: list[str], recorder: Recorder, seconds: float) -> tuple[dict, list[str]]:
+    missing = postgresql_missing()
+    if missing:
+        return {}, [f"gunicorn + PostgreSQL: not measured: {missing}"]
+    with throwaway_postgresql() as url, running_server({label: layout[label] for label in rooms}, rooms,
+                                                       database_url=url) as server:
+        people = People(server, recorder_event(recorder))
+        room, problems = big_room(server, people, recorder)
+        try:
+            figures, notes, run = room_run(room, seconds, "board_150_pg", f"room of {room.participants} on gunicorn "
+                                           f"({GUNICORN_WORKERS} workers) + PostgreSQL, pushed")
+        finally:
+            room.close()
+        notes.append(f"  gunicorn: {server.rss_mb():.0f} MB resident in its {len(server.pids())} processes after the "
+                     "run (pages the workers share counted in each)")
+        return figures, notes + [f"  {problem}" for problem in problems]
+
+
+# ---------------------------------------------------------------------------------------------------
+
+
+STEPS = ("logins", "joins", "twelve", "room", "autosave", "idle", "throughput", "pages", "postgres")
+
+
+def layout_of(people: int, groups: int) -> tuple[dict[str, list[str]], list[str]]:
+    """The groups to seed: the room's groups ("room 1" …), and two groups of twelve drawn from its first people
+    (one polled, one pushed: each board starts empty)."""
+    names = [f"Person {n}" for n in range(1, people + 1)]
+    size = max(1, people // groups)
+    rooms = {f"room {n + 1}": names[n * size:(n + 1) * size] for n in range(groups)}
+    return {**rooms, "twelve, polling": names[:TWELVE], "twelve, push": names[:TWELVE]}, list(rooms)
+
+
+def ratio_line(runs: dict, figures: dict) -> str:
+    """Today's polling beside the push, from this one run: each figure polled ÷ pushed."""
+    poll, push = runs.get("poll"), runs.get("push")
+    parts = []
+    if poll and push:
+        p95 = (report.percentile(poll.delays, .95) * 1000, report.percentile(push.delays, .95) * 1000)
+        cpu = (poll.cpu_ms_per_participant_minute(), push.cpu_ms_per_participant_minute())
+        parts += [f"room of {TWELVE}: write on every screen p95 {p95[0]:.0f} ÷ {p95[1]:.0f} ms = "
+                  f"{p95[0] / max(p95[1], 0.1):.1f}×, server CPU a participant-minute {cpu[0]:.0f} ÷ {cpu[1]:.0f} ms"
+                  f" = {cpu[0] / max(cpu[1], 0.1):.1f}×"]
+    if figures.get("idle_cpu_percent") is not None and figures.get("idle_polling_cpu_percent") is not None:
+        idle_cpu = (figures["idle_polling_cpu_percent"], figures["idle_cpu_percent"])
+        parts += [f"idle: server CPU {idle_cpu[0]:.1f} ÷ {idle_cpu[1]:.1f}% = {idle_cpu[0] / max(idle_cpu[1], 0.1):.0f}×"]
+    return "polling ÷ push: " + "; ".join(parts) if parts else ""
+
+
+class Steps:
+    """The run's steps on one `p2p serve`, in order, those --only names (all if none); their figures and notes."""
+
+    def __init__(self, only: set[str], recorder: Recorder):
+        self.only, self.recorder = only, recorder
+        self.figures: dict = {}
+        self.notes: list[str] = []
+        self.runs: dict = {}            # the room of twelve's runs, polled and pushed, for the ratio line
+        self.room: Room | None = None   # the big room's screens, pushed, open from its step to the idle step
+
+    def wanted(self, name: str) -> bool:
+        return not self.only or name in self.only
+
+    def step(self, name: str, work) -> None:
+        if not self.wanted(name):
+            return
+        print(f"… {name}", file=sys.stderr, flush=True)
+        found = work()
+        if isinstance(found, tuple):
+            found, more = found
+            self.notes += more
+        self.figures.update(found)
+
+    def the_room(self, server, people: People) -> Room:
+        if self.room is None:
+            self.room, problems = big_room(server, people, self.recorder)
+            self.notes += [f"  {problem}" for problem in problems]
+        return self.room
+
+    def on_waitress(self, server, args, rooms: list[str]) -> None:
+        recorder, people = self.recorder, People(server, recorder_event(self.recorder))
+        self.figures["startup_seconds"] = server.startup_seconds
+
+        def twelve_step():
+            found, more, self.runs = twelve(server, people, recorder, args.seconds)
+            return found, more
+
+        def room_step():
+            room = self.the_room(server, people)
+            found, more, run = room_run(room, args.seconds, "board_150",
+                                        f"room of {room.participants} in {len(rooms)} groups, pushed")
+            found["cpu_ms_per_participant_minute"] = run.cpu_ms_per_participant_minute()
+            return found, more
+
+        self.step("logins", lambda: {"login_30_seconds": logins(server, recorder, min(30, len(server.names)), 5.0)})
+        self.step("joins", lambda: joins(server, recorder))
+        self.step("twelve", twelve_step)
+        self.step("room", room_step)
+        self.step("autosave", lambda: autosave(server, self.the_room(server, people), recorder, args.seconds))
+        self.step("idle", lambda: idle(server, self.the_room(server, people), recorder, max(20.0, args.seconds),
+                                       max(10.0, args.seconds / 2)))
+        if self.room is not None:
+            self.room.close()
+        self.step("throughput", lambda: throughput(server, recorder, max(3.0, args.seconds / 4)))
+        self.step("pages", lambda: heaviest_page(server, people))
+        self.figures["rss_mb"] = server.rss_mb()
+        self.notes.append(f"memory: {self.figures['rss_mb']:.0f} MB resident after the run, "
+                          f"{server.rss_mb('VmHWM'):.0f} MB at the highest (during the logins: each Argon2id takes "
+                          "19 MiB while it runs)")
+        waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
+        if waits:
+            self.notes.append(f"waitress warned {waits} times that requests queued for a free thread")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--people", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=20, help="length of each load phase")
+    parser.add_argument("--people", type=int, default=150, help="participants in the room, in all")
+    parser.add_argument("--groups", type=int, default=5, help="groups the room's participants are in")
+    parser.add_argument("--seconds", type=float, default=15, help="length of each load phase")
     parser.add_argument("--threads", type=int, default=None, help="the server's threads (default: its config)")
     parser.add_argument("--only", default="", help="some steps only, comma-separated: " + ", ".join(STEPS))
     args = parser.parse_args(argv)
@@ -483,38 +527,25 @@ def main(argv: list[str] | None = None) -> int:
     logging.getLogger("locust").setLevel(logging.WARNING)
 
     recorder = Recorder()
-    load_before = os.getloadavg()[0]
-    figures: dict = {}
-    notes: list[str] = []
-    print("Seeding a fresh instance with real passwords, starting the server …", file=sys.stderr, flush=True)
-    with running_server(args.people, args.threads) as server:
-        figures["startup_seconds"] = server.startup_seconds
-        steps = [("logins", lambda: {"login_30_seconds": logins(server, recorder, 30, 5.0)}),
-                 ("joins", lambda: joins(server, recorder)),
-                 ("board", lambda: board(server, recorder, args.seconds)),
-                 ("autosave", lambda: autosave(server, recorder, args.seconds)),
-                 ("throughput", lambda: throughput(server, recorder, max(3.0, args.seconds / 4)))]
-        for name, step in steps:
-            if only and name not in only:
-                continue
-            print(f"… {name}", file=sys.stderr, flush=True)
-            found = step()
-            if isinstance(found, tuple):
-                found, more = found
-                notes += more
-            figures.update(found)
-        figures["rss_mb"] = server.rss_mb()
-        notes.append(f"memory: {figures['rss_mb']:.0f} MB resident after the run, {server.rss_mb('VmHWM'):.0f} MB "
-                     "at the highest (during the logins: each Argon2id takes 19 MiB while it runs)")
-        waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
-        if waits:
-            notes.append(f"waitress warned {waits} times that requests queued for a free thread")
+    load_before, started, mine = os.getloadavg()[0], time.perf_counter(), generator_cpu()
+    steps = Steps(only, recorder)
+    layout, rooms = layout_of(args.people, args.groups)
+    if not only or only - {"postgres"}:
+        print("Seeding a fresh instance with real passwords, starting the server …", file=sys.stderr, flush=True)
+        with running_server(layout, rooms, args.threads) as server:
+            steps.on_waitress(server, args, rooms)
+    steps.step("postgres", lambda: postgres(layout, rooms, recorder, args.seconds))
+    notes = steps.notes
+    if ratio_line(steps.runs, steps.figures):
+        notes.append(ratio_line(steps.runs, steps.figures))
+    seconds = time.perf_counter() - started
     notes.append(f"machine: {os.cpu_count()} cores, load average {load_before:.1f} before the run and "
-                 f"{os.getloadavg()[0]:.1f} after (shared with whatever else runs: compare ratios and CPU a request "
-                 "from one run, not latencies across runs)")
-    print(report.table(figures, notes))
+                 f"{os.getloadavg()[0]:.1f} after; the load generator (this process, on the same cores as the server) "
+                 f"used {(generator_cpu() - mine) * 100 / seconds:.0f}% of a core over the run's {seconds / 60:.1f} "
+                 "min. Compare ratios and CPU from one run, not latencies across runs")
+    print(report.table(steps.figures, notes))
     if os.environ.get("P2P_BENCH_JSON"):
-        report.write_json(os.environ["P2P_BENCH_JSON"], figures)
+        report.write_json(os.environ["P2P_BENCH_JSON"], steps.figures)
     return 0
 
 
