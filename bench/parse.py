@@ -7,14 +7,16 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass, field
+from urllib.parse import quote
 
-PROPOSAL = re.compile(r'<li id="proposal-(\d+)"')
+PROPOSAL = re.compile(r'<li\b[^>]*?\bid="proposal-(\d+)"')
 PROPOSAL_TEXT = re.compile(r'class="proposal__text">([^<]*)<')
 TALLY = re.compile(r"Agree (\d+) · Unsure (\d+) · Object (\d+)")
 BOARD_LIST = re.compile(r'<div id="board-list"')
 STREAM = re.compile(r'data-live-stream="([^"]+)"')
-POLLER = re.compile(r'id="board-poller" data-hx-get="([^"]+)"')
-TIMER = re.compile(r'id="group-timer"[^>]*?data-poll="([^"]+)"')
+# A live region's poller (the board's, the timer's): its name and the address it polls, with the version it shows.
+FEED = re.compile(r'<[a-z]+\b[^>]*?\bdata-live-feed="([^"]*)"[^>]*>')
+FEED_ADDRESS = re.compile(r'\b(?:data-hx-get|data-poll)="([^"]+)"')
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
 # What a page makes the browser fetch from our own server as it loads: style sheets, scripts, the icon.
 ASSET = re.compile(r'<(?:link|script)\b[^>]*?\b(?:href|src)="(/static/[^"]+)"')
@@ -24,6 +26,21 @@ def attribute(pattern: re.Pattern, text: str) -> str:
     """The first match's address, as the browser reads it (entities such as &amp; undone); "" if none."""
     found = pattern.search(text or "")
     return html.unescape(found.group(1)) if found else ""
+
+
+def feeds(fragment: str) -> dict[str, str]:
+    """The live regions' pollers in a page or an answer: name ("board", "timer") -> the address each polls."""
+    found = {}
+    for tag in FEED.finditer(fragment or ""):
+        address = FEED_ADDRESS.search(tag.group(0))
+        if address:
+            found[tag.group(1)] = html.unescape(address.group(1))
+    return found
+
+
+def stream_address(holder: str, polled: dict[str, str]) -> str:
+    """The one stream for all of a page's pollers, as static/js/live.js asks for it."""
+    return holder + "?" + "&".join("feed=" + quote(address, safe="-_.!~*'()") for address in polled.values())
 
 
 def form_field(page: str, name: str) -> str:

@@ -31,6 +31,7 @@ from bench.server import PASSWORD, Group, Server
 
 POLL_SECONDS = 1.5               # templates/board/_poller.html: every screen asks this often
 TIMER_SECONDS = 2.0              # static/js/timer.js: the timer's own poll
+RETRY_SECONDS = [2, 5, 15, 30, 60]   # static/js/live.js: after a stream could not be held, the next try
 CATCH_UP_SECONDS = 30            # a write still unseen this long after the writing stopped is an error
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
 WRITES = {"board propose", "board respond"}
@@ -90,11 +91,9 @@ class Screen:
     path: str                    # the page it shows
     view: parse.BoardView = field(default_factory=parse.BoardView)
     stream: str = ""             # where its page says to stream from ("" if it says nothing)
-    poller: str = ""             # its board's live address, as the page and each answer give it
-    timer: str = ""              # the timer's
-    streamed: bool = False       # held a stream (else it polled)
-    drops: int = 0               # streams that ended under it (it reconnects, saying the last event it had)
-    heartbeats: int = 0
+    feeds: dict[str, str] = field(default_factory=dict)   # its pollers' addresses, as the page and updates give them
+    streamed: bool = False       # held a stream at some time (else it only polled)
+    drops: int = 0               # streams that ended under it (it polls, and tries again, as live.js does)
     refused: int = 0             # 204s: "no stream now, poll"
 
     def open(self) -> bool:
@@ -103,12 +102,11 @@ class Screen:
         if response.status_code != 200 or 'id="board-list"' not in page:
             return False
         self.stream = parse.attribute(parse.STREAM, page)
-        self.poller = parse.attribute(parse.POLLER, page)
-        self.timer = parse.attribute(parse.TIMER, page)
         self.show(page)
         return True
 
     def show(self, fragment: str) -> None:
+        self.feeds.update(parse.feeds(fragment))
         self.view.update(fragment)
         self.board.saw(self, time.perf_counter())
 
@@ -116,21 +114,20 @@ class Screen:
 
     def poll_board(self) -> None:
         gevent.sleep(random.uniform(0, POLL_SECONDS))   # screens poll out of step, as in a real room
-        while self.poller:
+        while self.feeds.get("board"):
             began = time.perf_counter()
-            response = self.client.get(self.poller, name="board live", headers={"HX-Request": "true"})
+            response = self.client.get(self.feeds["board"], name="board live", headers={"HX-Request": "true"})
             if response.status_code == 200:
-                self.poller = parse.attribute(parse.POLLER, response.text) or self.poller
                 self.show(response.text or "")
             gevent.sleep(max(0.0, POLL_SECONDS - (time.perf_counter() - began)))
 
     def poll_timer(self) -> None:
         gevent.sleep(random.uniform(0, TIMER_SECONDS))
-        while self.timer:
+        while self.feeds.get("timer"):
             began = time.perf_counter()
-            response = self.client.get(self.timer, name="timer live")
+            response = self.client.get(self.feeds["timer"], name="timer live")
             if response.status_code == 200:
-                self.timer = parse.attribute(parse.TIMER, response.text) or self.timer
+                self.feeds.update(parse.feeds(response.text or ""))
             gevent.sleep(max(0.0, TIMER_SECONDS - (time.perf_counter() - began)))
 
     def poll(self) -> None:
@@ -140,27 +137,35 @@ class Screen:
         finally:   # this screen closed: so are its polls
             gevent.killall(both)
 
-    # Pushed, as live.js does: one stream, reconnecting with the last event's id; 204 means poll.
+    # Pushed, as static/js/live.js does: one stream for all the page's pollers. While it is held they are quiet;
+    # when it cannot be held (204, a drop) they poll, and a new stream is tried after RETRY_SECONDS, from the
+    # pollers' addresses as they are then (the version the screen shows).
 
     def listen(self) -> None:
-        reader = parse.EventReader()
-        while True:
-            outcome = self._stream_once(reader)
-            if outcome == "poll":
-                self.poll()
-                return
-            self.drops += 1
-            gevent.sleep(0.5)
+        polling: gevent.Greenlet | None = None
+        failures = 0
+        try:
+            while True:
+                if self._stream_once(lambda: polling and polling.kill(block=False)):
+                    failures = 0
+                    self.drops += 1
+                if polling is None or polling.dead:
+                    polling = gevent.spawn(self.poll)
+                gevent.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+        finally:
+            if polling is not None:
+                polling.kill()
 
-    def _stream_once(self, reader: parse.EventReader) -> str:
-        url = urlsplit(urljoin(self.client.base_url + self.path, self.stream))
-        began = time.perf_counter()
+    def _stream_once(self, held) -> bool:
+        """One stream, until it ends; whether it was held (its "hello" came)."""
+        url = urlsplit(urljoin(self.client.base_url + self.path, parse.stream_address(self.stream, self.feeds)))
+        began, hello = time.perf_counter(), False
         sock = socket.create_connection((url.hostname, url.port or 80))
         try:
-            sock.sendall((f"GET {url.path}{'?' + url.query if url.query else ''} HTTP/1.1\r\n"
-                          f"Host: {url.netloc}\r\nAccept: text/event-stream\r\nCache-Control: no-cache\r\n"
-                          f"Cookie: {cookie_header(self.client)}\r\n"
-                          + (f"Last-Event-ID: {reader.last_id}\r\n" if reader.last_id else "") + "\r\n").encode())
+            sock.sendall((f"GET {url.path}?{url.query} HTTP/1.1\r\nHost: {url.netloc}\r\n"
+                          f"Accept: text/event-stream\r\nCache-Control: no-cache\r\n"
+                          f"Cookie: {cookie_header(self.client)}\r\n\r\n").encode())
             incoming = sock.makefile("rb")
             status = int(incoming.readline().split()[1])
             headers = {}
@@ -170,23 +175,25 @@ class Screen:
             if status == 204:
                 self.refused += 1
                 self.board.record("board stream", began, None)
-                return "poll"
+                return False
             if status != 200:
                 self.board.record("board stream", began, f"status {status}")
-                return "poll"
-            self.streamed = True
+                return False
+            reader = parse.EventReader()
             for line in parse.body_lines(incoming, "chunked" in headers.get("transfer-encoding", "")):
                 event = reader.feed(line)
                 if event is None:
-                    self.heartbeats = reader.comments
-                elif event.name == "hello":
+                    continue
+                if event.name == "hello":
+                    hello = self.streamed = True
+                    held()
                     self.board.record("board stream", began, None)
                 elif event.name == "update":
                     self.show(event.data)
-            return "ended"
+            return hello
         except (OSError, ValueError, IndexError) as error:
             self.board.record("board stream", began, f"{type(error).__name__}: {error}")
-            return "ended"
+            return hello
         finally:
             sock.close()
 

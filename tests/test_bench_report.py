@@ -55,8 +55,8 @@ def test_percentile_is_nearest_rank():
 
 def proposal(n, text, tally=None, oob=False):
     counts = f'<p class="tally">Agree {tally[0]} · Unsure {tally[1]} · Object {tally[2]}</p>' if tally else ""
-    swap = ' data-hx-swap-oob="true"' if oob else ""
-    return (f'<li id="proposal-{n}" class="proposal"{swap}>'
+    swap = 'data-hx-swap-oob="true" ' if oob else ""
+    return (f'<li {swap}id="proposal-{n}" class="proposal">'
             f'<p class="proposal__text">{text}</p><p class="meta proposal__meta"></p>{counts}</li>')
 
 
@@ -65,7 +65,7 @@ def test_a_board_view_follows_a_whole_list_and_pushed_pieces():
     view.update('<div id="board-list" class="board-list"><ul class="proposals">'
                 + proposal(1, "Listen &amp; wait") + proposal(2, "Be kind") + "</ul></div>")
     assert view.texts() == {"Listen & wait", "Be kind"} and view.total() == 0
-    # A changed behaviour alone, then a new one appended: the rest stays as it was.
+    # A changed behaviour alone (out of band, as board.Follower marks it), then a new one appended: the rest stays.
     view.update(proposal(2, "Be kind", (2, 1, 0), oob=True))
     view.update(f'<ul data-hx-swap-oob="beforeend:#part-0">{proposal(3, "Phones away", (0, 0, 1))}</ul>')
     assert view.texts() == {"Listen & wait", "Be kind", "Phones away"} and view.total() == 4
@@ -92,14 +92,18 @@ def test_server_sent_events_are_read_from_a_chunked_body():
     assert plain == ["event: hello\n", "\n"]
 
 
-def test_the_addresses_a_page_follows_are_read_as_the_browser_reads_them():
+def test_the_stream_is_asked_for_as_live_js_asks_for_it():
     page = ('<link rel="stylesheet" href="/static/css/app.css?v=abc"><script src="/static/js/htmx.min.js?v=1" defer>'
-            '</script><div id="live-stream" data-live-stream="/groups/3/live?board=4&amp;timer=2" hidden></div>'
-            '<div id="board-poller" data-hx-get="/groups/3/board/live?v=4&amp;view=page" data-hx-trigger="every 1500ms">'
-            '<div id="group-timer" class="group-timer" data-poll="/groups/3/timer/live?v=2">')
+            '</script><div id="group-timer" class="group-timer" data-live-feed="timer" data-poll="/groups/3/timer/live?v=2">'
+            '<div id="board-poller" data-live-feed="board" data-hx-get="/groups/3/board/live?v=4&amp;view=page" '
+            'data-hx-trigger="every 1500ms"></div><div id="live-stream" data-live-stream="/groups/3/stream" hidden></div>')
     assert parse.assets(page) == ["/static/css/app.css?v=abc", "/static/js/htmx.min.js?v=1"]
-    assert parse.attribute(parse.STREAM, page) == "/groups/3/live?board=4&timer=2"
-    assert parse.attribute(parse.POLLER, page) == "/groups/3/board/live?v=4&view=page"
-    assert parse.attribute(parse.TIMER, page) == "/groups/3/timer/live?v=2"
+    feeds = parse.feeds(page)
+    assert feeds == {"timer": "/groups/3/timer/live?v=2", "board": "/groups/3/board/live?v=4&view=page"}
+    # An update carries the pollers with the version the screen now shows: the next stream starts from there.
+    feeds.update(parse.feeds('<div id="board-poller" data-hx-swap-oob="true" data-live-feed="board" '
+                             'data-hx-get="/groups/3/board/live?v=5&amp;view=page"></div>'))
+    assert parse.stream_address(parse.attribute(parse.STREAM, page), feeds) == (
+        "/groups/3/stream?feed=%2Fgroups%2F3%2Ftimer%2Flive%3Fv%3D2&feed=%2Fgroups%2F3%2Fboard%2Flive%3Fv%3D5%26view%3Dpage")
     assert pages.kept_for_good({"cache-control": "public, max-age=31536000, immutable"})
     assert not pages.kept_for_good({"cache-control": "no-cache"})
