@@ -253,10 +253,10 @@ def autosave(server, room: Room, recorder: Recorder, seconds: float) -> tuple[di
             with client.post("/workbook/save", name="workbook save", catch_response=True,
                              headers={**FORM, "X-CSRFToken": token, "Accept": "application/json"},
                              data=urlencode({"place": place, "value": text.strip(), "revision": revision})) as response:
-                data = response.json() if response.status_code == 200 else {}
+                data = response.json() if response.status_code in (200, 409) else {}
                 if response.status_code != 200 or data.get("problem") or data.get("conflict"):
-                    response.failure(f"status {response.status_code} {data}")
-                else:
+                    response.failure(f"status {response.status_code} {data.get('problem', '')}")
+                if "revision" in data:   # after a 409 too (a save that timed out here was saved there): go on from it
                     revision = str(data["revision"])
             gevent.sleep(random.uniform(1, 2))   # a pause in typing, as autosave.js sees it
 

@@ -2,8 +2,9 @@
 the facilitator's screen and the projector (the facilitator's session), all kept up to date by the transport the
 run asks for:
 
-- "push": each screen holds the stream its page names (`data-live-stream`), reading server-sent events; a screen
-  the server answers 204 ("no stream now") polls instead, as the page's script does;
+- "push": each screen holds one stream, asked for as static/js/live.js asks (the page's `data-live-stream`, with
+  its pollers' addresses as feeds), and applies each server-sent update to what it shows; while a stream cannot be
+  held (204: the server's budget of streams is used up; a drop) it polls, and tries again as live.js does;
 - "poll": today's polling, forced: the board's live address every 1.5 s and the group's timer every 2 s, each
   screen out of step with the others, as the pages' scripts do.
 
