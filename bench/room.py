@@ -260,6 +260,7 @@ class Run:
     drops: int
     writes: int
     generator_cpu_percent: float
+    opens: list[float] = field(default_factory=list)   # ms from asking for a stream until its "hello" (or 204)
 
     def cpu_ms_per_participant_minute(self) -> float:
         return self.cpu_seconds * 1000 / max(1, self.participants) / (self.seconds / 60)
@@ -271,8 +272,8 @@ class Run:
                 f"{prefix}_errors": len(self.errors) + self.unseen}
 
     def note(self, what: str, transport: str) -> str:
-        held = (f"{self.streamed} of {self.screens} screens held a stream"
-                + (f", {self.refused} were told to poll" if self.refused else "")
+        held = (f"{self.streamed} of {self.screens} screens held a stream (p95 {report.percentile(self.opens, .95):.0f} ms "
+                "until its hello)" + (f", {self.refused} were told to poll" if self.refused else "")
                 + (f", {self.drops} streams dropped and reconnected" if self.drops else "")
                 if transport == "push" else f"{self.screens} screens polling")
         return (f"{what}: {self.writes} writes by {self.participants} people over {self.seconds:.0f} s, {held}; "
@@ -296,6 +297,7 @@ class Room:
         self.server, self.people, self.transport, self.recorder = server, people, transport, recorder
         self.boards = [RoomBoard(group, recorder) for group in groups]
         self.writing = ""            # "", "propose" or "respond"
+        self.opened = 0.0
         self.greenlets: list[gevent.Greenlet] = []
 
     @property
@@ -309,6 +311,7 @@ class Room:
     def open(self) -> list[str]:
         """Every screen opens its page, then starts following it. Problems opening, as text."""
         problems = []
+        self.opened = time.perf_counter()
         self.people.sign_in([name for board in self.boards for name in [board.group.facilitator, *board.group.names]])
         for board in self.boards:
             group = board.group
@@ -406,7 +409,8 @@ class Room:
                    streamed=sum(screen.streamed for screen in screens),
                    refused=sum(screen.refused > 0 for screen in screens), drops=sum(s.drops for s in screens),
                    writes=sum(len(b.written) + len(b.responded) for b in self.boards),
-                   generator_cpu_percent=mine * 100 / (ended - began))
+                   generator_cpu_percent=mine * 100 / (ended - began),
+                   opens=self.recorder.times({"board stream"}, self.opened, ended))
 
     def idle(self, seconds: float) -> tuple[float, float, float]:
         """Nobody writes for `seconds`: the server's CPU (% of one core), requests a screen a second, and the load
