@@ -44,7 +44,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
 from bench import pages, parse, report
-from bench.room import FORM, TIMER_SECONDS, People, Room, generator_cpu, log_in
+from bench.room import FORM, TIMER_SECONDS, People, Room, Run, generator_cpu, log_in
 from bench.server import FACILITATOR_NAME, GUNICORN_WORKERS, PASSWORD, postgresql_missing, running_server, throwaway_postgresql
 
 SESSION_PAGE = "modules/module-1/sessions/session-1"
@@ -222,11 +222,9 @@ def big_room(server, people: People, recorder: Recorder, transport: str = "push"
     return room, room.open()
 
 
-def room_run(room: Room, seconds: float, prefix: str, what: str) -> tuple[dict, list[str], object]:
+def room_run(room: Room, seconds: float, prefix: str, what: str) -> tuple[dict, list[str], Run]:
     run = room.write(seconds)
-    figures = run.figures(prefix)
-    figures[f"{prefix}_propagation_p50_ms"] = figures[f"{prefix}_propagation_p50_ms"]
-    return figures, [run.note(what, room.transport)] + [f"  {e}" for e in run.errors[:5]], run
+    return run.figures(prefix), [run.note(what, room.transport)] + [f"  {e}" for e in run.errors[:5]], run
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -413,8 +411,10 @@ def postgres(layout: dict, rooms: list[str], recorder: Recorder, seconds: float)
                                            f"({GUNICORN_WORKERS} workers) + PostgreSQL, pushed")
         finally:
             room.close()
+        said = server.output.read_text()
         notes.append(f"  gunicorn: {server.rss_mb():.0f} MB resident in its {len(server.pids())} processes after the "
-                     "run (pages the workers share counted in each)")
+                     "run (pages the workers share counted in each); workers it restarted as stuck (WORKER TIMEOUT): "
+                     f"{said.count('WORKER TIMEOUT')}")
         return figures, notes + [f"  {problem}" for problem in problems]
 
 

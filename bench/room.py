@@ -19,7 +19,7 @@ import random
 import resource
 import socket
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from urllib.parse import urlencode, urljoin, urlsplit
 
@@ -281,7 +281,9 @@ class Run:
                 f"{report.percentile(self.delays, .95) * 1000:.0f} ms, max {max(self.delays, default=0) * 1000:.0f} ms; "
                 f"{len(self.latencies)} requests; server CPU {self.cpu_ms_per_participant_minute():.0f} ms a "
                 f"participant-minute; load generator {self.generator_cpu_percent:.0f}% of a core"
-                + (f"; {self.unseen} writes never reached every screen" if self.unseen else ""))
+                + (f"; {self.unseen} writes never reached every screen" if self.unseen else "")
+                + (f"; failed: {', '.join(f'{what} {n}' for what, n in Counter(e.split(':')[0] for e in self.errors).items())}"
+                   if self.errors else ""))
 
 
 def generator_cpu() -> float:
