@@ -44,7 +44,7 @@ from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
 from bench import pages, parse, report
-from bench.room import FORM, TIMER_SECONDS, People, Room, Run, generator_cpu, log_in
+from bench.room import FORM, TIMER_SECONDS, People, Room, Run, cookie_header, generator_cpu, log_in
 from bench.server import FACILITATOR_NAME, GUNICORN_WORKERS, PASSWORD, postgresql_missing, running_server, throwaway_postgresql
 
 SESSION_PAGE = "modules/module-1/sessions/session-1"
@@ -373,11 +373,11 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
 
 
 def heaviest_page(server, people: People) -> tuple[dict, list[str]]:
+    """The first group's pages as its first participant opens them, and its projector as the facilitator does."""
     group = server.first
     person, facilitator = group.names[0], group.facilitator
     people.sign_in([person, facilitator])
-    cookie = {name: "; ".join(f"{c.name}={c.value}" for c in people.session(name).cookiejar)
-              for name in (person, facilitator)}
+    cookie = {name: cookie_header(people.session(name)) for name in (person, facilitator)}
     where = {"board": (f"/groups/{group.id}/board", person),
              "workbook session": (f"/groups/{group.id}/{SESSION_PAGE}", person),
              "recovery story": (f"/groups/{group.id}/{STORY_PAGE}", person),
@@ -389,8 +389,9 @@ def heaviest_page(server, people: People) -> tuple[dict, list[str]]:
     heaviest = max(weights, key=lambda label: weights[label][0])
     return ({"heaviest_page_kb": weights[heaviest][0],
              "repeat_visit_requests": max(again for _, _, again in weights.values())},
-            ["pages, KB on a first visit (br, gzip) with the files each loads, and requests on a repeat visit: "
-             + ", ".join(f"{label} {kb:.1f} KB ({files} files; {again})" for label, (kb, files, again) in weights.items())]
+            ["pages on a first visit (br, gzip), with the files each loads, then requests on a repeat visit: "
+             + ", ".join(f"{label} {kb:.1f} KB in {files + 1} requests, then {again}"
+                         for label, (kb, files, again) in weights.items())]
             + [f"  {problem}" for problem in problems])
 
 

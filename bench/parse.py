@@ -18,8 +18,9 @@ STREAM = re.compile(r'data-live-stream="([^"]+)"')
 FEED = re.compile(r'<[a-z]+\b[^>]*?\bdata-live-feed="([^"]*)"[^>]*>')
 FEED_ADDRESS = re.compile(r'\b(?:data-hx-get|data-poll)="([^"]+)"')
 TOKEN = re.compile(r'"X-CSRFToken": "([^"]+)"')
-# What a page makes the browser fetch from our own server as it loads: style sheets, scripts, the icon.
-ASSET = re.compile(r'<(?:link|script)\b[^>]*?\b(?:href|src)="(/static/[^"]+)"')
+# What a page makes the browser fetch from our own server as it loads: style sheets, scripts, the icon, images
+# (the projector's QR code).
+ASSET = re.compile(r'<(?:link|script|img)\b[^>]*?\b(?:href|src)="(/[^/"][^"]*)"')
 
 
 def attribute(pattern: re.Pattern, text: str) -> str:

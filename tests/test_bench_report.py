@@ -95,9 +95,10 @@ def test_server_sent_events_are_read_from_a_chunked_body():
 def test_the_stream_is_asked_for_as_live_js_asks_for_it():
     page = ('<link rel="stylesheet" href="/static/css/app.css?v=abc"><script src="/static/js/htmx.min.js?v=1" defer>'
             '</script><div id="group-timer" class="group-timer" data-live-feed="timer" data-poll="/groups/3/timer/live?v=2">'
+            '<img src="/groups/3/invite/qr?v=CODE" alt="QR code"><a href="/groups/3">Back</a>'
             '<div id="board-poller" data-live-feed="board" data-hx-get="/groups/3/board/live?v=4&amp;view=page" '
             'data-hx-trigger="every 1500ms"></div><div id="live-stream" data-live-stream="/groups/3/stream" hidden></div>')
-    assert parse.assets(page) == ["/static/css/app.css?v=abc", "/static/js/htmx.min.js?v=1"]
+    assert parse.assets(page) == ["/static/css/app.css?v=abc", "/static/js/htmx.min.js?v=1", "/groups/3/invite/qr?v=CODE"]
     feeds = parse.feeds(page)
     assert feeds == {"timer": "/groups/3/timer/live?v=2", "board": "/groups/3/board/live?v=4&view=page"}
     # An update carries the pollers with the version the screen now shows: the next stream starts from there.
