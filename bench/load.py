@@ -40,11 +40,10 @@ from urllib.parse import urlencode
 import gevent
 from gevent.event import Event
 from locust import FastHttpUser, constant, task
-from locust.contrib.fasthttp import FastHttpSession
 from locust.env import Environment
 
 from bench import pages, parse, report
-from bench.room import FORM, TIMER_SECONDS, People, Room, Run, cookie_header, generator_cpu, log_in
+from bench.room import FORM, TIMER_SECONDS, People, Room, Run, cookie_header, generator_cpu, log_in, new_session
 from bench.server import FACILITATOR_NAME, GUNICORN_WORKERS, PASSWORD, postgresql_missing, running_server, throwaway_postgresql
 
 SESSION_PAGE = "modules/module-1/sessions/session-1"
@@ -143,13 +142,13 @@ def joins(server, recorder: Recorder, people: int = JOINERS) -> tuple[dict, list
     recovery card comes in between, open the board from the group page if they land there. The facilitator has the
     board open first, as in the room. The time is from the scan until the last of them sees the board."""
     board_path = f"/groups/{server.first.id}/board"
-    facilitator = FastHttpSession(server.base, recorder_event(recorder), user=None)
+    facilitator = new_session(server.base, recorder_event(recorder))
     log_in(facilitator, FACILITATOR_NAME)
     facilitator.get(board_path, name="board page")
     go, results, errors = Event(), [], []
 
     def join(n: int) -> None:
-        phone = FastHttpSession(server.base, recorder_event(recorder), user=None)
+        phone = new_session(server.base, recorder_event(recorder))
         go.wait()
         began, screens = time.perf_counter(), 1
         page = phone.get(f"/join/{server.first.join_code}", name="join page").text or ""
@@ -335,7 +334,7 @@ def throughput(server, recorder: Recorder, seconds: float, clients: int = 8) -> 
 
     env = run_users(server.base, Hammer, clients, 10, recorder)
     wait_for(lambda: crowd.ready == clients, 120, "the throughput clients to log in")
-    probe = FastHttpSession(server.base, env.events.request, user=None)
+    probe = new_session(server.base, env.events.request)
     log_in(probe, crowd.names[0])
     version = LIVE_VERSION.search(probe.get(live, name="probe", headers={"HX-Request": "true"}).text or "")
     routes = [("bare", "/healthz", {}),

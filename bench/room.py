@@ -39,6 +39,14 @@ WRITES = {"board propose", "board respond"}
 POLLS = {"board live", "timer live"}
 
 
+def new_session(base: str, request_event) -> FastHttpSession:
+    """A phone's HTTP client, as a browser behaves: it waits for a slow answer (60 s, as locust's own users do) and
+    never sends a request again by itself (geventhttpclient's own default is to give up after 5 s and send it
+    again, up to 3 times: a write sent twice, and a slow server made slower)."""
+    return FastHttpSession(base, request_event, user=None, network_timeout=60.0, connection_timeout=60.0,
+                           max_retries=0)
+
+
 def log_in(client: FastHttpSession, name: str) -> str:
     """As a person at the login form: the page, then name and password; returns the CSRF token htmx sends."""
     page = client.get("/login", name="login page").text or ""
@@ -66,7 +74,7 @@ class People:
     def sign_in(self, names) -> None:
         """Signs in those not signed in yet, a few at a time (the server derives one Argon2id a core at a time)."""
         def one(name):
-            client = FastHttpSession(self.server.base, self.event, user=None)
+            client = new_session(self.server.base, self.event)
             self.sessions[name] = (client, log_in(client, name))
         Pool(8).map(one, [name for name in dict.fromkeys(names) if name not in self.sessions])
 
@@ -78,7 +86,7 @@ class People:
 
     def second_screen(self, name: str) -> FastHttpSession:
         """Another screen in the same session (the projector, run from the facilitator's laptop)."""
-        client = FastHttpSession(self.server.base, self.event, user=None)
+        client = new_session(self.server.base, self.event)
         for cookie in self.session(name).cookiejar:
             client.cookiejar.set_cookie(cookie)
         return client
