@@ -34,7 +34,7 @@ import random
 import re
 import sys
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from urllib.parse import urlencode
 
 import gevent
@@ -411,11 +411,20 @@ def postgres(layout: dict, rooms: list[str], recorder: Recorder, seconds: float)
                                            f"({GUNICORN_WORKERS} workers) + PostgreSQL, pushed")
         finally:
             room.close()
+        notes += errors_logged(server)
         said = server.output.read_text()
         notes.append(f"  gunicorn: {server.rss_mb():.0f} MB resident in its {len(server.pids())} processes after the "
                      "run (pages the workers share counted in each); workers it restarted as stuck (WORKER TIMEOUT): "
                      f"{said.count('WORKER TIMEOUT')}")
         return figures, notes + [f"  {problem}" for problem in problems]
+
+
+def errors_logged(server) -> list[str]:
+    """What the app logged as errors during the run (a 500 is one), counted by kind: a note, if any."""
+    logged = server.errors_logged()
+    kinds = Counter(re.sub(r"^time=\S+ ", "", line)[:160] for line in logged)
+    return ([f"  the server logged {len(logged)} errors: "
+             + "; ".join(f"{n} × {kind}" for kind, n in kinds.most_common(3))] if logged else [])
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -511,6 +520,7 @@ class Steps:
         waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
         if waits:
             self.notes.append(f"waitress warned {waits} times that requests queued for a free thread")
+        self.notes += errors_logged(server)
 
 
 def main(argv: list[str] | None = None) -> int:

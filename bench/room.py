@@ -40,11 +40,12 @@ POLLS = {"board live", "timer live"}
 
 
 def new_session(base: str, request_event) -> FastHttpSession:
-    """A phone's HTTP client, as a browser behaves: it waits for a slow answer (60 s, as locust's own users do) and
-    never sends a request again by itself (geventhttpclient's own default is to give up after 5 s and send it
-    again, up to 3 times: a write sent twice, and a slow server made slower)."""
+    """A phone's HTTP client, behaving as a browser does: it waits for a slow answer (60 s, as locust's own users
+    do), and sends a request again only once, as a browser does when a kept-alive connection turns out to have
+    been closed by the server (gunicorn closes idle ones after 2 s). geventhttpclient's own default gives up after
+    5 s and sends the request again, up to 3 times: a write sent four times, and a slow server made slower."""
     return FastHttpSession(base, request_event, user=None, network_timeout=60.0, connection_timeout=60.0,
-                           max_retries=0)
+                           max_retries=1)
 
 
 def log_in(client: FastHttpSession, name: str) -> str:

@@ -57,6 +57,11 @@ class Server:
         """The first group of the big room: the one logins, joins and throughput use."""
         return self.groups[self.rooms[0]]
 
+    def errors_logged(self) -> list[str]:
+        """The app's own log lines at level error (instance/logs/p2p.log: an error's type and where, no message)."""
+        return [line for path in sorted(self.output.parent.glob("logs/p2p.log*"))
+                for line in path.read_text(errors="replace").splitlines() if "level=error" in line]
+
     def pids(self) -> list[int]:
         """The server's processes: the one started, and its workers if it forks (gunicorn)."""
         children = []
