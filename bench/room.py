@@ -25,6 +25,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import gevent
 from gevent.pool import Pool
+from geventhttpclient.response import HTTPConnectionClosed
 from locust.contrib.fasthttp import FastHttpSession
 
 from bench import parse, report
@@ -40,12 +41,24 @@ POLLS = {"board live", "timer live"}
 
 
 def new_session(base: str, request_event) -> FastHttpSession:
-    """A phone's HTTP client, behaving as a browser does: it waits for a slow answer (60 s, as locust's own users
-    do), and sends a request again only once, as a browser does when a kept-alive connection turns out to have
-    been closed by the server (gunicorn closes idle ones after 2 s). geventhttpclient's own default gives up after
-    5 s and sends the request again, up to 3 times: a write sent four times, and a slow server made slower."""
-    return FastHttpSession(base, request_event, user=None, network_timeout=60.0, connection_timeout=60.0,
-                           max_retries=1)
+    """A phone's HTTP client: it waits for a slow answer as a browser does (60 s, as locust's own users do;
+    geventhttpclient's own default gives up after 5 s)."""
+    return FastHttpSession(base, request_event, user=None, network_timeout=60.0, connection_timeout=60.0)
+
+
+AGAIN = " (sent again)"
+
+
+def post(client: FastHttpSession, path: str, name: str, **kwargs):
+    """A write as a browser sends it: once more if the kept-alive connection it went on turned out closed by the
+    server before any answer (Chromium sends it again then; gunicorn closes a connection idle for 2 s, and a person
+    writes every few seconds). The first try is recorded under its own name, apart from the writes' latencies."""
+    with client.post(path, name=name, catch_response=True, **kwargs) as response:
+        if not isinstance(response.request_meta.get("exception"), HTTPConnectionClosed):
+            return response
+        response.request_meta["name"] = name + AGAIN
+        response.success()
+    return client.post(path, name=name, **kwargs)
 
 
 def log_in(client: FastHttpSession, name: str) -> str:
@@ -270,6 +283,7 @@ class Run:
     writes: int
     generator_cpu_percent: float
     opens: list[float] = field(default_factory=list)   # ms from asking for a stream until its "hello" (or 204)
+    resent: int = 0              # writes sent again: their kept-alive connection had been closed by the server
 
     def cpu_ms_per_participant_minute(self) -> float:
         return self.cpu_seconds * 1000 / max(1, self.participants) / (self.seconds / 60)
@@ -291,6 +305,7 @@ class Run:
                 f"{len(self.latencies)} requests; server CPU {self.cpu_ms_per_participant_minute():.0f} ms a "
                 f"participant-minute; load generator {self.generator_cpu_percent:.0f}% of a core"
                 + (f"; {self.unseen} writes never reached every screen" if self.unseen else "")
+                + (f"; {self.resent} sent again on a fresh connection" if self.resent else "")
                 + (f"; failed: {', '.join(f'{what} {n}' for what, n in Counter(e.split(':')[0] for e in self.errors).items())}"
                    if self.errors else ""))
 
@@ -358,17 +373,17 @@ class Room:
         while True:
             if self.writing == "propose":
                 text = f"Behaviour {name.split()[-1]}-{random.randrange(10**9)}"
-                client.post(f"{board.path}/proposals", name="board propose", headers=headers,
-                            data=urlencode({"text": text}))
+                post(client, f"{board.path}/proposals", "board propose", headers=headers,
+                     data=urlencode({"text": text}))
                 board.written[text] = time.perf_counter()
             elif self.writing == "respond":
                 choices = [p for p in mine.view.shown if p not in answered]
                 if choices:
                     proposal = random.choice(choices)
                     answered.add(proposal)
-                    response = client.post(f"{board.path}/proposals/{proposal}/respond", name="board respond",
-                                           headers=headers,
-                                           data=urlencode({"kind": random.choice(["agree", "unsure", "object"])}))
+                    response = post(client, f"{board.path}/proposals/{proposal}/respond", "board respond",
+                                    headers=headers,
+                                    data=urlencode({"kind": random.choice(["agree", "unsure", "object"])}))
                     if response.status_code == 204:
                         board.responded.append(time.perf_counter())
             gevent.sleep(random.uniform(4, 8))
@@ -376,8 +391,8 @@ class Room:
     def facilitate(self, action: str) -> None:
         for board in self.boards:
             client = self.people.session(board.group.facilitator)
-            client.post(f"{board.path}/settings", name="board settings", headers=FORM,
-                        data=urlencode({"csrf_token": self.people.token(board.group.facilitator), "action": action}))
+            post(client, f"{board.path}/settings", "board settings", headers=FORM,
+                 data=urlencode({"csrf_token": self.people.token(board.group.facilitator), "action": action}))
 
     def catch_up(self) -> None:
         """Until every screen shows every write, or CATCH_UP_SECONDS pass (what is still missing is an error)."""
@@ -421,7 +436,8 @@ class Room:
                    refused=sum(screen.refused > 0 for screen in screens), drops=sum(s.drops for s in screens),
                    writes=sum(len(b.written) + len(b.responded) for b in self.boards),
                    generator_cpu_percent=mine * 100 / (ended - began),
-                   opens=self.recorder.times({"board stream"}, self.opened, ended))
+                   opens=self.recorder.times({"board stream"}, self.opened, ended),
+                   resent=len(self.recorder.times({name + AGAIN for name in WRITES}, began, ended)))
 
     def idle(self, seconds: float) -> tuple[float, float, float]:
         """Nobody writes for `seconds`: the server's CPU (% of one core), requests a screen a second, and the load
