@@ -22,10 +22,11 @@ FACILITATOR_NAME = "Bench facilitator"
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = PROJECT_ROOT / "tests" / "pg_server.sh"
 
-# Every live stream holds a server thread (or a gthread worker's thread): what the docs tell hosts to set.
+# Every live stream holds a server thread (a gthread worker's thread): each worker runs its LIVE_STREAMS and THREADS
+# (8) more, as docs/hosting.md tells hosts; 60 a worker is enough for the room's 160 screens on 3 workers.
 GUNICORN_WORKERS = 3
-GUNICORN_THREADS = 70
 GUNICORN_STREAMS = 60            # streams one worker holds; beyond them a screen is told to poll (204)
+GUNICORN_THREADS = GUNICORN_STREAMS + 10
 # glibc's per-thread malloc arenas are never handed back: with a thread per stream they would hold the memory of
 # every thread that ever rendered something. Two arenas, as docs/hosting.md tells hosts.
 SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
@@ -180,7 +181,7 @@ def running_server(layout: dict[str, list[str]], rooms: list[str], threads: int 
             # gunicorn keeps what Argon2id took unless told to give it back (docs/benchmarks.md, `p2p serve` does it)
             env["MALLOC_MMAP_THRESHOLD_"] = "1048576"
             command = [str(Path(sys.executable).parent / "gunicorn"), "--preload", "--worker-class", "gthread",
-                       "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS),
+                       "--workers", str(GUNICORN_WORKERS), "--threads", str(GUNICORN_THREADS), "--graceful-timeout", "5",
                        "--bind", f"127.0.0.1:{port}", "--chdir", str(PROJECT_ROOT), "app:app"]
         else:
             env.update({"P2P_HOST": "127.0.0.1", "P2P_PORT": str(port)})
