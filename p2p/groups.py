@@ -165,7 +165,12 @@ def invite_qr(group_id: int):
     svg = io.BytesIO()
     segno.make(join_url(group), error="m").save(svg, kind="svg", scale=8, border=2, xmldecl=False,
                                                title=f"Join {group.name}")
-    return Response(svg.getvalue(), mimetype="image/svg+xml")
+    response = Response(svg.getvalue(), mimetype="image/svg+xml")
+    if request.args.get("v") == group.join_code:
+        # Its address names the code it shows (the projector's does): kept on the facilitator's device for the
+        # day, so the projector's page is one request when opened again. A new code has a new address.
+        response.headers["Cache-Control"] = "private, max-age=86400"
+    return response
 
 
 @bp.post("/groups/<int:group_id>/invite/new-code")

@@ -14,7 +14,7 @@ screen already shows it has nothing to do.
   (after its transactions), so a woken stream never reads the state from before the change.
 
 A missed ring (a listener reconnecting) costs at most one check interval: streams also look at the database
-every few seconds by themselves (stream.CHECK_SECONDS).
+every minute by themselves (stream.CHECK_SECONDS).
 """
 
 from __future__ import annotations

@@ -242,8 +242,9 @@ def init_app(app: Flask) -> None:
         if request.is_secure:
             headers["Strict-Transport-Security"] = "max-age=31536000"
         if current_user.is_authenticated and not request.path.startswith("/static/"):
-            # Signed-in pages are personal: never kept by a shared tablet's browser cache.
-            headers["Cache-Control"] = "no-store"
+            # Signed-in pages are personal: never kept by a shared tablet's browser cache (a route that says
+            # otherwise says so for what is not: the projector's QR code, groups.invite_qr).
+            headers.setdefault("Cache-Control", "no-store")
         return response
 
     def calm_error(status: int, title: str, message: str):

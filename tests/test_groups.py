@@ -51,6 +51,9 @@ def test_the_invite_page_shows_code_link_and_qr(room, as_user):
     assert f"/join/{code}" in page
     qr = fran.get(f"/groups/{room.group.id}/invite/qr.svg?v={code}")
     assert qr.mimetype == "image/svg+xml" and b"<svg" in qr.data and b"<title>Join Tuesday group</title>" in qr.data
+    # Its address names its code (the projector's): kept for the day on the facilitator's device; any other not.
+    assert qr.headers["Cache-Control"] == "private, max-age=86400"
+    assert fran.get(f"/groups/{room.group.id}/invite/qr.svg?v=OLDCODE").headers["Cache-Control"] == "no-store"
 
 
 def test_joining_by_link_creates_an_account_in_the_group(app, room):

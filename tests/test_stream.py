@@ -17,6 +17,7 @@ from p2p.models import Membership, Proposal, User
 def quick_heartbeat(monkeypatch):
     """Streams' heartbeats (and so their loops) every 0.2 s: a closed stream's thread ends soon."""
     import p2p.stream
+    monkeypatch.setattr(p2p.stream, "WAKE_SECONDS", 0.2)
     monkeypatch.setattr(p2p.stream, "HEARTBEAT_SECONDS", 0.2)
 
 
