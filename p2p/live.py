@@ -57,7 +57,7 @@ class Doorbell:
         groups = set()
         with self._lock:
             for topic, version in topics:
-                if version > self._versions.get(topic, 0):
+                if version > self._versions.get(topic, -1):
                     self._versions[topic] = version
                 groups.add(topic[1])
         for group_id in groups:
@@ -97,9 +97,10 @@ class Doorbell:
         return self._versions.get(topic)
 
     def heard(self, topic: Topic, version: int) -> None:
-        """A version read from the database: newer than any heard of, it is the newest now."""
+        """A version read from the database: newer than any heard of (or the first: 0 for what has no row yet, a
+        timer never started), it is the newest now, and the streams following it need not ask again."""
         with self._lock:
-            if version > self._versions.get(topic, 0):
+            if version > self._versions.get(topic, -1):
                 self._versions[topic] = version
 
 

@@ -220,3 +220,23 @@ def test_the_timer_and_a_discussion_come_on_the_same_stream(app, room, as_user):
     post(fran, f"/groups/{room.group.id}/timer", {"minutes": "5"}, token_from=f"/groups/{room.group.id}/run")
     assert re.search(r'id="group-timer"[^>]*data-fresh="true"', events.next())
     events.close()
+
+
+def test_an_idle_stream_does_not_ask_the_database_at_each_wake(room, as_user, monkeypatch):
+    """What nobody has changed since the server started (a timer never started: no row, version 0) is asked of
+    the database once, not at every wake of every stream: 160 idle screens opened 80 connections a second."""
+    import p2p.sessions
+    asked = []
+    real = p2p.sessions.Timer.version_of
+    monkeypatch.setattr(p2p.sessions.Timer, "version_of", classmethod(lambda cls, group: asked.append(1) or real(group)))
+    from p2p.live import doorbell
+    doorbell.ring_everyone()   # forget what earlier tests' apps heard
+    bob = as_user(room.bob)
+    page = text(bob.get(board_url(room)))
+    timer = re.search(r'data-live-feed="timer" data-poll="([^"]+)"', page).group(1).replace("&amp;", "&")
+    events = open_stream(bob, room, poller(page), timer)
+    events.next("hello")
+    for _ in range(5):   # five heartbeats: five wakes at least
+        events.queue.get(timeout=5)
+    events.close()
+    assert len(asked) <= 2, asked
