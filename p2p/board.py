@@ -10,8 +10,6 @@ back on a control with the same id.
 
 from __future__ import annotations
 
-import re
-import secrets
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -28,6 +26,7 @@ from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
+from .stream import CSRF_STAND_IN, REQUEST_KEY_STAND_IN, for_this_person
 from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already, whole_number
 
 bp = Blueprint("board", __name__)
@@ -194,27 +193,7 @@ class Snapshot:
     # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html), each live
     # region's (Follower), each kind of screen's shared view (board_state): after a change, 50 phones need a few
     # variants of each, not 50 renders of it.
-    fragments: dict = field(default_factory=dict)
-    making: threading.RLock = field(default_factory=threading.RLock)
-
-    def made_once(self, key, make):
-        """What `make()` makes for `key` at this version: made once, however many screens ask for it at once
-        (after a change, a room's streams all do)."""
-        found = self.fragments.get(key)
-        if found is None:
-            with self.making:
-                found = self.fragments.get(key)
-                if found is None:
-                    found = self.fragments[key] = make()
-        return found
-
-
-# Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
-# answer puts its own person's token in place of it (render_board). Random: nobody can type it into a proposal.
-CSRF_STAND_IN = f"csrf-{secrets.token_hex(16)}"
-# Likewise a form that makes something (a merge) carries a key of its own on each screen (SentRequest): two
-# facilitators merging at once must not share one, or the second merge would be taken for the first sent again.
-REQUEST_KEY_STAND_IN = f"key-{secrets.token_hex(16)}"
+    made_once: stream.MadeOnce = field(default_factory=stream.MadeOnce)
 
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
@@ -233,12 +212,6 @@ def render_board(template: str, **state) -> str:
     state.setdefault("was", request.args)   # what this screen showed before (a poll's query; _announce.html)
     state["request_key_stand_in"] = REQUEST_KEY_STAND_IN
     return for_this_person(render_template(template, **state))
-
-
-def for_this_person(html: str, csrf_token: str | None = None) -> str:
-    """Shared HTML made this person's: their form token, and a fresh key in each form that makes something."""
-    html = html.replace(CSRF_STAND_IN, csrf_token or generate_csrf())
-    return re.sub(REQUEST_KEY_STAND_IN, lambda _: new_request_key(), html) if REQUEST_KEY_STAND_IN in html else html
 
 
 _snapshot_lock = threading.Lock()
@@ -504,17 +477,19 @@ def live(group_id: int):
 
 # ---------------------------------------------------------------------------------------------------
 # Following the board through a stream (p2p/stream.py): each change is worked out once per kind of screen (the
-# snapshot's fragments and regions), and each screen is sent only what differs from what it shows.
-
-PLACEHOLDER = "\x00"   # around a behaviour's id in a list's outline: no typed text can hold it (one_line)
+# snapshot's fragments and regions), and each screen is sent only what differs from what it shows
+# (stream.ListFollower).
 
 
 @stream.follows("board.live")
-class Follower:
+class Follower(stream.ListFollower):
     """A screen following the board: what it shows (the regions and behaviours this stream sent it, or its page
     had), so that each change sends it only what differs."""
 
+    announcement = "board-announce"
+
     def __init__(self, group, membership, view_args: dict, args) -> None:
+        super().__init__()
         self.view = "projector" if args.get("view") == "projector" else "page"
         if self.view == "projector" and not permissions.can_manage_group(membership):
             abort(404)
@@ -525,10 +500,6 @@ class Follower:
         self.screen = Screen(None if self.view == "projector" else my_pseudonyms())
         self.csrf_token = generate_csrf()
         self.board_id: int | None = None
-        self.sent: dict[str, str] | None = None   # region id -> its HTML on the screen; None: not known yet
-        self.items: dict[int, str] = {}            # each behaviour on it -> its HTML
-        self.outline = ""                          # the list with a placeholder for each behaviour
-        self.lists: dict[str, list[int]] = {}      # each list (ul) in it -> its behaviours' ids, in order
 
     def version_now(self, group) -> int:
         return Board.version_where(Board.group == group)
@@ -550,17 +521,7 @@ class Follower:
             state = board_state(group, membership, self.view, board, self.screen)
         state["proposal_html"] = lambda proposal: proposal_html(state, proposal)
         state["was"] = self.was
-        regions, lists, outline, items = self._regions(state)
-        if self.sent is None and self.version == state["board"].version:
-            changed = []   # its page shows this version: only noted, nothing to send
-            self.items = dict(items)
-        else:
-            # (the same words said again are sent again: they are news again)
-            changed = [html for key, html in regions if (self.sent or {}).get(key) != html
-                       or (key == "board-announce" and _has_words(html))]
-            changed += self._list_changes(lists, outline, items, whole=self.sent is None)
-        self.sent = dict(regions)
-        self.lists, self.outline = lists, outline
+        changed = self.changes(*self._regions(state), up_to_date=self.version == state["board"].version)
         self.version = state["board"].version
         self.was = {"phase": board.phase, "n": str(len(state["proposals"])), "t": str(state["total"]),
                     "m": str(max((p.id for p in state["proposals"]), default=0))}
@@ -591,45 +552,11 @@ class Follower:
                     ("board-controls", region("board/_controls.html")),
                     ("respond-count", region("board/_respond_count.html", shown, answered, bool(state["respond_later"])))]
         outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"],
-                         proposal_html=lambda proposal: Markup(f"{PLACEHOLDER}{proposal.id}{PLACEHOLDER}"))
+                         proposal_html=lambda proposal: Markup(stream.placeholder(proposal.id)))
         lists = {f"{part_id}-{index}": [p.id for p in items]
                  for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
         items = {p.id: proposal_html(state, p) for p in state["proposals"]}
         return regions, lists, outline, items
-
-    def _list_changes(self, lists, outline: str, items: dict, whole: bool) -> list[str]:
-        """The list as little as it takes: the behaviours that changed, each in its place (out of band), and new
-        ones added at the end of their list; the whole list when its outline changed any other way."""
-        new = [pid for pid in items if pid not in self.items]
-        added = (not whole and outline != self.outline and lists.keys() == self.lists.keys()
-                 and all(ids[:len(self.lists[key])] == self.lists[key] for key, ids in lists.items())
-                 and _without(outline, new) == self.outline)
-        before, self.items = self.items, dict(items)
-        if whole or (outline != self.outline and not added):
-            parts = outline.split(PLACEHOLDER)
-            return ["".join(items[int(part)] if index % 2 else part for index, part in enumerate(parts))]
-        changes = [_out_of_band(html) for pid, html in items.items() if pid in before and before[pid] != html]
-        for key, ids in lists.items():
-            extra = ids[len(self.lists[key]):]
-            if extra:
-                changes.append(f'<ul data-hx-swap-oob="beforeend:#{key}">{"".join(items[pid] for pid in extra)}</ul>')
-        return changes
-
-
-def _has_words(announcement: str) -> bool:
-    """Whether an announcement (_announce.html) has words to say (an empty one need not be sent)."""
-    return not announcement.rstrip().endswith("></p>")
-
-
-def _without(outline: str, ids) -> str:
-    for pid in ids:
-        outline = outline.replace(f"{PLACEHOLDER}{pid}{PLACEHOLDER}", "", 1)
-    return outline
-
-
-def _out_of_band(item: str) -> str:
-    """A behaviour's HTML that replaces its own element, wherever it is on the screen."""
-    return str(item).replace("<li ", '<li data-hx-swap-oob="true" ', 1)
 
 
 def _back(group_id: int):

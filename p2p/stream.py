@@ -15,10 +15,17 @@ from the version the screen shows: what it missed comes whole, nothing twice.
 Budgets (docs/configuration.md): a process holds at most LIVE_STREAMS streams, each a server thread while it is
 open; `p2p serve` runs THREADS more threads than that for everything else, so streams never starve ordinary
 requests.
+
+What the followers of a live list have in common (the board's, a discussion's; below, ListFollower): after a
+change, each kind of screen's regions and each item's HTML are made once per version (MadeOnce) and shared, with
+stand-ins for what must be each person's own (for_this_person); each screen is then sent only what differs from
+what it shows.
 """
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 import time
 from collections.abc import Callable
@@ -26,12 +33,14 @@ from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from . import activity, live, permissions
 from .db import db
 from .models import Group, Login, Membership, User
+from .web import new_request_key
 
 bp = Blueprint("stream", __name__)
 
@@ -182,6 +191,118 @@ def stream(group_id: int):
     response.headers["Cache-Control"] = "no-store"
     response.headers["X-Accel-Buffering"] = "no"   # proxies that honour it (nginx) pass each event on at once
     return response
+
+
+# ---------------------------------------------------------------------------------------------------
+# What the followers of a live list share: HTML made once per version and kind of screen, each screen's own form
+# token and keys put in as it is sent, and only what differs from what a screen shows sent to it.
+
+# Fragments are shared between people, so they are rendered with this stand-in for the form token, and each
+# answer puts its own person's token in place of it (for_this_person). Random: nobody can type it into their words.
+CSRF_STAND_IN = f"csrf-{secrets.token_hex(16)}"
+# Likewise a form that makes something (a merge) carries a key of its own on each screen (SentRequest): two
+# facilitators merging at once must not share one, or the second merge would be taken for the first sent again.
+REQUEST_KEY_STAND_IN = f"key-{secrets.token_hex(16)}"
+
+
+def for_this_person(html: str, csrf_token: str | None = None) -> str:
+    """Shared HTML made this person's: their form token, and a fresh key in each form that makes something."""
+    html = html.replace(CSRF_STAND_IN, csrf_token or generate_csrf())
+    return re.sub(REQUEST_KEY_STAND_IN, lambda _: new_request_key(), html) if REQUEST_KEY_STAND_IN in html else html
+
+
+class MadeOnce:
+    """What a live list's screens share at one version (kept with its snapshot, and gone with it): each piece made
+    once, however many screens ask for it at once (after a change, a room's streams all do)."""
+
+    def __init__(self) -> None:
+        self._made: dict = {}
+        self._making = threading.RLock()
+
+    def __call__(self, key, make):
+        """What `make()` makes for `key` at this version."""
+        found = self._made.get(key)
+        if found is None:
+            with self._making:
+                found = self._made.get(key)
+                if found is None:
+                    found = self._made[key] = make()
+        return found
+
+
+PLACEHOLDER = "\x00"   # around an item's id in a list's outline: no typed text can hold it (models.one_line)
+
+
+def placeholder(item_id: int) -> str:
+    """An item's place in its list's outline (what ListFollower.changes is given)."""
+    return f"{PLACEHOLDER}{item_id}{PLACEHOLDER}"
+
+
+class ListFollower:
+    """A follower whose screen shows live regions and a list of items (each an `<li>` with an id): what its
+    stream sent it, or its page had, so that each change sends it only what differs. A subclass works out, at
+    each change, the regions' HTML, the list's outline (its HTML with a placeholder for each item), its lists
+    and their items, and asks `changes` what to send."""
+
+    announcement = ""   # the id of the region whose words are news each time they are said (a screen reader's)
+
+    def __init__(self) -> None:
+        self.sent: dict[str, str] | None = None   # region id -> its HTML on the screen; None: not known yet
+        self.items: dict[int, str] = {}            # each item on it -> its HTML
+        self.outline = ""                          # the list with a placeholder for each item
+        self.lists: dict[str, list[int]] = {}      # each list (ul, ol) in it -> its items' ids, in order
+
+    def changes(self, regions: list[tuple[str, str]], lists: dict[str, list[int]], outline: str, items: dict,
+                up_to_date: bool) -> list[str]:
+        """What to send for the screen to show these, and noted as what it shows. The first time, a screen whose
+        page is `up_to_date` (it shows the version these are of) is sent nothing; one that is not, the list
+        whole."""
+        if self.sent is None and up_to_date:
+            changed = []   # its page shows this version: only noted, nothing to send
+            self.items = dict(items)
+        else:
+            # (the same words said again are sent again: they are news again)
+            changed = [html for key, html in regions if (self.sent or {}).get(key) != html
+                       or (key == self.announcement and has_words(html))]
+            changed += self._list_changes(lists, outline, items, whole=self.sent is None)
+        self.sent = dict(regions)
+        self.lists, self.outline = lists, outline
+        return changed
+
+    def _list_changes(self, lists, outline: str, items: dict, whole: bool) -> list[str]:
+        """The list as little as it takes: the items that changed, each in its place (out of band), and new ones
+        added at the end of their list; the whole list when its outline changed any other way."""
+        new = [item_id for item_id in items if item_id not in self.items]
+        added = (not whole and outline != self.outline and lists.keys() == self.lists.keys()
+                 and all(ids[:len(self.lists[key])] == self.lists[key] for key, ids in lists.items())
+                 and _without(outline, new) == self.outline)
+        before, self.items = self.items, dict(items)
+        if whole or (outline != self.outline and not added):
+            parts = outline.split(PLACEHOLDER)
+            return ["".join(items[int(part)] if index % 2 else part for index, part in enumerate(parts))]
+        changes = [_out_of_band(html) for item_id, html in items.items() if item_id in before and before[item_id] != html]
+        for key, ids in lists.items():
+            extra = ids[len(self.lists[key]):]
+            if extra:
+                changes.append(f'<ul data-hx-swap-oob="beforeend:#{key}">{"".join(items[i] for i in extra)}</ul>')
+        return changes
+
+
+def has_words(announcement: str) -> bool:
+    """Whether an announcement (a `<p>` whose words are swapped in) has words to say (an empty one need not be
+    sent)."""
+    return not announcement.rstrip().endswith("></p>")
+
+
+def _without(outline: str, ids) -> str:
+    for item_id in ids:
+        outline = outline.replace(placeholder(item_id), "", 1)
+    return outline
+
+
+def _out_of_band(item: str) -> str:
+    """An item's HTML that replaces its own element, wherever it is on the screen."""
+    return str(item).replace("<li ", '<li data-hx-swap-oob="true" ', 1)
 
 
 def init_app(app) -> None:
