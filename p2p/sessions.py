@@ -10,11 +10,15 @@ wrong still shows the right time left.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from typing import ClassVar
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
+from peewee import JOIN
 
 from . import permissions, sending, stream
 from .access import membership_or_404, running_or_404
@@ -22,7 +26,7 @@ from .answers import place_of
 from .auth import my_pseudonyms
 from .content import FreeText, Module, PickN, Programme, Scenario, Scenarios, Session, Spectrum, Story
 from .db import db
-from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, User, one_line
 from .web import content, is_fragment_request, log, redirect_to, safe_next, seen_already, whole_number
 
 bp = Blueprint("sessions", __name__)
@@ -278,20 +282,102 @@ def scenario_or_404(group: Group, module_id: str, session_id: str, block_id: str
     return ScenarioPlace(spot, block, scenario)
 
 
-def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace | SessionBoard,
-                   seen: int | None = None) -> dict:
-    """What the discussion's live list shows this person; with `seen` (the newest thought id their screen
-    showed), also what to announce to screen readers: thoughts by others that arrived since."""
-    facilitator = permissions.can_run_session(membership)
-    discussion = Discussion.find(group, where.place)
-    pseudonyms = my_pseudonyms()
-    thoughts = discussion.thoughts_for(pseudonyms, facilitator) if discussion else []
-    own = {t.id for t in thoughts if t.made_by(pseudonyms)}   # only their own session can tell (MadeBySomeone)
+@dataclass
+class Discussed:
+    """A discussion at one version, the same for everyone: read once per version in each process, not once per
+    screen (a room's 30 phones after a new thought would otherwise each read it, and render each thought, again;
+    as the board's Snapshot). Each screen's view is picked out of it (thoughts_state), and each thought's HTML made
+    once per kind of screen (thought_html). Correct with several worker processes: the version comes from the
+    database, and what it holds was read at that version or after."""
+
+    version: int
+    thoughts: list[Thought]   # every thought, oldest first, hidden ones too (their authors still see them)
+    closed: bool
+    # Each thought's HTML as one kind of screen shows it, the list's outline, its poller, its announcements.
+    made_once: stream.MadeOnce = field(default_factory=stream.MadeOnce)
+
+
+_reading_discussions = threading.Lock()
+
+
+def discussed(group: Group, place: str, known: int | None = None) -> Discussed:
+    """The discussion at `place` as the database has it now or, given the version `known` (a stream that heard of
+    it), at that version or newer: after a change, one screen reads it while the others wait for it."""
+    cache = current_app.extensions.setdefault("p2p.discussions", {})
+    wanted = Discussion.version_of(group, place) if known is None else known
+    found = cache.get((group.id, place))
+    if found is not None and found.version >= wanted:
+        return found
+    with _reading_discussions:
+        found = cache.get((group.id, place))
+        if found is not None and found.version >= wanted:
+            return found
+        # Its version first: each later read may see newer changes, never older ones, so a screen never holds a
+        # version whose change it lacks. Authors' names only: their other columns have no business here.
+        discussion = Discussion.find(group, place)
+        thoughts = list(Thought.select(Thought, User.id, User.name).join(User, JOIN.LEFT_OUTER)
+                        .where(Thought.discussion == discussion).order_by(Thought.created_at, Thought.id)) if discussion else []
+        found = cache[group.id, place] = Discussed(discussion.version if discussion else 0, thoughts,
+                                                   bool(discussion and discussion.closed))
+        return found
+
+
+class Mine:
+    """Which thoughts are this person's, as only their own session can tell (MadeBySomeone): worked out once per
+    thought, and kept by a stream from one change to the next. The room's screen is nobody's (no pseudonyms)."""
+
+    def __init__(self, pseudonyms: bytes | None) -> None:
+        self.pseudonyms = pseudonyms
+        self._found: dict[int, bool] = {}
+
+    def __call__(self, thought: Thought) -> bool:
+        found = self._found.get(thought.id)
+        if found is None:
+            found = self._found[thought.id] = thought.made_by(self.pseudonyms)
+        return found
+
+
+def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace | SessionBoard, seen: int | None = None,
+                   view: str = "page", mine: Mine | None = None, shared: Discussed | None = None) -> dict:
+    """What the discussion's live list shows this person (or, `view` "projector", the room's screen); with `seen`
+    (the newest thought id their screen showed), also what to announce to screen readers: thoughts by others that
+    arrived since. `mine` and `shared`: a stream's, kept from one change to the next, and the version it sends."""
+    projector = view == "projector"
+    facilitator = permissions.can_run_session(membership) and not projector
+    shared = shared or discussed(group, where.place)
+    mine = Mine(None) if projector else mine or Mine(my_pseudonyms())
+    # A thought a facilitator hid: still on its author's screen and the facilitators', on nobody else's.
+    thoughts = [t for t in shared.thoughts if not t.hidden or facilitator or mine(t)]
+    own = {t.id for t in thoughts if mine(t)}
     new = [t for t in thoughts if seen is not None and t.id > seen and t.id not in own and not t.hidden]
-    return {"group": group, "where": where, "facilitator": facilitator, "thoughts": thoughts, "own": own,
-            "version": discussion.version if discussion else 0,
-            "newest": max((t.id for t in thoughts), default=0), "new_thoughts": new,
-            "closed": bool(discussion and discussion.closed)}
+    state = {"group": group, "where": where, "view": view, "facilitator": facilitator, "thoughts": thoughts,
+             "own": own, "version": shared.version, "newest": max((t.id for t in thoughts), default=0),
+             "new_thoughts": new, "closed": shared.closed, "shared": shared}
+    state["thought_html"] = lambda thought: thought_html(state, thought)
+    return state
+
+
+def _shared_html(template: str, **context) -> Markup:
+    """HTML that every screen of a kind shares at one version: its form token a stand-in, each screen's own put in
+    as it is sent (stream.for_this_person)."""
+    return Markup(current_app.jinja_env.get_template(template).render(**context, csrf_token=lambda: stream.CSRF_STAND_IN))
+
+
+def thought_html(state: dict, thought: Thought) -> Markup:
+    """One thought as this screen shows it. What varies between people is in the key (the kind of screen, whether
+    it is theirs); everything else (its words, its name, whether it is hidden) is the same for everyone at this
+    version."""
+    mine = thought.id in state["own"]
+    if state["view"] == "projector":
+        return state["shared"].made_once(("projector", thought.id), lambda: _shared_html(
+            "sessions/_projector_thought.html", thought=thought))
+    return state["shared"].made_once((state["facilitator"], mine, thought.id), lambda: _shared_html(
+        "sessions/_thought.html", group=state["group"], thought=thought, mine=mine, facilitator=state["facilitator"]))
+
+
+def _render(template: str, **context) -> str:
+    """A page or an answer that shows the discussion: its thoughts' shared HTML made this person's."""
+    return stream.for_this_person(render_template(template, **context))
 
 
 _ROUTE = "/groups/<int:group_id>/discuss/<module_id>/<session_id>/<block_id>/<scenario_id>"
@@ -314,7 +400,7 @@ def _discussion_page(group, membership, where, text: str = "", anonymous: bool =
         return _session_board_page(group, membership, where, text, anonymous, problem)
     scenarios = where.block.scenarios
     index = scenarios.index(where.scenario)
-    return render_template(
+    return _render(
         "sessions/discussion.html", **thoughts_state(group, membership, where), text=text, anonymous=anonymous,
         problem=problem, text_max=Thought.TEXT_MAX,
         previous=scenarios[index - 1] if index > 0 else None,
@@ -330,29 +416,58 @@ def discussion_live(group_id: int, module_id: str, session_id: str, block_id: st
     where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     if seen_already(Discussion.version_of(group, where.place)):
         return "", 204
-    return render_template("sessions/_thoughts_live.html",
-                           **thoughts_state(group, membership, where, request.args.get("last", 0, type=int)))
+    return _render("sessions/_thoughts_live.html",
+                   **thoughts_state(group, membership, where, request.args.get("last", 0, type=int)))
 
 
-class DiscussionFollower:
-    """A discussion board followed by a screen's stream (p2p/stream.py): its list sent again when it changes,
-    with what to announce, as a poll's answer is (a discussion changes far less often than a board)."""
+class DiscussionFollower(stream.ListFollower):
+    """A screen following a discussion board through its stream (p2p/stream.py), as the board's are followed:
+    each change worked out once per kind of screen (the thoughts' HTML, the list's outline: Discussed), and each
+    screen sent only what differs from what it shows (new thoughts added to the end of the list, one hidden or
+    shown again replaced where it is, the list whole when it changed any other way), with what to announce."""
+
+    announcement = "thought-announce"
+    view = "page"
 
     def __init__(self, group: Group, membership: Membership, view_args: dict, args) -> None:
+        super().__init__()
         self.where = board_or_404(group, *(view_args[key] for key in _PLACE))
         self.topic = ("discussion", group.id, self.where.place)
         self.version = whole_number(args.get("v")) or 0
-        self.last = whole_number(args.get("last")) or 0
+        self.last = whole_number(args.get("last")) or 0   # the newest thought it shows: what is new is after it
+        self.mine = Mine(None if self.view == "projector" else my_pseudonyms())
+        self.csrf_token = generate_csrf()
 
     def version_now(self, group: Group) -> int:
         return Discussion.version_of(group, self.where.place)
 
     def update(self, group: Group, membership: Membership, known: int) -> str | None:
-        if known == self.version:
+        """What to send this screen now (None: nothing), from the discussion at version `known` or newer. The
+        first time, if its page shows the version it asks from, only what it shows is noted."""
+        shared = discussed(group, self.where.place, known)
+        if self.sent is not None and shared.version == self.version:
             return None
-        state = thoughts_state(group, membership, self.where, self.last)
-        self.version, self.last = state["version"], state["newest"]
-        return render_template("sessions/_thoughts_live.html", oob=True, **state)
+        state = thoughts_state(group, membership, self.where, self.last, self.view, self.mine, shared)
+        changed = self.changes(*self._regions(state), up_to_date=self.version == shared.version)
+        self.version, self.last = shared.version, state["newest"]
+        return stream.for_this_person("".join(changed), self.csrf_token) if changed else None
+
+    def _regions(self, state: dict):
+        """The live regions' HTML for this screen (rendered once per version and kind of screen), the list's
+        outline and its thoughts."""
+        shared, view, facilitator = state["shared"], state["view"], state["facilitator"]
+        shown = tuple(t.id for t in state["thoughts"])
+        context = {**state, "oob": True}
+        regions = [("thought-poller", shared.made_once(("poller", view, state["newest"]), lambda: _shared_html(
+            "sessions/_thought_poller.html", **context)))]
+        if view != "projector":   # (the room's screen has no one to tell)
+            regions.append(("thought-announce", shared.made_once(("announce", tuple(t.id for t in state["new_thoughts"])),
+                                                                 lambda: _shared_html("sessions/_thought_announce.html", **context))))
+        outline = shared.made_once(("outline", view, facilitator, shown), lambda: _shared_html(
+            "sessions/_projector_thoughts.html" if view == "projector" else "sessions/_thoughts.html",
+            **{**context, "thought_html": lambda thought: Markup(stream.placeholder(thought.id))}))
+        lists = {"thought-items": list(shown)} if shown else {}
+        return regions, lists, outline, {t.id: thought_html(state, t) for t in state["thoughts"]}
 
 
 _PLACE = ("module_id", "session_id", "block_id", "scenario_id")
@@ -374,7 +489,7 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
         board.changed()
     problem = sending.send(THOUGHTS, group.id, text, add, closed=closed_problem(where))
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
-        return render_template("sessions/_thought_form.html", **thoughts_state(group, membership, where),
+        return _render("sessions/_thought_form.html", **thoughts_state(group, membership, where),
                                text=text if problem else "", anonymous=anonymous, problem=problem,
                                just_sent=not problem, text_max=Thought.TEXT_MAX, oob_list=not problem)
     if problem:
@@ -394,7 +509,7 @@ def _thought_or_404(group: Group, thought_id: int) -> tuple[Thought, ScenarioPla
 
 def _after_change(group, membership, where):
     if is_fragment_request():
-        return render_template("sessions/_thoughts.html", **thoughts_state(group, membership, where))
+        return _render("sessions/_thoughts_live.html", **thoughts_state(group, membership, where))
     return redirect(url_for("sessions.discussion", **where.url_args(group)) + "#thoughts-heading")
 
 
@@ -488,7 +603,7 @@ def _session_board_page(group: Group, membership: Membership, where: SessionBoar
                         problem: str | None):
     boards = Discussion.opened_in(group, where.spot.place)
     index = [board.id for board in boards].index(where.discussion.id)
-    return render_template(
+    return _render(
         "sessions/session_board.html", **thoughts_state(group, membership, where), text=text, anonymous=anonymous,
         problem=problem, text_max=Thought.TEXT_MAX,
         previous=SessionBoard(where.spot, boards[index - 1]) if index > 0 else None,
@@ -589,45 +704,33 @@ def timer_projector(group_id: int):
     return render_template("sessions/projector_timer.html", group=group, spot=current_spot(group))
 
 
-def projector_thoughts(group: Group, where: ScenarioPlace | SessionBoard) -> dict:
-    """A discussion as the room's screen shows it: the thoughts the group sees (none a facilitator hid), made by
-    nobody in particular (no pseudonyms: nothing on it is anyone's own), and no names in the template."""
-    discussion = Discussion.find(group, where.place)
-    return {"group": group, "where": where, "thoughts": discussion.thoughts_for(None, False) if discussion else [],
-            "version": discussion.version if discussion else 0}
-
-
 @bp.get(_ROUTE + "/projector")
 @login_required
 def discussion_projector(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
-    group, _ = running_or_404(group_id)
+    group, membership = running_or_404(group_id)
     where = board_or_404(group, module_id, session_id, block_id, scenario_id)
-    return render_template("sessions/projector_discussion.html", **projector_thoughts(group, where))
+    return _render("sessions/projector_discussion.html", **thoughts_state(group, membership, where, view="projector"))
 
 
 @stream.follows("sessions.discussion_projector_live")
 class DiscussionProjectorFollower(DiscussionFollower):
-    """The room's screen on a discussion: a facilitator's, as its poll is."""
+    """The room's screen on a discussion: a facilitator's, as its poll is. Every room's screen is sent the same
+    bytes: the thoughts the group sees, and never a name (_projector_thought.html)."""
+
+    view = "projector"
 
     def __init__(self, group: Group, membership: Membership, view_args: dict, args) -> None:
         if not permissions.can_run_session(membership):
             abort(404)
         super().__init__(group, membership, view_args, args)
 
-    def update(self, group: Group, membership: Membership, known: int) -> str | None:
-        if known == self.version:
-            return None
-        state = projector_thoughts(group, self.where)
-        self.version = state["version"]
-        return render_template("sessions/_projector_thoughts.html", oob=True, **state)
-
 
 @bp.get(_ROUTE + "/projector/live")
 @login_required
 def discussion_projector_live(group_id: int, module_id: str, session_id: str, block_id: str, scenario_id: str):
     """Polled by the room's screen, which stays a facilitator's: checked on every poll, as the members' list is."""
-    group, _ = running_or_404(group_id)
+    group, membership = running_or_404(group_id)
     where = board_or_404(group, module_id, session_id, block_id, scenario_id)
     if seen_already(Discussion.version_of(group, where.place)):
         return "", 204
-    return render_template("sessions/_projector_thoughts.html", **projector_thoughts(group, where))
+    return _render("sessions/_thoughts_live.html", **thoughts_state(group, membership, where, view="projector"))
