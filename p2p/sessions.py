@@ -2,10 +2,11 @@
 discussion boards: one for each scenario of a `scenarios` block, and any a facilitator opens in a session, with a
 prompt of their own (models.Discussion says how each is kept).
 
-Live parts work like the board (see board.py): each screen polls with the version number it shows, kept in the
-database, and gets 204 No Content while nothing has changed. The timer stores only its end time; a screen is
-told how many seconds are left and counts down by its own clock (static/js/timer.js), so a phone whose clock is
-wrong still shows the right time left.
+Live parts work like the board (see board.py): each screen follows them through its stream (p2p/stream.py),
+which sends it only what changed on it (a discussion's followers below: DiscussionFollower); without one, it
+polls with the version number it shows, kept in the database, and gets 204 No Content while nothing has changed.
+The timer stores only its end time; a screen is told how many seconds are left and counts down by its own clock
+(static/js/timer.js), so a phone whose clock is wrong still shows the right time left.
 """
 
 from __future__ import annotations
