@@ -19,7 +19,6 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
-from peewee import JOIN
 
 from . import permissions, sending, stream
 from .access import membership_or_404, running_or_404
@@ -27,7 +26,7 @@ from .answers import place_of
 from .auth import my_pseudonyms
 from .content import FreeText, Module, PickN, Programme, Scenario, Scenarios, Session, Spectrum, Story
 from .db import db
-from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, User, one_line
+from .models import CodeVersion, CurrentSession, Discussion, Group, Membership, SentRequest, Thought, Timer, one_line
 from .web import content, is_fragment_request, log, redirect_to, safe_next, seen_already, whole_number
 
 bp = Blueprint("sessions", __name__)
@@ -299,6 +298,7 @@ class Discussed:
 
 
 _reading_discussions = threading.Lock()
+MOST_DISCUSSIONS = 100   # kept read in each process (more than its rooms have open); one let go is read again
 
 
 def discussed(group: Group, place: str, known: int | None = None) -> Discussed:
@@ -314,12 +314,14 @@ def discussed(group: Group, place: str, known: int | None = None) -> Discussed:
         if found is not None and found.version >= wanted:
             return found
         # Its version first: each later read may see newer changes, never older ones, so a screen never holds a
-        # version whose change it lacks. Authors' names only: their other columns have no business here.
+        # version whose change it lacks.
         discussion = Discussion.find(group, place)
-        thoughts = list(Thought.select(Thought, User.id, User.name).join(User, JOIN.LEFT_OUTER)
-                        .where(Thought.discussion == discussion).order_by(Thought.created_at, Thought.id)) if discussion else []
-        found = cache[group.id, place] = Discussed(discussion.version if discussion else 0, thoughts,
-                                                   bool(discussion and discussion.closed))
+        found = Discussed(discussion.version if discussion else 0, discussion.every_thought() if discussion else [],
+                          bool(discussion and discussion.closed))
+        cache.pop((group.id, place), None)   # the last read last: those unchanged longest go first
+        cache[group.id, place] = found
+        while len(cache) > MOST_DISCUSSIONS:
+            cache.pop(next(iter(cache)))
         return found
 
 
@@ -347,8 +349,9 @@ def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace | 
     facilitator = permissions.can_run_session(membership) and not projector
     shared = shared or discussed(group, where.place)
     mine = Mine(None) if projector else mine or Mine(my_pseudonyms())
-    # A thought a facilitator hid: still on its author's screen and the facilitators', on nobody else's.
-    thoughts = [t for t in shared.thoughts if not t.hidden or facilitator or mine(t)]
+    # Thought.shown_to, this screen's own thoughts kept: one a facilitator hid is still on its author's screen and
+    # the facilitators', on nobody else's.
+    thoughts = [t for t in shared.thoughts if not t.kept_from_group or facilitator or mine(t)]
     own = {t.id for t in thoughts if mine(t)}
     new = [t for t in thoughts if seen is not None and t.id > seen and t.id not in own and not t.hidden]
     state = {"group": group, "where": where, "view": view, "facilitator": facilitator, "thoughts": thoughts,
