@@ -494,8 +494,8 @@ def add_thought(group_id: int, module_id: str, session_id: str, block_id: str, s
     problem = sending.send(THOUGHTS, group.id, text, add, closed=closed_problem(where))
     if is_fragment_request():   # the form answers in place, with the list (out of band) so the author sees it at once
         return _render("sessions/_thought_form.html", **thoughts_state(group, membership, where),
-                               text=text if problem else "", anonymous=anonymous, problem=problem,
-                               just_sent=not problem, text_max=Thought.TEXT_MAX, oob_list=not problem)
+                       text=text if problem else "", anonymous=anonymous, problem=problem,
+                       just_sent=not problem, text_max=Thought.TEXT_MAX, oob_list=not problem)
     if problem:
         return _discussion_page(group, membership, where, text=text, anonymous=anonymous, problem=problem)
     flash("Added, without your name." if anonymous else "Added. Everyone in the group can see it now.")
