@@ -5,8 +5,9 @@ see) and opens a discussion board there with a prompt of their own: a participan
 adds a thought from their phone, which arrives live on the facilitator's screen; closed, it says so on the phone.
 Then the facilitator moves the group to the boundaries session of the Peer Support Training course. One participant adds an
 anonymous thought to a scenario's discussion board; the other, typing all the while, sees it arrive live without a
-name and keeps their words and focus. A timer started by the facilitator counts down on both participants' screens
-and on the projector, and says "Time is up". Every page is watched for CSP violations and script errors.
+name and keeps their words and focus, and the next one added at the end of the list, once on every screen. A timer
+started by the facilitator counts down on both participants' screens and on the projector, and says "Time is up".
+Every page is watched for CSP violations and script errors.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .pagetypes import BOUNDARIES_SESSION, LIBRARY
 MINI_KNOWLEDGE = "This Mini Knowledge provides helpful underpinning knowledge"
 SESSION_1 = LIBRARY.programme("p2p").module("module-1").session("session-1").title
 THOUGHT = "It can feel like friendship, and that is where it blurs"
+SECOND_THOUGHT = "Saying what the role is, kindly, at the start"
 BOARD_PROMPT = "What would help you feel safe to speak here?"
 BOARD_THOUGHT = "Knowing it stays in the room"
 
@@ -110,6 +112,16 @@ def test_a_scenario_discussion_and_a_timer_in_the_room(demo, new_context, proble
         assert alex_account.name not in page.content()
     expect(sam.locator("#thought-announce")).to_have_text(f"New thought: {THOUGHT}")
     expect(sam.locator("#thought-announce")).to_have_attribute("aria-live", "polite")
+    expect(box).to_have_value("Half a thought")
+    expect(box).to_be_focused()
+    # A second thought is added at the end of each list, once: Alex's own screen has it from its answer too.
+    alex.get_by_label("Your thought on Scenario 1").fill(SECOND_THOUGHT)
+    alex.get_by_role("button", name="Add my thought").click()
+    for page in (alex, sam, fran):
+        expect(page.get_by_role("listitem").filter(has_text=SECOND_THOUGHT)).to_have_count(1, timeout=8000)
+        expect(page.locator("#thought-items > li")).to_have_count(2)
+        expect(page.locator("#thought-items > li").last).to_contain_text(SECOND_THOUGHT)
+    expect(sam.locator("#thought-announce")).to_have_text(f"New thought: {SECOND_THOUGHT}")
     expect(box).to_have_value("Half a thought")
     expect(box).to_be_focused()
 
