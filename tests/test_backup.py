@@ -17,7 +17,7 @@ from conftest import PASSWORD, make_app, post
 from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
-from p2p.db import db
+from p2p.db import close_all, db
 from p2p.models import Answer, Board, User
 from p2p.models.schema import UPGRADES, file_problem
 
@@ -76,7 +76,7 @@ def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, 
     assert backups.integrity_problem(made) is None
     in_backup = rows(made, "select count(*) from answer")[0][0]
     assert 0 < in_backup <= Answer.select().count()
-    db.close()
+    close_all()   # the server stops
     aside = backups.restore(made, database, file_problem)
     assert rows(database, "select count(*) from answer")[0][0] == in_backup
     assert (aside / "test.sqlite3").exists()
@@ -92,7 +92,7 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
     post(as_user(room.alice), "/logout")
     alice, kept = as_user(room.alice), []
     for _ in range(2):   # and the same backup restored again later logs out whoever logged in in between
-        db.close()
+        close_all()   # the server stops
         kept.append(backups.restore(made, tmp_path / "test.sqlite3", file_problem))
         assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
         alice = as_user(room.alice)                                       # and people can log in again
@@ -131,7 +131,7 @@ def _not_a_backup(kind: str, tmp_path, made) -> Path:
 def test_restore_refuses_what_is_not_a_peer_2_peer_database_and_touches_nothing(app, room, tmp_path, kind, said):
     database = tmp_path / "test.sqlite3"
     made = backups.make_backup(database, tmp_path / "b")
-    db.close()
+    close_all()   # the server stops
     before = database.read_bytes()
     with pytest.raises(backups.RestoreRefused, match=said):
         backups.restore(_not_a_backup(kind, tmp_path, made), database, file_problem)
@@ -143,7 +143,7 @@ def test_restore_refuses_what_is_not_a_peer_2_peer_database_and_touches_nothing(
 def test_restore_refuses_to_run_as_another_user_than_the_database_s_owner(app, room, tmp_path):
     database = tmp_path / "test.sqlite3"
     made = backups.make_backup(database, tmp_path / "b")
-    db.close()
+    close_all()   # the server stops
     os.chown(database, 4321, 4321)   # the service's own user; the suite runs as root, like `sudo p2p restore`
     with pytest.raises(backups.RestoreRefused, match="belongs to the user 4321.*sudo -u 4321"):
         backups.restore(made, database, file_problem)
@@ -158,7 +158,7 @@ def test_restore_keeps_the_database_s_mode_and_takes_a_backup_from_before_the_bo
         "board", "proposal", "response", "code_version", "commitment", "follow_up", "current_session", "timer",
         "discussion", "thought")) + "DELETE FROM schema_version WHERE version > 2")
     connection.close()
-    db.close()
+    close_all()   # the server stops
     os.chmod(database, 0o600)
     backups.restore(made, database, file_problem)
     assert stat.S_IMODE(database.stat().st_mode) == 0o600
@@ -172,7 +172,7 @@ def test_the_restore_command_works_without_loading_the_app(app, room, tmp_path, 
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("P2P_DATABASE", str(tmp_path / "test.sqlite3"))
-    db.close()
+    close_all()   # the server stops
     result = CliRunner().invoke(restore_command, [str(made), "--yes"])
     assert result.exit_code == 0, result.output
     assert "Everyone will need to log in again" in result.output
@@ -183,7 +183,7 @@ def test_the_restore_command_refuses_while_the_app_runs_or_as_another_user(app, 
     made = backups.make_backup(database, tmp_path / "b")
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("P2P_DATABASE", str(database))
-    db.close()
+    close_all()   # the server stops
     before = database.read_bytes()
     server = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; sqlite3.connect(sys.argv[1]); "
                                "print('open', flush=True); time.sleep(60)", str(database)], stdout=subprocess.PIPE)
@@ -204,7 +204,7 @@ def test_the_restore_command_refuses_while_the_app_runs_or_as_another_user(app, 
 def test_a_restore_where_no_database_is_says_so_and_keeps_no_empty_folder(app, room, tmp_path):
     database = tmp_path / "test.sqlite3"
     made = backups.make_backup(database, tmp_path / "b")
-    db.close()
+    close_all()   # the server stops
     database.unlink()
     assert backups.restore(made, database, file_problem) is None
     assert not list(tmp_path.glob("replaced-*"))
@@ -214,7 +214,7 @@ def test_a_damaged_database_is_moved_aside_and_the_app_does_not_start_empty(tmp_
     app = make_app(tmp_path)
     with db.connection_context():
         User.create_account("Alice", PASSWORD)
-    db.close()
+    close_all()   # the server stops
     backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "instance" / "backups")
     database = tmp_path / "test.sqlite3"
     data = bytearray(database.read_bytes())
@@ -239,7 +239,7 @@ def _cannot_start(tmp_path, said: str) -> str:
 def test_after_damage_the_next_starts_refuse_too_and_say_which_backup_to_restore(app, room, tmp_path):
     database = tmp_path / "test.sqlite3"
     made = backups.make_backup(database, tmp_path / "instance" / "backups")
-    db.close()
+    close_all()   # the server stops
     database.write_bytes(b"\xff" * 8192)
     _cannot_start(tmp_path, "failed its check")
     for _ in range(2):   # systemd starts it again 3 s later, and again: never empty, always the same advice
@@ -252,7 +252,7 @@ def test_after_damage_the_next_starts_refuse_too_and_say_which_backup_to_restore
 def test_an_empty_or_missing_database_never_starts_empty(app, room, tmp_path, what):
     database = tmp_path / "test.sqlite3"
     backups.make_backup(database, tmp_path / "instance" / "backups")
-    db.close()
+    close_all()   # the server stops
     if what == "empty file":
         database.write_bytes(b"")
         said = r"empty file \(0 bytes\)"
@@ -267,7 +267,7 @@ def test_a_host_can_start_over_on_purpose_and_nothing_is_deleted(app, room, tmp_
     from p2p.cli import new_database_command
     database = tmp_path / "test.sqlite3"
     backups.make_backup(database, tmp_path / "instance" / "backups")
-    db.close()
+    close_all()   # the server stops
     database.write_bytes(b"")
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("P2P_DATABASE", str(database))
@@ -281,7 +281,7 @@ def test_a_host_can_start_over_on_purpose_and_nothing_is_deleted(app, room, tmp_
 
 def test_the_app_refuses_to_run_as_another_user_than_the_instance_s_owner(tmp_path):
     make_app(tmp_path)
-    db.close()
+    close_all()   # the server stops
     os.chown(tmp_path / "instance", 4321, 4321)
     with pytest.raises(backups.WrongUser, match="belongs to the user 4321"):
         make_app(tmp_path)
@@ -304,7 +304,7 @@ def test_p2p_upgrade_backs_up_upgrades_and_says_what_it_did(app, room, tmp_path,
     database = tmp_path / "test.sqlite3"
     with db.connection_context():   # as if this database were two steps behind the code
         db.execute_sql("DELETE FROM schema_version WHERE version > 4")
-    db.close()
+    close_all()   # the server stops
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(tmp_path / "instance"))
     monkeypatch.setenv("P2P_DATABASE", str(database))
     server = subprocess.Popen([sys.executable, "-c", "import sqlite3, sys, time; sqlite3.connect(sys.argv[1]); "
@@ -383,11 +383,13 @@ def test_a_full_disk_on_save_loses_nothing_and_saves_once_it_clears(app, room, a
     big = "a long reflection " * 2000        # needs new pages
 
     pragmas = list(db.obj._pragmas)
-    db.obj._pragmas = pragmas + [("max_page_count", full)]   # applied to every new connection (each request)
+    db.obj._pragmas = pragmas + [("max_page_count", full)]   # applied to every new connection
+    close_all()                                               # so the pooled ones go
     response = autosave(alice, f"{S1}/positive-about-p2p", big)
     assert response.status_code == 500 and response.json == {"problem": "Not saved — retrying"}
     assert Answer.select().count() == 0       # nothing half-written
     db.obj._pragmas = pragmas
+    close_all()
     response = autosave(alice, f"{S1}/positive-about-p2p", big)   # the retry, once there is room again
     assert response.status_code == 200
     assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(
@@ -397,7 +399,7 @@ def test_a_full_disk_on_save_loses_nothing_and_saves_once_it_clears(app, room, a
 def test_the_backup_before_an_upgrade_is_in_the_activity_log(app, tmp_path):
     with db.connection_context():   # as if this database were one step behind the code
         db.execute_sql("DELETE FROM schema_version WHERE version = (SELECT max(version) FROM schema_version)")
-    db.close()
+    close_all()   # the server stops
     make_app(tmp_path)   # starts on it: backs it up, then upgrades
     log = (tmp_path / "instance" / "logs" / "p2p.log").read_text()
     assert "event=backup-made reason=before-upgrade" in log and "before-upgrade-from-v" in log
@@ -413,7 +415,7 @@ def test_everything_in_instance_is_private_after_start_backup_and_restore(tmp_pa
     instance, database = tmp_path / "instance", tmp_path / "instance" / "p2p.sqlite3"
     os.umask(0o022)   # as an older version left them, or a copy made by hand
     make_app(tmp_path, SECRET_KEY=None, DATABASE=str(database))
-    db.close()
+    close_all()   # the server stops
     (instance / "config.py").write_text("# the host's own\n")
     (instance / "backups").mkdir(exist_ok=True)
     os.chmod(instance, 0o755)
@@ -421,7 +423,7 @@ def test_everything_in_instance_is_private_after_start_backup_and_restore(tmp_pa
     app = make_app(tmp_path, SECRET_KEY=None, DATABASE=str(database))   # a start tightens what is there
     with app.app_context():
         app.test_cli_runner().invoke(args=["backup"])
-    db.close()
+    close_all()   # the server stops
     monkeypatch.setenv("P2P_INSTANCE_PATH", str(instance))
     monkeypatch.setenv("P2P_DATABASE", str(database))
     os.umask(0o022)
