@@ -26,11 +26,15 @@ SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
 # this part can never be taken by a stage's reflection (whose part is the stage's id).
 LADDER_MARKED = "statements/marked"
 
-# Autosaves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write
-# lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting here wakes
-# as soon as the save before it commits. Measured with 8 threads saving: p95 67-308 ms and worst 1.1-2.0 s
-# waiting in SQLite, 36-140 ms and worst 0.26 s taking turns here. Several worker processes still wait in
-# SQLite (busy_timeout) for each other; nothing else changes.
+# Saves that need a transaction (Workbook._in_turn) take turns here rather than in SQLite: a writer waiting for
+# SQLite's write lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting
+# here wakes as soon as the save before it commits. Measured with 8 threads saving: p95 67-308 ms and worst
+# 1.1-2.0 s waiting in SQLite, 36-140 ms and worst 0.26 s taking turns here. Several worker processes still wait
+# in SQLite (busy_timeout) for each other; nothing else changes.
+# Nearly every save needs no transaction (Workbook._on_top: one statement, which holds SQLite's write lock only
+# while SQLite writes it, for a fraction of a millisecond), and does not queue here: a thread holding this lock
+# across a statement waits for Python's GIL again when the statement returns (up to 5 ms while other requests
+# run), so under a burst every save queued behind every other's wait.
 _saves = threading.Lock()
 
 
@@ -319,8 +323,13 @@ class Workbook:
         """Store a value written on top of `base_revision`, the version the writer last saw (0: none). If another
         tab or device has saved a different value since, nothing is written: neither version is lost, and the
         writer is shown the other one. `None` replaces whatever is there (an explicit act, like a snapshot)."""
-        with _saves:
-            return self._save(place, value, base_revision)
+        self.writable()
+        sealed = self._seal("answer", place, value)
+        done = self._on_top(place, sealed, base_revision)
+        if done is None:
+            with _saves:
+                done = self._in_turn(place, value, sealed, base_revision)
+        return done
 
     def writable(self) -> None:
         """Raises RecoveryCardFirst before the recovery card was confirmed. Every write here starts with it."""
@@ -328,24 +337,38 @@ class Workbook:
             raise RecoveryCardFirst
 
     def _save(self, place: str, value: str, base_revision: int | None) -> Outcome:
+        """save(), inside a transaction of the caller's (which may hold the database's write lock already)."""
         self.writable()
-        # Read the revision and write the next one without a race: SQLite's IMMEDIATE transaction, PostgreSQL's
-        # row lock. Two first saves at once (two tabs, PostgreSQL) both find no row: the unique index lets one
-        # insert, and the other then finds the row it made (and a version it had not seen).
+        sealed = self._seal("answer", place, value)
+        return self._on_top(place, sealed, base_revision) or self._in_turn(place, value, sealed, base_revision)
+
+    def _on_top(self, place: str, sealed: bytes, base_revision: int | None) -> Outcome | None:
+        """Nearly every save: a writer's next words on the version they saw, or their first words. One statement,
+        written only if the answer is still at that version (or there is none yet); None if it was not written."""
+        user, generation = self.user.id, self.user.key_generation
+        if base_revision and Answer.write_over(user, generation, place, sealed, base_revision):
+            return Outcome(base_revision + 1)
+        if base_revision == 0 and Answer.add_first(user, generation, place, sealed):
+            return Outcome(1)
+        return None
+
+    def _in_turn(self, place: str, value: str, sealed: bytes, base_revision: int | None) -> Outcome:
+        """Another version came in between, or `None` (whatever is there): read the revision and write the next one
+        without a race: SQLite's IMMEDIATE transaction, PostgreSQL's row lock. Two first saves at once (two tabs,
+        PostgreSQL) both find no row: the unique index lets one insert, and the other then finds the row it made
+        (and a version it had not seen)."""
+        user, generation = self.user.id, self.user.key_generation
         with db.atomic():
             row = self._locked(place)
             if row is None:
-                if (Answer.insert(user=self.user.id, place=place, sealed=self._seal("answer", place, value),
-                                  key_generation=self.user.key_generation, revision=1, updated_at=utcnow())
-                        .on_conflict_ignore().as_rowcount().execute()):
+                if Answer.add_first(user, generation, place, sealed):
                     return Outcome(1)
                 row = self._locked(place)
             if base_revision is not None and base_revision != row.revision:
                 current = Saved(self._open("answer", place, row.sealed), row.revision, row.updated_at)
                 # The same words from two tabs (a draft sent again by a second tab) are one version, not two.
                 return Outcome(row.revision) if current.value == value else Outcome(row.revision, current)
-            (Answer.update(sealed=self._seal("answer", place, value), revision=row.revision + 1, updated_at=utcnow())
-             .where(Answer.id == row.id).execute())
+            Answer.write_over(user, generation, place, sealed, row.revision)
             return Outcome(row.revision + 1)
 
     # Ladder of change: dated and timed snapshots of which statements felt real, with the stages' reflections.

@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from conftest import FAST_HASHING, PASSWORD, free_port_nobody_listens_on
 
-from p2p import crypto
+from p2p import answers, crypto
 from p2p.answers import Workbook
 from p2p.db import db
 from p2p.models import Board, BoardResponse, Membership, Proposal, Throttle, User
@@ -68,6 +68,37 @@ def test_saves_at_once_to_one_answer_each_get_their_own_revision(app, room):
     revisions = [r for saved in at_once(6, save) for r in saved]
     assert sorted(revisions) == list(range(1, 61))   # the very first save raced too: one insert, then updates
     assert Workbook(User.get_by_id(room.alice.id), room.alice.data_key).get(place).revision == 60
+
+
+def test_saves_at_once_on_the_version_seen_write_one_and_show_the_others_both(app, room):
+    """Six tabs that all saw revision 1 send their words at once: one is written, and each of the others is shown
+    that one beside its own (nothing written over it)."""
+    place = "p2p/module-1/session-1/anything-challenging"
+    alice = lambda: Workbook(User.get_by_id(room.alice.id), room.alice.data_key)  # noqa: E731
+    with db.connection_context():
+        alice().save(place, "first", 0)
+    outcomes = at_once(6, lambda n: alice().save(place, f"tab {n}", 1))
+    with db.connection_context():
+        kept = alice().get(place)
+    assert [o for o in outcomes if o.other is None] == [(2, None)]
+    assert kept.revision == 2 and kept.value in {f"tab {n}" for n in range(6)}
+    assert all(o.revision == 2 and o.other.value == kept.value for o in outcomes if o.other is not None)
+
+
+def test_a_save_on_the_version_seen_does_not_wait_for_saves_taking_turns(app, room):
+    """Such a save is one statement, atomic by itself: it does not queue for the lock that saves needing a
+    transaction take turns with (held here, as by a slow one)."""
+    place = "p2p/module-1/session-1/anything-challenging"
+    alice = lambda: Workbook(User.get_by_id(room.alice.id), room.alice.data_key)  # noqa: E731
+    with db.connection_context():
+        alice().save(place, "first", 0)
+    done = []
+    with answers._saves:
+        saving = threading.Thread(target=lambda: done.extend(at_once(1, lambda n: alice().save(place, "second", 1))))
+        saving.start()
+        saving.join(timeout=30)   # only a save that queued waits this long
+    saving.join()
+    assert done == [(2, None)]
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -1,5 +1,6 @@
 """The private workbook: every kind of answer saved and shown to its owner only, sealed in the database."""
 
+import logging
 import re
 from base64 import b64encode
 
@@ -65,6 +66,18 @@ def test_a_save_over_a_version_not_seen_keeps_both_and_the_writer_chooses(room, 
     assert revisions.json == {place: 3}
     # The same words sent again by a tab that had not seen them (a draft saved from two tabs) are one version.
     assert autosave(laptop, place, "from the phone", 2).json == {"problem": None, "revision": 3}
+
+
+def test_a_save_on_the_version_seen_is_one_statement(room, caplog):
+    """Nearly every autosave: written only if the answer is still at the version seen, in one statement (atomic by
+    itself); no transaction, no read before it."""
+    alice = Workbook(User.get_by_id(room.alice.id), room.alice.data_key)
+    place = f"{S1}/positive-about-p2p"
+    with caplog.at_level(logging.DEBUG, logger="peewee"):
+        assert alice.save(place, "first", 0) == (1, None)
+        assert alice.save(place, "first and more", 1) == (2, None)
+    statements = [record.getMessage() for record in caplog.records if record.name == "peewee"]
+    assert len(statements) == 2 and statements[0].startswith("('INSERT") and statements[1].startswith("('UPDATE")
 
 
 def test_without_script_a_save_over_a_version_not_seen_shows_both(room, as_user):

@@ -27,6 +27,22 @@ class Answer(BaseModel):
         # beside the old, still-locked one).
         indexes = ((("user", "place", "key_generation"), True),)
 
+    @classmethod
+    def add_first(cls, user_id: int, key_generation: int, place: str, sealed: bytes) -> bool:
+        """The first answer at a place, revision 1; False (nothing written) when there is one already: the unique
+        index decides, so two first saves at once make one answer."""
+        return bool(cls.insert(user=user_id, place=place, sealed=sealed, key_generation=key_generation, revision=1,
+                               updated_at=utcnow()).on_conflict_ignore().as_rowcount().execute())
+
+    @classmethod
+    def write_over(cls, user_id: int, key_generation: int, place: str, sealed: bytes, revision: int) -> bool:
+        """The answer at a place replaced, if it is still at `revision` (then it is at the next one); False
+        (nothing written) when it is not: compare and set in one statement, atomic without a transaction."""
+        return bool(cls.update(sealed=sealed, revision=revision + 1, updated_at=utcnow())
+                    .where(cls.user == user_id, cls.key_generation == key_generation, cls.place == place,
+                           cls.revision == revision)
+                    .execute())
+
 
 class LadderSnapshot(BaseModel):
     """A dated marking of the ladder of change: which statements felt real then. Sealed like answers."""
