@@ -33,7 +33,9 @@ SAVER = textwrap.dedent("""
         n = int(sys.argv[2])
         print("ready", flush=True)
         while True:
-            workbook.save(f"p2p/module-1/session-1/q-{n}", f"answer {n}", None)
+            # Both ways a save commits: one statement on its own (a first answer, on "none seen": 0) and a
+            # transaction (None: whatever is there, replaced).
+            workbook.save(f"p2p/module-1/session-1/q-{n}", f"answer {n}", None if n % 2 else 0)
             print(n, flush=True)   # acknowledged: the commit has returned
             n += 1
 """)
