@@ -26,15 +26,14 @@ SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
 # this part can never be taken by a stage's reflection (whose part is the stage's id).
 LADDER_MARKED = "statements/marked"
 
-# Saves that need a transaction (Workbook._in_turn) take turns here rather than in SQLite: a writer waiting for
-# SQLite's write lock sleeps in growing steps (up to 100 ms each) however soon the lock is free, while one waiting
-# here wakes as soon as the save before it commits. Measured with 8 threads saving: p95 67-308 ms and worst
-# 1.1-2.0 s waiting in SQLite, 36-140 ms and worst 0.26 s taking turns here. Several worker processes still wait
-# in SQLite (busy_timeout) for each other; nothing else changes.
-# Nearly every save needs no transaction (Workbook._on_top: one statement, which holds SQLite's write lock only
-# while SQLite writes it, for a fraction of a millisecond), and does not queue here: a thread holding this lock
-# across a statement waits for Python's GIL again when the statement returns (up to 5 ms while other requests
-# run), so under a burst every save queued behind every other's wait.
+# Saves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write lock
+# sleeps in growing steps (up to 100 ms each) however soon the lock is free, and not in turn. Measured with 8
+# threads saving: p95 67-308 ms and worst 1.1-2.0 s waiting in SQLite, 36-140 ms and worst 0.26 s taking turns
+# here; with 50 at once on a busy machine, some waited past the busy timeout ("database is locked"). A turn is
+# as short as it can be: one statement for nearly every save (Workbook._on_top). A thread holding this lock
+# across a statement waits for Python's GIL again when SQLite returns (up to 5 ms while other requests run), and
+# with the four statements of a transaction every save of a burst queued behind four such waits of each other's.
+# Several worker processes still wait in SQLite (busy_timeout) for each other; nothing else changes.
 _saves = threading.Lock()
 
 
@@ -324,12 +323,9 @@ class Workbook:
         tab or device has saved a different value since, nothing is written: neither version is lost, and the
         writer is shown the other one. `None` replaces whatever is there (an explicit act, like a snapshot)."""
         self.writable()
-        sealed = self._seal("answer", place, value)
-        done = self._on_top(place, sealed, base_revision)
-        if done is None:
-            with _saves:
-                done = self._in_turn(place, value, sealed, base_revision)
-        return done
+        sealed = self._seal("answer", place, value)   # before taking a turn: the turn is for the database
+        with _saves:
+            return self._on_top(place, sealed, base_revision) or self._in_transaction(place, value, sealed, base_revision)
 
     def writable(self) -> None:
         """Raises RecoveryCardFirst before the recovery card was confirmed. Every write here starts with it."""
@@ -340,7 +336,7 @@ class Workbook:
         """save(), inside a transaction of the caller's (which may hold the database's write lock already)."""
         self.writable()
         sealed = self._seal("answer", place, value)
-        return self._on_top(place, sealed, base_revision) or self._in_turn(place, value, sealed, base_revision)
+        return self._on_top(place, sealed, base_revision) or self._in_transaction(place, value, sealed, base_revision)
 
     def _on_top(self, place: str, sealed: bytes, base_revision: int | None) -> Outcome | None:
         """Nearly every save: a writer's next words on the version they saw, or their first words. One statement,
@@ -352,7 +348,7 @@ class Workbook:
             return Outcome(1)
         return None
 
-    def _in_turn(self, place: str, value: str, sealed: bytes, base_revision: int | None) -> Outcome:
+    def _in_transaction(self, place: str, value: str, sealed: bytes, base_revision: int | None) -> Outcome:
         """Another version came in between, or `None` (whatever is there): read the revision and write the next one
         without a race: SQLite's IMMEDIATE transaction, PostgreSQL's row lock. Two first saves at once (two tabs,
         PostgreSQL) both find no row: the unique index lets one insert, and the other then finds the row it made

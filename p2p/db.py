@@ -89,7 +89,11 @@ def open_configured(config) -> None:
     plainly (DatabaseUnavailable)."""
     url = config["DATABASE_URL"]
     if not url:
-        db.initialize(open_database(config["DATABASE"], max_connections=config["THREADS"] + 4))
+        # As many as the server has threads (and a few for its own: backups, the activity notes): a SQLite
+        # connection costs no server process, and a request waiting for one (behind sign-ins holding theirs
+        # through Argon2id, say) would wait for nothing. Each is opened only when that many are in use at once.
+        connections = config["THREADS"] + config["LIVE_STREAMS"] + 4
+        db.initialize(open_database(config["DATABASE"], max_connections=connections))
         db.connect(reuse_if_open=True)
         return
     try:
