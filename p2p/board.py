@@ -194,17 +194,43 @@ class Snapshot:
     # region's (Follower), each kind of screen's shared view (board_state): after a change, 50 phones need a few
     # variants of each, not 50 renders of it.
     made_once: stream.MadeOnce = field(default_factory=stream.MadeOnce)
+    # Each behaviour's HTML by everything it shows (item_key), made at this version or taken from the version
+    # before (`kept`): a change re-renders the behaviours it changed, not all of them.
+    items: dict = field(default_factory=dict)
+    kept: dict = field(default_factory=dict)
+
+
+def item_key(state: dict, proposal: Proposal) -> tuple:
+    """Everything board/_proposal.html shows of this behaviour on this screen: two screens (or two versions) with
+    the same key show the same HTML. What varies between people is here too (the kind of screen, whether they
+    wrote it, their own response). A new input of the template must be added here, or screens keep old HTML
+    (tests/test_stream.py renders a whole story both ways and compares)."""
+    pid, facilitator = proposal.id, state["facilitator"]
+    chosen, counted = state["mine"].get(pid), state["earlier_counts"].get(pid) if facilitator else None
+    return (state["view"], facilitator, pid in state["own"], (chosen.kind, chosen.private) if chosen else None,
+            bool(state["respond_later"]), state["board"].phase, pid, proposal.text, proposal.theme,
+            proposal.hidden, proposal.held, proposal.agreed, proposal.named and proposal.author.name,
+            tuple((o.text, o.named, o.author_id, o.named and o.author.name) for o in state["merges"].get(pid, ())),
+            pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
+            bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
+            (counted.last_round, tuple(counted.counts.values())) if counted else None,
+            proposal.text in state["in_code"], len(state["proposals"]) > 1,
+            state["merge_choices"] if facilitator else None)   # (the others to merge with: their ids and words)
 
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
-    """One behaviour as this screen shows it. What varies between people is in the key (the kind of screen,
-    whether they wrote it, their own response); everything else is the same for everyone at this version."""
-    chosen = state["mine"].get(proposal.id)
-    key = (state["view"], state["facilitator"], proposal.id in state["own"],
-           (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), proposal.id)
-    return state["shared"].made_once(key, lambda: Markup(current_app.jinja_env.get_template(
-        "board/_proposal.html").render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN}, proposal=proposal,
-                                      current_user=current_user, csrf_token=lambda: CSRF_STAND_IN)))
+    """One behaviour as this screen shows it: made once per version for every screen with the same item_key, and
+    kept from the version before if nothing it shows changed."""
+    shared, key = state["shared"], item_key(state, proposal)
+    found = shared.items.get(key)
+    if found is None:
+        found = shared.kept.get(key)
+        if found is None:
+            found = shared.made_once(("item", key), lambda: Markup(current_app.jinja_env.get_template(
+                "board/_proposal.html").render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN},
+                                              proposal=proposal, csrf_token=lambda: CSRF_STAND_IN)))
+        shared.items[key] = found
+    return found
 
 
 def render_board(template: str, **state) -> str:
@@ -249,6 +275,7 @@ def snapshot(board: Board) -> Snapshot:
                          sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
                          earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
                          responders.get(board.round - 1, 0), Board(**board.__data__))
+        found.kept = previous.items if (previous := cache.get(board.id)) else {}
         cache[board.id] = found
         return found
 

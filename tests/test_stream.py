@@ -240,3 +240,56 @@ def test_an_idle_stream_does_not_ask_the_database_at_each_wake(room, as_user, mo
         events.queue.get(timeout=5)
     events.close()
     assert len(asked) <= 2, asked
+
+
+def test_behaviours_kept_from_the_version_before_are_exactly_what_a_fresh_render_shows(app, room, as_user):
+    """proposal_html keeps a behaviour's HTML from one version to the next by everything it shows (item_key). A
+    whole story, every screen after every step: what it shows with what was kept is what it shows made afresh."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    screens = {"alice": (alice, ""), "bob": (bob, ""), "fran": (fran, ""), "projector": (fran, "?view=projector")}
+
+    def shown():
+        keys = re.compile(r'name="(request_key|csrf_token)" value="[^"]*"')   # made afresh for every answer
+        return {name: keys.sub("", text(client.get(board_url(room, f"/live{query}"))))
+                for name, (client, query) in screens.items()}
+
+    def the_same_both_ways(step):
+        kept = shown()
+        app.extensions["p2p.board_snapshots"].clear()   # made afresh: nothing kept from before
+        fresh = shown()
+        for name in screens:
+            assert kept[name] == fresh[name], f"{name} after {step}"
+
+    def shape(proposal, **fields):
+        post(fran, board_url(room, f"/proposals/{proposal.id}"), fields, token_from=board_url(room))
+
+    propose(alice, room, "Be on time")
+    settings(fran, room, "named-on")
+    propose(bob, room, "Phones on silent")
+    propose(alice, room, "Listen without judging")
+    propose(bob, room, "Listen to each other")
+    the_same_both_ways("proposing")
+    first, phones, listen, other = (Proposal.get(Proposal.text == t) for t in (
+        "Be on time", "Phones on silent", "Listen without judging", "Listen to each other"))
+    settings(fran, room, "phase:shape")
+    the_same_both_ways("shaping")
+    for proposal, fields in ((first, {"action": "theme", "theme": "Time"}), (first, {"action": "hide"}),
+                             (phones, {"action": "edit", "text": "Phones on silent, please"}),
+                             (first, {"action": "show"})):
+        shape(proposal, **fields)
+        the_same_both_ways(fields)
+    post(fran, board_url(room, "/merge"), {"proposal": [listen.id, other.id], "text": "Listen to each other",
+                                             "request_key": "merge-1"}, token_from=board_url(room))
+    the_same_both_ways("a merge")
+    settings(fran, room, "phase:respond")
+    merged = Proposal.get(Proposal.text == "Listen to each other", Proposal.merged_into.is_null())
+    respond(alice, room, first, "agree")
+    respond(bob, room, first, "object")
+    respond(bob, room, merged, "object", private=True)
+    the_same_both_ways("responses")
+    settings(fran, room, "tallies-on")
+    respond(alice, room, phones, "unsure")
+    the_same_both_ways("the counts shown")
+    settings(fran, room, "phase:agree")
+    shape(merged, action="agree")
+    the_same_both_ways("agreeing")
