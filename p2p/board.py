@@ -206,16 +206,26 @@ def item_key(state: dict, proposal: Proposal) -> tuple:
     wrote it, their own response). A new input of the template must be added here, or screens keep old HTML
     (tests/test_stream.py renders a whole story both ways and compares)."""
     pid, facilitator = proposal.id, state["facilitator"]
-    chosen, counted = state["mine"].get(pid), state["earlier_counts"].get(pid) if facilitator else None
-    return (state["view"], facilitator, pid in state["own"], (chosen.kind, chosen.private) if chosen else None,
-            bool(state["respond_later"]), state["board"].phase, pid, proposal.text, proposal.theme,
-            proposal.hidden, proposal.held, proposal.agreed, proposal.named and proposal.author.name,
+    chosen = state["mine"].get(pid)
+    # What everyone of this kind sees of it, worked out once per version (not once per screen).
+    seen = state["shared"].made_once(
+        ("item", state["view"], facilitator, pid, len(state["proposals"]) > 1,
+         state["merge_choices"] if facilitator else None),   # (the others to merge with: their ids and words)
+        lambda: _item_shown(state, proposal))
+    return pid in state["own"], (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), seen
+
+
+def _item_shown(state: dict, proposal: Proposal) -> tuple:
+    pid, facilitator = proposal.id, state["facilitator"]
+    counted = state["earlier_counts"].get(pid) if facilitator else None
+    return (state["view"], facilitator, state["board"].phase, pid, proposal.text, proposal.theme, proposal.hidden,
+            proposal.held, proposal.agreed, proposal.named and proposal.author.name,
             tuple((o.text, o.named, o.author_id, o.named and o.author.name) for o in state["merges"].get(pid, ())),
             pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
             bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
             (counted.last_round, tuple(counted.counts.values())) if counted else None,
             proposal.text in state["in_code"], len(state["proposals"]) > 1,
-            state["merge_choices"] if facilitator else None)   # (the others to merge with: their ids and words)
+            state["merge_choices"] if facilitator else None)
 
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
@@ -226,7 +236,7 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     if found is None:
         found = shared.kept.get(key)
         if found is None:
-            found = shared.made_once(("item", key), lambda: Markup(current_app.jinja_env.get_template(
+            found = shared.made_once(("html", key), lambda: Markup(current_app.jinja_env.get_template(
                 "board/_proposal.html").render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN},
                                               proposal=proposal, csrf_token=lambda: CSRF_STAND_IN)))
         shared.items[key] = found

@@ -114,9 +114,10 @@ def _followers(group, membership) -> list:
 
 
 def _event(name: str, data: str = "", event_id: str | None = None) -> str:
-    lines = [f"event: {name}"] + ([f"id: {event_id}"] if event_id else [])
-    lines += [f"data: {line}" for line in (data.splitlines() or [""])]
-    return "\n".join(lines) + "\n\n"
+    """One server-sent event. Each line of its data is a `data:` line (the HTML's own newlines: the app's templates
+    and typed text hold no carriage return, models.one_line)."""
+    head = f"event: {name}\n" + (f"id: {event_id}\n" if event_id else "")
+    return head + "data: " + data.replace("\n", "\ndata: ") + "\n\n"
 
 
 @bp.get("/groups/<int:group_id>/stream")
