@@ -89,11 +89,12 @@ def open_configured(config) -> None:
     plainly (DatabaseUnavailable)."""
     url = config["DATABASE_URL"]
     if not url:
-        # Twice the request threads (and a few for the server's own: backups, the activity notes), not one per
-        # live screen's thread: a stream looks at the database only now and then, and an open SQLite connection
-        # keeps its cache of pages (up to 2 MB); 160 screens opening their streams at once kept ~160 of them for
-        # five minutes (330 MB resident). Beyond it, a request waits for one (up to 10 s).
-        connections = 2 * config["THREADS"] + 4
+        # As many as the server has threads (and a few for its own: backups, the activity notes): a SQLite
+        # connection costs no server process, and a request waiting for one (behind sign-ins holding theirs
+        # through Argon2id, say) would wait for nothing. Each is opened only when that many are in use at once.
+        # (2 × THREADS + 4 was tried: 160 screens opening their streams at once then waited for connections,
+        # some for 10 s, and resident memory went only from ~330 to ~280 MB.)
+        connections = config["THREADS"] + config["LIVE_STREAMS"] + 4
         db.initialize(open_database(config["DATABASE"], max_connections=connections))
         db.connect(reuse_if_open=True)
         return
