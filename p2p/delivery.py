@@ -36,7 +36,7 @@ class StaticFile:
     """One file under static/, as sent: minified, and compressed the first time a browser asks for each encoding
     (once per process, at the highest levels; compressing all at start-up would slow every `p2p` command)."""
 
-    COMPRESSORS = {"br": lambda body: brotli.compress(body, quality=10), "gzip": lambda body: gzip.compress(body, 9, mtime=0)}
+    COMPRESSORS = {"br": lambda body: brotli.compress(body, quality=11), "gzip": lambda body: gzip.compress(body, 9, mtime=0)}
 
     def __init__(self, path: Path):
         self.mimetype = mimetypes.guess_type(path.name)[0] or "application/octet-stream"
