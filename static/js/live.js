@@ -75,7 +75,8 @@
   function received(event) {
     if (!busy) { apply(event.data); return; }
     held.push(event.data);
-    if (!holdTimer) holdTimer = setTimeout(flush, HOLD_MS);
+    // A request that has not ended by then (or whose end htmx never said) holds nothing back any longer.
+    if (!holdTimer) holdTimer = setTimeout(function () { busy = 0; flush(); }, HOLD_MS);
   }
 
   function failed() {
