@@ -12,6 +12,10 @@ from test_board import board_url, propose, respond, settings
 
 from p2p.models import Membership, Proposal, User
 
+# The streams' logic is the same on either database (they read through the same models); what PostgreSQL adds,
+# NOTIFY across processes, has its own tests (tests/test_push_processes.py). SQLite only: CI time.
+pytestmark = pytest.mark.sqlite_only
+
 
 @pytest.fixture(autouse=True)
 def quick_heartbeat(monkeypatch):

@@ -4,11 +4,14 @@ is its author's on their own stream only, and the room's screen never shows a na
 
 import re
 
+import pytest
 from conftest import PASSWORD, post, text
 from test_sessions import add_thought, discussion_url, follow_the_course
 from test_stream import open_stream, quick_heartbeat  # noqa: F401 (the streams' quick heartbeat, autouse)
 
 from p2p.models import Discussion, Membership, Thought, User
+
+pytestmark = pytest.mark.sqlite_only   # as tests/test_stream.py, and for the same reasons
 
 
 def poller(page):

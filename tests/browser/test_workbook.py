@@ -529,6 +529,7 @@ def test_logging_in_again_in_another_tab_saves_what_a_logged_out_page_kept(join,
     expect(status_of(field)).to_have_text(LOGGED_OUT)
 
     tab.get_by_role("button", name="Log out").click()
+    expect(tab.get_by_role("status")).to_contain_text("You have logged out.")   # before the next page is asked for
     log_in(tab, person.name, PASSWORD)
     expect(status_of(field)).to_have_text(RESTORED, timeout=8_000)
     expect(field).to_have_value("Kept while logged out.")
