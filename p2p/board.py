@@ -26,7 +26,7 @@ from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
-from .stream import CSRF_STAND_IN, REQUEST_KEY_STAND_IN, for_this_person
+from .stream import REQUEST_KEY_STAND_IN, for_this_person, shared_html
 from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already, whole_number
 
 bp = Blueprint("board", __name__)
@@ -236,9 +236,8 @@ def proposal_html(state: dict, proposal: Proposal) -> Markup:
     if found is None:
         found = shared.kept.get(key)
         if found is None:
-            found = shared.made_once(("html", key), lambda: Markup(current_app.jinja_env.get_template(
-                "board/_proposal.html").render(**{**state, "request_key_stand_in": REQUEST_KEY_STAND_IN},
-                                              proposal=proposal, csrf_token=lambda: CSRF_STAND_IN)))
+            found = shared.made_once(("html", key),
+                                     lambda: shared_html("board/_proposal.html", **state, proposal=proposal))
         shared.items[key] = found
     return found
 
@@ -571,9 +570,8 @@ class Follower(stream.ListFollower):
         shown = tuple(p.id for p in state["proposals"])
 
         def region(template: str, *key, **more) -> str:   # shared: stand-ins for the form token and keys
-            return shared.made_once((template, view, facilitator, *key), lambda: render_template(
-                template, **{**state, **more, "oob": True, "csrf_token": lambda: CSRF_STAND_IN,
-                             "request_key_stand_in": REQUEST_KEY_STAND_IN}))
+            return shared.made_once((template, view, facilitator, *key),
+                                    lambda: shared_html(template, **{**state, **more, "oob": True}))
 
         regions = [("board-announce", region("board/_announce.html", shown, tuple(self.was.items()))),
                    ("board-poller", region("board/_poller.html", shown))]

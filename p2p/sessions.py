@@ -361,21 +361,15 @@ def thoughts_state(group: Group, membership: Membership, where: ScenarioPlace | 
     return state
 
 
-def _shared_html(template: str, **context) -> Markup:
-    """HTML that every screen of a kind shares at one version: its form token a stand-in, each screen's own put in
-    as it is sent (stream.for_this_person)."""
-    return Markup(current_app.jinja_env.get_template(template).render(**context, csrf_token=lambda: stream.CSRF_STAND_IN))
-
-
 def thought_html(state: dict, thought: Thought) -> Markup:
     """One thought as this screen shows it. What varies between people is in the key (the kind of screen, whether
     it is theirs); everything else (its words, its name, whether it is hidden) is the same for everyone at this
     version."""
     mine = thought.id in state["own"]
     if state["view"] == "projector":
-        return state["shared"].made_once(("projector", thought.id), lambda: _shared_html(
+        return state["shared"].made_once(("projector", thought.id), lambda: stream.shared_html(
             "sessions/_projector_thought.html", thought=thought))
-    return state["shared"].made_once((state["facilitator"], mine, thought.id), lambda: _shared_html(
+    return state["shared"].made_once((state["facilitator"], mine, thought.id), lambda: stream.shared_html(
         "sessions/_thought.html", group=state["group"], thought=thought, mine=mine, facilitator=state["facilitator"]))
 
 
@@ -462,12 +456,12 @@ class DiscussionFollower(stream.ListFollower):
         shared, view, facilitator = state["shared"], state["view"], state["facilitator"]
         shown = tuple(t.id for t in state["thoughts"])
         context = {**state, "oob": True}
-        regions = [("thought-poller", shared.made_once(("poller", view, state["newest"]), lambda: _shared_html(
+        regions = [("thought-poller", shared.made_once(("poller", view, state["newest"]), lambda: stream.shared_html(
             "sessions/_thought_poller.html", **context)))]
         if view != "projector":   # (the room's screen has no one to tell)
             regions.append(("thought-announce", shared.made_once(("announce", tuple(t.id for t in state["new_thoughts"])),
-                                                                 lambda: _shared_html("sessions/_thought_announce.html", **context))))
-        outline = shared.made_once(("outline", view, facilitator, shown), lambda: _shared_html(
+                                                                 lambda: stream.shared_html("sessions/_thought_announce.html", **context))))
+        outline = shared.made_once(("outline", view, facilitator, shown), lambda: stream.shared_html(
             "sessions/_projector_thoughts.html" if view == "projector" else "sessions/_thoughts.html",
             **{**context, "thought_html": lambda thought: Markup(stream.placeholder(thought.id))}))
         lists = {"thought-items": list(shown)} if shown else {}

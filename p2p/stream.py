@@ -34,6 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
+from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
@@ -204,6 +205,14 @@ CSRF_STAND_IN = f"csrf-{secrets.token_hex(16)}"
 # Likewise a form that makes something (a merge) carries a key of its own on each screen (SentRequest): two
 # facilitators merging at once must not share one, or the second merge would be taken for the first sent again.
 REQUEST_KEY_STAND_IN = f"key-{secrets.token_hex(16)}"
+
+
+def shared_html(template: str, **context) -> Markup:
+    """HTML that every screen of a kind shares at one version (a live list's item, region or outline): rendered
+    with stand-ins for the form token and request keys, which for_this_person makes each screen's own as it is
+    sent. (Autoescaped as every template is: typed text in it is escaped.)"""
+    return Markup(current_app.jinja_env.get_template(template).render(
+        **{**context, "csrf_token": lambda: CSRF_STAND_IN, "request_key_stand_in": REQUEST_KEY_STAND_IN}))
 
 
 def for_this_person(html: str, csrf_token: str | None = None) -> str:

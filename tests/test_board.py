@@ -534,7 +534,7 @@ def test_a_merge_never_tells_the_room_that_two_anonymous_proposals_share_an_auth
 def test_shared_renders_never_carry_one_persons_view_or_token_to_another(room, as_user):
     """Behaviours are rendered once per kind of screen and version, and shared (board.proposal_html): what is
     personal (their own proposal, their own response, their form token) must still be each person's own."""
-    from p2p.board import CSRF_STAND_IN
+    from p2p.stream import CSRF_STAND_IN
     alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
     propose(alice, room, "Take turns to speak")
     settings(fran, room, "phase:respond")

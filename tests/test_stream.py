@@ -147,8 +147,8 @@ def test_each_change_is_rendered_once_per_kind_of_screen_whoever_follows_it(room
     propose(people[0], room, "Be on time")
     streams = [following(client, room) for client in people]
     rendered = []
-    real = p2p.board.render_template
-    monkeypatch.setattr(p2p.board, "render_template", lambda name, **kw: rendered.append(name) or real(name, **kw))
+    real = p2p.board.shared_html
+    monkeypatch.setattr(p2p.board, "shared_html", lambda name, **kw: rendered.append(name) or real(name, **kw))
     propose(people[1], room, "Phones on silent")
     updates = [events.next() for events in streams]
     assert all("Phones on silent" in update for update in updates)

@@ -52,6 +52,7 @@ def test_a_new_thought_is_added_to_the_end_of_the_list_and_announced_nothing_els
 
 def test_each_change_is_read_once_and_rendered_once_per_kind_of_screen_whoever_follows_it(room, as_user, monkeypatch):
     import p2p.sessions
+    import p2p.stream
     follow_the_course(room)
     people = [as_user(room.alice), as_user(room.bob)]
     for n in range(3):
@@ -62,8 +63,8 @@ def test_each_change_is_read_once_and_rendered_once_per_kind_of_screen_whoever_f
     add_thought(people[1], room, "Say at the start what the relationship is")
     streams = [following(client, room) for client in [*people, fran]] + [following(fran, room, "/projector")]
     rendered, read = [], []   # (a screen's first look may come late, at the version before: not counted)
-    real_html, real_read = p2p.sessions._shared_html, p2p.sessions.Discussed
-    monkeypatch.setattr(p2p.sessions, "_shared_html", lambda template, **context: rendered.append(
+    real_html, real_read = p2p.stream.shared_html, p2p.sessions.Discussed
+    monkeypatch.setattr(p2p.stream, "shared_html", lambda template, **context: rendered.append(
         (template, context.get("version"), getattr(context.get("thought"), "text", None))) or real_html(template, **context))
     monkeypatch.setattr(p2p.sessions, "Discussed", lambda *args: read.append(args[0]) or real_read(*args))
     add_thought(people[0], room, "Ask what they want from it")
