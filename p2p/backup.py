@@ -175,10 +175,12 @@ def move_aside(database: Path, folder: Path) -> Path | None:
 # Run on the restored data, each if its table is there (a backup may be from before the board existed), with
 # numbers above any the replaced database had given out (see numbers_ahead). Every session from before the restore
 # ends: a cookie carries its person's session number, so the restored numbers must be ones no cookie holds. Boards
-# move ahead in version too: a server still running (PostgreSQL) keeps what each board showed by version number
-# (board.snapshot), and the restored numbers may be ones it has seen with other contents.
+# move ahead in version too, and so do discussions and timers: a server that kept running (a worker left behind,
+# PostgreSQL) keeps what each showed by version number (board.snapshot, sessions.discussed, the doorbell of
+# p2p/live.py), and the restored numbers may be ones it has seen with other contents, or below what it heard of.
 AFTER_RESTORE = (("user", 'UPDATE "user" SET session_version = session_version + {jump}', "session_version"),
-                 ("board", "UPDATE board SET version = version + {jump}", "version"))
+                 *((table, f"UPDATE {table} SET version = version + {{jump}}", "version")
+                   for table in ("board", "discussion", "timer")))
 
 
 def numbers_ahead(highest: dict[str, int]) -> dict[str, int]:
@@ -188,13 +190,17 @@ def numbers_ahead(highest: dict[str, int]) -> dict[str, int]:
 
 
 def _highest_numbers(database: Path) -> dict[str, int]:
-    """The highest session number and board version in the live SQLite database, or none if it cannot be read."""
+    """The highest session number and board, discussion and timer versions in the live SQLite database, each that
+    can be read (damaged, missing, or from before that table: the random stretch covers it)."""
     highest = {}
     try:
         with closing(sqlite3.connect(f"file:{database}?mode=ro", uri=True)) as connection:
             for table, _, column in AFTER_RESTORE:
-                highest[table] = connection.execute(f'SELECT max({column}) FROM "{table}"').fetchone()[0] or 0
-    except sqlite3.Error:   # damaged, missing, or from before the board: the random stretch covers it
+                try:
+                    highest[table] = connection.execute(f'SELECT max({column}) FROM "{table}"').fetchone()[0] or 0
+                except sqlite3.Error:
+                    pass
+    except sqlite3.Error:
         pass
     return highest
 
@@ -453,8 +459,11 @@ def restore_pg(backup: Path, url: str, instance: Path) -> Path:
     with psycopg.connect(url) as connection:   # commits on leaving the block
         # As for SQLite: every session from before the restore ends, and every board screen starts afresh.
         jumps = numbers_ahead(highest)
+        tables = {row[0] for row in connection.execute(
+            "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()")}
         for table, statement, _ in AFTER_RESTORE:
-            connection.execute(statement.format(jump=jumps[table]))
+            if table in tables:   # (a backup from before the board or the discussions: its schema is brought up later)
+                connection.execute(statement.format(jump=jumps[table]))
     return aside_folder
 
 

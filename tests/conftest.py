@@ -242,9 +242,13 @@ def database(request, tmp_path) -> dict:
 
 
 @pytest.fixture
-def app(tmp_path, database):
+def app(tmp_path, database, monkeypatch):
     # No app context is held open here: requests must each get their own, as on a real server
     # (a shared one would carry Flask-Login's user from one test client to the next).
+    # A doorbell of its own too (p2p/live.py, one a process): a server has one database for its life, where each
+    # test's starts again at version 1, and versions heard of from an earlier test's would look newer.
+    from p2p import live
+    monkeypatch.setattr(live, "doorbell", live.Doorbell())
     app = make_app(tmp_path, **database)
     yield app
     close_all()

@@ -18,7 +18,7 @@ from p2p import backup as backups
 from p2p.answers import Workbook
 from p2p.cli import backup_every, restore_command
 from p2p.db import close_all, db
-from p2p.models import Answer, Board, User
+from p2p.models import Answer, Board, Discussion, Timer, User
 from p2p.models.schema import UPGRADES, file_problem
 
 # About the SQLite file and its backups; PostgreSQL's backups are tested in test_backup_pg.py.
@@ -84,7 +84,9 @@ def test_a_backup_taken_while_eight_writers_are_busy_is_sound_and_restores(app, 
 
 def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, tmp_path, as_user):
     with db.connection_context():
-        before = Board.for_group(room.group).version
+        Timer.start(room.group, 300)
+        Discussion.for_place(room.group, "somewhere")
+        before = live_versions(room.group)
     made = backups.make_backup(tmp_path / "test.sqlite3", tmp_path / "b")
     User.create_account("Added after the backup", PASSWORD)
     # Alice logs out once after the backup: her session number moves one past the backup's, where a restore that
@@ -98,8 +100,13 @@ def test_restore_keeps_the_old_database_aside_and_logs_everyone_out(app, room, t
         alice = as_user(room.alice)                                       # and people can log in again
     assert ("Added after the backup",) in rows(kept[0] / "test.sqlite3", 'select name from "user"')
     assert User.by_name("Added after the backup") is None
-    with db.connection_context():   # board screens start afresh: no version number seen before comes back
-        assert Board.for_group(room.group).version > before
+    with db.connection_context():   # live screens start afresh: no version number seen before comes back
+        assert all(now > then for now, then in zip(live_versions(room.group), before))
+
+
+def live_versions(group) -> tuple[int, int, int]:
+    """The board's, a discussion's and the timer's versions: what the server's live screens know them by."""
+    return (Board.for_group(group).version, Discussion.version_of(group, "somewhere"), Timer.version_of(group))
 
 
 def _not_a_backup(kind: str, tmp_path, made) -> Path:

@@ -9,11 +9,12 @@ import psycopg
 import pytest
 from click.testing import CliRunner
 from conftest import PASSWORD, database_url, login, make_app
+from test_backup import live_versions
 
 from p2p import backup as backups
 from p2p.cli import restore_command
-from p2p.db import close_all
-from p2p.models import User
+from p2p.db import close_all, db
+from p2p.models import Discussion, Timer, User
 
 pytestmark = pytest.mark.postgres_only
 
@@ -59,6 +60,10 @@ def test_a_truncated_archive_is_not_a_backup(app, room, tmp_path):
 def test_restore_puts_the_backup_back_keeps_the_old_contents_aside_and_logs_everyone_out(
         app, room, tmp_path, as_user, monkeypatch):
     alice = as_user(room.alice)
+    with db.connection_context():
+        Timer.start(room.group, 300)
+        Discussion.for_place(room.group, "somewhere")
+        before = live_versions(room.group)
     made = backups.make_pg_backup(app.config["DATABASE_URL"], folder(tmp_path))
     User.create_account("Added after the backup", PASSWORD)
     close_all()   # the server is stopped before a restore
@@ -75,6 +80,8 @@ def test_restore_puts_the_backup_back_keeps_the_old_contents_aside_and_logs_ever
     assert "Added after the backup" in listing                            # what was replaced is kept
     assert alice.get(f"/groups/{room.group.id}").status_code == 302   # the old session has ended
     login(app.test_client(), "Alice")                                  # and people can log in again
+    with db.connection_context():   # live screens start afresh: no version number seen before comes back
+        assert all(now > then for now, then in zip(live_versions(room.group), before))
 
 
 def test_pg_backups_hold_no_readable_workbook(app, room, as_user, tmp_path):

@@ -233,8 +233,6 @@ def test_an_idle_stream_does_not_ask_the_database_at_each_wake(room, as_user, mo
     asked = []
     real = p2p.sessions.Timer.version_of
     monkeypatch.setattr(p2p.sessions.Timer, "version_of", classmethod(lambda cls, group: asked.append(1) or real(group)))
-    from p2p.live import doorbell
-    doorbell.ring_everyone()   # forget what earlier tests' apps heard
     bob = as_user(room.bob)
     page = text(bob.get(board_url(room)))
     timer = re.search(r'data-live-feed="timer" data-poll="([^"]+)"', page).group(1).replace("&amp;", "&")
