@@ -382,5 +382,9 @@ def test_someone_guessing_a_name_s_password_elsewhere_does_not_keep_its_owner_ou
     fits(phone)
 
     # The guesser is still held back: her sign-in on her own phone did not clear the count against the name
-    # elsewhere (and it was in force while she logged in).
-    assert PLEASE_WAIT.match(guess()), said.inner_text()
+    # elsewhere (and it was in force while she logged in). On a busy machine her log-in may outlast the wait: that
+    # guess is checked, and the one straight after it is told to wait (a cleared count: checked both times).
+    told = guess()
+    if not PLEASE_WAIT.match(told):
+        told = guess()
+    assert PLEASE_WAIT.match(told), told
