@@ -128,9 +128,11 @@ def waitress_settings(config) -> dict:
     settings = {"threads": config["THREADS"] + config["LIVE_STREAMS"], "ident": "p2p",
                 # Reads a little ahead on each connection: a screen whose stream has gone is noticed (p2p/stream.py).
                 "channel_request_lookahead": 1,
-                # What a connection may hold unsent before its thread waits (16 MB by default): each live screen's
-                # stream holds a buffer of its own; 256 KB took 160 of them from 560 to 247 MB (TOOLING.md).
-                "outbuf_high_watermark": 256 * 1024,
+                # What a connection may hold unsent before its thread waits (16 MB by default). It is also how much
+                # a buffer holds before waitress starts a new one, and it keeps what it sent until then: each live
+                # screen's stream held up to this much of what it had sent, 160 of them ~50 MB at 256 KB (560 MB at
+                # 16 MB: TOOLING.md). An answer of one piece (a page, a file) is handed over whole whatever this is.
+                "outbuf_high_watermark": 16 * 1024,
                 "max_request_body_size": config["MAX_CONTENT_LENGTH"] + 64 * 1024,   # headers and form fields
                 "connection_limit": config["CONNECTION_LIMIT"], "channel_timeout": config["CHANNEL_TIMEOUT"]}
     if config["TRUSTED_PROXIES"]:

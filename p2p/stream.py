@@ -57,6 +57,7 @@ HEARTBEAT_SECONDS = 15.0
 CHECK_SECONDS = 60.0
 RETRY_MS = 2000           # how soon a browser reconnects by itself
 MOST_FEEDS = 4            # a page follows at most the board or a discussion, and the timer
+PIECE_BYTES = 8000        # under waitress's STRBUF_LIMIT (8192): what it sends at once and does not keep
 
 # endpoint of a poll -> what makes a follower of it: (group, membership, the poll's view args, its query) -> a
 # follower, with `topic` (live.Topic), `version` (what its screen shows), `version_now(group)` (the database's)
@@ -148,6 +149,24 @@ def stream(group_id: int):
         app_activity.note(login, poll=True)   # seen, as a poll would have been: the page is open
         return True
 
+    def look(check: bool, first: bool) -> bytes | None:
+        """What to send the screen now (an update event; None: nothing): each follower's changes since what it
+        shows."""
+        sent = []
+        for follower in followers:
+            known = None if check else live.doorbell.version(follower.topic)
+            if known is None:
+                known = follower.version_now(group)
+                live.doorbell.heard(follower.topic, known)
+            if known != follower.version or first:   # the first look notes what the screen shows
+                html = follower.update(group, membership, known)
+                if html:
+                    sent.append(html)
+        live.announce(g.pop("p2p_live_changes", []))   # a write made for this screen (settling merges)
+        if not db.is_closed():
+            db.close()
+        return _event("update", "".join(sent), ",".join(str(f.version) for f in followers)).encode() if sent else None
+
     def events():
         nonlocal group, membership
         try:
@@ -158,22 +177,15 @@ def stream(group_id: int):
             while not gone():
                 if check and not still_allowed():
                     return   # removed, or signed out: the next poll or stream says so as a page would
-                sent = []
-                for follower in followers:
-                    known = None if check else live.doorbell.version(follower.topic)
-                    if known is None:
-                        known = follower.version_now(group)
-                        live.doorbell.heard(follower.topic, known)
-                    if known != follower.version or first:   # the first look notes what the screen shows
-                        html = follower.update(group, membership, known)
-                        if html:
-                            sent.append(html)
+                update = look(check, first)
                 first = False
-                live.announce(g.pop("p2p_live_changes", []))   # a write made for this screen (settling merges)
-                if not db.is_closed():
-                    db.close()
-                if sent:
-                    yield _event("update", "".join(sent), ",".join(str(f.version) for f in followers))
+                if update:
+                    # In pieces: waitress sends each at once and keeps none under 8 KB, but keeps a bigger one in
+                    # the connection's buffer until the next (so does werkzeug), and a stream waits long between
+                    # updates. A whole board is ~200 KB: 160 screens held some 100 MB they had already sent.
+                    for start in range(0, len(update), PIECE_BYTES):
+                        yield update[start:start + PIECE_BYTES]
+                    update = None
                     written = time.monotonic()
                 new_rings = live.doorbell.wait(group.id, rings, WAKE_SECONDS)
                 now = time.monotonic()

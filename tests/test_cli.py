@@ -26,7 +26,7 @@ def test_serve_prints_lan_urls_and_a_setup_link_while_no_facilitator_exists(app,
     # Threads for requests (8) and for the live screens' streams (200), which never take the requests' own.
     assert served == {"host": "0.0.0.0", "port": 5055, "threads": 208, "ident": "p2p", "connection_limit": 500,
                       "channel_timeout": 30, "max_request_body_size": 1024 * 1024 + 64 * 1024,
-                      "channel_request_lookahead": 1, "outbuf_high_watermark": 256 * 1024}
+                      "channel_request_lookahead": 1, "outbuf_high_watermark": 16 * 1024}
     # The printed link works.
     client = app.test_client()
     assert "Create your facilitator account" in client.get(link.split(":5055", 1)[1]).get_data(as_text=True)

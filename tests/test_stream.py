@@ -45,8 +45,13 @@ class Events:
         try:
             response = client.get(address, buffered=False)
             self.queue.put((response.status_code, response.mimetype))
+            self.pieces, unread = [], b""   # an event may come in several pieces (a piece may end mid-character)
             for chunk in response.response:
-                self.queue.put(chunk.decode() if isinstance(chunk, bytes) else chunk)
+                chunk = chunk if isinstance(chunk, bytes) else chunk.encode()
+                self.pieces.append(len(chunk))
+                *events, unread = (unread + chunk).split(b"\n\n")
+                for event in events:
+                    self.queue.put(event.decode() + "\n\n")
                 if self.stop.is_set():
                     break
             response.close()
@@ -86,6 +91,23 @@ def test_a_stream_says_hello_then_sends_what_changed_since_the_version_its_page_
     events.close()
 
 
+
+
+def test_a_big_update_comes_in_pieces_the_server_does_not_keep_and_whole_to_the_screen(room, as_user):
+    """waitress keeps a piece of 8 KB or more in the connection's buffer until the next, and a stream waits long
+    between updates: a whole board to each of 160 screens held 100 MB. So a big update comes in smaller pieces."""
+    from p2p.stream import PIECE_BYTES
+    alice, bob = as_user(room.alice), as_user(room.bob)
+    page = text(bob.get(board_url(room)))   # the board as it was: its stream brings the whole list
+    words = [f"Wait for the end of the sentence, ünïcödé {n}: " + "é" * 150 for n in range(20)]
+    for said in words:
+        propose(alice, room, said)
+    events = open_stream(bob, room, poller(page))
+    events.next("hello")
+    update = events.next()
+    assert [said for said in words if said not in update] == [], update[:3000]
+    assert len(update.encode()) > PIECE_BYTES and max(events.pieces) <= PIECE_BYTES
+    events.close()
 
 
 def following(client, room):
