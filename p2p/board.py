@@ -209,10 +209,16 @@ def item_key(state: dict, proposal: Proposal) -> tuple:
     chosen = state["mine"].get(pid)
     # What everyone of this kind sees of it, worked out once per version (not once per screen).
     seen = state["shared"].made_once(
-        ("item", state["view"], facilitator, pid, len(state["proposals"]) > 1,
-         state["merge_choices"] if facilitator else None),   # (the others to merge with: their ids and words)
+        ("item", state["view"], facilitator, pid, len(state["proposals"]) > 1, _merge_choices_shown(state)),
         lambda: _item_shown(state, proposal))
     return pid in state["own"], (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), seen
+
+
+def _merge_choices_shown(state: dict) -> int | None:
+    """The others a behaviour can be merged with (their ids and words), where its "Merge with…" shows them: on the
+    facilitator's screen while shaping. (Anywhere else a new behaviour would change every other one's key, and
+    each would be made again for nothing.)"""
+    return state["merge_choices"] if state["facilitator"] and state["board"].phase == "shape" else None
 
 
 def _item_shown(state: dict, proposal: Proposal) -> tuple:
@@ -224,8 +230,7 @@ def _item_shown(state: dict, proposal: Proposal) -> tuple:
             pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
             bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
             (counted.last_round, tuple(counted.counts.values())) if counted else None,
-            proposal.text in state["in_code"], len(state["proposals"]) > 1,
-            state["merge_choices"] if facilitator else None)
+            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state))
 
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
@@ -383,12 +388,17 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     common = shared.made_once(("view", view, facilitator, tuple(p.id for p in proposals)),
                               lambda: shared_view(shared, board, view, facilitator, proposals))
     mine = my_responses(screen, proposals, shared.merges, common["responses"], board.round)
+    # Their workbook started afresh this round: what they may not do, said instead of the choices.
+    respond_later = (RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
+                     and screen.responds_later(board, me) else None)
+    # "n of m answered" (_respond_count.html): the behaviours that show them the choices, and theirs among them.
+    answerable = ([p.id for p in proposals if not p.hidden]
+                  if not projector and board.phase == "respond" and not respond_later else [])
     return {**common, "board": board, "group": group, "mine": mine, "own": own,
             "i_committed": any(c.user_id == me for c in shared.committed),
             "i_signed": any(c.user_id == me and c.signed for c in shared.committed),
-            # Their workbook started afresh this round: what they may not do, said instead of the choices.
-            "respond_later": RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
-            and screen.responds_later(board, me) else None,
+            "respond_later": respond_later,
+            "answerable": len(answerable), "answered": sum(pid in mine for pid in answerable),
             "join_url": join_url(group) if projector and group.join_code_active else None}
 
 
@@ -575,22 +585,25 @@ class Follower(stream.ListFollower):
 
         regions = [("board-announce", region("board/_announce.html", shown, tuple(self.was.items()))),
                    ("board-poller", region("board/_poller.html", shown))]
-        if view == "projector":
-            regions += [("board-phase", region("board/_projector_phase.html")),
-                        ("projector-state", region("board/_projector_state.html")),
-                        ("projector-join", region("board/_projector_join.html", state["join_url"])),
-                        ("board-list", region("board/_projector_list.html"))]
-            return regions, {}, "", {}
-        answered = sum(p.id in state["mine"] for p in state["proposals"] if not p.hidden)
-        regions += [("board-phase", region("board/_phase.html", bool(state["respond_later"]))),
-                    ("proposal-naming", region("board/_naming.html")),
-                    ("board-controls", region("board/_controls.html")),
-                    ("respond-count", region("board/_respond_count.html", shown, answered, bool(state["respond_later"])))]
-        outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"],
-                         proposal_html=lambda proposal: Markup(stream.placeholder(proposal.id)))
+        placeholders = {"proposal_html": lambda proposal: Markup(stream.placeholder(proposal.id))}
         lists = {f"{part_id}-{index}": [p.id for p in items]
                  for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
         items = {p.id: proposal_html(state, p) for p in state["proposals"]}
+        if view == "projector":
+            regions += [("board-phase", region("board/_projector_phase.html")),
+                        ("projector-state", region("board/_projector_state.html")),
+                        ("projector-join", region("board/_projector_join.html", state["join_url"]))]
+            # Its list as the page's: only what changed (it was the whole list at each change, ~100 KB to the
+            # room's screen and a fifth of the streams' work). Blanked, or showing the code while the group
+            # commits, it shows no behaviour: nothing to add to or replace in it.
+            outline = region("board/_projector_list.html", shown, **placeholders)
+            items = {pid: html for pid, html in items.items() if stream.placeholder(pid) in outline}
+            return regions, {key: ids for key, ids in lists.items() if f'id="{key}"' in outline}, outline, items
+        regions += [("board-phase", region("board/_phase.html", bool(state["respond_later"]))),
+                    ("proposal-naming", region("board/_naming.html")),
+                    ("board-controls", region("board/_controls.html")),
+                    ("respond-count", region("board/_respond_count.html", state["answered"], state["answerable"]))]
+        outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"], **placeholders)
         return regions, lists, outline, items
 
 
