@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
 from ipaddress import ip_address
 
 
@@ -15,8 +16,23 @@ def _usable(address: str) -> bool:
     return ip.version == 4 and not (ip.is_loopback or ip.is_link_local or ip.is_unspecified)
 
 
+# The projector's join address asks at each change the room's screen is sent, and each asking starts a process
+# (a fork of the whole server): the addresses found are kept a little while (a new network is seen within it).
+KEEP_SECONDS = 30.0
+_kept: tuple[float, tuple[str, ...]] | None = None
+
+
 def lan_addresses() -> tuple[str, ...]:
     """IPv4 addresses of this machine's network interfaces, read locally: no packet is sent anywhere."""
+    global _kept
+    if _kept is not None and time.monotonic() - _kept[0] < KEEP_SECONDS:
+        return _kept[1]
+    found = _read_addresses()
+    _kept = (time.monotonic(), found)
+    return found
+
+
+def _read_addresses() -> tuple[str, ...]:
     found: list[str] = []
     try:
         # `hostname -I` lists every interface address on Debian and Raspberry Pi OS.

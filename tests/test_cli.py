@@ -199,3 +199,16 @@ def test_the_p2p_command_runs_check_content_even_when_content_is_broken(tmp_path
     with pytest.raises(SystemExit) as exit_:
         cli.main(["check-content", "--content-dir", str(tmp_path)])
     assert exit_.value.code == 1
+
+
+def test_the_machine_s_addresses_are_read_once_in_a_while_not_at_each_asking(monkeypatch):
+    """The projector's join address asks for them at each change sent to the room's screen: each reading starts a
+    process."""
+    from p2p import netinfo
+    runs = []
+    monkeypatch.setattr(netinfo, "_kept", None)
+    monkeypatch.setattr(netinfo.subprocess, "run", lambda *args, **kwargs: runs.append(args) or
+                        type("Done", (), {"stdout": "192.168.1.20 fe80::1\n"})())
+    assert [netinfo.lan_addresses() for _ in range(5)] == [("192.168.1.20",)] * 5 and len(runs) == 1
+    monkeypatch.setattr(netinfo, "KEEP_SECONDS", 0)
+    assert netinfo.lan_addresses() == ("192.168.1.20",) and len(runs) == 2   # later: read again
