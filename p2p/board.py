@@ -205,12 +205,13 @@ def item_key(state: dict, proposal: Proposal) -> tuple:
     the same key show the same HTML. What varies between people is here too (the kind of screen, whether they
     wrote it, their own response). A new input of the template must be added here, or screens keep old HTML
     (tests/test_stream.py renders a whole story both ways and compares)."""
-    pid, facilitator = proposal.id, state["facilitator"]
+    pid = proposal.id
     chosen = state["mine"].get(pid)
-    # What everyone of this kind sees of it, worked out once per version (not once per screen).
-    seen = state["shared"].made_once(
-        ("item", state["view"], facilitator, pid, len(state["proposals"]) > 1, _merge_choices_shown(state)),
-        lambda: _item_shown(state, proposal))
+    # What everyone of this kind sees of it, worked out once per version (not once per screen: a room's 30 streams
+    # each ask it of every behaviour at each change). Two asking at once both work out the same.
+    seen = state["items_seen"].get(pid)
+    if seen is None:
+        seen = state["items_seen"][pid] = _item_shown(state, proposal)
     return pid in state["own"], (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), seen
 
 
@@ -452,6 +453,8 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "members": shared.members, "themes": shared.themes,
             # Changes whenever the behaviours one could merge with change (see "Merge with…" in _proposal.html).
             "merge_choices": zlib.crc32(repr([(p.id, p.text) for p in proposals]).encode()),
+            # What each behaviour shows everyone of this kind (item_key), filled in as the first screen asks.
+            "items_seen": {},
             "sections": by_theme(proposals),
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
