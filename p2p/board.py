@@ -591,23 +591,22 @@ class Follower(stream.ListFollower):
         placeholders = {"proposal_html": lambda proposal: Markup(stream.placeholder(proposal.id))}
         lists = {f"{part_id}-{index}": [p.id for p in items]
                  for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
-        items = {p.id: proposal_html(state, p) for p in state["proposals"]}
         if view == "projector":
             regions += [("board-phase", region("board/_projector_phase.html")),
                         ("projector-state", region("board/_projector_state.html")),
                         ("projector-join", region("board/_projector_join.html", state["join_url"]))]
             # Its list as the page's: only what changed (it was the whole list at each change, ~100 KB to the
             # room's screen and a fifth of the streams' work). Blanked, or showing the code while the group
-            # commits, it shows no behaviour: nothing to add to or replace in it.
+            # commits, it shows no behaviour: nothing to make, add to or replace in it.
             outline = region("board/_projector_list.html", shown, **placeholders)
-            items = {pid: html for pid, html in items.items() if stream.placeholder(pid) in outline}
+            items = {p.id: proposal_html(state, p) for p in state["proposals"] if stream.placeholder(p.id) in outline}
             return regions, {key: ids for key, ids in lists.items() if f'id="{key}"' in outline}, outline, items
         regions += [("board-phase", region("board/_phase.html", bool(state["respond_later"]))),
                     ("proposal-naming", region("board/_naming.html")),
                     ("board-controls", region("board/_controls.html")),
                     ("respond-count", region("board/_respond_count.html", state["answered"], state["answerable"]))]
         outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"], **placeholders)
-        return regions, lists, outline, items
+        return regions, lists, outline, {p.id: proposal_html(state, p) for p in state["proposals"]}
 
 
 def _back(group_id: int):
