@@ -12,7 +12,7 @@ from .models import Group, Membership
 
 
 def membership_or_404(group_id: int) -> tuple[Group, Membership]:
-    group = Group.get_or_none(Group.id == group_id)
+    group = Group.by_id(group_id)
     membership = Membership.of(current_user, group) if group else None
     if not permissions.is_member(membership):
         abort(404)

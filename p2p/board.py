@@ -10,6 +10,8 @@ back on a control with the same id.
 
 from __future__ import annotations
 
+import re
+import secrets
 import threading
 import zlib
 from dataclasses import dataclass, field
@@ -24,7 +26,8 @@ from peewee import JOIN, fn
 from . import permissions, sending, stream
 from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
-from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Proposal, Responder, SentRequest, User, one_line
+from .db import first_written_once, written_once
+from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Membership, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
 from .stream import REQUEST_KEY_STAND_IN, for_this_person, shared_html
 from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already, whole_number
@@ -83,8 +86,9 @@ class Choice(NamedTuple):
 def merged_into(board: Board, items) -> dict[int, int]:
     """Each behaviour's id, and each original's (before a merge) the id of the merged behaviour it counts for."""
     origin = {item.id: item.id for item in items}
-    for original_id, merged_id in (Proposal.select(Proposal.id, Proposal.merged_into)
-                                   .where(Proposal.board == board, Proposal.merged_into.is_null(False)).tuples()):
+    for original_id, merged_id in written_once("board merged into", lambda board_id: (
+            Proposal.select(Proposal.id, Proposal.merged_into)
+            .where(Proposal.board == board_id, Proposal.merged_into.is_null(False)).tuples()), board.id):
         origin[original_id] = merged_id
     return origin
 
@@ -96,9 +100,9 @@ def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
     merged behaviour itself, which replaces them (respond)."""
     origin = merged_into(board, items)
     found: dict[int, dict[str, Choice]] = {item.id: {} for item in items}
-    for proposal_id, voter, user_id, kind, private in (
+    for proposal_id, voter, user_id, kind, private in written_once("board responses", lambda board_id, round_: (
             BoardResponse.select(BoardResponse.proposal, BoardResponse.voter, BoardResponse.user, BoardResponse.kind, BoardResponse.private)
-            .join(Proposal).where(Proposal.board == board, BoardResponse.round == board.round).tuples()):
+            .join(Proposal).where(Proposal.board == board_id, BoardResponse.round == round_).tuples()), board.id, board.round):
         item = origin.get(proposal_id)
         if item in found:   # (not: an original whose merge is gone, or a merge of merges in the making)
             who = voter or f"account:{user_id}"
@@ -117,10 +121,10 @@ def earlier_counts(board: Board, items) -> dict[int, EarlierCounts]:
     before a merge counting for it, as they do in the round itself)."""
     origin = merged_into(board, items)
     by_round: dict[int, dict[int, dict[str, int]]] = {}
-    for proposal_id, round_, kind, count in (
+    for proposal_id, round_, kind, count in written_once("board earlier counts", lambda board_id, before: (
             BoardResponse.select(BoardResponse.proposal, BoardResponse.round, BoardResponse.kind, fn.COUNT(BoardResponse.id))
-            .join(Proposal).where(Proposal.board == board, BoardResponse.round < board.round)
-            .group_by(BoardResponse.proposal, BoardResponse.round, BoardResponse.kind).tuples()):
+            .join(Proposal).where(Proposal.board == board_id, BoardResponse.round < before)
+            .group_by(BoardResponse.proposal, BoardResponse.round, BoardResponse.kind).tuples()), board.id, board.round):
         item = origin.get(proposal_id)
         if item is not None:
             counts = by_round.setdefault(item, {}).setdefault(round_, dict.fromkeys(BoardResponse.KINDS, 0))
@@ -194,10 +198,24 @@ class Snapshot:
     # region's (Follower), each kind of screen's shared view (board_state): after a change, 50 phones need a few
     # variants of each, not 50 renders of it.
     made_once: stream.MadeOnce = field(default_factory=stream.MadeOnce)
-    # Each behaviour's HTML by everything it shows (item_key), made at this version or taken from the version
-    # before (`kept`): a change re-renders the behaviours it changed, not all of them.
+    # Each behaviour's HTML by everything it shows (item_key), made at this version or taken from the two versions
+    # before (`kept`, `older`: a stream busy while one went by asks from the one before): a change re-renders the
+    # behaviours it changed, not all of them.
     items: dict = field(default_factory=dict)
     kept: dict = field(default_factory=dict)
+    older: dict = field(default_factory=dict)
+
+    def item(self, key, make):
+        """A behaviour's HTML by `key`: kept from a version before, or made once at this one."""
+        found = self.items.get(key)
+        if found is None:
+            found = self.kept.get(key)
+            if found is None:
+                found = self.older.get(key)
+                if found is None:
+                    found = self.made_once(("html", key), make)
+            self.items[key] = found
+        return found
 
 
 def item_key(state: dict, proposal: Proposal) -> tuple:
@@ -236,16 +254,29 @@ def _item_shown(state: dict, proposal: Proposal) -> tuple:
 
 def proposal_html(state: dict, proposal: Proposal) -> Markup:
     """One behaviour as this screen shows it: made once per version for every screen with the same item_key, and
-    kept from the version before if nothing it shows changed."""
+    kept from the version before if nothing it shows changed. Which choice is pressed is put in last (with_choice):
+    a response changes its behaviour's counts on every screen, and made again for each of the choices people had
+    pressed, it was most of a room's work."""
     shared, key = state["shared"], item_key(state, proposal)
-    found = shared.items.get(key)
-    if found is None:
-        found = shared.kept.get(key)
-        if found is None:
-            found = shared.made_once(("html", key),
-                                     lambda: shared_html("board/_proposal.html", **state, proposal=proposal))
-        shared.items[key] = found
-    return found
+    own, chosen, later, seen = key
+    return shared.item(key, lambda: with_choice(shared.item(("unpressed", own, later, seen), lambda: shared_html(
+        "board/_proposal.html", **state, proposal=proposal, **CHOICE_STAND_INS)), chosen))
+
+
+# Stand-ins for which response button is pressed (_proposal.html), each person's put in by with_choice. Random:
+# nobody can type them into their words.
+CHOICE_STAND_IN = f"choice-{secrets.token_hex(8)}"
+CHOICE_STAND_INS = {"choice_value": lambda kind: f"{CHOICE_STAND_IN}:value:{kind}:",
+                    "choice_pressed": lambda kind: f"{CHOICE_STAND_IN}:pressed:{kind}:"}
+_CHOICE = re.compile(re.escape(CHOICE_STAND_IN) + r":(value|pressed):([a-z-]+):")
+
+
+def with_choice(html: str, chosen: tuple[str, bool] | None) -> Markup:
+    """A behaviour's HTML with this person's choice (item_key's: kind, private) pressed: its button sends "clear"
+    (pressed again, it takes the choice back), the others their own kind."""
+    pressed = ("object-private" if chosen[1] else chosen[0]) if chosen else ""
+    return Markup(_CHOICE.sub(lambda found: (("clear" if found[1] == "value" else "true") if found[2] == pressed else
+                                             (found[2] if found[1] == "value" else "false")), html))
 
 
 def render_board(template: str, **state) -> str:
@@ -268,29 +299,38 @@ def snapshot(board: Board) -> Snapshot:
         if found is not None and found.version == board.version:
             return found
         # Authors' names only: their other columns (password hashes, wrapped keys) have no business here.
-        with_names = Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
-        proposals = in_theme_order(with_names.where(Proposal.board == board, Proposal.merged_into.is_null(),
-                                                    Proposal.round == board.round)
-                                   .order_by(Proposal.created_at, Proposal.id))
+        def with_names(board_id, *where):
+            return (Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
+                    .where(Proposal.board == board_id, *where).order_by(Proposal.created_at, Proposal.id))
+
+        proposals = in_theme_order(written_once("board proposals", lambda board_id, round_: with_names(
+            board_id, Proposal.merged_into.is_null(), Proposal.round == round_), board.id, board.round))
         current = {p.id for p in proposals}
         merges: dict[int, list[Proposal]] = {}
-        for original in (with_names.where(Proposal.board == board, Proposal.merged_into.is_null(False))
-                         .order_by(Proposal.created_at)):
+        for original in written_once("board originals", lambda board_id: with_names(
+                board_id, Proposal.merged_into.is_null(False)), board.id):
             if original.merged_into_id in current:
                 merges.setdefault(original.merged_into_id, []).append(original)
-        earlier = list(with_names.where(Proposal.board == board, Proposal.merged_into.is_null(),
-                                        Proposal.round < board.round).order_by(Proposal.created_at, Proposal.id))
+        earlier = list(written_once("board earlier", lambda board_id, round_: with_names(
+            board_id, Proposal.merged_into.is_null(), Proposal.round < round_), board.id, board.round))
         code = CodeVersion.latest(board)
-        committed = (list(Commitment.select(Commitment, User.id, User.name).join(User)
-                          .where(Commitment.version == code).order_by(Commitment.committed_at)) if code else [])
-        responders = dict(Responder.select(Responder.round, fn.COUNT(Responder.id)).where(
-            Responder.board == board, Responder.round >= board.round - 1).group_by(Responder.round).tuples())
+        committed = (list(written_once("board committed", lambda code_id: (
+            Commitment.select(Commitment, User.id, User.name).join(User)
+            .where(Commitment.version == code_id).order_by(Commitment.committed_at)), code.id)) if code else [])
+        responders = dict(written_once("board responders", lambda board_id, since: (
+            Responder.select(Responder.round, fn.COUNT(Responder.id))
+            .where(Responder.board == board_id, Responder.round >= since).group_by(Responder.round).tuples()),
+            board.id, board.round - 1))
+        members = first_written_once("board members", lambda group_id: (
+            Membership.select(fn.COUNT(Membership.id)).join(User).where(Membership.group == group_id).tuples()),
+            board.group_id)
         found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
-                         board.group.memberships().count(), responders.get(board.round, 0),
+                         members[0], responders.get(board.round, 0),
                          sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
                          earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
                          responders.get(board.round - 1, 0), Board(**board.__data__))
-        found.kept = previous.items if (previous := cache.get(board.id)) else {}
+        if previous := cache.get(board.id):
+            found.kept, found.older = previous.items, previous.kept
         cache[board.id] = found
         return found
 
@@ -693,7 +733,8 @@ def respond(group_id: int, proposal_id: int):
     choice = request.form.get("kind", "")
     if choice not in CHOICES:
         abort(400)   # no page offers it
-    proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board))
+    proposal = first_written_once("board's proposal", lambda id_, board_id: Proposal.select().where(
+        (Proposal.id == id_) & (Proposal.board == board_id)), proposal_id, board.id)
     late = _too_late(board, proposal, pseudonyms, permissions.can_manage_group(membership))
     if late:
         return _said(group, late)

@@ -7,11 +7,12 @@ tables, the same numbered upgrades (models/schema.py) and the same behaviour on 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from urllib.parse import parse_qs, urlsplit
 
 from flask import Flask
-from peewee import DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
+from peewee import BaseQuery, DatabaseProxy, OperationalError, PostgresqlDatabase, SqliteDatabase
 from playhouse.pool import PooledDatabase, PooledPostgresqlDatabase, PooledSqliteDatabase
 
 db = DatabaseProxy()
@@ -114,6 +115,38 @@ def for_update(query):
     writer waiting on the lock then reads the row as committed). SQLite needs none: its IMMEDIATE transactions
     hold the database's one write lock already."""
     return query.for_update() if is_postgresql() else query
+
+
+_written: dict = {}
+
+
+def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
+    """The rows of `make(*values)`, a query run again and again with other values (a room's snapshot at every
+    change, each request's sign-in and membership), its SQL written once per `shape` and the values put in.
+
+    Peewee takes longer to write a query's SQL, in Python, than SQLite takes to run it: writing them was most of
+    a request's time (six queries each) and a tenth of a room's snapshots. The SQL is written once, with stand-ins
+    for the values (ids and text, which reach the SQL's parameters as they are), so no value (a sign-in's token
+    digest) is kept. The rows are what the query gives (models or tuples), through peewee's own conversions."""
+    key = (type(db.obj), shape)   # SQLite and PostgreSQL write a query differently
+    found = _written.get(key)
+    if found is None:
+        stand_ins = [f"\x00{shape}:{index}" if isinstance(value, str) else -1_000_000_007 - index
+                     for index, value in enumerate(values)]
+        query = make(*stand_ins)
+        sql, params = query.sql()
+        places = [stand_ins.index(param) if param in stand_ins else None for param in params]
+        if sorted(place for place in places if place is not None) != list(range(len(values))):
+            raise ValueError(f"each value of {shape!r} must reach its SQL once, as it is")
+        found = _written[key] = (query, sql, params, places)
+    query, sql, params, places = found
+    params = [param if place is None else values[place] for param, place in zip(params, places)]
+    return query._get_cursor_wrapper(db.execute_sql(sql, params))   # (peewee's own step after writing the SQL)
+
+
+def first_written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
+    """The first row of written_once's (its query limited to one), or None."""
+    return next(iter(written_once(shape, lambda *stand_ins: make(*stand_ins).limit(1), *values)), None)
 
 
 def close_all() -> None:

@@ -203,7 +203,7 @@ def _group_timer():
     if request.endpoint not in TIMER_PAGES or not current_user.is_authenticated:
         return {}
     group_id = (request.view_args or {}).get("group_id")
-    group = Group.get_or_none(Group.id == group_id) if group_id else None
+    group = Group.by_id(group_id) if group_id else None
     if group is None or Membership.of(current_user, group) is None:
         return {}
     return {"group_timer": timer_context(group)}

@@ -126,7 +126,7 @@ def _event(name: str, data: str = "", event_id: str | None = None) -> str:
 def stream(group_id: int):
     # Signed out, or no longer in the group: nothing to stream (204, which a browser takes quietly), and the
     # page's pollers get what their polls always got (the way to log in again, or "not found").
-    group = Group.get_or_none(Group.id == group_id) if current_user.is_authenticated else None
+    group = Group.by_id(group_id) if current_user.is_authenticated else None
     membership = Membership.of(current_user, group) if group else None
     if not permissions.is_member(membership):
         return "", 204
@@ -141,7 +141,7 @@ def stream(group_id: int):
 
     def still_allowed():
         nonlocal group, membership
-        group = Group.get_or_none(Group.id == group.id) or group   # its join code may be new (the projector)
+        group = Group.by_id(group.id) or group   # its join code may be new (the projector)
         membership = Membership.of(user, group)
         login = Login.find(login_token, user.id)   # as web.load_user: the sign-in and its version still stand
         if login is None or User.from_login_id(login_id) is None or not permissions.is_member(membership):

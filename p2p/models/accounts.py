@@ -14,7 +14,7 @@ from flask_login import UserMixin
 from peewee import BlobField, BooleanField, Case, CharField, DateTimeField, DoubleField, ForeignKeyField, IntegerField, fn
 
 from .. import crypto, live, passwords
-from ..db import db
+from ..db import db, first_written_once
 from .base import FACILITATOR, JOIN_CODE_ALPHABET, NAME_MAX, PARTICIPANT, BaseModel, digest, name_key, normalise_name, utcnow
 
 
@@ -46,7 +46,8 @@ class User(UserMixin, BaseModel):
         user_id, _, version = (login_id or "").partition(":")
         if not (user_id.isascii() and user_id.isdigit() and version.isascii() and version.isdigit()):
             return None
-        return cls.get_or_none((cls.id == int(user_id)) & (cls.sign_in_version == int(version)))
+        return first_written_once("user by sign-in", lambda id_, version_: cls.select().where(
+            (cls.id == id_) & (cls.sign_in_version == version_)), int(user_id), int(version))
 
     @classmethod
     def by_name(cls, name: str) -> User | None:
@@ -370,7 +371,8 @@ class Login(BaseModel):
     def find(cls, token: object, user_id: int) -> Login | None:
         if not isinstance(token, str) or not token:
             return None
-        return cls.get_or_none((cls.token_hash == digest(token)) & (cls.user == user_id))
+        return first_written_once("sign-in", lambda token_hash, user_id_: cls.select().where(
+            (cls.token_hash == token_hash) & (cls.user == user_id_)), digest(token), user_id)
 
     @classmethod
     def end_all(cls, user) -> int:

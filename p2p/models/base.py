@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from peewee import Model
 
 from .. import live
-from ..db import db
+from ..db import db, first_written_once
 
 FACILITATOR = "facilitator"
 PARTICIPANT = "participant"
@@ -60,7 +60,9 @@ class BaseModel(Model):
         """The one row with these fields, made if missing: a read first (a poll must not write), and two requests
         making it at once make one (a unique index on these fields keeps it so)."""
         where = [getattr(cls, name) == value for name, value in fields.items()]
-        found = cls.get_or_none(*where)
+        found = first_written_once(f"{cls.__name__} by {', '.join(fields)}", lambda *values: cls.select().where(
+            *(getattr(cls, name) == value for name, value in zip(fields, values))),
+            *(getattr(value, "id", value) for value in fields.values()))
         if found is None:
             cls.insert(**fields).on_conflict_ignore().execute()
             found = cls.get(*where)

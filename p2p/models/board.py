@@ -10,7 +10,7 @@ from collections import Counter
 from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from .. import crypto, live
-from ..db import checkpoint, db, for_update
+from ..db import checkpoint, db, first_written_once, for_update
 from .accounts import EarlierKey, User
 from .base import BaseModel, Live, utcnow
 from .groups import Group, Membership, PasswordReset
@@ -436,7 +436,8 @@ class CodeVersion(BaseModel):
 
     @classmethod
     def latest(cls, board) -> CodeVersion | None:
-        return cls.select().where(cls.board == board).order_by(cls.number.desc()).first()
+        return first_written_once("latest code", lambda board_id: (
+            cls.select().where(cls.board == board_id).order_by(cls.number.desc())), board.id)
 
     def previous(self) -> CodeVersion | None:
         return (CodeVersion.select().where(CodeVersion.board == self.board_id, CodeVersion.number < self.number)
@@ -451,8 +452,9 @@ class CodeVersion(BaseModel):
     @classmethod
     def reaffirmed_in(cls, board: Board) -> CodeVersion | None:
         """The version the board's round re-affirms: the latest agreed before it (None in the first round)."""
-        return (cls.select().where(cls.board == board, cls.round < board.round).order_by(cls.number.desc())
-                .first())
+        return first_written_once("code reaffirmed", lambda board_id, round_: (
+            cls.select().where(cls.board == board_id, cls.round < round_).order_by(cls.number.desc())),
+            board.id, board.round)
 
     @classmethod
     def of_group(cls, group) -> CodeVersion | None:

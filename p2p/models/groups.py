@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from peewee import JOIN, BooleanField, CharField, DateField, DateTimeField, ForeignKeyField, IntegerField, fn
 
-from ..db import db
+from ..db import db, first_written_once
 from .accounts import User
 from .base import FACILITATOR, JOIN_CODE_ALPHABET, JOIN_CODE_LENGTH, PARTICIPANT, BaseModel, utcnow
 
@@ -82,6 +82,10 @@ class Group(BaseModel):
         self.join_code_expires_at = None
         self.save()
 
+    @classmethod
+    def by_id(cls, group_id: int) -> Group | None:
+        return first_written_once("group", lambda id_: cls.select().where(cls.id == id_), group_id)
+
     def memberships(self, role: str | None = None):
         query = (Membership.select(Membership, User).join(User)
                  .where(Membership.group == self).order_by(fn.lower(User.name)))
@@ -103,7 +107,9 @@ class Membership(BaseModel):
         group answers as if they were not in it until it is confirmed."""
         if not getattr(user, "is_authenticated", False):
             return None
-        return cls.get_or_none((cls.user == user.id) & (cls.group == group) & HeldMembership.not_held(cls))
+        return first_written_once("membership", lambda user_id, group_id: cls.select().where(
+            (cls.user == user_id) & (cls.group == group_id) & HeldMembership.not_held(cls)),
+            user.id, getattr(group, "id", group))
 
     @classmethod
     def lead_of(cls, group) -> int | None:
