@@ -7,7 +7,8 @@ import pytest
 from conftest import make_app, on_postgresql
 from peewee import BooleanField, IntegrityError
 
-from p2p.db import DatabaseUnavailable, close_all, db, open_database, open_postgresql
+from p2p import db as db_module
+from p2p.db import DatabaseUnavailable, close_all, db, first_written_once, open_database, open_postgresql, written_once
 from p2p.models import Board, BoardResponse, Group, Membership, Proposal, User
 from p2p.models.schema import UPGRADES, UpgradeRefused, add_columns_if_missing, schema_version, upgrade
 
@@ -39,6 +40,21 @@ def test_requests_hand_their_connection_back_for_the_next_and_close_all_closes_t
     assert not db.obj._connections and not db.obj._in_use
     with pytest.raises(sqlite3.ProgrammingError):
         connection.execute("SELECT 1")
+
+
+def test_a_query_written_once_gives_each_call_the_rows_of_its_own_values_and_keeps_none_of_them(room):
+    """db.written_once: a query's SQL is written once per shape, with stand-ins, and each call's values put in."""
+    def by_name_and_id(name, user_id):
+        return User.select(User.id).where((User.name == name) & (User.id == user_id)).tuples()
+
+    with db.connection_context():
+        for user in (room.alice, room.bob, room.alice):
+            assert list(written_once("test user", by_name_and_id, user.name, user.id)) == [(user.id,)]
+        assert first_written_once("test user", by_name_and_id, room.alice.name, room.bob.id) is None
+        kept = str(db_module._written)
+        assert "Alice" not in kept and "Bob" not in kept   # (a sign-in's token digest is such a value)
+        with pytest.raises(ValueError):   # a value that never reaches the SQL would be silently left out
+            written_once("test unused", lambda name: User.select().where(User.name == "Alice"), "Bob")
 
 
 def test_one_membership_per_person_per_group_is_kept_by_the_database(room):
