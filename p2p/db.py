@@ -145,8 +145,9 @@ def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str)
 
 
 def first_written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
-    """The first row of written_once's (its query limited to one), or None."""
-    return next(iter(written_once(shape, lambda *stand_ins: make(*stand_ins).limit(1), *values)), None)
+    """The first row of written_once's (its query limited to one), or None. (A shape of its own: written_once's
+    SQL for the same shape has no limit.)"""
+    return next(iter(written_once(f"{shape}, first", lambda *stand_ins: make(*stand_ins).limit(1), *values)), None)
 
 
 def close_all() -> None:
