@@ -144,6 +144,22 @@ def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str)
     return query._get_cursor_wrapper(db.execute_sql(sql, params))   # (peewee's own step after writing the SQL)
 
 
+def written_once_keeping(shape: str, make: Callable[..., BaseQuery], kept: dict, *values: int | str) -> dict:
+    """written_once's rows, each as the database gives it (a tuple) -> what peewee makes of it, in order. What
+    `kept` has for the very same row (the read before's answer) is used again, not made again: peewee makes its
+    model objects in Python, ~15 µs a row with a join, and a room's board is read again at every change with
+    nearly every row as it was. (What is kept was made from exactly that row: nothing newer or older.)"""
+    rows = written_once(shape, make, *values)
+    raw = rows.cursor.fetchall()
+    if raw:
+        rows.initialize()   # (as peewee's own iteration does before its first row)
+    found = {}
+    for row in raw:
+        made = kept.get(row)
+        found[row] = made if made is not None else rows.process_row(row)
+    return found
+
+
 def first_written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
     """The first row of written_once's (its query limited to one), or None. (A shape of its own: written_once's
     SQL for the same shape has no limit.)"""

@@ -8,7 +8,16 @@ from conftest import make_app, on_postgresql
 from peewee import BooleanField, IntegrityError
 
 from p2p import db as db_module
-from p2p.db import DatabaseUnavailable, close_all, db, first_written_once, open_database, open_postgresql, written_once
+from p2p.db import (
+    DatabaseUnavailable,
+    close_all,
+    db,
+    first_written_once,
+    open_database,
+    open_postgresql,
+    written_once,
+    written_once_keeping,
+)
 from p2p.models import Board, BoardResponse, Group, Membership, Proposal, User
 from p2p.models.schema import UPGRADES, UpgradeRefused, add_columns_if_missing, schema_version, upgrade
 
@@ -55,6 +64,30 @@ def test_a_query_written_once_gives_each_call_the_rows_of_its_own_values_and_kee
         assert "Alice" not in kept and "Bob" not in kept   # (a sign-in's token digest is such a value)
         with pytest.raises(ValueError):   # a value that never reaches the SQL would be silently left out
             written_once("test unused", lambda name: User.select().where(User.name == "Alice"), "Bob")
+
+
+def test_a_query_read_again_makes_again_only_what_changed_in_its_rows(room):
+    """db.written_once_keeping: an object made from a row before is used again for the very same row, and a row
+    that changed in any column (or is new) is made afresh, with its join."""
+    def everyone(group_id):
+        return (User.select(User, Membership.id).join(Membership).where(Membership.group == group_id)
+                .order_by(User.id))
+
+    with db.connection_context():
+        first = written_once_keeping("test everyone", everyone, {}, room.group.id)
+        assert {user.name for user in first.values()} >= {"Alice", "Bob"}
+        User.update(name="Alicia").where(User.id == room.alice.id).execute()
+        again = written_once_keeping("test everyone", everyone, first, room.group.id)
+        assert len(again) == len(first)
+        alice, bob = first_value(again, room.alice.id), first_value(again, room.bob.id)
+        assert alice.name == "Alicia" and alice is not first_value(first, room.alice.id)
+        assert bob is first_value(first, room.bob.id), "an unchanged row is not made again"
+        assert bob.membership.id == Membership.of(room.bob, room.group).id   # the join, as peewee makes it
+        assert written_once_keeping("test everyone", everyone, again, -1) == {}
+
+
+def first_value(rows: dict, user_id: int):
+    return next(user for user in rows.values() if user.id == user_id)
 
 
 def test_one_membership_per_person_per_group_is_kept_by_the_database(room):
