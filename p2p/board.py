@@ -26,7 +26,7 @@ from peewee import JOIN, fn
 from . import permissions, sending, stream
 from .access import managed_or_404, membership_or_404
 from .auth import my_pseudonyms
-from .db import first_written_once, written_once
+from .db import first_written_once, written_once, written_once_keeping
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Membership, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
 from .stream import REQUEST_KEY_STAND_IN, for_this_person, shared_html
@@ -204,6 +204,20 @@ class Snapshot:
     items: dict = field(default_factory=dict)
     kept: dict = field(default_factory=dict)
     older: dict = field(default_factory=dict)
+    rows: dict = field(default_factory=dict)       # each behaviour's row as read -> its object (kept if unchanged)
+
+    def __post_init__(self) -> None:
+        # What each screen picks out at each change (board_state), worked out once.
+        self.shown_to_group = [p for p in self.proposals if not p.kept_from_group]   # neither hidden nor held
+        self.kept_ids = frozenset(p.id for p in self.proposals if p.kept_from_group)
+        self.makers = [*self.proposals, *(o for originals in self.merges.values() for o in originals)]
+        self.makers_ids = tuple(p.id for p in self.makers)
+        self._ids = {id(self.proposals): tuple(p.id for p in self.proposals),
+                     id(self.shown_to_group): tuple(p.id for p in self.shown_to_group)}
+
+    def ids_of(self, proposals: list[Proposal]) -> tuple[int, ...]:
+        found = self._ids.get(id(proposals))
+        return found if found is not None else tuple(p.id for p in proposals)
 
     def item(self, key, make):
         """A behaviour's HTML by `key`: kept from a version before, or made once at this one."""
@@ -225,39 +239,38 @@ def item_key(state: dict, proposal: Proposal) -> tuple:
     (tests/test_stream.py renders a whole story both ways and compares)."""
     pid = proposal.id
     chosen = state["mine"].get(pid)
-    # What everyone of this kind sees of it, worked out once per version (not once per screen: a room's 30 streams
-    # each ask it of every behaviour at each change). Two asking at once both work out the same.
-    seen = state["items_seen"].get(pid)
-    if seen is None:
-        seen = state["items_seen"][pid] = _item_shown(state, proposal)
-    return pid in state["own"], (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]), seen
+    # (What everyone of this kind sees of it, worked out once per version: shared_view.)
+    return (pid in state["own"], (chosen.kind, chosen.private) if chosen else None, bool(state["respond_later"]),
+            state["items_seen"][pid])
 
 
-def _merge_choices_shown(state: dict) -> int | None:
+def _merge_choices_shown(state: dict, board: Board) -> int | None:
     """The others a behaviour can be merged with (their ids and words), where its "Merge with…" shows them: on the
     facilitator's screen while shaping. (Anywhere else a new behaviour would change every other one's key, and
     each would be made again for nothing.)"""
-    return state["merge_choices"] if state["facilitator"] and state["board"].phase == "shape" else None
+    return state["merge_choices"] if state["facilitator"] and board.phase == "shape" else None
 
 
-def _item_shown(state: dict, proposal: Proposal) -> tuple:
+def _item_shown(state: dict, board: Board, proposal: Proposal) -> tuple:
+    """What everyone of this kind sees of a behaviour at this version (shared_view's `state`): item_key's shared
+    part."""
     pid, facilitator = proposal.id, state["facilitator"]
     counted = state["earlier_counts"].get(pid) if facilitator else None
-    return (state["view"], facilitator, state["board"].phase, pid, proposal.text, proposal.theme, proposal.hidden,
+    return (state["view"], facilitator, board.phase, pid, proposal.text, proposal.theme, proposal.hidden,
             proposal.held, proposal.agreed, proposal.named and proposal.author.name,
             tuple((o.text, o.named, o.author_id, o.named and o.author.name) for o in state["merges"].get(pid, ())),
             pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
             bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
             (counted.last_round, tuple(counted.counts.values())) if counted else None,
-            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state))
+            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state, board))
 
 
-def proposal_html(state: dict, proposal: Proposal) -> Markup:
-    """One behaviour as this screen shows it: made once per version for every screen with the same item_key, and
-    kept from the version before if nothing it shows changed. Which choice is pressed is put in last (with_choice):
-    a response changes its behaviour's counts on every screen, and made again for each of the choices people had
-    pressed, it was most of a room's work."""
-    shared, key = state["shared"], item_key(state, proposal)
+def proposal_html(state: dict, proposal: Proposal, key: tuple | None = None) -> Markup:
+    """One behaviour as this screen shows it: made once per version for every screen with the same item_key
+    (`key`, if worked out already), and kept from the version before if nothing it shows changed. Which choice is
+    pressed is put in last (with_choice): a response changes its behaviour's counts on every screen, and made again
+    for each of the choices people had pressed, it was most of a room's work."""
+    shared, key = state["shared"], key or item_key(state, proposal)
     own, chosen, later, seen = key
     return shared.item(key, lambda: with_choice(shared.item(("unpressed", own, later, seen), lambda: shared_html(
         "board/_proposal.html", **state, proposal=proposal, **CHOICE_STAND_INS)), chosen))
@@ -303,16 +316,25 @@ def snapshot(board: Board) -> Snapshot:
             return (Proposal.select(Proposal, User.id, User.name).join(User, JOIN.LEFT_OUTER)
                     .where(Proposal.board == board_id, *where).order_by(Proposal.created_at, Proposal.id))
 
-        proposals = in_theme_order(written_once("board proposals", lambda board_id, round_: with_names(
+        # Each behaviour's model object is made again only if its row changed (read_again).
+        previous = cache.get(board.id)
+        kept, rows = previous.rows if previous else {}, {}
+
+        def read_again(shape, make, *values) -> list[Proposal]:
+            found = written_once_keeping(shape, make, kept, *values)
+            rows.update(found)
+            return list(found.values())
+
+        proposals = in_theme_order(read_again("board proposals", lambda board_id, round_: with_names(
             board_id, Proposal.merged_into.is_null(), Proposal.round == round_), board.id, board.round))
         current = {p.id for p in proposals}
         merges: dict[int, list[Proposal]] = {}
-        for original in written_once("board originals", lambda board_id: with_names(
+        for original in read_again("board originals", lambda board_id: with_names(
                 board_id, Proposal.merged_into.is_null(False)), board.id):
             if original.merged_into_id in current:
                 merges.setdefault(original.merged_into_id, []).append(original)
-        earlier = list(written_once("board earlier", lambda board_id, round_: with_names(
-            board_id, Proposal.merged_into.is_null(), Proposal.round < round_), board.id, board.round))
+        earlier = read_again("board earlier", lambda board_id, round_: with_names(
+            board_id, Proposal.merged_into.is_null(), Proposal.round < round_), board.id, board.round)
         code = CodeVersion.latest(board)
         committed = (list(written_once("board committed", lambda code_id: (
             Commitment.select(Commitment, User.id, User.name).join(User)
@@ -328,8 +350,8 @@ def snapshot(board: Board) -> Snapshot:
                          members[0], responders.get(board.round, 0),
                          sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
                          earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
-                         responders.get(board.round - 1, 0), Board(**board.__data__))
-        if previous := cache.get(board.id):
+                         responders.get(board.round - 1, 0), Board(**board.__data__), rows=rows)
+        if previous:
             found.kept, found.older = previous.items, previous.kept
         cache[board.id] = found
         return found
@@ -344,6 +366,7 @@ class Screen:
         self.pseudonyms = pseudonyms
         self._voters: dict[tuple[int, int], str] = {}
         self._own: dict[int, bool] = {}
+        self._own_among: tuple[tuple, frozenset[int]] = ((), frozenset())
         self._later: tuple | None = None
 
     def voter(self, proposal_id: int, round_: int) -> str:
@@ -357,6 +380,15 @@ class Screen:
         if found is None:
             found = self._own[proposal.id] = proposal.made_by(self.pseudonyms)
         return found
+
+    def own_among(self, shared: Snapshot) -> frozenset[int]:
+        """Which of the snapshot's behaviours (and their originals, before a merge) are theirs: worked out again
+        only when the behaviours are not the same as at the last change."""
+        ids, own = self._own_among
+        if ids != shared.makers_ids:
+            own = frozenset(p.id for p in shared.makers if self.owns(p)) if self.pseudonyms is not None else frozenset()
+            self._own_among = shared.makers_ids, own
+        return own
 
     def responds_later(self, board: Board, user_id: int) -> bool:
         if self._later is None or self._later[0] != board.round_started_at:
@@ -418,28 +450,29 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     if screen.pseudonyms is not None and settle_merged_responses(board, shared, screen):
         shared = snapshot(board)
     # Theirs, as only their session can tell (MadeBySomeone): a hidden or held behaviour stays visible to them.
-    own = {p.id for p in [*shared.proposals, *(o for group_ in shared.merges.values() for o in group_)]
-           if screen.owns(p)}
+    own = screen.own_among(shared)
     if projector:   # the room's screen: nothing hidden, nothing held back (the facilitator's own proposals neither)
-        proposals = [p for p in shared.proposals if not p.kept_from_group]
+        proposals = shared.shown_to_group
     elif facilitator:
         proposals = shared.proposals
+    elif own.isdisjoint(shared.kept_ids):
+        proposals = shared.shown_to_group
     else:
         proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
-    common = shared.made_once(("view", view, facilitator, tuple(p.id for p in proposals)),
+    common = shared.made_once(("view", view, facilitator, shared.ids_of(proposals)),
                               lambda: shared_view(shared, board, view, facilitator, proposals))
     mine = my_responses(screen, proposals, shared.merges, common["responses"], board.round)
     # Their workbook started afresh this round: what they may not do, said instead of the choices.
     respond_later = (RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
                      and screen.responds_later(board, me) else None)
     # "n of m answered" (_respond_count.html): the behaviours that show them the choices, and theirs among them.
-    answerable = ([p.id for p in proposals if not p.hidden]
-                  if not projector and board.phase == "respond" and not respond_later else [])
+    answerable = (common["not_hidden"] if not projector and board.phase == "respond" and not respond_later
+                  else frozenset())
     return {**common, "board": board, "group": group, "mine": mine, "own": own,
             "i_committed": any(c.user_id == me for c in shared.committed),
             "i_signed": any(c.user_id == me and c.signed for c in shared.committed),
             "respond_later": respond_later,
-            "answerable": len(answerable), "answered": sum(pid in mine for pid in answerable),
+            "answerable": len(answerable), "answered": len(answerable & mine.keys()),
             "join_url": join_url(group) if projector and group.join_code_active else None}
 
 
@@ -475,7 +508,8 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
                "Nothing listed here now."),
               ("New this round", [p for p in proposals if p.text not in in_code], "Nothing new yet.")]
              if reaffirmed else [(None, proposals, None)])
-    return {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals,
+    state = {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals,
+             "ids": shared.ids_of(proposals), "not_hidden": frozenset(p.id for p in proposals if not p.hidden),
             "responses": responses, "needs_talk": needs_talk, "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
@@ -493,13 +527,31 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "members": shared.members, "themes": shared.themes,
             # Changes whenever the behaviours one could merge with change (see "Merge with…" in _proposal.html).
             "merge_choices": zlib.crc32(repr([(p.id, p.text) for p in proposals]).encode()),
-            # What each behaviour shows everyone of this kind (item_key), filled in as the first screen asks.
-            "items_seen": {},
             "sections": by_theme(proposals),
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
                       for index, (heading, items, empty) in enumerate(parts)],
             **phase_words(board, reaffirmed)}
+    # Each list of behaviours on the page (one per theme, in each part) -> their ids, in order (stream.ListFollower).
+    state["lists"] = {f"{part_id}-{index}": [p.id for p in items]
+                      for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
+    # What each behaviour shows everyone of this kind (item_key's shared part), and what changed since another
+    # version of this view (Follower._behaviours): worked out once, not once per screen.
+    state["items_seen"] = {p.id: _item_shown(state, board, p) for p in proposals}
+    state["seen_changes"] = {}
+    return state
+
+
+def seen_changes(state: dict, before: dict) -> frozenset[int]:
+    """The behaviours whose shared part (items_seen) is not what it was in `before`, another version's items_seen
+    of the same kind of screen (new ones included): worked out once for all the screens that showed that
+    version."""
+    found = state["seen_changes"].get(id(before))
+    if found is None or found[0] is not before:
+        now = state["items_seen"]
+        found = state["seen_changes"][id(before)] = (before, frozenset(
+            pid for pid, seen in now.items() if before.get(pid) != seen))
+    return found[1]
 
 
 @bp.get("/groups/<int:group_id>/board")
@@ -589,6 +641,8 @@ class Follower(stream.ListFollower):
         self.screen = Screen(None if self.view == "projector" else my_pseudonyms())
         self.csrf_token = generate_csrf()
         self.board_id: int | None = None
+        self.made: dict[int, tuple[tuple, str]] = {}   # each behaviour on the screen -> its item_key and HTML
+        self.made_from: tuple | None = None   # the items_seen, mine, own and respond_later they were made from
 
     def version_now(self, group) -> int:
         return Board.version_where(Board.group == group)
@@ -619,8 +673,7 @@ class Follower(stream.ListFollower):
     def _regions(self, state: dict):
         """Each live region's HTML for this screen (shared ones rendered once per version and kind of screen), the
         list's outline and its behaviours."""
-        shared, view, facilitator = state["shared"], state["view"], state["facilitator"]
-        shown = tuple(p.id for p in state["proposals"])
+        shared, view, facilitator, shown = state["shared"], state["view"], state["facilitator"], state["ids"]
 
         def region(template: str, *key, **more) -> str:   # shared: stand-ins for the form token and keys
             return shared.made_once((template, view, facilitator, *key),
@@ -629,8 +682,7 @@ class Follower(stream.ListFollower):
         regions = [("board-announce", region("board/_announce.html", shown, tuple(self.was.items()))),
                    ("board-poller", region("board/_poller.html", shown))]
         placeholders = {"proposal_html": lambda proposal: Markup(stream.placeholder(proposal.id))}
-        lists = {f"{part_id}-{index}": [p.id for p in items]
-                 for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
+        lists = state["lists"]
         if view == "projector":
             regions += [("board-phase", region("board/_projector_phase.html")),
                         ("projector-state", region("board/_projector_state.html")),
@@ -639,14 +691,40 @@ class Follower(stream.ListFollower):
             # room's screen and a fifth of the streams' work). Blanked, or showing the code while the group
             # commits, it shows no behaviour: nothing to make, add to or replace in it.
             outline = region("board/_projector_list.html", shown, **placeholders)
-            items = {p.id: proposal_html(state, p) for p in state["proposals"] if stream.placeholder(p.id) in outline}
+            items = self._behaviours(state, [p for p in state["proposals"] if stream.placeholder(p.id) in outline])
             return regions, {key: ids for key, ids in lists.items() if f'id="{key}"' in outline}, outline, items
         regions += [("board-phase", region("board/_phase.html", bool(state["respond_later"]))),
                     ("proposal-naming", region("board/_naming.html")),
                     ("board-controls", region("board/_controls.html")),
                     ("respond-count", region("board/_respond_count.html", state["answered"], state["answerable"]))]
         outline = region("board/_list.html", shown, state["i_committed"], state["i_signed"], **placeholders)
-        return regions, lists, outline, {p.id: proposal_html(state, p) for p in state["proposals"]}
+        return regions, lists, outline, self._behaviours(state, state["proposals"])
+
+    def _behaviours(self, state: dict, proposals) -> dict[int, str]:
+        """Each behaviour's HTML on this screen: what it has already when nothing the behaviour shows changed, else
+        as every screen with the same item_key has it (proposal_html). The snapshot keeps a variant only while
+        screens ask for it, version after version; the one screen of its kind (the projector, the facilitator's),
+        or a person's own behaviours, or a stream that missed a few busy versions, had theirs made again each
+        time: half of a room's renders."""
+        seen, mine, own, later = state["items_seen"], state["mine"], state["own"], state["respond_later"]
+        before = self.made_from
+        if before is not None and before[3] == later:
+            # What may have changed: what everyone of its kind sees of a behaviour, or this person's own part
+            # (theirs or not, their choice). Everything else is as this screen has it.
+            again = seen_changes(state, before[0]) | (own ^ before[2]) | {pid for pid, _ in mine.items() ^ before[1].items()}
+        else:
+            again = None   # the first time, or another round: each behaviour looked at
+        made, had_made = {}, self.made
+        for pid, proposal in zip(state["ids"], state["proposals"]) if proposals is state["proposals"] else (
+                (p.id, p) for p in proposals):
+            had = had_made.get(pid)
+            if had is not None and again is not None and pid not in again:
+                made[pid] = had
+            else:
+                key = item_key(state, proposal)
+                made[pid] = had if had is not None and had[0] == key else (key, proposal_html(state, proposal, key))
+        self.made, self.made_from = made, (seen, mine, own, later)
+        return {item_id: html for item_id, (_, html) in made.items()}
 
 
 def _back(group_id: int):

@@ -4,13 +4,14 @@ worked out once per kind of screen, only what changed on that screen, from the v
 import queue
 import re
 import threading
+import time
 from urllib.parse import quote
 
 import pytest
 from conftest import PASSWORD, post, text
 from test_board import board_url, propose, respond, settings
 
-from p2p.models import Membership, Proposal, User
+from p2p.models import Board, Membership, Proposal, User
 
 # The streams' logic is the same on either database (they read through the same models); what PostgreSQL adds,
 # NOTIFY across processes, has its own tests (tests/test_push_processes.py). SQLite only: CI time.
@@ -266,23 +267,10 @@ def test_an_idle_stream_does_not_ask_the_database_at_each_wake(room, as_user, mo
     assert len(asked) <= 2, asked
 
 
-def test_behaviours_kept_from_the_version_before_are_exactly_what_a_fresh_render_shows(app, room, as_user):
-    """proposal_html keeps a behaviour's HTML from one version to the next by everything it shows (item_key). A
-    whole story, every screen after every step: what it shows with what was kept is what it shows made afresh."""
-    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
-    screens = {"alice": (alice, ""), "bob": (bob, ""), "fran": (fran, ""), "projector": (fran, "?view=projector")}
-
-    def shown():
-        keys = re.compile(r'name="(request_key|csrf_token)" value="[^"]*"')   # made afresh for every answer
-        return {name: keys.sub("", text(client.get(board_url(room, f"/live{query}"))))
-                for name, (client, query) in screens.items()}
-
-    def the_same_both_ways(step):
-        kept = shown()
-        app.extensions["p2p.board_snapshots"].clear()   # made afresh: nothing kept from before
-        fresh = shown()
-        for name in screens:
-            assert kept[name] == fresh[name], f"{name} after {step}"
+def board_story(room, clients, check) -> None:
+    """A whole story on the board (proposing, shaping, a merge, responses, counts, agreeing), with `check(step)`
+    after each step."""
+    alice, bob, fran = clients["alice"], clients["bob"], clients["fran"]
 
     def shape(proposal, **fields):
         post(fran, board_url(room, f"/proposals/{proposal.id}"), fields, token_from=board_url(room))
@@ -292,28 +280,109 @@ def test_behaviours_kept_from_the_version_before_are_exactly_what_a_fresh_render
     propose(bob, room, "Phones on silent")
     propose(alice, room, "Listen without judging")
     propose(bob, room, "Listen to each other")
-    the_same_both_ways("proposing")
+    check("proposing")
     first, phones, listen, other = (Proposal.get(Proposal.text == t) for t in (
         "Be on time", "Phones on silent", "Listen without judging", "Listen to each other"))
     settings(fran, room, "phase:shape")
-    the_same_both_ways("shaping")
+    check("shaping")
     for proposal, fields in ((first, {"action": "theme", "theme": "Time"}), (first, {"action": "hide"}),
                              (phones, {"action": "edit", "text": "Phones on silent, please"}),
                              (first, {"action": "show"})):
         shape(proposal, **fields)
-        the_same_both_ways(fields)
+        check(fields)
     post(fran, board_url(room, "/merge"), {"proposal": [listen.id, other.id], "text": "Listen to each other",
                                              "request_key": "merge-1"}, token_from=board_url(room))
-    the_same_both_ways("a merge")
+    check("a merge")
     settings(fran, room, "phase:respond")
     merged = Proposal.get(Proposal.text == "Listen to each other", Proposal.merged_into.is_null())
     respond(alice, room, first, "agree")
     respond(bob, room, first, "object")
     respond(bob, room, merged, "object", private=True)
-    the_same_both_ways("responses")
+    check("responses")
     settings(fran, room, "tallies-on")
     respond(alice, room, phones, "unsure")
-    the_same_both_ways("the counts shown")
+    check("the counts shown")
     settings(fran, room, "phase:agree")
     shape(merged, action="agree")
-    the_same_both_ways("agreeing")
+    check("agreeing")
+
+
+FORM_KEYS = re.compile(r'name="(request_key|csrf_token)" value="[^"]*"')   # made afresh for every answer
+
+
+def screens_of(room, as_user) -> dict:
+    """Each kind of screen in the story: name -> (its client, its poll's query)."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    return {"alice": (alice, ""), "bob": (bob, ""), "fran": (fran, ""), "projector": (fran, "?view=projector")}
+
+
+def test_behaviours_kept_from_the_version_before_are_exactly_what_a_fresh_render_shows(app, room, as_user):
+    """proposal_html keeps a behaviour's HTML from one version to the next by everything it shows (item_key). A
+    whole story, every screen after every step: what it shows with what was kept is what it shows made afresh."""
+    screens = screens_of(room, as_user)
+
+    def shown():
+        return {name: FORM_KEYS.sub("", text(client.get(board_url(room, f"/live{query}"))))
+                for name, (client, query) in screens.items()}
+
+    def the_same_both_ways(step):
+        kept = shown()
+        app.extensions["p2p.board_snapshots"].clear()   # made afresh: nothing kept from before
+        fresh = shown()
+        for name in screens:
+            assert kept[name] == fresh[name], f"{name} after {step}"
+
+    board_story(room, {name: client for name, (client, _) in screens.items()}, the_same_both_ways)
+
+
+def behaviours_in(page: str) -> dict[int, str]:
+    """Each behaviour's `<li>` in a page or fragment (its own list of originals, after a merge, inside it)."""
+    found = {}
+    for start in re.finditer(r'<li id="proposal-(\d+)"', page):
+        depth, at = 0, start.start()
+        for tag in re.finditer(r"<li\b|</li>", page[at:]):
+            depth += 1 if tag.group(0) != "</li>" else -1
+            if depth == 0:
+                found[int(start.group(1))] = page[at:at + tag.end()]
+                break
+    return found
+
+
+def test_each_stream_keeps_a_behaviour_only_while_nothing_it_shows_changed(app, room, as_user, monkeypatch):
+    """A stream keeps what it made of each behaviour while nothing the behaviour shows on its screen changed
+    (board.Follower._behaviours: what everyone of its kind sees, and the person's own part). The whole story, with
+    the streams looking as changes come: what each screen's stream holds for each behaviour is what a fresh page
+    shows."""
+    import p2p.board
+    followers = {}
+    made = p2p.board.Follower.__init__
+
+    def noted(self, group, membership, view_args, args):
+        made(self, group, membership, view_args, args)
+        followers[membership.user_id, self.view] = self
+
+    monkeypatch.setattr(p2p.board.Follower, "__init__", noted)
+    screens = screens_of(room, as_user)
+    streams = {}
+    for name, (client, query) in screens.items():
+        page = text(client.get(board_url(room, "/projector" if query else "")))
+        streams[name] = open_stream(client, room, poller(page))
+        streams[name].next("hello")
+    ids = {"alice": room.alice.id, "bob": room.bob.id, "fran": room.facilitator.id}
+
+    def as_fresh(step):
+        version = Board.get(Board.group == room.group).version
+        app.extensions["p2p.board_snapshots"].clear()
+        for name, (client, query) in screens.items():
+            follower = followers[ids.get(name, room.facilitator.id), "projector" if query else "page"]
+            for _ in range(100):   # until its stream has looked at this version
+                if follower.version == version:
+                    break
+                time.sleep(0.05)
+            fresh = behaviours_in(FORM_KEYS.sub("", text(client.get(board_url(room, f"/live{query}")))))
+            held = {pid: FORM_KEYS.sub("", html).strip() for pid, html in follower.items.items()}
+            assert held == fresh, f"{name} after {step}"
+
+    board_story(room, {name: client for name, (client, _) in screens.items()}, as_fresh)
+    for events in streams.values():
+        events.close()
