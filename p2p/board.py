@@ -132,22 +132,27 @@ def earlier_counts(board: Board, items) -> dict[int, EarlierCounts]:
     return {item: EarlierCounts(max(rounds) == board.round - 1, rounds[max(rounds)]) for item, rounds in by_round.items()}
 
 
-def my_responses(screen: Screen, proposals, merges: dict, responses: dict, round_: int) -> dict[int, Choice]:
-    """This person's own response to each behaviour they see, in this round: to the behaviour itself, else (a
-    merge) the most careful of theirs to its originals. Found by their pseudonyms, which only their session can
-    make."""
+def my_responses(screen: Screen, shared: Snapshot, shown: frozenset[int], round_: int) -> dict[int, Choice]:
+    """This person's own response to each behaviour they see (`shown`), in this round: to the behaviour itself,
+    else (a merge) the most careful of theirs to its originals. Found by their pseudonyms, which only their
+    session can make: those of theirs among everyone's (Snapshot.by_who), not each behaviour looked up in turn."""
     if screen.pseudonyms is None:
         return {}
-    mine, account = {}, f"account:{current_user.id}"
-    for proposal in proposals:
-        by_who = responses.get(proposal.id)
-        if not by_who:
+    mine, earlier, voters = {}, {}, screen.voters(shared, round_)
+    for who in shared.by_who.keys() & voters.keys():
+        item, choice = shared.by_who[who]
+        if item not in shown:
             continue
-        direct = by_who.get(screen.voter(proposal.id, round_)) or by_who.get(account)
-        earlier = [by_who[v] for v in (screen.voter(o.id, round_) for o in merges.get(proposal.id, [])) if v in by_who]
-        chosen = direct or max(earlier, key=lambda c: CAUTION[c.kind], default=None)
-        if chosen:
-            mine[proposal.id] = chosen
+        if voters[who] == item:
+            mine[item] = choice
+        else:   # to one of its originals, before the merge
+            earlier.setdefault(item, []).append(choice)
+    for item, choice in shared.by_account.get(f"account:{current_user.id}", {}).items():   # (from before pseudonyms)
+        if item in shown:
+            mine.setdefault(item, choice)
+    for item, choices in earlier.items():
+        if item not in mine:
+            mine[item] = max(choices, key=lambda c: CAUTION[c.kind])
     return mine
 
 
@@ -212,6 +217,17 @@ class Snapshot:
         self.kept_ids = frozenset(p.id for p in self.proposals if p.kept_from_group)
         self.makers = [*self.proposals, *(o for originals in self.merges.values() for o in originals)]
         self.makers_ids = tuple(p.id for p in self.makers)
+        self.makers_set = frozenset(self.makers_ids)
+        # Each response by who made it (a pseudonym: one person, one behaviour, one round) -> the behaviour it
+        # counts for and what it is; those from before pseudonyms by their account (my_responses).
+        self.by_who: dict[str, tuple[int, Choice]] = {}
+        self.by_account: dict[str, dict[int, Choice]] = {}
+        for item, by_who in self.responses.items():
+            for who, choice in by_who.items():
+                if who.startswith("account:"):
+                    self.by_account.setdefault(who, {})[item] = choice
+                else:
+                    self.by_who[who] = item, choice
         self._ids = {id(self.proposals): tuple(p.id for p in self.proposals),
                      id(self.shown_to_group): tuple(p.id for p in self.shown_to_group)}
 
@@ -367,6 +383,8 @@ class Screen:
         self._voters: dict[tuple[int, int], str] = {}
         self._own: dict[int, bool] = {}
         self._own_among: tuple[tuple, frozenset[int]] = ((), frozenset())
+        # The round; the behaviours they have a pseudonym for in it; each of those pseudonyms -> its behaviour.
+        self._by_voter: tuple[int, set[int], dict[str, int]] = (0, set(), {})
         self._later: tuple | None = None
 
     def voter(self, proposal_id: int, round_: int) -> str:
@@ -389,6 +407,18 @@ class Screen:
             own = frozenset(p.id for p in shared.makers if self.owns(p)) if self.pseudonyms is not None else frozenset()
             self._own_among = shared.makers_ids, own
         return own
+
+    def voters(self, shared: Snapshot, round_: int) -> dict[str, int]:
+        """Their pseudonym for each of the snapshot's behaviours (and originals) in this round -> the behaviour's
+        id: kept, and added to as behaviours come."""
+        round_then, known, by_voter = self._by_voter
+        if round_then != round_:
+            known, by_voter = set(), {}
+            self._by_voter = round_, known, by_voter
+        for pid in shared.makers_set - known:   # (usually none, or the one new since the last change)
+            by_voter[self.voter(pid, round_)] = pid
+            known.add(pid)
+        return by_voter
 
     def responds_later(self, board: Board, user_id: int) -> bool:
         if self._later is None or self._later[0] != board.round_started_at:
@@ -461,7 +491,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
         proposals = [p for p in shared.proposals if not p.kept_from_group or p.id in own]
     common = shared.made_once(("view", view, facilitator, shared.ids_of(proposals)),
                               lambda: shared_view(shared, board, view, facilitator, proposals))
-    mine = my_responses(screen, proposals, shared.merges, common["responses"], board.round)
+    mine = my_responses(screen, shared, common["id_set"], board.round)
     # Their workbook started afresh this round: what they may not do, said instead of the choices.
     respond_later = (RESPOND_NEXT_ROUND if not projector and board.phase == "respond"
                      and screen.responds_later(board, me) else None)
@@ -510,6 +540,7 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
              if reaffirmed else [(None, proposals, None)])
     state = {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals,
              "ids": shared.ids_of(proposals), "not_hidden": frozenset(p.id for p in proposals if not p.hidden),
+             "id_set": frozenset(shared.ids_of(proposals)),
             "responses": responses, "needs_talk": needs_talk, "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
@@ -667,7 +698,7 @@ class Follower(stream.ListFollower):
         changed = self.changes(*self._regions(state), up_to_date=self.version == state["board"].version)
         self.version = state["board"].version
         self.was = {"phase": board.phase, "n": str(len(state["proposals"])), "t": str(state["total"]),
-                    "m": str(max((p.id for p in state["proposals"]), default=0))}
+                    "m": str(max(state["ids"], default=0))}
         return for_this_person("".join(changed), self.csrf_token) if changed else None
 
     def _regions(self, state: dict):
