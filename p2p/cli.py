@@ -7,6 +7,7 @@ The same commands work as `flask --app app <command>`.
 from __future__ import annotations
 
 import ctypes
+import gc
 import sqlite3
 import sys
 import threading
@@ -116,6 +117,7 @@ def serve_command(host: str | None, port: int | None):
     sys.stdout.flush()
     return_freed_memory()
     wal_holder = hold_wal_open(app.config["DATABASE"])  # noqa: F841 - kept open while serving
+    gc.freeze()   # what start-up made stays: Python's full collections no longer walk it (below)
     serve(app, host=host, port=port, **waitress_settings(app.config))
 
 
