@@ -563,6 +563,14 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
                       for index, (heading, items, empty) in enumerate(parts)],
             **phase_words(board, reaffirmed)}
+    # What the live regions' templates would otherwise work out with filters over every behaviour, once per
+    # region and screen (_poller.html, _announce.html, _controls.html): worked out here, once per kind of screen.
+    ids = state["ids"]
+    by_id = dict(zip(ids, proposals))
+    state["newest"] = max(ids, default=0)
+    state["newer_than"] = lambda newest: [by_id[i] for i in ids if i > newest]
+    state["agreed"] = [p for p in proposals if p.agreed and not p.hidden]
+    state["to_agree"] = [p for p in proposals if p.id in suggested and not p.agreed and not p.hidden]
     # Each list of behaviours on the page (one per theme, in each part) -> their ids, in order (stream.ListFollower).
     state["lists"] = {f"{part_id}-{index}": [p.id for p in items]
                       for _, part_id, sections, _ in state["parts"] for index, (_, items) in enumerate(sections, 1)}
@@ -698,7 +706,7 @@ class Follower(stream.ListFollower):
         changed = self.changes(*self._regions(state), up_to_date=self.version == state["board"].version)
         self.version = state["board"].version
         self.was = {"phase": board.phase, "n": str(len(state["proposals"])), "t": str(state["total"]),
-                    "m": str(max(state["ids"], default=0))}
+                    "m": str(state["newest"])}
         return for_this_person("".join(changed), self.csrf_token) if changed else None
 
     def _regions(self, state: dict):
