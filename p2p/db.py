@@ -120,14 +120,9 @@ def for_update(query):
 _written: dict = {}
 
 
-def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
-    """The rows of `make(*values)`, a query run again and again with other values (a room's snapshot at every
-    change, each request's sign-in and membership), its SQL written once per `shape` and the values put in.
-
-    Peewee takes longer to write a query's SQL, in Python, than SQLite takes to run it: writing them was most of
-    a request's time (six queries each) and a tenth of a room's snapshots. The SQL is written once, with stand-ins
-    for the values (ids and text, which reach the SQL's parameters as they are), so no value (a sign-in's token
-    digest) is kept. The rows are what the query gives (models or tuples), through peewee's own conversions."""
+def _written_once(shape: str, make: Callable[..., BaseQuery], values: tuple) -> tuple[BaseQuery, str, list]:
+    """The query `make` makes for this shape, its SQL (written the first time, with stand-ins for the values) and
+    its parameters with these values put in."""
     key = (type(db.obj), shape)   # SQLite and PostgreSQL write a query differently
     found = _written.get(key)
     if found is None:
@@ -140,8 +135,29 @@ def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str)
             raise ValueError(f"each value of {shape!r} must reach its SQL once, as it is")
         found = _written[key] = (query, sql, params, places)
     query, sql, params, places = found
-    params = [param if place is None else values[place] for param, place in zip(params, places)]
+    return query, sql, [param if place is None else values[place] for param, place in zip(params, places)]
+
+
+def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
+    """The rows of `make(*values)`, a query run again and again with other values (a room's snapshot at every
+    change, each request's sign-in and membership), its SQL written once per `shape` and the values put in.
+
+    Peewee takes longer to write a query's SQL, in Python, than SQLite takes to run it: writing them was most of
+    a request's time (six queries each) and a tenth of a room's snapshots. The SQL is written once, with stand-ins
+    for the values (ids and text, which reach the SQL's parameters as they are), so no value (a sign-in's token
+    digest) is kept. The rows are what the query gives (models or tuples), through peewee's own conversions."""
+    query, sql, params = _written_once(shape, make, values)
     return query._get_cursor_wrapper(db.execute_sql(sql, params))   # (peewee's own step after writing the SQL)
+
+
+def run_once(shape: str, make: Callable[..., BaseQuery], *values: int | str | None) -> int:
+    """A write (insert, update, delete) done again and again with other values, its SQL written once per `shape`
+    as written_once's; how many rows it changed. Anything else in its SQL is written once with it: a value the
+    query fills in for itself (a column's default, such as the time) would be the first call's for every call,
+    so an insert gives every column; a flag is part of the shape. (None may stand for an id in what an insert or
+    an update sets; in a comparison it would match nothing.)"""
+    _, sql, params = _written_once(shape, make, values)
+    return db.execute_sql(sql, params).rowcount
 
 
 def written_once_keeping(shape: str, make: Callable[..., BaseQuery], kept: dict, *values: int | str) -> dict:

@@ -15,6 +15,7 @@ from p2p.db import (
     first_written_once,
     open_database,
     open_postgresql,
+    run_once,
     written_once,
     written_once_keeping,
 )
@@ -64,6 +65,25 @@ def test_a_query_written_once_gives_each_call_the_rows_of_its_own_values_and_kee
         assert "Alice" not in kept and "Bob" not in kept   # (a sign-in's token digest is such a value)
         with pytest.raises(ValueError):   # a value that never reaches the SQL would be silently left out
             written_once("test unused", lambda name: User.select().where(User.name == "Alice"), "Bob")
+
+
+def test_a_write_run_once_changes_the_rows_of_its_own_values(room):
+    """db.run_once: a write's SQL written once per shape, each call's values put in (None for an id it sets)."""
+    def rename(name, user_id):
+        return User.update(name=name).where(User.id == user_id)
+
+    with db.connection_context():
+        assert run_once("test rename", rename, "Alicia", room.alice.id) == 1
+        assert run_once("test rename", rename, "Robert", room.bob.id) == 1
+        assert run_once("test rename", rename, "Nobody", -5) == 0
+        assert [u.name for u in User.select().where(User.id.in_([room.alice.id, room.bob.id])).order_by(User.id)] == [
+            "Alicia", "Robert"]
+        proposal = Proposal.create(board=Board.for_group(room.group), text="Be kind")
+        for user_id in (room.alice.id, None):
+            run_once("test response", lambda proposal_id, user_id_: BoardResponse.insert(
+                proposal=proposal_id, voter=None, user=user_id_, kind="agree", private=False, round=1),
+                proposal.id, user_id)
+        assert [r.user_id for r in BoardResponse.select().order_by(BoardResponse.id)] == [room.alice.id, None]
 
 
 def test_a_query_read_again_makes_again_only_what_changed_in_its_rows(room):

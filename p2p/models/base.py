@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from peewee import Model
 
 from .. import live
-from ..db import db, first_written_once
+from ..db import db, first_written_once, run_once
 
 FACILITATOR = "facilitator"
 PARTICIPANT = "participant"
@@ -76,8 +76,10 @@ class Live:
 
     def changed(self) -> None:
         model = type(self)
-        model.update(version=model.version + 1).where(model.id == self.id).execute()
-        self.version = model.get_by_id(self.id).version
+        run_once(f"{model.__name__} changed", lambda row_id: model.update(version=model.version + 1).where(
+            model.id == row_id), self.id)
+        self.version = first_written_once(f"{model.__name__} version", lambda row_id: model.select(
+            model.version).where(model.id == row_id).tuples(), self.id)[0]
         live.changed(self.live_topic(), self.version)   # screens following it are woken once this commits
 
     def live_topic(self) -> live.Topic:

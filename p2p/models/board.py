@@ -7,10 +7,10 @@ import json
 import secrets
 from collections import Counter
 
-from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
+from peewee import EXCLUDED, JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField, IntegerField, TextField, fn
 
 from .. import crypto, live
-from ..db import checkpoint, db, first_written_once, for_update
+from ..db import checkpoint, db, first_written_once, for_update, run_once, written_once
 from .accounts import EarlierKey, User
 from .base import BaseModel, Live, utcnow
 from .groups import Group, Membership, PasswordReset
@@ -84,12 +84,16 @@ class Board(Live, BaseModel):
         earlier one to this behaviour in this round (kept before pseudonyms under their account, or under the
         pseudonym), and (a merged behaviour) theirs to its originals, which counted for it until now. Earlier
         rounds' responses stay as they were."""
+        # (Its SQL written once (db.run_once): a room responds several times a second.)
         voter = BoardResponse.voter_for(pseudonyms, proposal.id, self.round)
-        replaced = [BoardResponse.voter_for(pseudonyms, original.id, self.round) for original in proposal.originals]
+        replaced = [BoardResponse.voter_for(pseudonyms, original_id, self.round) for (original_id,) in written_once(
+            "board's originals", lambda merged_id: Proposal.select(Proposal.id).where(
+                Proposal.merged_into == merged_id).tuples(), proposal.id)]
         responder = Responder.tag_for(pseudonyms, self.id, self.round)
         with db.atomic():
-            BoardResponse.delete().where((BoardResponse.proposal == proposal) & (BoardResponse.user == user_id)
-                                         & BoardResponse.voter.is_null() & (BoardResponse.round == self.round)).execute()
+            run_once("board response by account", lambda proposal_id, user_id_, round_: BoardResponse.delete().where(
+                (BoardResponse.proposal == proposal_id) & (BoardResponse.user == user_id_)
+                & BoardResponse.voter.is_null() & (BoardResponse.round == round_)), proposal.id, user_id, self.round)
             if replaced:
                 BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
             if kind is None:
@@ -99,13 +103,15 @@ class Board(Live, BaseModel):
                 if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # nothing chosen
                     Responder.delete().where(Responder.board == self, Responder.tag == responder).execute()
             else:
-                Responder.insert(board=self, tag=responder, round=self.round).on_conflict_ignore().execute()
+                run_once("board responder", lambda board_id, tag, round_: Responder.insert(
+                    board=board_id, tag=tag, round=round_).on_conflict_ignore(), self.id, responder, self.round)
                 named = user_id if kind == "object" and not private else None   # the facilitator sees the name
-                (BoardResponse.insert(proposal=proposal, voter=voter, user=named, kind=kind, private=private,
-                                      round=self.round)
-                 .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
-                              update={BoardResponse.kind: kind, BoardResponse.private: private, BoardResponse.user: named})
-                 .execute())
+                run_once(f"board response, private: {private}", lambda proposal_id, voter_, user_id_, kind_, round_: (
+                    BoardResponse.insert(proposal=proposal_id, voter=voter_, user=user_id_, kind=kind_,
+                                         private=private, round=round_)
+                    .on_conflict(conflict_target=[BoardResponse.proposal, BoardResponse.voter],
+                                 update={BoardResponse.kind: EXCLUDED.kind, BoardResponse.private: EXCLUDED.private,
+                                         BoardResponse.user: EXCLUDED.user_id})), proposal.id, voter, named, kind, self.round)
             self.changed()
 
     def adopt_responses(self, pseudonyms: bytes, user_id: int) -> None:

@@ -8,7 +8,7 @@ from typing import Callable
 
 from peewee import CharField, DateTimeField, IntegrityError
 
-from ..db import db
+from ..db import db, first_written_once
 from .base import BaseModel, utcnow
 
 REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -30,7 +30,8 @@ class SentRequest(BaseModel):
     @classmethod
     def result_of(cls, key: str | None) -> tuple[bool, str | None]:
         """(True, its result) if a create with this key was made already, else (False, None)."""
-        earlier = cls.get_or_none(cls.key == key) if key and REQUEST_KEY.fullmatch(key) else None
+        earlier = (first_written_once("sent request", lambda key_: cls.select().where(cls.key == key_), key)
+                   if key and REQUEST_KEY.fullmatch(key) else None)
         return (True, earlier.result) if earlier else (False, None)
 
     @classmethod
