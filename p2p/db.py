@@ -8,6 +8,7 @@ tables, the same numbered upgrades (models/schema.py) and the same behaviour on 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import parse_qs, urlsplit
 
@@ -126,8 +127,9 @@ def _written_once(shape: str, make: Callable[..., BaseQuery], values: tuple) -> 
     key = (type(db.obj), shape)   # SQLite and PostgreSQL write a query differently
     found = _written.get(key)
     if found is None:
-        stand_ins = [f"\x00{shape}:{index}" if isinstance(value, str) else -1_000_000_007 - index
-                     for index, value in enumerate(values)]
+        stand_ins = [f"\x00{shape}:{index}" if isinstance(value, str) else
+                     datetime(1111, 1, 1) + timedelta(seconds=index) if isinstance(value, datetime) else
+                     -1_000_000_007 - index for index, value in enumerate(values)]
         query = make(*stand_ins)
         sql, params = query.sql()
         places = [stand_ins.index(param) if param in stand_ins else None for param in params]
@@ -138,19 +140,19 @@ def _written_once(shape: str, make: Callable[..., BaseQuery], values: tuple) -> 
     return query, sql, [param if place is None else values[place] for param, place in zip(params, places)]
 
 
-def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
+def written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str | datetime):
     """The rows of `make(*values)`, a query run again and again with other values (a room's snapshot at every
     change, each request's sign-in and membership), its SQL written once per `shape` and the values put in.
 
     Peewee takes longer to write a query's SQL, in Python, than SQLite takes to run it: writing them was most of
     a request's time (six queries each) and a tenth of a room's snapshots. The SQL is written once, with stand-ins
-    for the values (ids and text, which reach the SQL's parameters as they are), so no value (a sign-in's token
+    for the values (ids, text and times, which reach the SQL's parameters as they are), so no value (a sign-in's token
     digest) is kept. The rows are what the query gives (models or tuples), through peewee's own conversions."""
     query, sql, params = _written_once(shape, make, values)
     return query._get_cursor_wrapper(db.execute_sql(sql, params))   # (peewee's own step after writing the SQL)
 
 
-def run_once(shape: str, make: Callable[..., BaseQuery], *values: int | str | None) -> int:
+def run_once(shape: str, make: Callable[..., BaseQuery], *values: int | str | datetime | None) -> int:
     """A write (insert, update, delete) done again and again with other values, its SQL written once per `shape`
     as written_once's; how many rows it changed. Anything else in its SQL is written once with it: a value the
     query fills in for itself (a column's default, such as the time) would be the first call's for every call,
@@ -176,7 +178,7 @@ def written_once_keeping(shape: str, make: Callable[..., BaseQuery], kept: dict,
     return found
 
 
-def first_written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str):
+def first_written_once(shape: str, make: Callable[..., BaseQuery], *values: int | str | datetime):
     """The first row of written_once's (its query limited to one), or None. (A shape of its own: written_once's
     SQL for the same shape has no limit.)"""
     return next(iter(written_once(f"{shape}, first", lambda *stand_ins: make(*stand_ins).limit(1), *values)), None)

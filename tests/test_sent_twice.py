@@ -5,6 +5,7 @@ one was and nothing is made twice. Nothing kept with the keys links a person to 
 import re
 import threading
 import time
+from datetime import timedelta
 
 from conftest import csrf_token, post, text
 from test_board import board_url, propose, respond, settings, shape
@@ -12,6 +13,7 @@ from test_sessions import discussion_url, follow_the_course
 
 from p2p.db import db
 from p2p.models import Board, BoardResponse, CodeVersion, Group, Proposal, SentRequest, Thought
+from p2p.models.base import utcnow
 
 
 def form_of(client, path: str, action: str) -> dict:
@@ -45,6 +47,18 @@ def test_a_proposal_sent_again_after_a_lost_answer_is_made_once(room, as_user):
     alice.post(board_url(room, "/proposals"), data={"csrf_token": csrf_token(alice, board_url(room)),
                                                     "request_key": keys[0], "text": "Be on time"})
     assert Proposal.select().count() == 2   # the next proposal, with the key its answer gave
+
+
+def test_keys_are_kept_a_day_each_new_one_with_the_time_it_came(room, as_user):
+    SentRequest.create(key="k" * 20, sent_at=utcnow() - timedelta(days=2))
+    SentRequest.create(key="r" * 20, sent_at=utcnow() - timedelta(hours=1))
+    for words in ("Listen well", "Be on time"):
+        send_twice(as_user(room.alice), board_url(room), board_url(room, "/proposals"), {"text": words}, htmx=True)
+        time.sleep(0.01)
+    kept = {row.key: row.sent_at for row in SentRequest.select()}
+    assert "k" * 20 not in kept and "r" * 20 in kept and len(kept) == 3
+    new = sorted(at for key, at in kept.items() if key != "r" * 20)
+    assert utcnow() - timedelta(minutes=1) < new[0] < new[1] <= utcnow(), "each key with its own time"
 
 
 def test_a_thought_sent_again_is_added_once(room, as_user):

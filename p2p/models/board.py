@@ -61,9 +61,10 @@ class Board(Live, BaseModel):
         """Whether this person's workbook started afresh this round (a reset without their recovery code): their
         responses from before are under pseudonyms of the old key, which nobody can make any more, and still
         count; responding again would count them twice. They respond again from the next round."""
-        return PasswordReset.select().where(
-            PasswordReset.user == user_id, PasswordReset.kept_workbook == False,   # noqa: E712
-            PasswordReset.at > (self.round_started_at or utcnow())).exists()
+        return first_written_once("fresh workbook this round", lambda user_id_, since: PasswordReset.select(
+            PasswordReset.id).where(PasswordReset.user == user_id_, PasswordReset.kept_workbook == False,   # noqa: E712
+                                    PasswordReset.at > since).tuples(),
+            user_id, self.round_started_at or utcnow()) is not None
 
     def apply(self, changes: dict) -> None:
         """The facilitator's settings and phase: revealing shows everything held back to everyone at once."""

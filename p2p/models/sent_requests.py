@@ -8,7 +8,7 @@ from typing import Callable
 
 from peewee import CharField, DateTimeField, IntegrityError
 
-from ..db import db, first_written_once
+from ..db import db, first_written_once, run_once
 from .base import BaseModel, utcnow
 
 REQUEST_KEY = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -48,8 +48,14 @@ class SentRequest(BaseModel):
                 if sent:
                     return False, result
                 result = make()
-                cls.delete().where(cls.sent_at < utcnow() - cls.KEEP).execute()
-                cls.create(key=key, result=result)
+                # (Their SQL written once, db.run_once: every proposal is sent with a key.)
+                run_once("sent requests of old", lambda before: cls.delete().where(cls.sent_at < before),
+                         utcnow() - cls.KEEP)
+                if result is None:
+                    run_once("sent request", lambda key_, at: cls.insert(key=key_, sent_at=at), key, utcnow())
+                else:
+                    run_once("sent request with its result", lambda key_, at, result_: cls.insert(
+                        key=key_, sent_at=at, result=result_), key, utcnow(), result)
                 return True, result
         except IntegrityError:
             # The same key twice at once (PostgreSQL): the other request made it, and this one was undone.
