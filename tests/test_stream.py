@@ -253,6 +253,9 @@ def test_an_idle_stream_does_not_ask_the_database_at_each_wake(room, as_user, mo
     """What nobody has changed since the server started (a timer never started: no row, version 0) is asked of
     the database once, not at every wake of every stream: 160 idle screens opened 80 connections a second."""
     import p2p.sessions
+    import p2p.stream
+    for name in ("WAKE_SECONDS", "HEARTBEAT_SECONDS"):   # (quicker than the other tests' 0.2 s: five wakes)
+        monkeypatch.setattr(p2p.stream, name, 0.05)
     asked = []
     real = p2p.sessions.Timer.version_of
     monkeypatch.setattr(p2p.sessions.Timer, "version_of", classmethod(lambda cls, group: asked.append(1) or real(group)))
