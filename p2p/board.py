@@ -228,6 +228,13 @@ class Snapshot:
                     self.by_account.setdefault(who, {})[item] = choice
                 else:
                     self.by_who[who] = item, choice
+        # Each behaviour's counts (a pass is in none), the same for every kind of screen.
+        self.counts = {item: dict.fromkeys(BoardResponse.KINDS, 0) for item in self.responses}
+        for item, by_who in self.responses.items():
+            counted = self.counts[item]
+            for choice in by_who.values():
+                if choice.kind in counted:
+                    counted[choice.kind] += 1
         self._ids = {id(self.proposals): tuple(p.id for p in self.proposals),
                      id(self.shown_to_group): tuple(p.id for p in self.shown_to_group)}
 
@@ -513,8 +520,8 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
     # Who objects, and that a behaviour needs discussion, show once the facilitator shows the counts, together:
     # shown as each came in, an objection changed to "without my name" would leave its mark where the name was.
     revealed = board.tallies_shown
-    needs_talk = ({item for item, by_who in responses.items() if any(r.kind == "object" for r in by_who.values())}
-                  if revealed else set())
+    counts = {item: shared.counts[item] for item in responses}
+    needs_talk = {item for item, c in counts.items() if c["object"]} if revealed else set()
     open_objectors = {}
     if facilitator and revealed:   # public objections: the facilitator invites them to speak
         objecting = {item: [r.user_id for r in by_who.values() if r.kind == "object" and r.user_id]
@@ -522,8 +529,6 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
         wanted = {user_id for ids in objecting.values() for user_id in ids}
         names = dict(User.select(User.id, User.name).where(User.id.in_(wanted)).tuples()) if wanted else {}
         open_objectors = {item: sorted(names[i] for i in ids if i in names) for item, ids in objecting.items() if ids}
-    counts = {item: {k: sum(r.kind == k for r in by_user.values()) for k in BoardResponse.KINDS}
-              for item, by_user in responses.items()}
     # The board suggests: no objection, and most of those who responded agree.
     suggested = {item for item, c in counts.items() if not c["object"] and c["agree"] * 2 > sum(c.values())}
     # Someone objects, or is unsure / wants to revisit it, this round: worth talking through before it is agreed
