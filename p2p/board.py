@@ -218,6 +218,7 @@ class Snapshot:
         self.makers = [*self.proposals, *(o for originals in self.merges.values() for o in originals)]
         self.makers_ids = tuple(p.id for p in self.makers)
         self.makers_set = frozenset(self.makers_ids)
+        self.makers_by_id = dict(zip(self.makers_ids, self.makers))
         # Each response by who made it (a pseudonym: one person, one behaviour, one round) -> the behaviour it
         # counts for and what it is; those from before pseudonyms by their account (my_responses).
         self.by_who: dict[str, tuple[int, Choice]] = {}
@@ -390,6 +391,7 @@ class Screen:
         self._voters: dict[tuple[int, int], str] = {}
         self._own: dict[int, bool] = {}
         self._own_among: tuple[tuple, frozenset[int]] = ((), frozenset())
+        self._theirs: set[int] = set()     # the behaviours found theirs (owns), of those looked at so far
         # The round; the behaviours they have a pseudonym for in it; each of those pseudonyms -> its behaviour.
         self._by_voter: tuple[int, set[int], dict[str, int]] = (0, set(), {})
         self._later: tuple | None = None
@@ -410,8 +412,11 @@ class Screen:
         """Which of the snapshot's behaviours (and their originals, before a merge) are theirs: worked out again
         only when the behaviours are not the same as at the last change."""
         ids, own = self._own_among
-        if ids != shared.makers_ids:
-            own = frozenset(p.id for p in shared.makers if self.owns(p)) if self.pseudonyms is not None else frozenset()
+        if ids != shared.makers_ids and self.pseudonyms is not None:
+            for pid in shared.makers_set - self._own.keys():   # (usually none, or the one new since the last change)
+                if self.owns(shared.makers_by_id[pid]):
+                    self._theirs.add(pid)
+            own = frozenset(self._theirs & shared.makers_set)
             self._own_among = shared.makers_ids, own
         return own
 
