@@ -452,7 +452,7 @@ def newest_snapshot(group, board_id: int | None, known: int) -> Snapshot | None:
         found = cache.get(board_id)
         if found is not None and found.version >= known:
             return found
-        board = Board.get_or_none(Board.group == group)
+        board = Board.of(group)
         return snapshot(board) if board else None
 
 
@@ -658,7 +658,7 @@ def live(group_id: int):
     view = "projector" if request.args.get("view") == "projector" else "page"
     if view == "projector" and not permissions.can_manage_group(membership):
         abort(404)
-    board = Board.get_or_none(Board.group == group)   # one read; polls never write
+    board = Board.of(group)   # one read; polls never write
     if board is not None and seen_already(board.version):
         return "", 204
     state = projector_state(group, membership, board) if view == "projector" else board_state(group, membership, view, board)

@@ -57,6 +57,11 @@ class Board(Live, BaseModel):
     def for_group(cls, group: Group) -> Board:
         return cls.found_or_made(group=group)
 
+    @classmethod
+    def of(cls, group: Group) -> Board | None:
+        """The group's board, if it has one yet (a read only: a poll must not write)."""
+        return first_written_once("board of", lambda group_id: cls.select().where(cls.group == group_id), group.id)
+
     def responds_later(self, user_id: int) -> bool:
         """Whether this person's workbook started afresh this round (a reset without their recovery code): their
         responses from before are under pseudonyms of the old key, which nobody can make any more, and still
