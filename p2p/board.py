@@ -389,9 +389,9 @@ class Screen:
     def __init__(self, pseudonyms: bytes | None) -> None:
         self.pseudonyms = pseudonyms
         self._voters: dict[tuple[int, int], str] = {}
-        self._own: dict[int, bool] = {}
         self._own_among: tuple[tuple, frozenset[int]] = ((), frozenset())
-        self._theirs: set[int] = set()     # the behaviours found theirs (owns), of those looked at so far
+        self._looked_at: set[int] = set()   # the behaviours asked whether they are theirs, and of those theirs:
+        self._theirs: set[int] = set()
         # The round; the behaviours they have a pseudonym for in it; each of those pseudonyms -> its behaviour.
         self._by_voter: tuple[int, set[int], dict[str, int]] = (0, set(), {})
         self._later: tuple | None = None
@@ -402,19 +402,14 @@ class Screen:
             found = self._voters[proposal_id, round_] = BoardResponse.voter_for(self.pseudonyms, proposal_id, round_)
         return found
 
-    def owns(self, proposal: Proposal) -> bool:
-        found = self._own.get(proposal.id)
-        if found is None:
-            found = self._own[proposal.id] = proposal.made_by(self.pseudonyms)
-        return found
-
     def own_among(self, shared: Snapshot) -> frozenset[int]:
         """Which of the snapshot's behaviours (and their originals, before a merge) are theirs: worked out again
         only when the behaviours are not the same as at the last change."""
         ids, own = self._own_among
         if ids != shared.makers_ids and self.pseudonyms is not None:
-            for pid in shared.makers_set - self._own.keys():   # (usually none, or the one new since the last change)
-                if self.owns(shared.makers_by_id[pid]):
+            for pid in shared.makers_set - self._looked_at:   # (usually none, or the one new since the last change)
+                self._looked_at.add(pid)
+                if shared.makers_by_id[pid].made_by(self.pseudonyms):
                     self._theirs.add(pid)
             own = frozenset(self._theirs & shared.makers_set)
             self._own_among = shared.makers_ids, own
@@ -548,9 +543,9 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
                "Nothing listed here now."),
               ("New this round", [p for p in proposals if p.text not in in_code], "Nothing new yet.")]
              if reaffirmed else [(None, proposals, None)])
-    state = {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals,
-             "ids": shared.ids_of(proposals), "not_hidden": frozenset(p.id for p in proposals if not p.hidden),
-             "id_set": frozenset(shared.ids_of(proposals)),
+    ids = shared.ids_of(proposals)
+    state = {"facilitator": facilitator, "view": view, "shared": shared, "proposals": proposals, "ids": ids,
+             "id_set": frozenset(ids), "not_hidden": frozenset(p.id for p in proposals if not p.hidden),
             "responses": responses, "needs_talk": needs_talk, "open_objectors": open_objectors,
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
@@ -575,7 +570,6 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             **phase_words(board, reaffirmed)}
     # What the live regions' templates would otherwise work out with filters over every behaviour, once per
     # region and screen (_poller.html, _announce.html, _controls.html): worked out here, once per kind of screen.
-    ids = state["ids"]
     by_id = dict(zip(ids, proposals))
     state["newest"] = max(ids, default=0)
     state["newer_than"] = lambda newest: [by_id[i] for i in ids if i > newest]
