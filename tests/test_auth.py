@@ -1,6 +1,7 @@
 """Accounts: setup links, login and its throttle, next=, session invalidation, password change and reset."""
 
 import re
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -381,3 +382,15 @@ def test_the_join_form_does_not_let_anyone_list_who_has_an_account(app, room, tm
     assert "already uses that name" in try_name("Alice", address="10.0.0.6")   # another device has its own
     log = (tmp_path / "instance" / "logs" / "p2p.log").read_text()
     assert "event=name-taken" in log and "event=name-check-throttled" in log and "Alice" not in log
+
+
+def test_a_background_request_after_logout_leaves_the_logged_out_message_for_the_next_page(app, room, as_user):
+    """A session page brings its progress panel up to date a moment after a save (static/js/autosave.js). Asked
+    just as its person logs out, it must not fetch the log-in page in the background: rendering it would take the
+    "You have logged out" message meant for the page the logout goes to (a flaky browser test found this)."""
+    phone = as_user(room.alice)
+    assert 'headers: {"HX-Request": "true"}' in (Path(app.root_path).parent / "static/js/autosave.js").read_text()
+    post(phone, "/logout")
+    panel = phone.get("/workbook/progress?session=module-1/session-1", headers={"HX-Request": "true"})
+    assert panel.status_code == 204 and panel.headers["HX-Redirect"].startswith("/login")
+    assert "You have logged out." in text(phone.get("/"))

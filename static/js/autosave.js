@@ -636,6 +636,8 @@
     });
     // The session's progress panel: its count is brought up to date a moment after the last save. Only the words
     // change (focus may be in the panel); a request that finds no network is simply tried after the next save.
+    // Asked as htmx asks (HX-Request): logged out in the meantime, the answer is a bare 204, not the log-in page
+    // fetched in the background, which would take the "You have logged out" message meant for the next page.
     var progressTimer = null;
     document.addEventListener("p2p:saved", function () {
       clearTimeout(progressTimer);
@@ -643,7 +645,7 @@
         var panel = document.getElementById("progress");
         var url = panel && panel.getAttribute("data-refresh");
         if (!url) return;
-        fetch(url, {credentials: "same-origin"}).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
+        fetch(url, {credentials: "same-origin", headers: {"HX-Request": "true"}}).then(function (r) { return r.ok ? r.text() : ""; }).then(function (html) {
           var count = new DOMParser().parseFromString(html, "text/html").getElementById("progress-count");
           var here = document.getElementById("progress-count");
           if (count && here) here.textContent = count.textContent;
