@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The whole suite (make test calls this inside tests/pg_server.sh), in three pytest-xdist workers: the tests are
+# The whole suite (make test calls this inside tests/pg_server.sh), in four pytest-xdist workers: the tests are
 # independent, each on its own temporary database or server. Each browser module goes whole to one worker
 # (--dist loadgroup: its server is set up once), the page checks (axe, 360 px and vnu on every kind of page) as one
-# unit; the tests without a browser fill in around them. Three on two cores, because a browser test spends much of
-# its time waiting for a page or a poll (two workers kept the cores ~60% busy). No test times anything (make bench
+# unit; the tests without a browser fill in around them. Four on two cores, because a browser test spends much of
+# its time waiting for a page or a poll: with three, the cores were ~58% busy and the run took 7:45; with four,
+# ~59% and 7:11 (the page checks, ~5 minutes in one worker, are then the longest unit). No test times anything (make bench
 # measures speed): a browser test that waits for a live change waits a few polls, so busy cores do not disturb it.
 #
 # First, in a few seconds, the code's own checks: ruff, and the import contracts (pyproject.toml); a failure there
@@ -16,7 +17,7 @@ shift
 bin=$(dirname "$python")
 "$bin/ruff" check . && "$bin/lint-imports" --no-cache
 lint=$?
-"$python" -m pytest -n 3 --dist loadgroup "$@"
+"$python" -m pytest -n 4 --dist loadgroup "$@"
 tests=$?
 if [ "$lint" != 0 ]; then echo "ruff or the import contracts failed: see the top of this output." >&2; exit "$lint"; fi
 if [ "$tests" = 5 ]; then echo "No test ran: nothing matched ${*:-the suite}." >&2; fi
