@@ -141,6 +141,11 @@ def sign_in(user: User, data_key: bytes) -> None:
     session["active"] = activity.minute_number(utcnow())   # see web.load_user
     _keep_sealed("wk", user, data_key)
     remember_device(user)
+    # The new session's form-token secret, made now and sent with the sign-in: made later, the first requests after
+    # it (the next page, and another tab asking whether its person is back, /session) each made one of their own at
+    # once, and the page whose cookie lost the race said "That form had gone stale" at its next form.
+    g.pop("csrf_token", None)
+    generate_csrf()
     log.info("sign-in user=%s", user.id)
 
 

@@ -394,3 +394,20 @@ def test_a_background_request_after_logout_leaves_the_logged_out_message_for_the
     panel = phone.get("/workbook/progress?session=module-1/session-1", headers={"HX-Request": "true"})
     assert panel.status_code == 204 and panel.headers["HX-Redirect"].startswith("/login")
     assert "You have logged out." in text(phone.get("/"))
+
+
+def test_the_first_requests_after_logging_in_share_one_form_token_secret(app, room):
+    """Logging in in one tab while another tab of the same browser asks whether its person is back (/session,
+    static/js/autosave.js): both requests reach the server with the new sign-in's cookie at once, and the cookie of
+    whichever answers last is the one the browser keeps. The page the first one drew must still send its forms."""
+    tab = app.test_client()
+    login(tab, room.alice.name)   # (not followed: nothing has been asked with the new cookie yet)
+    cookie = tab.get_cookie("p2p_session").value
+    other_tab = app.test_client()
+    other_tab.set_cookie("p2p_session", cookie)
+    page = tab.get("/")
+    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    assert other_tab.get("/session", headers={"Accept": "application/json"}).status_code == 200
+    tab.set_cookie("p2p_session", other_tab.get_cookie("p2p_session").value)   # its answer came last
+    logged_out = tab.post("/logout", data={"csrf_token": form_token})
+    assert logged_out.status_code == 302 and "You have logged out." in text(tab.get("/"))
