@@ -2,10 +2,11 @@
 # The whole suite (make test calls this inside tests/pg_server.sh), in four pytest-xdist workers: the tests are
 # independent, each on its own temporary database or server. Each browser module goes whole to one worker
 # (--dist loadgroup: its server is set up once), the page checks (axe, 360 px and vnu on every kind of page) as one
-# unit; the tests without a browser fill in around them. Four on two cores, because a browser test spends much of
-# its time waiting for a page or a poll: with three, the cores were ~58% busy and the run took 7:45; with four,
-# ~59% and 7:11 (the page checks, ~5 minutes in one worker, are then the longest unit). No test times anything (make bench
-# measures speed): a browser test that waits for a live change waits a few polls, so busy cores do not disturb it.
+# unit; the tests without a browser fill in around them. Four on two cores, because a browser test spends most of
+# its time waiting for a page or a poll: the cores stay ~60% busy either way (pytest took 7:45 in a run with three,
+# 6:01-7:43 in five with four, as this machine's speed moved); the page checks, ~5 minutes in one worker, are the
+# longest unit. No test times anything (make bench measures speed): a browser test that waits for a live change
+# waits a few polls, so busy cores do not disturb it.
 #
 # First, in a few seconds, the code's own checks: ruff, and the import contracts (pyproject.toml); a failure there
 # fails the run too, after the tests have run. A run in which no test ran is a failure (pytest's 5).
