@@ -4,7 +4,7 @@
 # (--dist loadgroup: its server is set up once), the page checks (axe, 360 px and vnu on every kind of page) as one
 # unit; the tests without a browser fill in around them. Four on two cores, because a browser test spends most of
 # its time waiting for a page or a poll: the cores stay ~60% busy either way (pytest took 7:45 in a run with three,
-# 6:01-7:43 in five with four, as this machine's speed moved); the page checks, ~5 minutes in one worker, are the
+# 6:01-8:33 in six with four, as this machine's speed moved); the page checks, ~5 minutes in one worker, are the
 # longest unit. No test times anything (make bench measures speed): a browser test that waits for a live change
 # waits a few polls, so busy cores do not disturb it.
 #
