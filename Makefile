@@ -15,7 +15,7 @@ run: $(VENV)/.installed
 
 # The suite runs on SQLite and, against a throwaway server started for it (stopped afterwards whatever the
 # result; pytest's exit status is kept), on PostgreSQL. P2P_TEST_DATABASE_URL set already: that server instead.
-# tests/run.sh runs them all in four xdist workers, each browser module whole in one worker.
+# tests/run.sh runs them all in three xdist workers, each browser module whole in one worker.
 test: $(VENV)/.installed-test $(VNU) browser postgres
 	bash tests/pg_server.sh run bash tests/run.sh $(BIN)/python $(PYTEST_ARGS)
 
