@@ -411,8 +411,7 @@ def test_the_first_requests_after_logging_in_share_one_form_token_secret(app, ro
     cookie = tab.get_cookie("p2p_session").value
     other_tab = app.test_client()
     other_tab.set_cookie("p2p_session", cookie)
-    page = tab.get("/")
-    form_token = re.search(r'name="csrf_token" value="([^"]+)"', page.get_data(as_text=True)).group(1)
+    form_token = csrf_token(tab, "/")   # the page this tab draws with the new cookie
     assert other_tab.get("/session", headers={"Accept": "application/json"}).status_code == 200
     tab.set_cookie("p2p_session", other_tab.get_cookie("p2p_session").value)   # its answer came last
     logged_out = tab.post("/logout", data={"csrf_token": form_token})
