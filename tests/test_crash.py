@@ -3,7 +3,6 @@ every kill the database passes its integrity check and every save that was ackno
 
 import os
 import random
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -14,8 +13,11 @@ from p2p.backup import integrity_problem
 
 KILLS = 25   # each kill lands at a random moment of a save; 25 met every stage of a commit in the runs here
 
-SAVER = textwrap.dedent("""
-    import sys
+# One process sets the app up once (importing it and unlocking the workbook take most of a second), then for each
+# round forks a saver, which the test has it kill at a random moment: 25 rounds cost seconds, not half a minute.
+# Each saver opens its own connection, as a new process would; the parent holds none while it forks.
+SAVERS = textwrap.dedent("""
+    import os, signal, sys
     from pathlib import Path
     from p2p import create_app
     from p2p.answers import Workbook
@@ -29,38 +31,59 @@ SAVER = textwrap.dedent("""
     with db.connection_context():
         user = User.by_name("Saver") or User.create_account("Saver", "a long enough password")
         key = user.unlock_with_password("a long enough password")
-        workbook = Workbook(user, key)
-        n = int(sys.argv[2])
-        print("ready", flush=True)
-        while True:
-            # Both ways a save commits: one statement on its own (a first answer, on "none seen": 0) and a
-            # transaction (None: whatever is there, replaced).
-            workbook.save(f"p2p/module-1/session-1/q-{n}", f"answer {n}", None if n % 2 else 0)
-            print(n, flush=True)   # acknowledged: the commit has returned
-            n += 1
+    print("ready", flush=True)
+    for line in sys.stdin:   # a first place number: fork a saver starting there; "kill": kill it
+        if line.strip() == "kill":
+            os.kill(saver, signal.SIGKILL)
+            os.waitpid(saver, 0)
+            print("killed", flush=True)   # after every line the saver wrote before it died
+            continue
+        saver = os.fork()
+        if saver:
+            continue
+        with db.connection_context():
+            workbook = Workbook(user, key)
+            n = int(line)
+            print("saving", flush=True)
+            while True:
+                # Both ways a save commits: one statement on its own (a first answer, on "none seen": 0) and a
+                # transaction (None: whatever is there, replaced).
+                workbook.save(f"p2p/module-1/session-1/q-{n}", f"answer {n}", None if n % 2 else 0)
+                print(n, flush=True)   # acknowledged: the commit has returned
+                n += 1
 """)
 
 
 def test_kill_9_at_random_loses_no_acknowledged_save(tmp_path):
     random.seed(int(os.environ.get("CRASH_SEED", time.time())))
     acknowledged: set[int] = set()
+
+    def acknowledge(line: str) -> None:
+        if line.strip().isdigit():
+            acknowledged.add(int(line))
+
     next_n = 0
-    for _ in range(KILLS):
-        child = subprocess.Popen([sys.executable, "-c", SAVER, str(tmp_path), str(next_n)],
-                                 stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
-        assert child.stdout.readline().strip() == "ready"
-        deadline = time.monotonic() + random.uniform(0.01, 0.25)
-        while time.monotonic() < deadline:
-            line = child.stdout.readline()
-            if line.strip().isdigit():
-                acknowledged.add(int(line))
-        os.kill(child.pid, signal.SIGKILL)
-        for line in child.stdout.read().splitlines():   # lines already written before the kill
-            if line.strip().isdigit():
-                acknowledged.add(int(line))
-        child.wait()
-        next_n = max(acknowledged, default=next_n) + 1000  # fresh places each round
-        assert integrity_problem(tmp_path / "crash.sqlite3") is None
+    savers = subprocess.Popen([sys.executable, "-c", SAVERS, str(tmp_path)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True, cwd=os.getcwd())
+    try:
+        assert savers.stdout.readline().strip() == "ready"
+        for _ in range(KILLS):
+            savers.stdin.write(f"{next_n}\n")
+            savers.stdin.flush()
+            assert savers.stdout.readline().strip() == "saving"
+            deadline = time.monotonic() + random.uniform(0.01, 0.25)
+            while time.monotonic() < deadline:
+                acknowledge(savers.stdout.readline())
+            savers.stdin.write("kill\n")
+            savers.stdin.flush()
+            for line in iter(savers.stdout.readline, "killed\n"):   # lines written before the kill
+                assert line, "the saving process ended"
+                acknowledge(line)
+            next_n = max(acknowledged, default=next_n) + 1000  # fresh places each round
+            assert integrity_problem(tmp_path / "crash.sqlite3") is None
+    finally:
+        savers.kill()
+        savers.wait()
     connection = sqlite3.connect(tmp_path / "crash.sqlite3")
     try:
         places = {row[0] for row in connection.execute("select place from answer")}
