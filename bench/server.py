@@ -23,10 +23,11 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 PG_SERVER = PROJECT_ROOT / "tests" / "pg_server.sh"
 
 # Every live stream holds a server thread (a gthread worker's thread): each worker runs its LIVE_STREAMS and THREADS
-# (8) more, as docs/hosting.md tells hosts; 60 a worker is enough for the room's 160 screens on 3 workers.
+# (8) more, as docs/hosting.md tells hosts (its defaults: 200 and 8). Fewer a worker (60, 180 in all) was tried: the
+# workers do not take the room's connections evenly, so the one that took most told a few screens to poll.
 GUNICORN_WORKERS = 3
-GUNICORN_STREAMS = 60            # streams one worker holds; beyond them a screen is told to poll (204)
-GUNICORN_THREADS = GUNICORN_STREAMS + 10
+GUNICORN_STREAMS = 200           # streams one worker holds; beyond them a screen is told to poll (204)
+GUNICORN_THREADS = GUNICORN_STREAMS + 8
 # glibc's per-thread malloc arenas are never handed back: with a thread per stream they would hold the memory of
 # every thread that ever rendered something. Two arenas, as docs/hosting.md tells hosts.
 SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}

@@ -7,7 +7,9 @@ only when BENCH_INSIDE names where to write. Then, at the server's end (the benc
 - BENCH_INSIDE.<pid>.json: each wrapped function's thread CPU time and calls (time.thread_time: what that thread
   spent, not what it waited for Python's lock), each request's by method and route, Python's collections (wall
   time) and the process's CPU;
-- BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), and after a full collection;
+- BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), SQLite's own memory, and
+  resident memory after a full collection and after malloc_trim(0) (what glibc could hand back); with
+  BENCH_TRACEMALLOC=6 (frames kept), where Python's live memory was allocated, the largest 25 places;
 - with BENCH_PROFILE_LOOKS=0.1: cProfile of a tenth of the streams' looks (board.Follower.update), in
   BENCH_INSIDE.<pid>.looks.prof; with BENCH_PROFILE_WRITES=1: of every board write, in BENCH_INSIDE.<pid>.writes.prof
   (read them with `python -m pstats`).
@@ -30,6 +32,9 @@ if os.environ.get("BENCH_INSIDE") and sys.argv[:1] == ["-c"]:
     import time
 
     OUT = f"{os.environ['BENCH_INSIDE']}.{os.getpid()}"
+    if os.environ.get("BENCH_TRACEMALLOC"):   # where Python's live memory was allocated (slows the server down)
+        import tracemalloc
+        tracemalloc.start(int(os.environ["BENCH_TRACEMALLOC"]))
     totals: dict[str, float] = {}
     counts: dict[str, int] = {}
     profiles: dict[str, list] = {}
@@ -139,6 +144,19 @@ if os.environ.get("BENCH_INSIDE") and sys.argv[:1] == ["-c"]:
         gc.collect()
         lines.append(f"after a full collection: resident {resident()}, {len(gc.get_objects())} objects tracked, "
                      f"{threading.active_count()} threads")
+        import ctypes
+        sqlite = ctypes.CDLL("libsqlite3.so.0")
+        sqlite.sqlite3_memory_used.restype = sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
+        lines.append(f"SQLite's own memory: {sqlite.sqlite3_memory_used() / 2**20:.1f} MB in use, "
+                     f"{sqlite.sqlite3_memory_highwater(0) / 2**20:.1f} MB at the highest")
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+        lines.append(f"after malloc_trim(0): resident {resident()}")
+        if os.environ.get("BENCH_TRACEMALLOC"):
+            snapshot = tracemalloc.take_snapshot()
+            lines.append(f"traced by Python's allocator: {sum(s.size for s in snapshot.statistics('filename')) / 2**20:.1f} MB")
+            for stat in snapshot.statistics("traceback")[:25]:
+                lines.append(f"{stat.size / 2**20:7.2f} MB {stat.count:7d} blocks")
+                lines += [f"      {frame}" for frame in stat.traceback.format(most_recent_first=True)]
         return "\n".join(lines) + "\n"
 
     def write_out(*_) -> None:
