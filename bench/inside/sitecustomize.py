@@ -9,7 +9,8 @@ only when BENCH_INSIDE names where to write. Then, at the server's end (the benc
   time) and the process's CPU;
 - BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), SQLite's own memory, and
   resident memory after a full collection and after malloc_trim(0) (what glibc could hand back); with
-  BENCH_TRACEMALLOC=6 (frames kept), where Python's live memory was allocated, the largest 25 places;
+  BENCH_TRACEMALLOC=6 (frames kept), where Python's live memory was allocated, the largest 25 places; and
+  BENCH_INSIDE.<pid>.mallocstats.txt, Python's allocator in detail (sys._debugmallocstats: arenas, used, free);
 - with BENCH_PROFILE_LOOKS=0.1: cProfile of a tenth of the streams' looks (board.Follower.update), in
   BENCH_INSIDE.<pid>.looks.prof; with BENCH_PROFILE_WRITES=1: of every board write, in BENCH_INSIDE.<pid>.writes.prof
   (read them with `python -m pstats`).
@@ -149,6 +150,11 @@ if os.environ.get("BENCH_INSIDE") and sys.argv[:1] == ["-c"]:
         sqlite.sqlite3_memory_used.restype = sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
         lines.append(f"SQLite's own memory: {sqlite.sqlite3_memory_used() / 2**20:.1f} MB in use, "
                      f"{sqlite.sqlite3_memory_highwater(0) / 2**20:.1f} MB at the highest")
+        saved = os.dup(2)
+        with open(f"{OUT}.mallocstats.txt", "w") as out:
+            os.dup2(out.fileno(), 2)
+            sys._debugmallocstats()
+            os.dup2(saved, 2)
         ctypes.CDLL("libc.so.6").malloc_trim(0)
         lines.append(f"after malloc_trim(0): resident {resident()}")
         if os.environ.get("BENCH_TRACEMALLOC"):
