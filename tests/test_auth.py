@@ -2,13 +2,12 @@
 
 import re
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from conftest import PASSWORD, csrf_token, login, post, text
 
-from p2p.models import FACILITATOR, OneTimeToken, User, accounts
+from p2p.models import FACILITATOR, OneTimeToken, User
 from p2p.web import safe_next
 
 
@@ -88,15 +87,13 @@ def test_guessing_a_name_s_password_slows_down_step_by_step_and_never_locks_its_
     login(app.test_client(), "Alice")   # and Alice gets in, seconds later, not 15 minutes
 
 
-def test_however_long_someone_guesses_a_name_s_password_its_owner_gets_in_where_they_signed_in_before(app, room,
-                                                                                                     monkeypatch):
+def test_however_long_someone_guesses_a_name_s_password_its_owner_gets_in_where_they_signed_in_before(
+        app, room, throttles_clock_still):
     """Guessing from three addresses without a pause kept the owner out for as long as it went on. A device the
     name has signed in on keeps a cookie saying so (by a keyed hash), and its attempts are counted apart."""
     from p2p.auth import DEVICE_COOKIE
-    # The throttle's clock stands still (it is all models.accounts reads from `time`): on a slow machine the guesses
-    # took long enough for the last wait to run out before the forged cookie's try, which got in (a CI run).
-    frozen = accounts.time.time()
-    monkeypatch.setattr(accounts, "time", SimpleNamespace(time=lambda: frozen))
+    # (On a slow machine the guesses took long enough for the last wait to run out before the forged cookie's try,
+    # which got in, before the clock stood still: a CI run.)
     phone = app.test_client()
     login(phone, "Alice", environ_base={"REMOTE_ADDR": "10.0.0.9"})
     phone.post("/logout", data={"csrf_token": csrf_token(phone, "/")})
@@ -117,16 +114,6 @@ def test_however_long_someone_guesses_a_name_s_password_its_owner_gets_in_where_
     for _ in range(limit):   # and guessing from her phone is slowed down like any other
         post(phone, "/login", {"name": "Alice", "password": "not it"}, token_from="/login")
     assert "Please wait" in text(post(phone, "/login", {"name": "Alice", "password": "not it"}, token_from="/login"))
-
-
-@pytest.fixture
-def throttles_clock_still(monkeypatch):
-    """The throttles' clock stands still: on a busy machine a few guesses can take longer than the 1 s wait after
-    the free ones, and the next one would then rightly go."""
-    from types import SimpleNamespace
-
-    from p2p.models import accounts
-    monkeypatch.setattr(accounts, "time", SimpleNamespace(time=lambda: 2_000_000_000.0))
 
 
 def test_a_new_password_makes_the_devices_known_for_the_old_one_strangers(app, room, throttles_clock_still):
@@ -168,7 +155,7 @@ def test_one_address_trying_made_up_names_is_slowed_down_but_its_neighbours_are_
 
 
 @pytest.mark.parametrize("page, field", [("/account/password", "current"), ("/account/delete", "password")])
-def test_a_current_password_asked_again_is_throttled_like_a_login(app, room, as_user, page, field):
+def test_a_current_password_asked_again_is_throttled_like_a_login(app, room, as_user, page, field, throttles_clock_still):
     alice = as_user(room.alice)
     limit, _ = app.config["LOGIN_THROTTLE"]
     for _ in range(limit + 1):
@@ -363,7 +350,7 @@ def test_an_open_page_can_ask_whether_its_owner_is_signed_in_again(client, room,
     assert state["user"] == room.alice.id and state["workbook"] is True and len(state["csrf"]) > 20
 
 
-def test_the_join_form_does_not_let_anyone_list_who_has_an_account(app, room, tmp_path):
+def test_the_join_form_does_not_let_anyone_list_who_has_an_account(app, room, tmp_path, throttles_clock_still):
     """A join code (shown in the room) opens the sign-up form, and a name must be unique, so the form has to say
     when one is taken: each such answer counts against a budget per address, like logins with made-up names. The
     answer beyond it is a wait that says nothing about the name; a name that is free never counts."""
