@@ -206,3 +206,65 @@ def test_a_re_affirm_round_does_not_pass_over_a_wish_to_revisit_the_code(room, a
     controls = text(fran.get(board_url(room)))
     assert "1 of the agreed behaviours has an objection or a wish to revisit this round" in controls
     assert "a wish to revisit" not in text(alice.get(board_url(room)))   # the facilitator's to say, not the board's
+
+
+def merged_in_session_1(room, as_user):
+    """Two duplicates merged, then responded to as one and agreed: version 1 holds the merged wording."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    for client, words in ((alice, "Listen"), (bob, "Listen to each other")):
+        propose(client, room, words)
+    listen, listen2 = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:respond")
+    respond(alice, room, listen, "agree")
+    respond(bob, room, listen2, "object")
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, "/merge"), {"proposal": [listen.id, listen2.id], "text": "Listen fully"},
+         token_from=board_url(room))
+    merged = Proposal.get(Proposal.text == "Listen fully")
+    settings(fran, room, "phase:respond")
+    respond(bob, room, merged, "unsure")
+    settings(fran, room, "phase:agree")
+    shape(fran, room, merged, "agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    return alice, bob, fran, (listen, listen2, merged)
+
+
+def test_a_merge_split_in_a_later_round_comes_apart_there_and_its_earlier_rounds_stay(room, as_user):
+    """Split in the re-affirm round it was carried into, a merged behaviour's parts are asked about in that round
+    (not left in Session 1, where nobody would see them), and what the group said about the merged wording in
+    Session 1 stays in the record, with its counts: only this round's responses to that wording go."""
+    alice, bob, fran, (listen, listen2, merged) = merged_in_session_1(room, as_user)
+    before = {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()}
+    start_round(fran, room)
+    respond(alice, room, merged, "agree")   # this round's, to the wording that goes
+    settings(fran, room, "phase:shape")
+    shape(fran, room, merged, "split")
+    assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
+    page = text(alice.get(board_url(room)))
+    new = part(page, "New this round")
+    assert "Listen to each other" in new and re.search(r"<p class=\"proposal__text\">Listen</p>", new)
+    assert "Listen fully" not in page
+    assert {(p.round, p.agreed) for p in (Proposal.get_by_id(listen.id), Proposal.get_by_id(listen2.id))} == {(2, False)}
+    record = text(fran.get(board_url(room)))
+    earlier = record[record.index('class="earlier"'):]
+    assert "Listen fully" in earlier and "Last round: Agree 0 · Unsure 1 · Object 0" in earlier
+
+
+def test_a_merge_merged_again_in_a_later_round_keeps_its_earlier_rounds(room, as_user):
+    """Merged with a proposal new in the re-affirm round, a merged behaviour's parts move to the new wording (a
+    merge keeps one level), and its Session 1 responses stay in the record with it."""
+    alice, bob, fran, (listen, listen2, merged) = merged_in_session_1(room, as_user)
+    before = {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()}
+    start_round(fran, room)
+    propose(alice, room, "Listen well")
+    again = Proposal.get(Proposal.text == "Listen well")
+    respond(bob, room, merged, "agree")   # this round's, to the wording that goes
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, "/merge"), {"proposal": [merged.id, again.id], "text": "Listen well and fully"},
+         token_from=board_url(room))
+    assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
+    newest = Proposal.get(Proposal.text == "Listen well and fully")
+    assert {p.text for p in newest.originals} == {"Listen", "Listen to each other", "Listen well"}
+    kept = Proposal.get_by_id(merged.id)
+    assert (kept.round, kept.merged_into_id) == (1, None)
+    assert "Listen well and fully" in text(alice.get(board_url(room)))

@@ -158,9 +158,7 @@ class Board(Live, BaseModel):
                         .where(Proposal.merged_into.in_(chosen_ids))})
         Proposal.update(merged_into=merged).where(Proposal.merged_into.in_(earlier)).execute()
         Proposal.update(merged_into=merged).where(Proposal.id.in_(chosen_ids), Proposal.id.not_in(earlier)).execute()
-        if earlier:
-            BoardResponse.delete().where(BoardResponse.proposal.in_(earlier)).execute()
-            Proposal.delete().where(Proposal.id.in_(earlier)).execute()
+        self._wordings_go(earlier)
         self.changed()
         return merged
 
@@ -200,11 +198,29 @@ class Board(Live, BaseModel):
         return True
 
     def split(self, merged: Proposal) -> None:
-        """A merge undone: the originals come back, each with its own responses; the merged wording goes."""
+        """A merge undone: the originals come back, each with its own responses, in the round the merged wording was
+        in (a merge carried into a re-affirm round comes apart in it, to be asked about again there, as a behaviour
+        brought back is); the merged wording goes."""
         with db.atomic():
-            Proposal.update(merged_into=None).where(Proposal.merged_into == merged.id).execute()
-            merged.delete_instance()
+            later = Proposal.merged_into == merged.id
+            Proposal.update(round=merged.round, agreed=False).where(later, Proposal.round < merged.round).execute()
+            Proposal.update(merged_into=None).where(later).execute()
+            self._wordings_go([merged.id])
             self.changed()
+
+    def _wordings_go(self, merged_ids: list[int]) -> None:
+        """Merged wordings that go (split back out, or merged again: a merge keeps one level), with what was said
+        about them in this round. One the group responded to in an earlier round stays in the record instead, in
+        the latest such round, with those responses: every round is kept."""
+        if not merged_ids:
+            return
+        kept = dict(BoardResponse.select(BoardResponse.proposal, fn.MAX(BoardResponse.round))
+                    .where(BoardResponse.proposal.in_(merged_ids), BoardResponse.round < self.round)
+                    .group_by(BoardResponse.proposal).tuples())
+        BoardResponse.delete().where(BoardResponse.proposal.in_(merged_ids), BoardResponse.round >= self.round).execute()
+        for proposal_id, round_ in kept.items():
+            Proposal.update(round=round_, agreed=False).where(Proposal.id == proposal_id).execute()
+        Proposal.delete().where(Proposal.id.in_([i for i in merged_ids if i not in kept])).execute()
 
     def make_version(self, agreed: list) -> None:
         """The agreed behaviours become the next version of the code, and the board asks everyone to commit.
