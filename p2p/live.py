@@ -60,7 +60,12 @@ class Doorbell:
                 if version > self._versions.get(topic, -1):
                     self._versions[topic] = version
                 groups.add(topic[1])
-        for group_id in groups:
+        self.wake(*groups)
+
+    def wake(self, *group_ids: int) -> None:
+        """Wake every stream waiting on these groups' bells (to look again: at what changed, or whether its screen
+        is still there)."""
+        for group_id in group_ids:
             bell = self._bell(group_id)
             with bell:
                 self._rings[group_id] = self._rings.get(group_id, 0) + 1
@@ -75,11 +80,7 @@ class Doorbell:
             else:
                 self.rechecks += 1
             groups = list(self._bells)
-        for group_id in groups:
-            bell = self._bell(group_id)
-            with bell:
-                self._rings[group_id] = self._rings.get(group_id, 0) + 1
-                bell.notify_all()
+        self.wake(*groups)
 
     def rings(self, group_id: int) -> int:
         return self._rings.get(group_id, 0)
