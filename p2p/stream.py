@@ -24,6 +24,7 @@ what it shows.
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 import threading
@@ -44,6 +45,7 @@ from .models import Group, Login, Membership, User
 from .web import new_request_key
 
 bp = Blueprint("stream", __name__)
+log = logging.getLogger(__name__)
 
 # Idle streams must cost next to nothing (150 screens on a Pi). A stream sleeps until its group's bell rings; it
 # wakes by itself only to write a comment line (a heartbeat, for proxies and NATs that drop a silent connection)
@@ -123,11 +125,14 @@ class Departures:
     def _ask(self) -> None:
         while True:
             time.sleep(WAKE_SECONDS)
-            with self._lock:
-                left = [(key, group_id) for key, (group_id, gone) in self._watched.items() if gone()]
-                for key, _ in left:
-                    del self._watched[key]
-            live.doorbell.wake(*{group_id for _, group_id in left})
+            try:
+                with self._lock:
+                    left = [(key, group_id) for key, (group_id, gone) in self._watched.items() if gone()]
+                    for key, _ in left:
+                        del self._watched[key]
+                live.doorbell.wake(*{group_id for _, group_id in left})
+            except Exception:   # never silently gone itself: streams would then hold gone screens' threads
+                log.exception("could not ask whether live screens have gone")
 
 
 departures = Departures()

@@ -389,3 +389,23 @@ def test_each_stream_keeps_a_behaviour_only_while_nothing_it_shows_changed(app, 
     board_story(room, {name: client for name, (client, _) in screens.items()}, as_fresh)
     for events in streams.values():
         events.close()
+
+
+def test_one_thread_wakes_the_stream_whose_screen_has_gone_and_no_other(monkeypatch):
+    """Idle streams sleep until their group's bell rings: whether a screen has gone is asked for all of them by
+    one thread (stream.Departures), which rings the bell of that screen's group only, once."""
+    import p2p.stream
+    from p2p import live
+    monkeypatch.setattr(p2p.stream, "WAKE_SECONDS", 0.05)
+    departures, left = p2p.stream.Departures(), threading.Event()
+    gone_group, other_group = 900_001, 900_002   # groups of their own on the process's doorbell
+    rings = {group: live.doorbell.rings(group) for group in (gone_group, other_group)}
+    departures.watch("a screen", gone_group, left.is_set)
+    departures.watch("another", other_group, lambda: False)
+    assert live.doorbell.wait(gone_group, rings[gone_group], 0.3) == rings[gone_group]   # nobody gone: no ring
+    left.set()
+    assert live.doorbell.wait(gone_group, rings[gone_group], 5) == rings[gone_group] + 1
+    time.sleep(0.2)   # a few more asks: rung once, and the other group never
+    assert live.doorbell.rings(gone_group) == rings[gone_group] + 1
+    assert live.doorbell.rings(other_group) == rings[other_group]
+    departures.forget("another")
