@@ -160,7 +160,18 @@ if os.environ.get("BENCH_INSIDE") and sys.argv[:1] == ["-c"]:
         if os.environ.get("BENCH_TRACEMALLOC"):
             snapshot = tracemalloc.take_snapshot()
             lines.append(f"traced by Python's allocator: {sum(s.size for s in snapshot.statistics('filename')) / 2**20:.1f} MB")
-            for stat in snapshot.statistics("traceback")[:25]:
+            by_app_line: dict[str, list[int]] = {}   # by the app's own line that led to the allocation
+            statistics = snapshot.statistics("traceback")
+            for stat in statistics:
+                mine = next((f"{f.filename.split('/p2p/')[-1]}:{f.lineno}" for f in stat.traceback if "/p2p/" in f.filename),
+                            "(not through the app: imports, libraries' own)")
+                by_app_line.setdefault(mine, [0, 0])
+                by_app_line[mine][0] += stat.size
+                by_app_line[mine][1] += stat.count
+            lines.append("by the app's line that led to it (the newest of its frames in p2p/):")
+            lines += [f"{size / 2**20:7.2f} MB {count:7d} blocks  {where}"
+                      for where, (size, count) in sorted(by_app_line.items(), key=lambda item: -item[1][0])[:25]]
+            for stat in statistics[:25]:
                 lines.append(f"{stat.size / 2**20:7.2f} MB {stat.count:7d} blocks")
                 lines += [f"      {frame}" for frame in stat.traceback.format(most_recent_first=True)]
         return "\n".join(lines) + "\n"
