@@ -986,9 +986,10 @@ def shape(group_id: int, proposal_id: int):
         originals = list(proposal.originals)
         board.split(proposal)
         log.info("proposals-split group=%s", group.id)
+        kept = Proposal.select().where(Proposal.id == proposal.id).exists()   # in an earlier round's record
         merge_again = (url_for("board.merge", group_id=group.id),
                        [*(("proposal", str(o.id)) for o in originals), ("text", proposal.text),
-                        ("request_key", new_request_key())])
+                        *([("into", str(proposal.id))] if kept else []), ("request_key", new_request_key())])
         return _answer(group, membership, _did(
             f"Split back out: {', '.join(_quoted(o.text) for o in originals)}.", merge_again if originals else None),
             "#board-list")
@@ -1043,9 +1044,12 @@ def merge(group_id: int):
     if not sent_before and len(text) > Proposal.TEXT_MAX:   # never cut short unseen: the words stay in the box
         return _answer(group, membership, _did(f"Please keep the merged wording to {Proposal.TEXT_MAX} characters "
                                                f"(it has {len(text)}).", problem=True), "#board-list")
+    # A split's undo: back into the merged wording an earlier round kept (Board.merge), if it is still there.
+    into = Proposal.get_or_none((Proposal.id == whole_number(request.form.get("into"))) & (Proposal.board == board)
+                                & Proposal.merged_into.is_null() & (Proposal.round < board.round))
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
-        made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text).id))
+        made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text, into).id))
         if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
     merged = Proposal.get_or_none((Proposal.id == (merged_id or 0)) & (Proposal.board == board))

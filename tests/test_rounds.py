@@ -6,6 +6,7 @@ import re
 
 from conftest import PASSWORD, post, text
 from test_board import board_url, propose, respond, settings, shape
+from test_facilitator_flow import HTMX, undo
 from test_sent_twice import form_of
 
 from p2p import crypto
@@ -238,7 +239,8 @@ def test_a_merge_split_in_a_later_round_comes_apart_there_and_its_earlier_rounds
     start_round(fran, room)
     respond(alice, room, merged, "agree")   # this round's, to the wording that goes
     settings(fran, room, "phase:shape")
-    shape(fran, room, merged, "split")
+    answer = text(post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"},
+                       token_from=board_url(room), headers=HTMX))
     assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
     page = text(alice.get(board_url(room)))
     new = part(page, "New this round")
@@ -248,6 +250,17 @@ def test_a_merge_split_in_a_later_round_comes_apart_there_and_its_earlier_rounds
     record = text(fran.get(board_url(room)))
     earlier = record[record.index('class="earlier"'):]
     assert "Listen fully" in earlier and "Last round: Agree 0 · Unsure 1 · Object 0" in earlier
+    # Undone, the merged wording itself comes back into the round as it was, once: agreed, in the code's part,
+    # with its Session 1 responses, out of the record (not its words a second time beside it).
+    undo(fran, room, answer)
+    again = Proposal.get_by_id(merged.id)
+    assert (again.round, again.agreed) == (2, True)
+    assert {p.merged_into_id for p in (Proposal.get_by_id(listen.id), Proposal.get_by_id(listen2.id))} == {merged.id}
+    assert Proposal.select().where(Proposal.text == "Listen fully").count() == 1
+    page = text(fran.get(board_url(room)))
+    assert page.count("<p class=\"proposal__text\">Listen fully</p>") == 1
+    assert "Listen fully" in part(page, "In our code, version 1") and 'class="earlier"' not in page
+    assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
 
 
 def test_a_merge_merged_again_in_a_later_round_keeps_its_earlier_rounds(room, as_user):

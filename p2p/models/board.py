@@ -144,14 +144,21 @@ class Board(Live, BaseModel):
         # that the file's history does not say whose pseudonyms these are.
         checkpoint()
 
-    def merge(self, chosen: list[Proposal], text: str) -> Proposal:
+    def merge(self, chosen: list[Proposal], text: str, into: Proposal | None = None) -> Proposal:
         """Duplicates become one behaviour with this wording, "proposed by N people"; the originals and their
-        responses move with it and can be split back out. Inside the caller's transaction."""
+        responses move with it and can be split back out. `into`: a merged wording an earlier round kept when it
+        was split in this one (see _wordings_go), which the split's undo brings back as it was, with its own
+        earlier responses, instead of making the same words a second behaviour. Inside the caller's transaction."""
         # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
         # originals listed under it would otherwise show words nobody was to see yet).
-        merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
-                                 agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
-                                 theme=next((p.theme for p in chosen if p.theme), None), round=self.round)
+        if into is not None:
+            Proposal.update(round=self.round, text=text[:Proposal.TEXT_MAX], agreed=into.agreed or any(p.agreed for p in chosen),
+                            held=into.held or any(p.held for p in chosen)).where(Proposal.id == into.id).execute()
+            merged = into
+        else:
+            merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
+                                     agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
+                                     theme=next((p.theme for p in chosen if p.theme), None), round=self.round)
         chosen_ids = [p.id for p in chosen]
         # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
         earlier = list({p.merged_into_id for p in Proposal.select(Proposal.merged_into)
@@ -218,8 +225,8 @@ class Board(Live, BaseModel):
                     .where(BoardResponse.proposal.in_(merged_ids), BoardResponse.round < self.round)
                     .group_by(BoardResponse.proposal).tuples())
         BoardResponse.delete().where(BoardResponse.proposal.in_(merged_ids), BoardResponse.round >= self.round).execute()
-        for proposal_id, round_ in kept.items():
-            Proposal.update(round=round_, agreed=False).where(Proposal.id == proposal_id).execute()
+        for proposal_id, round_ in kept.items():   # (agreed or not as it was: the split's undo brings it back so)
+            Proposal.update(round=round_).where(Proposal.id == proposal_id).execute()
         Proposal.delete().where(Proposal.id.in_([i for i in merged_ids if i not in kept])).execute()
 
     def make_version(self, agreed: list) -> None:
