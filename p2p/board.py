@@ -983,15 +983,18 @@ def shape(group_id: int, proposal_id: int):
         done = _did(f"Agreed: {was}." if action == "agree" else f"Taken out of the code: {was}.",
                     _shape_undo(group, proposal.id, "unagree" if action == "agree" else "agree"))
     elif action == "split":   # the originals come back, each with its own responses; the merged wording goes
+        restore = _kept_wordings(board, request.form.getlist("restore"))
         originals = list(proposal.originals)
-        board.split(proposal)
+        board.split(proposal, restore)
         log.info("proposals-split group=%s", group.id)
+        taken_back = {part for _, parts in restore for part in parts}
+        back = [into for into, _ in restore] + [o for o in originals if o.id not in taken_back]
         kept = Proposal.select().where(Proposal.id == proposal.id).exists()   # in an earlier round's record
         merge_again = (url_for("board.merge", group_id=group.id),
-                       [*(("proposal", str(o.id)) for o in originals), ("text", proposal.text),
+                       [*(("proposal", str(p.id)) for p in back), ("text", proposal.text),
                         *([("into", str(proposal.id))] if kept else []), ("request_key", new_request_key())])
         return _answer(group, membership, _did(
-            f"Split back out: {', '.join(_quoted(o.text) for o in originals)}.", merge_again if originals else None),
+            f"Split back out: {', '.join(_quoted(p.text) for p in back)}.", merge_again if back else None),
             "#board-list")
     else:
         abort(400)
@@ -1047,14 +1050,37 @@ def merge(group_id: int):
     # A split's undo: back into the merged wording an earlier round kept (Board.merge), if it is still there.
     into = Proposal.get_or_none((Proposal.id == whole_number(request.form.get("into"))) & (Proposal.board == board)
                                 & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+    wordings: dict[int, list[int]] = {}   # merges among the chosen: their originals, which a merge takes over
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
+        wordings = {p.id: [o.id for o in p.originals] for p in chosen}
         made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text, into).id))
         if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
     merged = Proposal.get_or_none((Proposal.id == (merged_id or 0)) & (Proposal.board == board))
-    done = _did(f"Merged into {_quoted(merged.text)}.", _shape_undo(group, merged.id, "split")) if merged else None
-    return _answer(group, membership, done, "#board-list")
+    # A wording an earlier round kept (Board._wordings_go: it was responded to then) gets its originals back when
+    # this merge is undone, and comes back itself, not as its parts.
+    kept = [p for p, in Proposal.select(Proposal.id).where(Proposal.id.in_(list(wordings)), Proposal.board == board,
+                                                            Proposal.round < board.round).tuples() if wordings[p]]
+    undo = _shape_undo(group, merged.id, "split") if merged else None
+    if undo:
+        undo[1].extend(("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept)
+    return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.", undo) if merged else None,
+                   "#board-list")
+
+
+def _kept_wordings(board: Board, fields: list[str]) -> list[tuple[Proposal, list[int]]]:
+    """A merge's undo (see merge): each merged wording an earlier round kept, with the originals it had, from
+    fields like "12:3.4". Only wordings of this board that are still in an earlier round's record."""
+    found = []
+    for pair in fields:
+        wording_id, _, parts = pair.partition(":")
+        into = Proposal.get_or_none((Proposal.id == whole_number(wording_id)) & (Proposal.board == board)
+                                    & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+        ids = [number for number in (whole_number(part) for part in parts.split(".")) if number]
+        if into is not None and ids:
+            found.append((into, ids))
+    return found
 
 
 @bp.post("/groups/<int:group_id>/board/version")

@@ -273,11 +273,24 @@ def test_a_merge_merged_again_in_a_later_round_keeps_its_earlier_rounds(room, as
     again = Proposal.get(Proposal.text == "Listen well")
     respond(bob, room, merged, "agree")   # this round's, to the wording that goes
     settings(fran, room, "phase:shape")
-    post(fran, board_url(room, "/merge"), {"proposal": [merged.id, again.id], "text": "Listen well and fully"},
-         token_from=board_url(room))
+    answer = text(post(fran, board_url(room, "/merge"), {"proposal": [merged.id, again.id],
+                                                         "text": "Listen well and fully"},
+                       token_from=board_url(room), headers=HTMX))
     assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
     newest = Proposal.get(Proposal.text == "Listen well and fully")
     assert {p.text for p in newest.originals} == {"Listen", "Listen to each other", "Listen well"}
     kept = Proposal.get_by_id(merged.id)
     assert (kept.round, kept.merged_into_id) == (1, None)
     assert "Listen well and fully" in text(alice.get(board_url(room)))
+    # Undone, the carried behaviour comes back as it was (agreed, in the code's part, with its own parts under
+    # it), and the new proposal on its own: not its parts as new proposals with the behaviour left in the record.
+    undo(fran, room, answer)
+    back = Proposal.get_by_id(merged.id)
+    assert (back.round, back.agreed, back.merged_into_id) == (2, True, None)
+    assert {p.text for p in back.originals} == {"Listen", "Listen to each other"}
+    assert (Proposal.get_by_id(again.id).merged_into_id, Proposal.get_by_id(again.id).round) == (None, 2)
+    assert not Proposal.select().where(Proposal.text == "Listen well and fully").exists()
+    page = text(fran.get(board_url(room)))
+    assert "Listen fully" in part(page, "In our code, version 1") and "Listen well" in part(page, "New this round")
+    assert page.count("<p class=\"proposal__text\">Listen fully</p>") == 1 and 'class="earlier"' not in page
+    assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before

@@ -204,15 +204,19 @@ class Board(Live, BaseModel):
             self.changed()
         return True
 
-    def split(self, merged: Proposal) -> None:
+    def split(self, merged: Proposal, restore: list[tuple[Proposal, list[int]]] = ()) -> None:
         """A merge undone: the originals come back, each with its own responses, in the round the merged wording was
         in (a merge carried into a re-affirm round comes apart in it, to be asked about again there, as a behaviour
-        brought back is); the merged wording goes."""
+        brought back is); the merged wording goes. `restore`: merged wordings that an earlier round kept when this
+        merge took them in, each with its originals' ids, which go back into it (the merge's undo)."""
         with db.atomic():
             later = Proposal.merged_into == merged.id
             Proposal.update(round=merged.round, agreed=False).where(later, Proposal.round < merged.round).execute()
             Proposal.update(merged_into=None).where(later).execute()
             self._wordings_go([merged.id])
+            for into, parts in restore:
+                self.merge(list(Proposal.select().where(Proposal.id.in_(parts), Proposal.board == self,
+                                                        Proposal.merged_into.is_null())), into.text, into)
             self.changed()
 
     def _wordings_go(self, merged_ids: list[int]) -> None:
