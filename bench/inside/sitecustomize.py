@@ -9,7 +9,8 @@ only when BENCH_INSIDE names where to write. Then, at the server's end (the benc
   time) and the process's CPU;
 - BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), SQLite's own memory, and
   resident memory after a full collection and after malloc_trim(0) (what glibc could hand back); with
-  BENCH_TRACEMALLOC=6 (frames kept), where Python's live memory was allocated, the largest 25 places; and
+  BENCH_TRACEMALLOC=12 (frames kept), where Python's live memory was allocated: by the app's own line that led to
+  it, and the largest 25 places with their frames; and
   BENCH_INSIDE.<pid>.mallocstats.txt, Python's allocator in detail (sys._debugmallocstats: arenas, used, free);
 - with BENCH_PROFILE_LOOKS=0.1: cProfile of a tenth of the streams' looks (board.Follower.update), in
   BENCH_INSIDE.<pid>.looks.prof; with BENCH_PROFILE_WRITES=1: of every board write, in BENCH_INSIDE.<pid>.writes.prof
