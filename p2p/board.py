@@ -1047,9 +1047,7 @@ def merge(group_id: int):
     if not sent_before and len(text) > Proposal.TEXT_MAX:   # never cut short unseen: the words stay in the box
         return _answer(group, membership, _did(f"Please keep the merged wording to {Proposal.TEXT_MAX} characters "
                                                f"(it has {len(text)}).", problem=True), "#board-list")
-    # A split's undo: back into the merged wording an earlier round kept (Board.merge), if it is still there.
-    into = Proposal.get_or_none((Proposal.id == whole_number(request.form.get("into"))) & (Proposal.board == board)
-                                & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+    into = _kept_wording(board, request.form.get("into"))   # a split's undo: back into the wording it had (Board.merge)
     wordings: dict[int, list[int]] = {}   # merges among the chosen: their originals, which a merge takes over
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
@@ -1069,14 +1067,19 @@ def merge(group_id: int):
                    "#board-list")
 
 
+def _kept_wording(board: Board, proposal_id: str | None) -> Proposal | None:
+    """A merged wording of this board that an earlier round kept (Board._wordings_go) and is still in its record."""
+    return Proposal.get_or_none((Proposal.id == whole_number(proposal_id)) & (Proposal.board == board)
+                                & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+
+
 def _kept_wordings(board: Board, fields: list[str]) -> list[tuple[Proposal, list[int]]]:
     """A merge's undo (see merge): each merged wording an earlier round kept, with the originals it had, from
-    fields like "12:3.4". Only wordings of this board that are still in an earlier round's record."""
+    fields like "12:3.4"."""
     found = []
     for pair in fields:
         wording_id, _, parts = pair.partition(":")
-        into = Proposal.get_or_none((Proposal.id == whole_number(wording_id)) & (Proposal.board == board)
-                                    & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+        into = _kept_wording(board, wording_id)
         ids = [number for number in (whole_number(part) for part in parts.split(".")) if number]
         if into is not None and ids:
             found.append((into, ids))
