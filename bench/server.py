@@ -31,6 +31,10 @@ GUNICORN_THREADS = GUNICORN_STREAMS + 8
 # glibc's per-thread malloc arenas are never handed back: with a thread per stream they would hold the memory of
 # every thread that ever rendered something. Two arenas, as docs/hosting.md tells hosts.
 SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
+# `p2p serve` as a host on SQLite has it: `make run` installs no PostgreSQL driver (that is the `postgres` extra), but
+# this .venv has one for the PostgreSQL step, and peewee imports it whenever it is installed: ~11 MB resident (psycopg,
+# its libpq and asyncio) that a Raspberry Pi's server does not hold.
+SERVE_AS_ON_SQLITE = "import sys; sys.modules.update(psycopg=None, psycopg2=None); from p2p.cli import main; main(['serve'])"
 
 
 @dataclass
@@ -188,7 +192,7 @@ def running_server(layout: dict[str, list[str]], rooms: list[str], threads: int 
             env.update({"P2P_HOST": "127.0.0.1", "P2P_PORT": str(port)})
             if threads:
                 env["P2P_THREADS"] = str(threads)
-            command = [sys.executable, "-c", "from p2p.cli import main; main(['serve'])"]
+            command = [sys.executable, "-c", SERVE_AS_ON_SQLITE]
         started = time.perf_counter()
         # Its output goes to a file: a pipe nobody reads would block the server once full (waitress warns there).
         output_path = instance / "server-output.txt"
