@@ -14,6 +14,7 @@ import re
 import secrets
 import threading
 import zlib
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -93,13 +94,15 @@ def merged_into(board: Board, items) -> dict[int, int]:
     return origin
 
 
-def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
+def effective_responses(board: Board, items) -> tuple[dict[int, dict[str, Choice]], Counter]:
     """Per item, the responses that count for it in the board's round: its own, and those made to its originals
     before a merge (they moved with them). Pseudonyms are per behaviour, so one person's responses to two
     originals count as two until their own session settles them (settle_merged_responses), or they respond to the
-    merged behaviour itself, which replaces them (respond)."""
+    merged behaviour itself, which replaces them (respond). Also, per merged behaviour, how many of them were
+    given to its own wording: those go if it is split (Board._wordings_go), and the facilitator is told first."""
     origin = merged_into(board, items)
     found: dict[int, dict[str, Choice]] = {item.id: {} for item in items}
+    to_wording: Counter = Counter()
     for proposal_id, voter, user_id, kind, private in written_once("board responses", lambda board_id, round_: (
             BoardResponse.select(BoardResponse.proposal, BoardResponse.voter, BoardResponse.user, BoardResponse.kind, BoardResponse.private)
             .join(Proposal).where(Proposal.board == board_id, BoardResponse.round == round_).tuples()), board.id, board.round):
@@ -107,7 +110,8 @@ def effective_responses(board: Board, items) -> dict[int, dict[str, Choice]]:
         if item in found:   # (not: an original whose merge is gone, or a merge of merges in the making)
             who = voter or f"account:{user_id}"
             found[item][who] = Choice(who, user_id if not private else None, kind, bool(private))
-    return found
+            to_wording[item] += item == proposal_id
+    return found, to_wording
 
 
 class EarlierCounts(NamedTuple):
@@ -192,13 +196,14 @@ class Snapshot:
     code: CodeVersion | None
     committed: list[Commitment]
     members: int
-    responders: int                                # how many people have responded this round
+    responders: frozenset[str]                     # who has responded this round: each a pseudonym (Responder)
     themes: list[str]                              # the themes in use, for grouping and suggesting while shaping
     reaffirmed: CodeVersion | None                 # the version this round re-affirms (None: the first round)
     earlier: list[Proposal]                        # behaviours left in earlier rounds (not in the code)
     earlier_counts: dict[int, EarlierCounts]       # for these and this round's: their latest earlier round's counts
     last_responders: int                           # how many people responded in the round before this one
     board: Board | None = None                     # the board's row at this version
+    to_wording: Counter = field(default_factory=Counter)   # merged behaviour -> responses to its own wording
     # Each behaviour's HTML as one kind of screen shows it at this version (see proposal_html), each live
     # region's (Follower), each kind of screen's shared view (board_state): after a change, 50 phones need a few
     # variants of each, not 50 renders of it.
@@ -286,7 +291,8 @@ def _item_shown(state: dict, board: Board, proposal: Proposal) -> tuple:
             pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
             bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
             (counted.last_round, tuple(counted.counts.values())) if counted else None,
-            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state, board))
+            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state, board),
+            state["cleared_by_split"].get(pid, 0))
 
 
 def proposal_html(state: dict, proposal: Proposal, key: tuple | None = None) -> Markup:
@@ -363,18 +369,20 @@ def snapshot(board: Board) -> Snapshot:
         committed = (list(written_once("board committed", lambda code_id: (
             Commitment.select(Commitment, User.id, User.name).join(User)
             .where(Commitment.version == code_id).order_by(Commitment.committed_at)), code.id)) if code else [])
-        responders = dict(written_once("board responders", lambda board_id, since: (
-            Responder.select(Responder.round, fn.COUNT(Responder.id))
-            .where(Responder.board == board_id, Responder.round >= since).group_by(Responder.round).tuples()),
-            board.id, board.round - 1))
+        responders: dict[int, set[str]] = {board.round: set(), board.round - 1: set()}
+        for round_, tag in written_once("board responders", lambda board_id, since: (
+                Responder.select(Responder.round, Responder.tag)
+                .where(Responder.board == board_id, Responder.round >= since).tuples()), board.id, board.round - 1):
+            responders[round_].add(tag)
+        responses, to_wording = effective_responses(board, proposals)
         members = first_written_once("board members", lambda group_id: (
             Membership.select(fn.COUNT(Membership.id)).join(User).where(Membership.group == group_id).tuples()),
             board.group_id)
-        found = Snapshot(board.version, proposals, effective_responses(board, proposals), merges, code, committed,
-                         members[0], responders.get(board.round, 0),
-                         sorted({p.theme for p in proposals if p.theme}), CodeVersion.reaffirmed_in(board), earlier,
+        found = Snapshot(board.version, proposals, responses, merges, code, committed, members[0],
+                         frozenset(responders[board.round]), sorted({p.theme for p in proposals if p.theme}),
+                         CodeVersion.reaffirmed_in(board), earlier,
                          earlier_counts(board, [*proposals, *earlier]) if board.round > 1 else {},
-                         responders.get(board.round - 1, 0), Board(**board.__data__), rows=rows)
+                         len(responders[board.round - 1]), Board(**board.__data__), to_wording, rows=rows)
         if previous:
             found.kept, found.older = previous.items, previous.kept
         cache[board.id] = found
@@ -395,6 +403,7 @@ class Screen:
         # The round; the behaviours they have a pseudonym for in it; each of those pseudonyms -> its behaviour.
         self._by_voter: tuple[int, set[int], dict[str, int]] = (0, set(), {})
         self._later: tuple | None = None
+        self._responder: tuple[int, int, str] | None = None   # the board, the round, their tag as a responder in it
 
     def voter(self, proposal_id: int, round_: int) -> str:
         found = self._voters.get((proposal_id, round_))
@@ -426,6 +435,11 @@ class Screen:
             by_voter[self.voter(pid, round_)] = pid
             known.add(pid)
         return by_voter
+
+    def responder_tag(self, board: Board) -> str:
+        if self._responder is None or self._responder[:2] != (board.id, board.round):
+            self._responder = board.id, board.round, Responder.tag_for(self.pseudonyms, board.id, board.round)
+        return self._responder[2]
 
     def responds_later(self, board: Board, user_id: int) -> bool:
         if self._later is None or self._later[0] != board.round_started_at:
@@ -470,6 +484,19 @@ def settle_merged_responses(board: Board, shared: Snapshot, screen: Screen) -> b
     return True
 
 
+def settle_responder(board: Board, shared: Snapshot, screen: Screen) -> bool:
+    """Someone counted among this round's responders whose responses in it have all gone since: a split, or a
+    merge of a merge, takes this round's responses to the merged wording with it (Board._wordings_go). Their
+    pseudonyms say whose responses those were, and only their session can make them: when they next open or
+    follow the board, it takes them out of the count ("n people have responded"), as taking back their last
+    response would. True if anything changed."""
+    if screen.responder_tag(board) not in shared.responders:
+        return False
+    if shared.by_who.keys() & screen.voters(shared, board.round).keys() or f"account:{current_user.id}" in shared.by_account:
+        return False
+    return board.forget_responder(screen.pseudonyms)
+
+
 def board_state(group, membership, view: str = "page", board: Board | None = None, screen: Screen | None = None) -> dict:
     """Everything the board's live regions show to this person (or to the projector): what everyone of their kind
     (participant, facilitator, projector) sees at this version, worked out once per version (shared_view), and
@@ -484,7 +511,8 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     shared = snapshot(board)
     me = current_user.id
     screen = screen or Screen(None if projector else my_pseudonyms())
-    if screen.pseudonyms is not None and settle_merged_responses(board, shared, screen):
+    if screen.pseudonyms is not None and (settle_merged_responses(board, shared, screen)
+                                          | settle_responder(board, shared, screen)):
         shared = snapshot(board)
     # Theirs, as only their session can tell (MadeBySomeone): a hidden or held behaviour stays visible to them.
     own = screen.own_among(shared)
@@ -539,7 +567,9 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
     # A re-affirm round asks "still agree?" of what is in the code it re-affirms, not of what was agreed since; the
     # new proposals of the round are a part of their own, responded to as usual.
     in_code = set(reaffirmed.behaviours) if reaffirmed else set()
-    parts = ([(f"In our code, version {reaffirmed.number}", [p for p in proposals if p.text in in_code],
+    # Once this round has made the next version (committing), the part is what came from the one it re-affirmed.
+    came_from = "From version" if version and reaffirmed and version.number > reaffirmed.number else "In our code, version"
+    parts = ([(f"{came_from} {reaffirmed.number}", [p for p in proposals if p.text in in_code],
                "Nothing listed here now."),
               ("New this round", [p for p in proposals if p.text not in in_code], "Nothing new yet.")]
              if reaffirmed else [(None, proposals, None)])
@@ -550,7 +580,10 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "tallies": counts if board.tallies_shown else {}, "holding": board.holding,
             "held": sum(p.held for p in in_play), "total": len(in_play), "suggested": suggested,
             "concerns": concerns if facilitator else set(),
-            "responded": shared.responders,
+            "responded": len(shared.responders),
+            # Splitting a merged behaviour clears this round's responses to its wording: said beside "Split".
+            "cleared_by_split": ({pid: n for pid, n in shared.to_wording.items() if n}
+                                 if facilitator and board.phase == "shape" else {}),
             "version": version, "committed": shared.committed,
             "merges": {p.id: shared.merges[p.id] for p in proposals if p.id in shared.merges},
             "in_code": in_code, "reaffirmed": reaffirmed, "proposing": board.takes_proposals(reaffirmed),
@@ -985,6 +1018,7 @@ def shape(group_id: int, proposal_id: int):
     elif action == "split":   # the originals come back, each with its own responses; the merged wording goes
         restore = _kept_wordings(board, request.form.getlist("restore"))
         originals = list(proposal.originals)
+        cleared = _cleared(board, [proposal])
         board.split(proposal, restore)
         log.info("proposals-split group=%s", group.id)
         taken_back = {part for _, parts in restore for part in parts}
@@ -994,7 +1028,7 @@ def shape(group_id: int, proposal_id: int):
                        [*(("proposal", str(p.id)) for p in back), ("text", proposal.text),
                         *([("into", str(proposal.id))] if kept else []), ("request_key", new_request_key())])
         return _answer(group, membership, _did(
-            f"Split back out: {', '.join(_quoted(p.text) for p in back)}.", merge_again if back else None),
+            f"Split back out: {', '.join(_quoted(p.text) for p in back)}.{cleared}", merge_again if back else None),
             "#board-list")
     else:
         abort(400)
@@ -1049,9 +1083,11 @@ def merge(group_id: int):
                                                f"(it has {len(text)}).", problem=True), "#board-list")
     into = _kept_wording(board, request.form.get("into"))   # a split's undo: back into the wording it had (Board.merge)
     wordings: dict[int, list[int]] = {}   # merges among the chosen: their originals, which a merge takes over
+    cleared = ""
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
         wordings = {p.id: [o.id for o in p.originals] for p in chosen}
+        cleared = _cleared(board, [p for p in chosen if wordings[p.id]])   # merged wordings go, a merge keeps one level
         made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text, into).id))
         if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
@@ -1063,8 +1099,28 @@ def merge(group_id: int):
     undo = _shape_undo(group, merged.id, "split") if merged else None
     if undo:
         undo[1].extend(("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept)
-    return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.", undo) if merged else None,
-                   "#board-list")
+    return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.{cleared}{_not_agreed_yet(chosen, merged)}",
+                                           undo) if merged else None, "#board-list")
+
+
+def _cleared(board: Board, wordings: list[Proposal]) -> str:
+    """What the status line adds when merged wordings go (a split, or a merge of merges): this round's responses
+    to them go too, and each person's own session could not move them to the new wording (pseudonyms are per
+    behaviour), so they respond again."""
+    count = BoardResponse.select().where(BoardResponse.proposal.in_([p.id for p in wordings]),
+                                         BoardResponse.round == board.round).count() if wordings else 0
+    if not count:
+        return ""
+    said = " and ".join(_quoted(p.text) for p in wordings)
+    responses = "The response" if count == 1 else f"The {count} responses"
+    return f" {responses} given to {said} this round {'was' if count == 1 else 'were'} cleared: everyone can respond again."
+
+
+def _not_agreed_yet(chosen: list[Proposal], merged: Proposal) -> str:
+    """A merge of an agreed behaviour with one not agreed is a wording the group has not agreed (Board.merge)."""
+    if merged.agreed or not any(p.agreed for p in chosen):
+        return ""
+    return " It is not marked agreed: the group has not agreed this wording yet."
 
 
 def _kept_wording(board: Board, proposal_id: str | None) -> Proposal | None:

@@ -124,7 +124,7 @@ def test_every_round_is_kept_and_its_counts_stay_readable_to_the_facilitator_onl
         assert "Bob" not in seen
     # The behaviour left out of the code: kept, with its counts, and the facilitator can bring it back.
     earlier = page[page.index('class="earlier"'):]
-    assert "Proposed in earlier rounds, not in the code (1)" in earlier and "Start on time" in earlier
+    assert "Left in earlier rounds (1)" in earlier and "Start on time" in earlier
     assert "Last round: Agree 0 · Unsure 1 · Object 0" in earlier
     for _ in range(2):   # sent twice, it comes back once
         post(fran, board_url(room, f"/proposals/{late.id}/bring-back"), token_from=board_url(room))
@@ -294,3 +294,75 @@ def test_a_merge_merged_again_in_a_later_round_keeps_its_earlier_rounds(room, as
     assert "Listen fully" in part(page, "In our code, version 1") and "Listen well" in part(page, "New this round")
     assert page.count("<p class=\"proposal__text\">Listen fully</p>") == 1 and 'class="earlier"' not in page
     assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
+
+
+def test_a_wording_merged_from_the_code_and_a_new_proposal_waits_for_the_group_to_agree_it(room, as_user):
+    """In a re-affirm round the code's behaviours come in agreed: merged with a new proposal, they make a wording
+    nobody has agreed, which must not slip into the next version unseen. Two agreed ones merge into an agreed one."""
+    alice, bob, fran, (kind, phones, late) = session_1(room, as_user)
+    start_round(fran, room)
+    propose(alice, room, "Be gentle")
+    gentle = Proposal.get(Proposal.text == "Be gentle")
+    settings(fran, room, "phase:shape")
+    answer = text(post(fran, board_url(room, "/merge"), {"proposal": [kind.id, gentle.id], "text": "Be kind and gentle"},
+                       token_from=board_url(room), headers=HTMX))
+    assert "It is not marked agreed: the group has not agreed this wording yet." in answer
+    assert not Proposal.get(Proposal.text == "Be kind and gentle").agreed
+    undo(fran, room, answer)   # the code's behaviour back as it came into the round: agreed
+    assert Proposal.get_by_id(kind.id).agreed and not Proposal.get_by_id(gentle.id).agreed
+    answer = text(post(fran, board_url(room, "/merge"), {"proposal": [kind.id, phones.id], "text": "Kind, phones away"},
+                       token_from=board_url(room), headers=HTMX))
+    assert Proposal.get(Proposal.text == "Kind, phones away").agreed and "not marked agreed" not in answer
+
+
+def test_splitting_says_first_that_this_rounds_responses_to_the_wording_go_and_the_count_follows(room, as_user):
+    """A split takes this round's responses to the merged wording with it: the facilitator is told beside the
+    button and after, and "n people have responded" drops for someone whose only response it was as soon as
+    their own screen looks (their pseudonyms say which responder they are; nothing else can)."""
+    alice, bob, fran, (listen, listen2, merged) = merged_in_session_1(room, as_user)
+    start_round(fran, room)
+    respond(alice, room, merged, "agree")
+    settings(fran, room, "phase:shape")
+    page = " ".join(text(fran.get(board_url(room))).split())
+    assert ('<p class="hint" id="split-note-3">Splitting clears the response given to this wording this round: '
+            'everyone can respond to each part instead.</p>') in page
+    assert 'aria-describedby="split-note-3">Split them back out' in page
+    assert "Splitting clears" not in text(alice.get(board_url(room)))   # the facilitator's to do
+    answer = text(post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"},
+                       token_from=board_url(room), headers=HTMX))
+    assert "The response given to ‘Listen fully’ this round was cleared: everyone can respond again." in answer
+    settings(fran, room, "phase:respond")
+    assert "1 person has responded" in text(fran.get(board_url(room)))   # until her screen looks
+    assert "0 people have responded" in text(alice.get(board_url(room)))
+    assert "0 people have responded" in text(fran.get(board_url(room)))
+    assert not Responder.select().where(Responder.round == 2).exists()
+    # Someone with a response left stays counted.
+    respond(bob, room, Proposal.get_by_id(listen.id), "agree")
+    assert "1 person has responded" in text(bob.get(board_url(room)))
+
+
+def test_once_the_round_makes_its_version_the_list_says_where_its_behaviours_came_from(room, as_user):
+    alice, bob, fran, _ = session_1(room, as_user)
+    start_round(fran, room)
+    assert "In our code, version 1</h3>" in text(alice.get(board_url(room)))
+    settings(fran, room, "phase:agree")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    page = text(alice.get(board_url(room)))
+    assert "Our code, version 2</h3>" in page and "From version 1</h3>" in page and "In our code, version 1" not in page
+
+
+def test_a_wording_of_the_code_brought_back_comes_back_into_the_code_part_agreed(room, as_user):
+    """Split in a re-affirm round, a merged wording of the code stays in the record; brought back (rather than
+    undone), it is the code's behaviour again, as the others came into the round: agreed, asked "still agree?"."""
+    alice, bob, fran, (listen, listen2, merged) = merged_in_session_1(room, as_user)
+    start_round(fran, room)
+    settings(fran, room, "phase:shape")
+    post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"}, token_from=board_url(room), headers=HTMX)
+    assert "Left in earlier rounds (1)" in text(fran.get(board_url(room)))
+    post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))
+    back = Proposal.get_by_id(merged.id)
+    assert (back.round, back.agreed) == (2, True)
+    assert "Listen fully" in part(text(alice.get(board_url(room))), "In our code, version 1")
+    # One not in the code comes back as a new proposal, not agreed.
+    post(fran, board_url(room, f"/proposals/{listen.id}/bring-back"), token_from=board_url(room))
+    assert not Proposal.get_by_id(listen.id).agreed

@@ -104,10 +104,7 @@ class Board(Live, BaseModel):
                 BoardResponse.delete().where(BoardResponse.voter.in_(replaced)).execute()
             if kind is None:
                 BoardResponse.delete().where(BoardResponse.proposal == proposal, BoardResponse.voter == voter).execute()
-                others = [BoardResponse.voter_for(pseudonyms, pid, self.round) for (pid,) in
-                          Proposal.select(Proposal.id).where(Proposal.board == self).tuples()]
-                if not BoardResponse.select().where(BoardResponse.voter.in_(others)).exists():   # nothing chosen
-                    Responder.delete().where(Responder.board == self, Responder.tag == responder).execute()
+                self._responder_goes_if_silent(pseudonyms, responder)
             else:
                 run_once("board responder", lambda board_id, tag, round_: Responder.insert(
                     board=board_id, tag=tag, round=round_).on_conflict_ignore(), self.id, responder, self.round)
@@ -119,6 +116,24 @@ class Board(Live, BaseModel):
                                  update={BoardResponse.kind: EXCLUDED.kind, BoardResponse.private: EXCLUDED.private,
                                          BoardResponse.user: EXCLUDED.user_id})), proposal.id, voter, named, kind, self.round)
             self.changed()
+
+    def forget_responder(self, pseudonyms: bytes) -> bool:
+        """This person, counted as having responded this round, is no longer if none of their responses in it is
+        left (board.settle_responder). True if they were taken out of the count."""
+        with db.atomic():
+            gone = self._responder_goes_if_silent(pseudonyms, Responder.tag_for(pseudonyms, self.id, self.round))
+            if gone:
+                self.changed()
+        return gone
+
+    def _responder_goes_if_silent(self, pseudonyms: bytes, responder: str) -> bool:
+        """Their tag as a responder this round goes if they have no response in it: looked for under their
+        pseudonym for each of the board's behaviours, since nothing else links their responses to them."""
+        theirs = [BoardResponse.voter_for(pseudonyms, pid, self.round) for (pid,) in
+                  Proposal.select(Proposal.id).where(Proposal.board == self).tuples()]
+        if BoardResponse.select().where(BoardResponse.voter.in_(theirs)).exists():
+            return False
+        return Responder.delete().where(Responder.board == self, Responder.tag == responder).execute() > 0
 
     def adopt_responses(self, pseudonyms: bytes, user_id: int) -> None:
         """Responses kept before pseudonyms (upgrade step 11) under this person's account move to their pseudonyms
@@ -150,14 +165,16 @@ class Board(Live, BaseModel):
         was split in this one (see _wordings_go), which the split's undo brings back as it was, with its own
         earlier responses, instead of making the same words a second behaviour. Inside the caller's transaction."""
         # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
-        # originals listed under it would otherwise show words nobody was to see yet).
+        # originals listed under it would otherwise show words nobody was to see yet). Agreed only if all of them
+        # are: a behaviour of the code merged with a new proposal is a new wording, which the group has not agreed
+        # (in a re-affirm round the code's behaviours come in agreed). A kept wording comes back as it was kept.
         if into is not None:
-            Proposal.update(round=self.round, text=text[:Proposal.TEXT_MAX], agreed=into.agreed or any(p.agreed for p in chosen),
+            Proposal.update(round=self.round, text=text[:Proposal.TEXT_MAX],
                             held=into.held or any(p.held for p in chosen)).where(Proposal.id == into.id).execute()
             merged = into
         else:
             merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=any(p.agreed for p in chosen), held=any(p.held for p in chosen),
+                                     agreed=all(p.agreed for p in chosen), held=any(p.held for p in chosen),
                                      theme=next((p.theme for p in chosen if p.theme), None), round=self.round)
         chosen_ids = [p.id for p in chosen]
         # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
@@ -259,11 +276,14 @@ class Board(Live, BaseModel):
         self.changed()
 
     def bring_back(self, proposal: Proposal) -> None:
-        """A behaviour from an earlier round, not in the code, asked about again in this round as a new proposal:
-        its earlier responses stay in their round; it is not agreed until the group agrees it again."""
+        """A behaviour from an earlier round asked about again in this one: its earlier responses stay in their
+        round. Not in the code this round re-affirms, it is a new proposal, not agreed until the group agrees it;
+        its words in that code (a merged wording split in this round, kept in the record), it comes back as the
+        code's behaviours came into the round: agreed, asked "still agree?" (the board shows it with them)."""
+        reaffirmed = CodeVersion.reaffirmed_in(self)
         with db.atomic():
-            Proposal.update(round=self.round, agreed=False).where(Proposal.id == proposal.id,
-                                                                  Proposal.round < self.round).execute()
+            Proposal.update(round=self.round, agreed=bool(reaffirmed) and proposal.text in reaffirmed.behaviours).where(
+                Proposal.id == proposal.id, Proposal.round < self.round).execute()
             self.changed()
 
     def lock(self) -> None:

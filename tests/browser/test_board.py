@@ -943,7 +943,7 @@ def test_a_reaffirm_round_makes_version_2_and_the_code_page_shows_what_changed(r
            .to_be_visible(timeout=ms))
     # Last round's counts stay readable to Robin (never who), and what was left out of the code is kept.
     expect(item(page, MERGED).get_by_text(re.compile(r"^Last round: Agree \d+ · Unsure \d+ · Object \d+$"))).to_be_visible()
-    expect(page.get_by_text(re.compile(r"^Proposed in earlier rounds, not in the code \(\d+\)$"))).to_be_visible()
+    expect(page.get_by_text(re.compile(r"^Left in earlier rounds \(\d+\)$"))).to_be_visible()
     for screen in room.others(robin):
         expect(screen.page.get_by_text(re.compile("^Last round"))).to_have_count(0)
     audited(room, jo, "reaffirm-respond")
