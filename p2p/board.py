@@ -492,7 +492,7 @@ def settle_responder(board: Board, shared: Snapshot, screen: Screen) -> bool:
     response would. True if anything changed."""
     if screen.responder_tag(board) not in shared.responders:
         return False
-    if shared.by_who.keys() & screen.voters(shared, board.round).keys() or f"account:{current_user.id}" in shared.by_account:
+    if not shared.by_who.keys().isdisjoint(screen.voters(shared, board.round)) or f"account:{current_user.id}" in shared.by_account:
         return False
     return board.forget_responder(screen.pseudonyms)
 
