@@ -1018,6 +1018,8 @@ def shape(group_id: int, proposal_id: int):
     elif action == "split":   # the originals come back, each with its own responses; the merged wording goes
         restore = _kept_wordings(board, request.form.getlist("restore"))
         originals = list(proposal.originals)
+        if not originals:   # (a form from before its split, in another tab: nothing to do)
+            return _answer(group, membership, _did(f"{was} is not merged now: nothing to split.", problem=True), anchor)
         cleared = _cleared(board, [proposal])
         board.split(proposal, restore)
         log.info("proposals-split group=%s", group.id)

@@ -177,6 +177,15 @@ def test_merge_from_the_behaviour_itself_and_undo_by_splitting(room, as_user):
     assert Proposal.select().where(Proposal.merged_into.is_null()).count() == 2
     undo(fran, room, split)   # and merged again, with the merged wording
     assert Proposal.get(Proposal.merged_into.is_null()).text == "Listen to each other"
+    # A split sent again from another tab, after its merge was split there (or for a behaviour that never was a
+    # merge): nothing goes.
+    plain = Proposal.get(Proposal.text == "Listen", Proposal.merged_into.is_null(False))
+    merged = Proposal.get(Proposal.merged_into.is_null())
+    post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"}, token_from=board_url(room), headers=HTMX)
+    again = text(post(fran, board_url(room, f"/proposals/{plain.id}"), {"action": "split"}, token_from=board_url(room),
+                      headers=HTMX))
+    assert status_line(again) == "‘Listen’ is not merged now: nothing to split."
+    assert Proposal.select().where(Proposal.merged_into.is_null()).count() == 2
 
 
 def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
