@@ -5,6 +5,7 @@ import queue
 import re
 import threading
 import time
+from html.parser import HTMLParser
 from urllib.parse import quote
 
 import pytest
@@ -62,6 +63,17 @@ class Events:
     def close(self):
         self.stop.set()
         self.thread.join(timeout=5)
+
+    def updates_so_far(self) -> list[str]:
+        """The data of every update that has come (and is not read yet)."""
+        found = []
+        while not self.queue.empty():
+            chunk = self.queue.get()
+            if isinstance(chunk, Exception):
+                raise chunk
+            if re.search(r"^event: update$", chunk, re.M):
+                found.append("\n".join(line[6:] for line in chunk.splitlines() if line.startswith("data: ")))
+        return found
 
     def next(self, wanted="update", most=6):
         """The data of the next event named `wanted` (heartbeats and others skipped, `most` of them at most)."""
@@ -308,6 +320,8 @@ def board_story(room, clients, check) -> None:
     settings(fran, room, "phase:agree")
     shape(merged, action="agree")
     check("agreeing")
+    post(fran, board_url(room, "/version"), token_from=board_url(room))
+    check("a version made")   # the projector shows the code instead of the list
 
 
 FORM_KEYS = re.compile(r'name="(request_key|csrf_token)" value="[^"]*"')   # made afresh for every answer
@@ -387,6 +401,57 @@ def test_each_stream_keeps_a_behaviour_only_while_nothing_it_shows_changed(app, 
             assert held == fresh, f"{name} after {step}"
 
     board_story(room, {name: client for name, (client, _) in screens.items()}, as_fresh)
+    for events in streams.values():
+        events.close()
+
+
+class Roots(HTMLParser):
+    """The outermost elements of an HTML fragment, each as (tag, its attributes)."""
+
+    def __init__(self, fragment: str) -> None:
+        super().__init__()
+        self.depth, self.found = 0, []
+        self.feed(fragment)
+
+    def handle_starttag(self, tag, attrs):
+        if self.depth == 0:
+            self.found.append((tag, dict(attrs)))
+        if tag not in VOID:
+            self.depth += 1
+
+    def handle_endtag(self, tag):
+        self.depth -= 1
+
+
+VOID = {"br", "hr", "img", "input", "meta", "link", "source", "wbr", "col", "area", "base", "embed", "track"}
+
+
+def test_everything_a_stream_sends_says_where_it_goes(room, as_user):
+    """live.js swaps each piece of an update in by its data-hx-swap-oob: a piece without one is dropped, and the
+    screen keeps showing what was before (the projector kept the list when a version was made, instead of the
+    code). The whole story, on every kind of screen."""
+    screens = screens_of(room, as_user)
+    streams = {}
+    for name, (client, query) in screens.items():
+        streams[name] = open_stream(client, room, poller(text(client.get(board_url(room, "/projector" if query else "")))))
+        streams[name].next("hello")
+
+    def swapped_in(step):
+        updates = {name: [] for name in streams}
+        until = time.monotonic() + 0.3   # until no stream has had an update for 0.3 s
+        while time.monotonic() < until:
+            for name, events in streams.items():
+                if came := events.updates_so_far():
+                    updates[name] += came
+                    until = time.monotonic() + 0.3
+            time.sleep(0.02)
+        for name, sent in updates.items():
+            for tag, attributes in Roots("".join(sent)).found:
+                assert "data-hx-swap-oob" in attributes, f"{name} after {step}: <{tag} {attributes}>"
+            if step == "a version made" and name == "projector":
+                assert any("projector-code" in update for update in sent)
+
+    board_story(room, {name: client for name, (client, _) in screens.items()}, swapped_in)
     for events in streams.values():
         events.close()
 
