@@ -1119,7 +1119,7 @@ def _cleared(board: Board, wordings: list[Proposal]) -> str:
 
 
 def _not_agreed_yet(chosen: list[Proposal], merged: Proposal) -> str:
-    """A merge of an agreed behaviour with one not agreed is a wording the group has not agreed (Board.merge)."""
+    """A merge of agreed behaviours into other words is a wording the group has not agreed (Board.merge)."""
     if merged.agreed or not any(p.agreed for p in chosen):
         return ""
     return " It is not marked agreed: the group has not agreed this wording yet."

@@ -296,9 +296,10 @@ def test_a_merge_merged_again_in_a_later_round_keeps_its_earlier_rounds(room, as
     assert {(r.proposal_id, r.kind, r.round) for r in BoardResponse.select()} == before
 
 
-def test_a_wording_merged_from_the_code_and_a_new_proposal_waits_for_the_group_to_agree_it(room, as_user):
-    """In a re-affirm round the code's behaviours come in agreed: merged with a new proposal, they make a wording
-    nobody has agreed, which must not slip into the next version unseen. Two agreed ones merge into an agreed one."""
+def test_a_merged_wording_is_agreed_only_if_the_group_agreed_those_very_words(room, as_user):
+    """In a re-affirm round the code's behaviours come in agreed: merged into new words (with a new proposal, or
+    with each other), they make a wording nobody has agreed, which must not slip into the next version unseen.
+    Merged under the code's own words, it is still the behaviour the group agreed."""
     alice, bob, fran, (kind, phones, late) = session_1(room, as_user)
     start_round(fran, room)
     propose(alice, room, "Be gentle")
@@ -310,9 +311,15 @@ def test_a_wording_merged_from_the_code_and_a_new_proposal_waits_for_the_group_t
     assert not Proposal.get(Proposal.text == "Be kind and gentle").agreed
     undo(fran, room, answer)   # the code's behaviour back as it came into the round: agreed
     assert Proposal.get_by_id(kind.id).agreed and not Proposal.get_by_id(gentle.id).agreed
+    answer = text(post(fran, board_url(room, "/merge"), {"proposal": [kind.id, gentle.id], "text": "Be kind"},
+                       token_from=board_url(room), headers=HTMX))
+    kept_words = Proposal.get(Proposal.text == "Be kind", Proposal.merged_into.is_null())
+    assert kept_words.id != kind.id and kept_words.agreed and "not marked agreed" not in answer
+    assert "Be kind" in part(text(alice.get(board_url(room))), "In our code, version 1")
+    undo(fran, room, answer)
     answer = text(post(fran, board_url(room, "/merge"), {"proposal": [kind.id, phones.id], "text": "Kind, phones away"},
                        token_from=board_url(room), headers=HTMX))
-    assert Proposal.get(Proposal.text == "Kind, phones away").agreed and "not marked agreed" not in answer
+    assert not Proposal.get(Proposal.text == "Kind, phones away").agreed and "not marked agreed" in answer
 
 
 def test_splitting_says_first_that_this_rounds_responses_to_the_wording_go_and_the_count_follows(room, as_user):

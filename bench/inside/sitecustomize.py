@@ -151,6 +151,15 @@ if os.environ.get("BENCH_INSIDE") and sys.argv[:1] == ["-c"]:
         sqlite.sqlite3_memory_used.restype = sqlite.sqlite3_memory_highwater.restype = ctypes.c_int64
         lines.append(f"SQLite's own memory: {sqlite.sqlite3_memory_used() / 2**20:.1f} MB in use, "
                      f"{sqlite.sqlite3_memory_highwater(0) / 2**20:.1f} MB at the highest")
+        class MallInfo2(ctypes.Structure):   # glibc's own count: what its arenas hold, in use and free
+            _fields_ = [(name, ctypes.c_size_t) for name in (
+                "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = MallInfo2
+        info = libc.mallinfo2()
+        lines.append(f"glibc malloc: {info.arena / 2**20:.1f} MB in its arenas ({info.uordblks / 2**20:.1f} in use, "
+                     f"{info.fordblks / 2**20:.1f} free in {info.ordblks} pieces), {info.hblkhd / 2**20:.1f} MB "
+                     f"mapped on its own in {info.hblks} blocks")
         saved = os.dup(2)
         with open(f"{OUT}.mallocstats.txt", "w") as out:
             os.dup2(out.fileno(), 2)

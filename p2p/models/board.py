@@ -165,16 +165,17 @@ class Board(Live, BaseModel):
         was split in this one (see _wordings_go), which the split's undo brings back as it was, with its own
         earlier responses, instead of making the same words a second behaviour. Inside the caller's transaction."""
         # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
-        # originals listed under it would otherwise show words nobody was to see yet). Agreed only if all of them
-        # are: a behaviour of the code merged with a new proposal is a new wording, which the group has not agreed
-        # (in a re-affirm round the code's behaviours come in agreed). A kept wording comes back as it was kept.
+        # originals listed under it would otherwise show words nobody was to see yet). Agreed only if the group
+        # agreed these very words (one of them is agreed and has them): any other wording is new, and waits for the
+        # group (in a re-affirm round the code's behaviours come in agreed, and would take a new wording into the
+        # next version unseen). A kept wording comes back as it was kept.
         if into is not None:
             Proposal.update(round=self.round, text=text[:Proposal.TEXT_MAX],
                             held=into.held or any(p.held for p in chosen)).where(Proposal.id == into.id).execute()
             merged = into
         else:
             merged = Proposal.create(board=self, author=None, text=text[:Proposal.TEXT_MAX], named=False,
-                                     agreed=all(p.agreed for p in chosen), held=any(p.held for p in chosen),
+                                     agreed=any(p.agreed and p.text == text for p in chosen), held=any(p.held for p in chosen),
                                      theme=next((p.theme for p in chosen if p.theme), None), round=self.round)
         chosen_ids = [p.id for p in chosen]
         # A merge of merges keeps one level: the earlier merges' originals come along, their wordings go.
