@@ -1032,6 +1032,17 @@ def shape(group_id: int, proposal_id: int):
         return _answer(group, membership, _did(
             f"Split back out: {', '.join(_quoted(p.text) for p in back)}.{cleared}", merge_again if back else None),
             "#board-list")
+    elif action == "take-out":   # (a merge into this one undone) those parts come back; it keeps the others
+        restore = _kept_wordings(board, request.form.getlist("restore"))
+        parts = [p for p in proposal.originals if str(p.id) in request.form.getlist("part")]
+        board.take_out(proposal, [p.id for p in parts], restore)
+        taken_back = {part for _, parts_of in restore for part in parts_of}
+        back = [into for into, _ in restore] + [p for p in parts if p.id not in taken_back]
+        merge_again = (url_for("board.merge", group_id=group.id),
+                       [("proposal", str(proposal.id)), *(("proposal", str(p.id)) for p in back), ("text", proposal.text),
+                        ("request_key", new_request_key())])
+        return _answer(group, membership, _did(f"Taken out of {was}: {', '.join(_quoted(p.text) for p in back)}.",
+                                               merge_again if back else None), "#board-list")
     else:
         abort(400)
     board.reshape(proposal, changes)
@@ -1083,13 +1094,18 @@ def merge(group_id: int):
     if not sent_before and len(text) > Proposal.TEXT_MAX:   # never cut short unseen: the words stay in the box
         return _answer(group, membership, _did(f"Please keep the merged wording to {Proposal.TEXT_MAX} characters "
                                                f"(it has {len(text)}).", problem=True), "#board-list")
-    into = _kept_wording(board, request.form.get("into"))   # a split's undo: back into the wording it had (Board.merge)
     wordings: dict[int, list[int]] = {}   # merges among the chosen: their originals, which a merge takes over
     cleared = ""
     if not sent_before:   # (sent again: merged already, and answered as the first time)
         text = text or chosen[0].text
         wordings = {p.id: [o.id for o in p.originals] for p in chosen}
-        cleared = _cleared(board, [p for p in chosen if wordings[p.id]])   # merged wordings go, a merge keeps one level
+        # Into a merged wording that is there already (Board.merge), as the same behaviour with its record: one
+        # chosen under its own words takes the others in; a split's undo names the one an earlier round kept; a
+        # merge under the very words of one in the record brings it back.
+        into = (next((p for p in chosen if p.text == text and (wordings[p.id] or (p.author_id is None and p.owner_tag is None))),
+                     None) or _kept_wording(board, request.form.get("into")) or _kept_wording_in_words(board, text))
+        # Other merged wordings go (a merge keeps one level), with this round's responses to them.
+        cleared = _cleared(board, [p for p in chosen if wordings[p.id] and p is not into])
         made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text, into).id))
         if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
@@ -1098,7 +1114,11 @@ def merge(group_id: int):
     # this merge is undone, and comes back itself, not as its parts.
     kept = [p for p, in Proposal.select(Proposal.id).where(Proposal.id.in_(list(wordings)), Proposal.board == board,
                                                             Proposal.round < board.round).tuples() if wordings[p]]
-    undo = _shape_undo(group, merged.id, "split") if merged else None
+    if merged and wordings.get(merged.id):   # into a merge that was there: undone, what came in goes out again
+        undo = _shape_undo(group, merged.id, "take-out")
+        undo[1].extend(("part", str(i)) for p in chosen if p.id != merged.id for i in (wordings[p.id] or [p.id]))
+    else:
+        undo = _shape_undo(group, merged.id, "split") if merged else None
     if undo:
         undo[1].extend(("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept)
     return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.{cleared}{_not_agreed_yet(chosen, merged)}",
@@ -1126,9 +1146,23 @@ def _not_agreed_yet(chosen: list[Proposal], merged: Proposal) -> str:
 
 
 def _kept_wording(board: Board, proposal_id: str | None) -> Proposal | None:
-    """A merged wording of this board that an earlier round kept (Board._wordings_go) and is still in its record."""
+    """A merged wording of this board that an earlier round kept (Board._wordings_go): still in its record, or
+    brought back into this round since (from another tab), without its parts."""
     return Proposal.get_or_none((Proposal.id == whole_number(proposal_id)) & (Proposal.board == board)
-                                & Proposal.merged_into.is_null() & (Proposal.round < board.round))
+                                & Proposal.merged_into.is_null() & _a_kept_wording(board))
+
+
+def _kept_wording_in_words(board: Board, text: str) -> Proposal | None:
+    return Proposal.get_or_none((Proposal.text == text) & (Proposal.board == board) & Proposal.merged_into.is_null()
+                                & _a_kept_wording(board))
+
+
+def _a_kept_wording(board: Board):
+    """A merge's wording (no author, no maker: nobody proposed it) that has no parts now: in the record, or back
+    in this round (brought back, from another tab)."""
+    parts = Proposal.alias()
+    return (Proposal.author.is_null() & Proposal.owner_tag.is_null()
+            & ~fn.EXISTS(parts.select(parts.id).where(parts.merged_into == Proposal.id)))
 
 
 def _kept_wordings(board: Board, fields: list[str]) -> list[tuple[Proposal, list[int]]]:

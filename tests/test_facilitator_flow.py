@@ -188,6 +188,31 @@ def test_merge_from_the_behaviour_itself_and_undo_by_splitting(room, as_user):
     assert Proposal.select().where(Proposal.merged_into.is_null()).count() == 2
 
 
+def test_a_late_duplicate_merged_into_a_merge_under_its_words_joins_it_and_nothing_said_to_it_goes(room, as_user):
+    """People have responded to a merged behaviour when a late duplicate comes in: merged into it under its own
+    words, the duplicate becomes one more of its parts, and what was said to it stays (a merge into new words
+    would make a new behaviour, and clear them). Undone, only the duplicate comes out again."""
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    for client, words in ((alice, "Listen"), (bob, "Listen to each other"), (bob, "Listen, please")):
+        propose(client, room, words)
+    listen, listen2, late = Proposal.select().order_by(Proposal.id)
+    settings(fran, room, "phase:shape")
+    fran_does(fran, room, "/merge", {"proposal": [listen.id, listen2.id], "text": "Listen to each other"})
+    merged = Proposal.get(Proposal.text == "Listen to each other", Proposal.merged_into.is_null())
+    settings(fran, room, "phase:respond")
+    respond(alice, room, merged, "agree")
+    settings(fran, room, "phase:shape")   # the duplicate noticed late
+    said = status_line(html := text(fran_does(fran, room, "/merge", {"proposal": [merged.id, late.id],
+                                                                     "text": "Listen to each other"})))
+    assert said == "Merged into ‘Listen to each other’. Undo"   # nothing cleared
+    assert {p.text for p in Proposal.get_by_id(merged.id).originals} == {"Listen", "Listen to each other", "Listen, please"}
+    assert "Proposed by 3 people" in text(alice.get(board_url(room)))
+    assert Proposal.get_by_id(merged.id).responses.count() == 1   # Alice's, to the merged behaviour
+    assert status_line(text(undo(fran, room, html))) == "Taken out of ‘Listen to each other’: ‘Listen, please’. Undo"
+    assert {p.text for p in Proposal.get_by_id(merged.id).originals} == {"Listen", "Listen to each other"}
+    assert Proposal.get_by_id(late.id).merged_into is None and Proposal.get_by_id(merged.id).responses.count() == 1
+
+
 def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
     alice, fran = as_user(room.alice), as_user(room.facilitator)
     propose(alice, room, "Be kind")

@@ -365,7 +365,9 @@ def test_a_wording_of_the_code_brought_back_comes_back_into_the_code_part_agreed
     start_round(fran, room)
     settings(fran, room, "phase:shape")
     post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"}, token_from=board_url(room), headers=HTMX)
-    assert "Left in earlier rounds (1)" in text(fran.get(board_url(room)))
+    record = " ".join(text(fran.get(board_url(room))).split())
+    assert "Left in earlier rounds (1)" in record
+    assert "Its words are in our code, version 1: merge its parts again under these words to bring it back" in record
     post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))
     back = Proposal.get_by_id(merged.id)
     assert (back.round, back.agreed) == (2, True)
@@ -373,3 +375,41 @@ def test_a_wording_of_the_code_brought_back_comes_back_into_the_code_part_agreed
     # One not in the code comes back as a new proposal, not agreed.
     post(fran, board_url(room, f"/proposals/{listen.id}/bring-back"), token_from=board_url(room))
     assert not Proposal.get_by_id(listen.id).agreed
+
+
+def test_a_split_wording_merged_again_in_its_words_is_the_same_behaviour_from_any_tab(room, as_user):
+    """A merged wording of the code split in a re-affirm round stays in the record. Its parts merged again under
+    its words bring it back itself (its id, its earlier rounds, agreed as it was), not a copy; so does the split's
+    Undo pressed in one tab after the wording was brought back in another, and merging its parts into it there."""
+    alice, bob, fran, (listen, listen2, merged) = merged_in_session_1(room, as_user)
+    start_round(fran, room)
+    settings(fran, room, "phase:shape")
+
+    def split():
+        return text(post(fran, board_url(room, f"/proposals/{merged.id}"), {"action": "split"},
+                         token_from=board_url(room), headers=HTMX))
+
+    def merge(*ids, words="Listen fully"):
+        return text(post(fran, board_url(room, "/merge"), {"proposal": list(ids), "text": words},
+                         token_from=board_url(room), headers=HTMX))
+
+    def just_one_listen_fully():
+        again = Proposal.get_by_id(merged.id)
+        assert (again.round, again.agreed, again.merged_into_id) == (2, True, None)
+        assert {p.text for p in again.originals} == {"Listen", "Listen to each other"}
+        assert Proposal.select().where(Proposal.text == "Listen fully").count() == 1
+        page = text(fran.get(board_url(room)))
+        assert page.count('<p class="proposal__text">Listen fully</p>') == 1 and "Left in earlier rounds" not in page
+
+    split()
+    merge(listen.id, listen2.id)   # "Merge with…", under the same words
+    just_one_listen_fully()
+    answer = split()
+    post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))   # another tab
+    undo(fran, room, answer)
+    just_one_listen_fully()
+    split()
+    post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))
+    merge(merged.id, listen.id)
+    merge(merged.id, listen2.id)
+    just_one_listen_fully()

@@ -161,15 +161,17 @@ class Board(Live, BaseModel):
 
     def merge(self, chosen: list[Proposal], text: str, into: Proposal | None = None) -> Proposal:
         """Duplicates become one behaviour with this wording, "proposed by N people"; the originals and their
-        responses move with it and can be split back out. `into`: a merged wording an earlier round kept when it
-        was split in this one (see _wordings_go), which the split's undo brings back as it was, with its own
-        earlier responses, instead of making the same words a second behaviour. Inside the caller's transaction."""
+        responses move with it and can be split back out. `into`: a merged wording that is there already, which
+        takes the others in as itself, with its own responses and record, instead of the same words becoming a
+        second behaviour: one of the chosen under its own words, or one an earlier round kept when it was split or
+        merged again in this one (see _wordings_go). Inside the caller's transaction."""
         # Held if any of them is: duplicates tidied before the reveal wait for it too (the merged wording and the
         # originals listed under it would otherwise show words nobody was to see yet). Agreed only if the group
         # agreed these very words (one of them is agreed and has them): any other wording is new, and waits for the
         # group (in a re-affirm round the code's behaviours come in agreed, and would take a new wording into the
         # next version unseen). A kept wording comes back as it was kept.
         if into is not None:
+            chosen = [p for p in chosen if p.id != into.id]   # (chosen itself, back in the round: its parts come to it)
             Proposal.update(round=self.round, text=text[:Proposal.TEXT_MAX],
                             held=into.held or any(p.held for p in chosen)).where(Proposal.id == into.id).execute()
             merged = into
@@ -228,14 +230,32 @@ class Board(Live, BaseModel):
         brought back is); the merged wording goes. `restore`: merged wordings that an earlier round kept when this
         merge took them in, each with its originals' ids, which go back into it (the merge's undo)."""
         with db.atomic():
-            later = Proposal.merged_into == merged.id
-            Proposal.update(round=merged.round, agreed=False).where(later, Proposal.round < merged.round).execute()
-            Proposal.update(merged_into=None).where(later).execute()
+            self._parts_out(merged, Proposal.merged_into == merged.id)
             self._wordings_go([merged.id])
-            for into, parts in restore:
-                self.merge(list(Proposal.select().where(Proposal.id.in_(parts), Proposal.board == self,
-                                                        Proposal.merged_into.is_null())), into.text, into)
+            self._merge_again(restore)
             self.changed()
+
+    def take_out(self, merged: Proposal, part_ids: list[int], restore: list[tuple[Proposal, list[int]]] = ()) -> None:
+        """Some of a merge's parts taken out again, each with its own responses (the undo of a merge into a merged
+        behaviour that was there: Board.merge's `into`); the merge keeps the rest, and its wording its responses.
+        `restore`: as split's."""
+        with db.atomic():
+            self._parts_out(merged, (Proposal.merged_into == merged.id) & Proposal.id.in_(part_ids))
+            self._merge_again(restore)
+            self.changed()
+
+    @staticmethod
+    def _parts_out(merged: Proposal, parts) -> None:
+        """A merge's parts (`parts`: which) on their own again, in the merge's round: one from an earlier round is
+        asked about again there, not left in the record, and is not agreed until the group agrees it."""
+        Proposal.update(round=merged.round, agreed=False).where(parts, Proposal.round < merged.round).execute()
+        Proposal.update(merged_into=None).where(parts).execute()
+
+    def _merge_again(self, restore: list[tuple[Proposal, list[int]]]) -> None:
+        """Merged wordings an earlier round kept, each with its parts again (an undo; see split)."""
+        for into, parts in restore:
+            self.merge(list(Proposal.select().where(Proposal.id.in_(parts), Proposal.board == self,
+                                                    Proposal.merged_into.is_null())), into.text, into)
 
     def _wordings_go(self, merged_ids: list[int]) -> None:
         """Merged wordings that go (split back out, or merged again: a merge keeps one level), with what was said
