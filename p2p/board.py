@@ -1264,6 +1264,7 @@ def bring_back(group_id: int, proposal_id: int):
                                     & Proposal.merged_into.is_null()) or abort(404)
     board.bring_back(proposal)
     log.info("proposal-brought-back group=%s", group.id)
+    flash(f"Brought back into this round: {_quoted(proposal.text)}.")
     return redirect(url_for("board.page", group_id=group.id) + f"#proposal-{proposal.id}")
 
 

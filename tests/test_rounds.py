@@ -368,7 +368,9 @@ def test_a_wording_of_the_code_brought_back_comes_back_into_the_code_part_agreed
     record = " ".join(text(fran.get(board_url(room))).split())
     assert "Left in earlier rounds (1)" in record
     assert "Its words are in our code, version 1: merge its parts again under these words to bring it back" in record
-    post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))
+    page = text(post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room),
+                     follow_redirects=True))
+    assert "Brought back into this round: ‘Listen fully’." in page
     back = Proposal.get_by_id(merged.id)
     assert (back.round, back.agreed) == (2, True)
     assert "Listen fully" in part(text(alice.get(board_url(room))), "In our code, version 1")
