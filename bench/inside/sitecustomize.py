@@ -1,14 +1,15 @@
 """Measuring inside the server while `python -m bench` drives it (docs/benchmarks.md, "Measuring inside the server").
 
 Not part of the app: Python imports this file at start-up when its folder is on PYTHONPATH, in every process, and
-it does something only in the server the bench starts (`python -c "from p2p.cli import main; main(['serve'])"`) and
+it does something only in the server the bench starts (`python -c "... from p2p.cli import main; main(['serve'])"`) and
 only when BENCH_INSIDE names where to write. Then, at the server's end (the bench stops it with SIGTERM):
 
 - BENCH_INSIDE.<pid>.json: each wrapped function's thread CPU time and calls (time.thread_time: what that thread
   spent, not what it waited for Python's lock), each request's by method and route, Python's collections (wall
   time) and the process's CPU;
-- BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), SQLite's own memory, and
-  resident memory after a full collection and after malloc_trim(0) (what glibc could hand back); with
+- BENCH_INSIDE.<pid>.memory.txt: resident memory by kind of mapping (/proc/self/smaps), SQLite's own memory,
+  glibc's arenas (mallinfo2: in use and free), and resident memory after a full collection and after
+  malloc_trim(0) (what glibc could hand back); with
   BENCH_TRACEMALLOC=12 (frames kept), where Python's live memory was allocated: by the app's own line that led to
   it, and the largest 25 places with their frames; and
   BENCH_INSIDE.<pid>.mallocstats.txt, Python's allocator in detail (sys._debugmallocstats: arenas, used, free);
