@@ -17,6 +17,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import NamedTuple
+from urllib.parse import parse_qsl, urlencode
 
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required
@@ -1039,7 +1040,7 @@ def shape(group_id: int, proposal_id: int):
         taken_back = {part for _, parts_of in restore for part in parts_of}
         back = [into for into, _ in restore] + [p for p in parts if p.id not in taken_back]
         merge_again = (url_for("board.merge", group_id=group.id),
-                       [("proposal", str(proposal.id)), *(("proposal", str(p.id)) for p in back), ("text", proposal.text),
+                       [("proposal", str(proposal.id)), *(("proposal", str(p.id)) for p in back), ("into", str(proposal.id)),
                         ("request_key", new_request_key())])
         return _answer(group, membership, _did(f"Taken out of {was}: {', '.join(_quoted(p.text) for p in back)}.",
                                                merge_again if back else None), "#board-list")
@@ -1088,41 +1089,59 @@ def merge(group_id: int):
     text = one_line(request.form.get("text", ""))
     key = request.form.get("request_key")
     sent_before, merged_id = SentRequest.result_of(key)
-    if not sent_before and len(chosen) < 2:
-        return _answer(group, membership, _did("Please choose the behaviour to merge it with.", problem=True),
-                       "#board-list")
     if not sent_before and len(text) > Proposal.TEXT_MAX:   # never cut short unseen: the words stay in the box
         return _answer(group, membership, _did(f"Please keep the merged wording to {Proposal.TEXT_MAX} characters "
                                                f"(it has {len(text)}).", problem=True), "#board-list")
-    wordings: dict[int, list[int]] = {}   # merges among the chosen: their originals, which a merge takes over
+    if not sent_before and len(chosen) < 2:
+        # (an undo from another tab, after the merge was made again there: said as any form from before a change)
+        said = GONE if len(list(filter(None, request.form.getlist("proposal")))) > 1 else "Please choose the behaviour to merge it with."
+        return _answer(group, membership, _did(said, problem=True), "#board-list")
     cleared = ""
-    if not sent_before:   # (sent again: merged already, and answered as the first time)
-        text = text or chosen[0].text
-        wordings = {p.id: [o.id for o in p.originals] for p in chosen}
-        # Into a merged wording that is there already (Board.merge), as the same behaviour with its record: one
-        # chosen under its own words takes the others in; a split's undo names the one an earlier round kept; a
-        # merge under the very words of one in the record brings it back.
-        into = (next((p for p in chosen if p.text == text and (wordings[p.id] or (p.author_id is None and p.owner_tag is None))),
-                     None) or _kept_wording(board, request.form.get("into")) or _kept_wording_in_words(board, text))
+    if not sent_before:   # (sent again: merged already, and answered as the first time, with the same undo)
+        wordings = {p.id: [o.id for o in p.originals] for p in chosen}   # merges among the chosen: their parts
+        # Into a merged behaviour that is there already (Board.merge), as itself, with its responses and record:
+        # one an undo names (a take-out's, under its words now; a split's, the wording an earlier round kept),
+        # or one of the chosen under its own words, or one in the record under these very words.
+        named = next((p for p in chosen if str(p.id) == request.form.get("into")), None)
+        text = named.text if named else (text or chosen[0].text)
+        into = named or next((p for p in chosen if p.text == text and (wordings[p.id] or _nobodys(p))), None) \
+            or _kept_wording(board, request.form.get("into")) or _kept_wording_in_words(board, text)
         # Other merged wordings go (a merge keeps one level), with this round's responses to them.
         cleared = _cleared(board, [p for p in chosen if wordings[p.id] and p is not into])
-        made, merged_id = SentRequest.once(key, lambda: str(board.merge(chosen, text, into).id))
+
+        def merged_with_its_undo() -> str:   # (kept with the request's key: sent again, it gets the same undo)
+            merged = board.merge(chosen, text, into)
+            with_undo = f"{merged.id}?{urlencode(_merge_undo(board, chosen, wordings, merged))}"
+            return with_undo if len(with_undo) <= SentRequest.result.max_length else str(merged.id)   # (then a split)
+        made, merged_id = SentRequest.once(key, merged_with_its_undo)
         if made:
             log.info("proposals-merged group=%s count=%s", group.id, len(chosen))
-    merged = Proposal.get_or_none((Proposal.id == (merged_id or 0)) & (Proposal.board == board))
-    # A wording an earlier round kept (Board._wordings_go: it was responded to then) gets its originals back when
-    # this merge is undone, and comes back itself, not as its parts.
+    merged_id, _, undo_fields = (merged_id or "").partition("?")
+    merged = Proposal.get_or_none((Proposal.id == whole_number(merged_id)) & (Proposal.board == board))
+    if merged is None:
+        return _answer(group, membership, None, "#board-list")
+    undo = (url_for("board.shape", group_id=group.id, proposal_id=merged.id), parse_qsl(undo_fields) or [("action", "split")])
+    return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.{cleared}{_not_agreed_yet(chosen, merged)}",
+                                           undo), "#board-list")
+
+
+def _merge_undo(board: Board, chosen: list[Proposal], wordings: dict[int, list[int]], merged: Proposal) -> list:
+    """The fields of a merge's undo: into a merge that was there, what came in is taken out again; else the
+    merge is split. Either way, a merged wording an earlier round kept (Board._wordings_go: it was responded to
+    then) gets its parts back, and comes back itself, not as its parts."""
+    if wordings.get(merged.id):
+        fields = [("action", "take-out"), *(("part", str(i)) for p in chosen if p.id != merged.id
+                                            for i in (wordings[p.id] or [p.id]))]
+    else:
+        fields = [("action", "split")]
     kept = [p for p, in Proposal.select(Proposal.id).where(Proposal.id.in_(list(wordings)), Proposal.board == board,
                                                             Proposal.round < board.round).tuples() if wordings[p]]
-    if merged and wordings.get(merged.id):   # into a merge that was there: undone, what came in goes out again
-        undo = _shape_undo(group, merged.id, "take-out")
-        undo[1].extend(("part", str(i)) for p in chosen if p.id != merged.id for i in (wordings[p.id] or [p.id]))
-    else:
-        undo = _shape_undo(group, merged.id, "split") if merged else None
-    if undo:
-        undo[1].extend(("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept)
-    return _answer(group, membership, _did(f"Merged into {_quoted(merged.text)}.{cleared}{_not_agreed_yet(chosen, merged)}",
-                                           undo) if merged else None, "#board-list")
+    return fields + [("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept]
+
+
+def _nobodys(proposal: Proposal) -> bool:
+    """No author, no maker: nobody proposed it, as only a merge's wording (Board.merge)."""
+    return proposal.author_id is None and proposal.owner_tag is None
 
 
 def _cleared(board: Board, wordings: list[Proposal]) -> str:
@@ -1149,15 +1168,15 @@ def _kept_wording(board: Board, proposal_id: str | None) -> Proposal | None:
     """A merged wording of this board that an earlier round kept (Board._wordings_go): still in its record, or
     brought back into this round since (from another tab), without its parts."""
     return Proposal.get_or_none((Proposal.id == whole_number(proposal_id)) & (Proposal.board == board)
-                                & Proposal.merged_into.is_null() & _a_kept_wording(board))
+                                & Proposal.merged_into.is_null() & _a_kept_wording())
 
 
 def _kept_wording_in_words(board: Board, text: str) -> Proposal | None:
     return Proposal.get_or_none((Proposal.text == text) & (Proposal.board == board) & Proposal.merged_into.is_null()
-                                & _a_kept_wording(board))
+                                & _a_kept_wording())
 
 
-def _a_kept_wording(board: Board):
+def _a_kept_wording():
     """A merge's wording (no author, no maker: nobody proposed it) that has no parts now: in the record, or back
     in this round (brought back, from another tab)."""
     parts = Proposal.alias()

@@ -202,15 +202,26 @@ def test_a_late_duplicate_merged_into_a_merge_under_its_words_joins_it_and_nothi
     settings(fran, room, "phase:respond")
     respond(alice, room, merged, "agree")
     settings(fran, room, "phase:shape")   # the duplicate noticed late
-    said = status_line(html := text(fran_does(fran, room, "/merge", {"proposal": [merged.id, late.id],
-                                                                     "text": "Listen to each other"})))
+    details = re.search(rf'id="(originals-{merged.id}-[^"]+)"', text(fran.get(board_url(room))))[1]
+    sent = {"proposal": [merged.id, late.id], "text": "Listen to each other", "request_key": "b" * 22}
+    said = status_line(html := text(fran_does(fran, room, "/merge", sent)))
     assert said == "Merged into ‘Listen to each other’. Undo"   # nothing cleared
+    again = text(fran_does(fran, room, "/merge", sent))   # a double tap: merged once, answered with the same Undo
+    assert undo_form(again) == undo_form(html) and ("action", "take-out") in undo_form(html)[1]
+    # Its list of parts is drawn again on every screen (kept open across updates only while the parts are the same).
+    assert f'id="{details}"' not in text(alice.get(board_url(room)))
     assert {p.text for p in Proposal.get_by_id(merged.id).originals} == {"Listen", "Listen to each other", "Listen, please"}
     assert "Proposed by 3 people" in text(alice.get(board_url(room)))
     assert Proposal.get_by_id(merged.id).responses.count() == 1   # Alice's, to the merged behaviour
-    assert status_line(text(undo(fran, room, html))) == "Taken out of ‘Listen to each other’: ‘Listen, please’. Undo"
+    taken_out = text(undo(fran, room, html))
+    assert status_line(taken_out) == "Taken out of ‘Listen to each other’: ‘Listen, please’. Undo"
     assert {p.text for p in Proposal.get_by_id(merged.id).originals} == {"Listen", "Listen to each other"}
     assert Proposal.get_by_id(late.id).merged_into is None and Proposal.get_by_id(merged.id).responses.count() == 1
+    # The take-out's own Undo, after another tab changed the wording: back into it as it is now, nothing cleared.
+    fran_does(fran, room, f"/proposals/{merged.id}", {"action": "edit", "text": "Listen, really"})
+    said = status_line(text(undo(fran, room, taken_out)))
+    assert said == "Merged into ‘Listen, really’. Undo"
+    assert Proposal.get_by_id(late.id).merged_into_id == merged.id and Proposal.get_by_id(merged.id).responses.count() == 1
 
 
 def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
@@ -230,7 +241,9 @@ def test_bad_input_is_answered_calmly_and_keeps_the_words(room, as_user):
     for chosen in ([kind.id], [kind.id, ""], [kind.id, 999999]):
         answer = fran_does(fran, room, "/merge", {"proposal": chosen, "text": "Be kind"})
         assert answer.status_code == 200
-        assert status_line(text(answer)) == "Please choose the behaviour to merge it with."
+        assert status_line(text(answer)) == ("Please choose the behaviour to merge it with." if chosen[-1] != 999999 else
+                                             "That behaviour is no longer on the board as it was (it may have been "
+                                             "merged or split back out). The board now shows it as it is.")
     # A merged wording over the limit: refused, never cut short unseen; nothing merged.
     long = "Be kind " * 30
     answer = fran_does(fran, room, "/merge", {"proposal": [kind.id, gentle.id], "text": long})

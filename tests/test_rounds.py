@@ -403,8 +403,10 @@ def test_a_split_wording_merged_again_in_its_words_is_the_same_behaviour_from_an
         page = text(fran.get(board_url(room)))
         assert page.count('<p class="proposal__text">Listen fully</p>') == 1 and "Left in earlier rounds" not in page
 
-    split()
+    answer = split()
     merge(listen.id, listen2.id)   # "Merge with…", under the same words
+    just_one_listen_fully()
+    assert "no longer on the board as it was" in text(undo(fran, room, answer))   # the split's Undo, from another tab
     just_one_listen_fully()
     answer = split()
     post(fran, board_url(room, f"/proposals/{merged.id}/bring-back"), token_from=board_url(room))   # another tab
