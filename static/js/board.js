@@ -97,6 +97,32 @@
     }
   });
 
+  // A change that takes the pressed button away with what it was on (a merge, a split, a take-out: the update
+  // that redraws the list may come with the answer or just after it, on the stream) would leave focus at the
+  // page's start: it goes to the status line, which says what was done, on its Undo if it has one. Only for this
+  // screen's own press, and only while that button is gone and nothing else has focus: a live update never takes
+  // anyone's focus from where they put it.
+  var pressed = null;   // {button, until}: the button this screen pressed, watched for a few seconds
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var elt = event.detail.elt;
+    var active = document.activeElement;
+    if (elt instanceof HTMLFormElement && elt.contains(active)) { pressed = {button: active, until: Date.now() + 5000}; }
+  });
+  function focusLost() {
+    if (!pressed || Date.now() > pressed.until) { pressed = null; return; }
+    var active = document.activeElement;
+    if (pressed.button.isConnected || (active && active !== document.body && active.isConnected)) { return; }
+    pressed = null;
+    var done = document.getElementById("board-undo") || document.getElementById("board-done");
+    if (done) {
+      if (!done.matches("button")) { done.setAttribute("tabindex", "-1"); }
+      done.focus();
+    }
+  }
+  document.addEventListener("htmx:afterRequest", focusLost);
+  document.addEventListener("htmx:afterSwap", focusLost);
+  document.addEventListener("p2p:updated", focusLost);
+
   // A live update (a poll's answer, or the stream's: static/js/live.js) redraws the choices as the server has
   // them: the one not yet sent stays shown as chosen.
   document.addEventListener("p2p:updated", redrawn);
