@@ -600,7 +600,8 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "sections": by_theme(proposals),
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
-                      for index, (heading, items, empty) in enumerate(parts)],
+                      for index, (heading, items, empty) in enumerate(parts)
+                      if items or board.phase != "commit"],   # (committing, nothing is added: an empty part says nothing)
             **phase_words(board, reaffirmed)}
     # What the live regions' templates would otherwise work out with filters over every behaviour, once per
     # region and screen (_poller.html, _announce.html, _controls.html): worked out here, once per kind of screen.

@@ -356,6 +356,7 @@ def test_once_the_round_makes_its_version_the_list_says_where_its_behaviours_cam
     post(fran, board_url(room, "/version"), token_from=board_url(room))
     page = text(alice.get(board_url(room)))
     assert "Our code, version 2</h3>" in page and "From version 1</h3>" in page and "In our code, version 1" not in page
+    assert "New this round" not in page and "Nothing new yet" not in page   # nothing was proposed in the round
 
 
 def test_a_wording_of_the_code_brought_back_comes_back_into_the_code_part_agreed(room, as_user):
