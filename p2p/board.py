@@ -932,6 +932,11 @@ def _shape_undo(group, proposal_id: int, action: str, **fields: str) -> tuple[st
     return url_for("board.shape", group_id=group.id, proposal_id=proposal_id), [("action", action), *fields.items()]
 
 
+def _as_answered_before(group):
+    """A change sent again (its key known) that did nothing this time: what the first answer showed stands."""
+    return Response(status=204) if is_fragment_request() else redirect(url_for("board.page", group_id=group.id))
+
+
 def _answer(group, membership, done: dict | None, anchor: str = "", view: str = "page"):
     if is_fragment_request() and request.headers.get("P2P-Live") == "stream":
         # The screen follows its stream (static/js/live.js), which brings the change as it brings everyone's:
@@ -990,6 +995,8 @@ def shape(group_id: int, proposal_id: int):
     and (agreeing) mark it agreed. Each says what it did, with its undo: the opposite change."""
     group, membership = managed_or_404(group_id)
     board = Board.for_group(group)
+    if SentRequest.result_of(request.form.get("request_key"))[0]:   # (a split's or a take-out's)
+        return _as_answered_before(group)   # a double tap's second: the first's answer stands, with its Undo
     proposal = Proposal.get_or_none((Proposal.id == proposal_id) & (Proposal.board == board))
     if proposal is None:   # a page from before a merge or a split: said calmly to htmx, as before to a plain form
         return _answer(group, membership, _did(GONE, problem=True)) if is_fragment_request() else abort(404)
@@ -1023,7 +1030,8 @@ def shape(group_id: int, proposal_id: int):
         if not originals:   # (a form from before its split, in another tab: nothing to do)
             return _answer(group, membership, _did(f"{was} is not merged now: nothing to split.", problem=True), anchor)
         cleared = _cleared(board, [proposal])
-        board.split(proposal, restore)
+        if not SentRequest.once(request.form.get("request_key"), lambda: board.split(proposal, restore))[0]:
+            return _as_answered_before(group)
         log.info("proposals-split group=%s", group.id)
         taken_back = {part for _, parts in restore for part in parts}
         back = [into for into, _ in restore] + [o for o in originals if o.id not in taken_back]
@@ -1037,7 +1045,10 @@ def shape(group_id: int, proposal_id: int):
     elif action == "take-out":   # (a merge into this one undone) those parts come back; it keeps the others
         restore = _kept_wordings(board, request.form.getlist("restore"))
         parts = [p for p in proposal.originals if str(p.id) in request.form.getlist("part")]
-        board.take_out(proposal, [p.id for p in parts], restore)
+        if not parts:   # (taken out already, from another tab: nothing to do)
+            return _answer(group, membership, _did(GONE, problem=True), anchor)
+        if not SentRequest.once(request.form.get("request_key"), lambda: board.take_out(proposal, [p.id for p in parts], restore))[0]:
+            return _as_answered_before(group)
         taken_back = {part for _, parts_of in restore for part in parts_of}
         back = [into for into, _ in restore] + [p for p in parts if p.id not in taken_back]
         merge_again = (url_for("board.merge", group_id=group.id),
@@ -1135,6 +1146,7 @@ def _merge_undo(board: Board, chosen: list[Proposal], wordings: dict[int, list[i
                                             for i in (wordings[p.id] or [p.id]))]
     else:
         fields = [("action", "split")]
+    fields.append(("request_key", new_request_key()))   # (pressed twice, it undoes once)
     kept = [p for p, in Proposal.select(Proposal.id).where(Proposal.id.in_(list(wordings)), Proposal.board == board,
                                                             Proposal.round < board.round).tuples() if wordings[p]]
     return fields + [("restore", f"{p}:" + ".".join(map(str, wordings[p]))) for p in kept]

@@ -172,8 +172,11 @@ def test_merge_from_the_behaviour_itself_and_undo_by_splitting(room, as_user):
     again = text(fran_does(fran, room, "/merge", {"proposal": [listen.id, listen2.id], "request_key": "a" * 22}))
     assert status_line(again) == "Merged into ‘Listen to each other’. Undo"   # sent twice, merged once
     assert Proposal.select().where(Proposal.merged_into.is_null()).count() == 1
+    action, fields = undo_form(html)
     split = text(undo(fran, room, html))
     assert status_line(split) == "Split back out: ‘Listen’, ‘Listen to each other’. Undo"
+    again = post(fran, action, dict(fields), token_from=board_url(room), headers=HTMX)   # a double tap's second
+    assert again.status_code == 204   # the first's answer stands, with its Undo
     assert Proposal.select().where(Proposal.merged_into.is_null()).count() == 2
     undo(fran, room, split)   # and merged again, with the merged wording
     assert Proposal.get(Proposal.merged_into.is_null()).text == "Listen to each other"

@@ -98,16 +98,27 @@
   });
 
   // A change that takes the pressed button away with what it was on (a merge, a split, a take-out: the update
-  // that redraws the list may come with the answer or just after it, on the stream) would leave focus at the
-  // page's start: it goes to the status line, which says what was done, on its Undo if it has one. Only for this
-  // screen's own press, and only while that button is gone and nothing else has focus: a live update never takes
-  // anyone's focus from where they put it.
-  var pressed = null;   // {button, until}: the button this screen pressed, watched for a few seconds
+  // that redraws the list comes with the answer or, on a stream, just after it) would leave focus at the page's
+  // start: it goes to the status line, which says what was done, on its Undo if it has one. Only for this
+  // screen's own change (not a response: its buttons stay), while its button is gone and nothing else has focus,
+  // and until shortly after its answer: someone else's change later never moves anyone's focus. A key still held
+  // down, or pressed twice, does not press the Undo it lands on (a pointer's click on it does).
+  var pressed = null;   // {form, button, until}: this screen's own change, watched until shortly after its answer
+  var undoFrom = 0;     // when the Undo that focus moved to may be pressed
+  var ANSWER_MS = 2000, STEADY_MS = 700;
   document.addEventListener("htmx:beforeRequest", function (event) {
-    var elt = event.detail.elt;
+    var form = event.detail.elt;
     var active = document.activeElement;
-    if (elt instanceof HTMLFormElement && elt.contains(active)) { pressed = {button: active, until: Date.now() + 5000}; }
+    if (form instanceof HTMLFormElement && !form.classList.contains("respond") && form.contains(active)) {
+      pressed = {form: form, button: active, until: Infinity};
+    }
   });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    if (pressed && pressed.form === (event.detail.requestConfig || {}).elt) { pressed.until = Date.now() + ANSWER_MS; }
+    focusLost();
+  });
+  document.addEventListener("htmx:afterSwap", focusLost);
+  document.addEventListener("p2p:updated", focusLost);
   function focusLost() {
     if (!pressed || Date.now() > pressed.until) { pressed = null; return; }
     var active = document.activeElement;
@@ -116,12 +127,19 @@
     var done = document.getElementById("board-undo") || document.getElementById("board-done");
     if (done) {
       if (!done.matches("button")) { done.setAttribute("tabindex", "-1"); }
+      undoFrom = Date.now() + STEADY_MS;
       done.focus();
     }
   }
-  document.addEventListener("htmx:afterRequest", focusLost);
-  document.addEventListener("htmx:afterSwap", focusLost);
-  document.addEventListener("p2p:updated", focusLost);
+  function tooSoon(event) {   // (by keyboard: a click made by Enter or Space has no detail; a pointer's is deliberate)
+    var key = event.type === "keydown" || event.detail === 0;
+    if (event.target.id === "board-undo" && key && (Date.now() < undoFrom || event.repeat)) {
+      event.preventDefault();
+      event.stopImmediatePropagation();
+    }
+  }
+  document.addEventListener("keydown", tooSoon, true);
+  document.addEventListener("click", tooSoon, true);
 
   // A live update (a poll's answer, or the stream's: static/js/live.js) redraws the choices as the server has
   // them: the one not yet sent stays shown as chosen.

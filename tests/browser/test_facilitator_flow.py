@@ -149,6 +149,9 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(robin.status()).to_contain_text(f"Merged into ‘{MERGED}’.")
     # (a split, if it was a mistake): where her focus is now, the pressed button having gone with the behaviour
     expect(robin.status().get_by_role("button", name="Undo")).to_be_focused()
+    # Enter still held down from "Merge them" does not press the Undo it landed on (a repeat is refused).
+    assert not page.evaluate("""() => document.getElementById("board-undo").dispatchEvent(
+        new KeyboardEvent("keydown", {key: "Enter", repeat: true, bubbles: true, cancelable: true}))""")
 
     # A theme.
     shared = robin.item("Keep what is shared in the room")
