@@ -92,6 +92,7 @@ def test_round_2_asks_about_version_1_only_and_takes_new_proposals_in_the_same_r
     added = item(part(page, "New this round"), "Text the group if you are late")
     assert "Still agree" not in added and re.search(r">Agree<", added)
     assert "2 in our code · 1 new" in page
+    assert "2 in our code · 1 new" in text(fran.get(board_url(room, "/projector")))   # the room's screen says the same
     respond(bob, room, new, "agree")
     respond(bob, room, kind, "object")   # his named objection again, in this round: one per round
     # Version 2: what the group agrees in this round, and only that.
