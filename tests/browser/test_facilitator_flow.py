@@ -136,6 +136,15 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(next_button).to_have_text("Next: ask everyone to respond")
     expect(next_button).to_be_focused()
 
+    # A co-facilitator's second screen, its focus on another behaviour's "Merge with…": a merge redraws that panel
+    # (the behaviours to choose from change), and her focus stays on it.
+    other = problems.watch(new_context(viewport=PHONE)).new_page()
+    log_in_quickly(other, demo.facilitator.name, demo.facilitator.password)
+    other.goto(board)
+    shared_summary = Facilitator(other).item("Keep what is shared in the room").get_by_text("Merge with…")
+    shared_summary.focus()
+    expect(shared_summary).to_be_focused()
+
     # A merge chosen on the behaviour itself, by keyboard: Enter opens it, the other is chosen, Enter merges.
     first = robin.item("Listen without judging")
     robin.does("open Merge with…", first.get_by_text("Merge with…"), "enter")
@@ -149,6 +158,9 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(robin.status()).to_contain_text(f"Merged into ‘{MERGED}’.")
     # (a split, if it was a mistake): where her focus is now, the pressed button having gone with the behaviour
     expect(robin.status().get_by_role("button", name="Undo")).to_be_focused()
+    expect(Facilitator(other).item(MERGED)).to_be_visible(timeout=LIVE)
+    expect(shared_summary).to_be_focused()
+    other.close()
     # Enter still held down from "Merge them" does not press the Undo it landed on (a repeat is refused).
     assert not page.evaluate("""() => document.getElementById("board-undo").dispatchEvent(
         new KeyboardEvent("keydown", {key: "Enter", repeat: true, bubbles: true, cancelable: true}))""")
