@@ -513,7 +513,7 @@ def board_state(group, membership, view: str = "page", board: Board | None = Non
     me = current_user.id
     screen = screen or Screen(None if projector else my_pseudonyms())
     if screen.pseudonyms is not None and (settle_merged_responses(board, shared, screen)
-                                          | settle_responder(board, shared, screen)):
+                                          | settle_responder(board, shared, screen)):   # (|: both settle)
         shared = snapshot(board)
     # Theirs, as only their session can tell (MadeBySomeone): a hidden or held behaviour stays visible to them.
     own = screen.own_among(shared)
@@ -932,6 +932,13 @@ def _shape_undo(group, proposal_id: int, action: str, **fields: str) -> tuple[st
     return url_for("board.shape", group_id=group.id, proposal_id=proposal_id), [("action", action), *fields.items()]
 
 
+def _come_back(restore: list[tuple[Proposal, list[int]]], parts: list[Proposal]) -> list[Proposal]:
+    """What a split or a take-out puts back on the board: the kept wordings merged again (`restore`), and the
+    parts that did not go back into one of them."""
+    taken_back = {part for _, ids in restore for part in ids}
+    return [into for into, _ in restore] + [p for p in parts if p.id not in taken_back]
+
+
 def _as_answered_before(group):
     """A change sent again (its key known) that did nothing this time: what the first answer showed stands."""
     return Response(status=204) if is_fragment_request() else redirect(url_for("board.page", group_id=group.id))
@@ -1033,8 +1040,7 @@ def shape(group_id: int, proposal_id: int):
         if not SentRequest.once(request.form.get("request_key"), lambda: board.split(proposal, restore))[0]:
             return _as_answered_before(group)
         log.info("proposals-split group=%s", group.id)
-        taken_back = {part for _, parts in restore for part in parts}
-        back = [into for into, _ in restore] + [o for o in originals if o.id not in taken_back]
+        back = _come_back(restore, originals)
         kept = Proposal.select().where(Proposal.id == proposal.id).exists()   # in an earlier round's record
         merge_again = (url_for("board.merge", group_id=group.id),
                        [*(("proposal", str(p.id)) for p in back), ("text", proposal.text),
@@ -1049,8 +1055,7 @@ def shape(group_id: int, proposal_id: int):
             return _answer(group, membership, _did(GONE, problem=True), anchor)
         if not SentRequest.once(request.form.get("request_key"), lambda: board.take_out(proposal, [p.id for p in parts], restore))[0]:
             return _as_answered_before(group)
-        taken_back = {part for _, parts_of in restore for part in parts_of}
-        back = [into for into, _ in restore] + [p for p in parts if p.id not in taken_back]
+        back = _come_back(restore, parts)
         merge_again = (url_for("board.merge", group_id=group.id),
                        [("proposal", str(proposal.id)), *(("proposal", str(p.id)) for p in back), ("into", str(proposal.id)),
                         ("request_key", new_request_key())])
@@ -1117,7 +1122,8 @@ def merge(group_id: int):
         named = next((p for p in chosen if str(p.id) == request.form.get("into")), None)
         text = named.text if named else (text or chosen[0].text)
         into = named or next((p for p in chosen if p.text == text and (wordings[p.id] or _nobodys(p))), None) \
-            or _kept_wording(board, request.form.get("into")) or _kept_wording_in_words(board, text)
+            or _kept_wording(board, Proposal.id == whole_number(request.form.get("into"))) \
+            or _kept_wording(board, Proposal.text == text)
         # Other merged wordings go (a merge keeps one level), with this round's responses to them.
         cleared = _cleared(board, [p for p in chosen if wordings[p.id] and p is not into])
 
@@ -1177,24 +1183,14 @@ def _not_agreed_yet(chosen: list[Proposal], merged: Proposal) -> str:
     return " It is not marked agreed: the group has not agreed this wording yet."
 
 
-def _kept_wording(board: Board, proposal_id: str | None) -> Proposal | None:
-    """A merged wording of this board that an earlier round kept (Board._wordings_go): still in its record, or
-    brought back into this round since (from another tab), without its parts."""
-    return Proposal.get_or_none((Proposal.id == whole_number(proposal_id)) & (Proposal.board == board)
-                                & Proposal.merged_into.is_null() & _a_kept_wording())
-
-
-def _kept_wording_in_words(board: Board, text: str) -> Proposal | None:
-    return Proposal.get_or_none((Proposal.text == text) & (Proposal.board == board) & Proposal.merged_into.is_null()
-                                & _a_kept_wording())
-
-
-def _a_kept_wording():
-    """A merge's wording (no author, no maker: nobody proposed it) that has no parts now: in the record, or back
-    in this round (brought back, from another tab)."""
+def _kept_wording(board: Board, which) -> Proposal | None:
+    """A merged wording of this board (`which`: by id, or by its words) that an earlier round kept
+    (Board._wordings_go): a merge's wording (no author, no maker: nobody proposed it) with no parts now, still in
+    the record or brought back into this round since (from another tab)."""
     parts = Proposal.alias()
-    return (Proposal.author.is_null() & Proposal.owner_tag.is_null()
-            & ~fn.EXISTS(parts.select(parts.id).where(parts.merged_into == Proposal.id)))
+    return Proposal.get_or_none(which & (Proposal.board == board) & Proposal.merged_into.is_null()
+                                & Proposal.author.is_null() & Proposal.owner_tag.is_null()
+                                & ~fn.EXISTS(parts.select(parts.id).where(parts.merged_into == Proposal.id)))
 
 
 def _kept_wordings(board: Board, fields: list[str]) -> list[tuple[Proposal, list[int]]]:
@@ -1203,7 +1199,7 @@ def _kept_wordings(board: Board, fields: list[str]) -> list[tuple[Proposal, list
     found = []
     for pair in fields:
         wording_id, _, parts = pair.partition(":")
-        into = _kept_wording(board, wording_id)
+        into = _kept_wording(board, Proposal.id == whole_number(wording_id))
         ids = [number for number in (whole_number(part) for part in parts.split(".")) if number]
         if into is not None and ids:
             found.append((into, ids))
