@@ -30,7 +30,20 @@ class DatabaseUnavailable(RuntimeError):
     """The PostgreSQL server could not be reached at start-up; the message says which one and what to check."""
 
 
-def open_database(path: str, max_connections: int = 20) -> SqliteDatabase:
+class _SqlitePool(PooledSqliteDatabase):
+    """Keeps at most `keep_idle` connections open while unused; more are closed as they come back. Each holds
+    its own copy of the schema and a page cache (~150 KB): after a room's streams had all looked at once, the
+    pool kept ~50 of them, 10 MB that nothing used until the next burst (docs/benchmarks.md)."""
+
+    def __init__(self, *args, keep_idle: int, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.keep_idle = keep_idle
+
+    def _can_reuse(self, conn) -> bool:   # (called as a connection comes back, under the pool's lock)
+        return len(self._connections) < self.keep_idle
+
+
+def open_database(path: str, max_connections: int = 20, keep_idle: int = 12) -> SqliteDatabase:
     """The SQLite database at `path`, its connections pooled like PostgreSQL's: a request returns its connection
     at teardown instead of closing it. Opening one (the file, its -wal and -shm, five pragmas) and closing it (the
     last one out folds the WAL into the file) took 1-2 ms of every request, and peewee does both under one lock
@@ -38,8 +51,8 @@ def open_database(path: str, max_connections: int = 20) -> SqliteDatabase:
     thread at a time, so it may move between threads (check_same_thread off)."""
     # IMMEDIATE: in WAL mode, upgrading a read lock to a write lock fails at once under contention
     # ("database is locked") even with a busy timeout; taking the write lock up front waits instead.
-    return PooledSqliteDatabase(path, pragmas=PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False,
-                                max_connections=max_connections, stale_timeout=300, timeout=10)
+    return _SqlitePool(path, pragmas=PRAGMAS, lock_type="IMMEDIATE", check_same_thread=False,
+                       max_connections=max_connections, keep_idle=keep_idle, stale_timeout=300, timeout=10)
 
 
 class _Postgresql(PooledPostgresqlDatabase):
@@ -97,7 +110,7 @@ def open_configured(config) -> None:
         # (2 × THREADS + 4 was tried: 160 screens opening their streams at once then waited for connections,
         # some for 10 s, and resident memory went only from ~330 to ~280 MB.)
         connections = config["THREADS"] + config["LIVE_STREAMS"] + 4
-        db.initialize(open_database(config["DATABASE"], max_connections=connections))
+        db.initialize(open_database(config["DATABASE"], max_connections=connections, keep_idle=config["THREADS"] + 4))
         db.connect(reuse_if_open=True)
         return
     try:

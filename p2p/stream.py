@@ -8,7 +8,8 @@ screen. While the stream is held, the pollers are quiet; when it cannot be held 
 buffers, the server's budget of streams used up: 204), they poll as they always did.
 
 Each stream waits on its group's doorbell (p2p/live.py) and, when it rings, asks each of its followers (one per
-feed; the modules that own the feeds make them, see `follows`) for what changed on its screen. A dropped Wi-Fi
+feed; the modules that own the feeds make them, see `follows`) for what changed on its screen: its look, made
+in the one thread that makes every stream's looks in turn (`looks`), not in the stream's own. A dropped Wi-Fi
 ends the stream; live.js opens a new one with the pollers' addresses as they are then, so the new stream starts
 from the version the screen shows: what it missed comes whole, nothing twice.
 
@@ -24,12 +25,14 @@ what it shows.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import re
 import secrets
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
 from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
@@ -101,6 +104,15 @@ def budget() -> Budget:
     return current_app.extensions["p2p.streams"]
 
 
+def looks() -> ThreadPoolExecutor:
+    """The one thread that makes every stream's looks, one after another. Python runs one thread at a time
+    anyway; made in each stream's own thread, a room's looks after a change took turns for Python's lock, a
+    write's answer waited behind them for up to 5 ms at each of its queries, and each of 160 threads kept what
+    malloc caches per thread. In one thread the writes' answers came sooner and the server held less
+    (docs/benchmarks.md, "Fourteenth session")."""
+    return current_app.extensions["p2p.looks"]
+
+
 class Departures:
     """Asks, for every open stream of this process, whether its screen has gone, all in one thread every
     WAKE_SECONDS, and rings the stream's group's bell when it has: the stream wakes, sees it, ends and frees its
@@ -136,6 +148,11 @@ class Departures:
 
 
 departures = Departures()
+
+
+def _in_turn(run, *args):
+    time.sleep(0)   # a request waiting for Python's lock (a write) has it between two looks, not after 5 ms
+    return run(*args)
 
 
 def _followers(group, membership) -> list:
@@ -219,9 +236,13 @@ def stream(group_id: int):
             rechecks = live.doorbell.rechecks
             departures.watch(watched, group.id, gone)
             while not gone():
-                if check and not still_allowed():
-                    return   # removed, or signed out: the next poll or stream says so as a page would
-                update = look(check, first)
+                if check:
+                    allowed = still_allowed()
+                    db.close()   # (this thread's connection: the look has its own, in its own thread)
+                    if not allowed:
+                        return   # removed, or signed out: the next poll or stream says so as a page would
+                # This request's context (its person, their session, the app) goes with the look.
+                update = looks().submit(_in_turn, contextvars.copy_context().run, look, check, first).result()
                 first = False
                 if update:
                     # In pieces: waitress sends each at once and keeps none under 8 KB, but keeps a bigger one in
@@ -375,4 +396,5 @@ def _out_of_band(item: str) -> str:
 
 def init_app(app) -> None:
     app.extensions["p2p.streams"] = Budget(app.config["LIVE_STREAMS"])
+    app.extensions["p2p.looks"] = ThreadPoolExecutor(1, thread_name_prefix="p2p-looks")
     app.register_blueprint(bp)

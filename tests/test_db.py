@@ -52,6 +52,40 @@ def test_requests_hand_their_connection_back_for_the_next_and_close_all_closes_t
         connection.execute("SELECT 1")
 
 
+@pytest.mark.sqlite_only
+def test_the_pool_keeps_a_few_idle_connections_after_a_burst_and_closes_the_rest(tmp_path):
+    """A room's streams checking at once open many connections; each holds a copy of the schema and a page cache.
+    Beyond `keep_idle`, one that comes back is closed, not kept for a burst that may never come."""
+    import threading
+    pool = open_database(str(tmp_path / "burst.db"), max_connections=10, keep_idle=2)
+    opened, ready, done = [], threading.Barrier(6), threading.Event()
+
+    def use():
+        pool.connect()
+        opened.append(pool.connection())
+        pool.execute_sql("SELECT 1")
+        ready.wait()
+        done.wait()
+        pool.close()
+    held = [threading.Thread(target=use) for _ in range(5)]
+    for thread in held:
+        thread.start()
+    ready.wait()
+    assert len(pool._in_use) == 5
+    done.set()
+    for thread in held:
+        thread.join()
+    assert not pool._in_use and len(pool._connections) == 2
+    kept = {id(entry[2]) for entry in pool._connections}
+    for connection in opened:
+        if id(connection) in kept:
+            connection.execute("SELECT 1")
+        else:
+            with pytest.raises(sqlite3.ProgrammingError):
+                connection.execute("SELECT 1")
+    pool.close_all()
+
+
 def test_a_query_written_once_gives_each_call_the_rows_of_its_own_values_and_keeps_none_of_them(room):
     """db.written_once: a query's SQL is written once per shape, with stand-ins, and each call's values put in."""
     def by_name_and_id(name, user_id):

@@ -106,6 +106,30 @@ def test_a_stream_says_hello_then_sends_what_changed_since_the_version_its_page_
 
 
 
+def test_every_streams_looks_are_made_in_one_thread_and_a_waiting_stream_holds_no_connection(room, as_user, monkeypatch):
+    """A room's streams look at a change one after another in one thread (stream.looks): in each stream's own
+    thread, a write's answer waited behind them and each thread kept malloc's caches. The stream's own thread
+    asks the database only whether its person may still follow, and gives its connection back: 160 waiting
+    streams held 160 connections when it did not."""
+    import p2p.board
+    from p2p.db import db
+    made_in = set()
+    real = p2p.board.Follower.update
+    monkeypatch.setattr(p2p.board.Follower, "update",
+                        lambda self, *args: made_in.add(threading.current_thread().name) or real(self, *args))
+    alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
+    streams = [open_stream(client, room, poller(text(client.get(board_url(room))))) for client in (alice, bob, fran)]
+    for events in streams:
+        events.next("hello")
+    propose(alice, room, "Listen without judging")
+    for events in streams:
+        assert "Listen without judging" in events.next()
+    assert len(made_in) == 1 and made_in.pop().startswith("p2p-looks")
+    assert not db.obj._in_use or (len(db.obj._in_use) == 1 and not db.is_closed())   # (this test's own, if open)
+    for events in streams:
+        events.close()
+
+
 def test_a_big_update_comes_in_pieces_the_server_does_not_keep_and_whole_to_the_screen(room, as_user):
     """waitress keeps a piece of 8 KB or more in the connection's buffer until the next, and a stream waits long
     between updates: a whole board to each of 160 screens held 100 MB. So a big update comes in smaller pieces."""
