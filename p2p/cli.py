@@ -6,7 +6,6 @@ The same commands work as `flask --app app <command>`.
 
 from __future__ import annotations
 
-import ctypes
 import gc
 import sqlite3
 import sys
@@ -18,7 +17,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from . import demo
+from . import demo, memory
 from .backup import (
     BackupToolMissing,
     DatabaseDamaged,
@@ -60,17 +59,6 @@ def where_data_is(config) -> str:
 def new_setup_link(base: str) -> str:
     token = OneTimeToken.issue(OneTimeToken.SETUP, current_app.config["SETUP_LINK_HOURS"])
     return f"{base}/setup/{token}"
-
-
-def return_freed_memory() -> None:
-    """Each login runs Argon2id with 19 MiB. After freeing a block that size, glibc's malloc raises its mmap
-    threshold and serves the next ones from per-thread arenas it never hands back: with 8 server threads the
-    server held about 200 MB after a room had logged in (measured by make bench). A fixed threshold (setting it
-    also stops the raising) gives every such block back at once: about 57 MB instead. Not glibc: nothing to do."""
-    try:
-        ctypes.CDLL("libc.so.6").mallopt(-3, 1024 * 1024)   # M_MMAP_THRESHOLD = 1 MiB
-    except (OSError, AttributeError):
-        pass
 
 
 def hold_wal_open(database: str) -> sqlite3.Connection | None:
@@ -115,7 +103,7 @@ def serve_command(host: str | None, port: int | None):
     click.echo(f"Data is kept in {where_data_is(app.config)}; backups in {Path(app.instance_path) / 'backups'}.")
     click.echo("Press Ctrl+C to stop.")
     sys.stdout.flush()
-    return_freed_memory()
+    memory.fixed_mmap_threshold()
     wal_holder = hold_wal_open(app.config["DATABASE"])  # noqa: F841 - kept open while serving
     gc.freeze()   # what start-up made stays: Python's full collections no longer walk it (below)
     serve(app, host=host, port=port, **waitress_settings(app.config))

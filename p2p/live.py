@@ -44,6 +44,7 @@ class Doorbell:
         self._rings: dict[int, int] = {}
         self._versions: dict[Topic, int] = {}
         self.rechecks = 0   # how many times sign-ins or memberships ended: every stream looks at its own at once
+        self.rung = 0       # how many times any bell rang (stream.Departures: whether it has been quiet)
 
     def _bell(self, group_id: int) -> threading.Condition:
         with self._lock:
@@ -70,6 +71,7 @@ class Doorbell:
             with bell:
                 self._rings[group_id] = self._rings.get(group_id, 0) + 1
                 bell.notify_all()
+            self.rung += 1
 
     def ring_everyone(self, forget: bool = True) -> None:
         """Every stream looks again at the database: after notifications may have been missed (`forget` what was

@@ -42,7 +42,7 @@ from markupsafe import Markup
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
-from . import activity, live, permissions
+from . import activity, live, memory, permissions
 from .db import db
 from .models import Group, Login, Membership, User
 from .web import new_request_key
@@ -122,10 +122,13 @@ class Departures:
         self._watched: dict[object, tuple[int, Callable[[], bool]]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
+        self._comings = 0   # streams watched so far (the count of those gone is in the doorbell's rings)
+        self._quiet = memory.WhenQuiet()   # (this thread also hands freed memory back after a burst)
 
     def watch(self, key: object, group_id: int, gone: Callable[[], bool]) -> None:
         with self._lock:
             self._watched[key] = (group_id, gone)
+            self._comings += 1
             if self._thread is None:
                 self._thread = threading.Thread(target=self._ask, name="p2p-stream-departures", daemon=True)
                 self._thread.start()
@@ -143,6 +146,7 @@ class Departures:
                     for key, _ in left:
                         del self._watched[key]
                 live.doorbell.wake(*{group_id for _, group_id in left})
+                self._quiet.note(live.doorbell.rung + self._comings, time.monotonic())
             except Exception:   # never silently gone itself: streams would then hold gone screens' threads
                 log.exception("could not ask whether live screens have gone")
 

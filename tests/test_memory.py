@@ -1,0 +1,48 @@
+"""Freed memory handed back to the system (p2p/memory.py): once after each burst of live activity, when quiet."""
+
+import threading
+import time
+
+import pytest
+
+from p2p import memory
+
+
+def test_freed_memory_goes_back_once_after_each_burst_when_it_has_been_quiet_long_enough():
+    handed = []
+    quiet = memory.WhenQuiet(lambda: handed.append(1), quiet_seconds=10)
+    quiet.note(5, now=0)            # the first count is only noted: nothing has happened yet
+    quiet.note(5, now=60)
+    assert handed == []
+    for now, activity in ((61, 9), (65, 12), (70, 12), (74.9, 12)):   # a burst, then 4.9 s of quiet so far
+        quiet.note(activity, now)
+    assert handed == []
+    quiet.note(12, now=75)          # 10 s since the last ring, or screen that came or went
+    assert handed == [1]
+    for now in (80, 200, 1000):     # quiet ever since: nothing more to hand back
+        quiet.note(12, now)
+    assert handed == [1]
+    quiet.note(13, now=1001)        # the next burst, and the quiet after it
+    quiet.note(13, now=1011)
+    assert handed == [1, 1]
+
+
+def test_the_thread_that_asks_after_departed_screens_hands_memory_back_when_a_room_has_left(monkeypatch):
+    """stream.Departures wakes every few seconds anyway: it counts rings and streams coming and going."""
+    import p2p.stream
+    monkeypatch.setattr(p2p.stream, "WAKE_SECONDS", 0.05)
+    handed = threading.Event()
+    departures = p2p.stream.Departures()
+    departures._quiet = memory.WhenQuiet(handed.set, quiet_seconds=0.3)
+    left = threading.Event()
+    departures.watch("a screen", 900_101, left.is_set)
+    time.sleep(0.2)
+    left.set()                      # the screen leaves: its group's bell rings, then nothing more happens
+    assert handed.wait(5)
+
+
+@pytest.mark.sqlite_only
+def test_handing_back_and_fixing_the_threshold_do_not_fail_here():
+    """(glibc here: they act; on another C library they do nothing.)"""
+    memory.fixed_mmap_threshold()
+    memory.hand_back()
