@@ -83,7 +83,8 @@ class LogfmtFormatter(logging.Formatter):
                 parts.append(f"{key}={'[redacted]' if _is_secret(key) else quote(value)}")
         if record.exc_info and record.exc_info[0] is not None:
             kind, _, tb = record.exc_info
-            frames = traceback.extract_tb(tb)[-3:]
+            # (where, without the source lines: reading them kept every file named in a traceback in memory)
+            frames = traceback.StackSummary.extract(traceback.walk_tb(tb), lookup_lines=False)[-3:]
             parts.append(f"error={quote(kind.__name__)}")
             parts.append("at=" + quote(" < ".join(f"{Path(f.filename).name}:{f.lineno}" for f in reversed(frames))))
         return " ".join(parts)
