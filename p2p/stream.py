@@ -109,7 +109,9 @@ def looks() -> ThreadPoolExecutor:
     anyway; made in each stream's own thread, a room's looks after a change took turns for Python's lock, a
     write's answer waited behind them for up to 5 ms at each of its queries, and each of 160 threads kept what
     malloc caches per thread. In one thread the writes' answers came sooner and the server held less
-    (docs/benchmarks.md, "Fourteenth session")."""
+    (docs/benchmarks.md, "Fourteenth session"). The cost: a look is never cut short for another, so a group
+    whose looks are slow (a facilitator's board of 300 behaviours) delays every other group's screens by its
+    own; a looker for each group, or the groups taking turns, did worse in `make bench`."""
     return current_app.extensions["p2p.looks"]
 
 

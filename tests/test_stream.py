@@ -130,6 +130,30 @@ def test_every_streams_looks_are_made_in_one_thread_and_a_waiting_stream_holds_n
         events.close()
 
 
+def test_a_look_that_fails_ends_its_own_stream_only(room, as_user, monkeypatch):
+    """A look is made in the one thread of every stream's looks (stream.looks) with its stream's context: one
+    that fails ends its own stream, as when it looked for itself, and the others' go on being made."""
+    import flask_login
+
+    import p2p.board
+    real = p2p.board.Follower.update
+
+    def update(self, *args):
+        if flask_login.current_user.id == room.bob.id:
+            raise RuntimeError("a look that fails")
+        return real(self, *args)
+    monkeypatch.setattr(p2p.board.Follower, "update", update)
+    alice, bob = as_user(room.alice), as_user(room.bob)
+    alices = open_stream(alice, room, poller(text(alice.get(board_url(room)))))
+    bobs = open_stream(bob, room, poller(text(bob.get(board_url(room)))))
+    with pytest.raises(RuntimeError, match="a look that fails"):
+        bobs.next()
+    propose(alice, room, "Listen without judging")
+    assert "Listen without judging" in alices.next()
+    alices.close()
+    bobs.close()
+
+
 def test_a_big_update_comes_in_pieces_the_server_does_not_keep_and_whole_to_the_screen(room, as_user):
     """waitress keeps a piece of 8 KB or more in the connection's buffer until the next, and a stream waits long
     between updates: a whole board to each of 160 screens held 100 MB. So a big update comes in smaller pieces."""
