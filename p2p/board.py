@@ -274,13 +274,6 @@ def item_key(state: dict, proposal: Proposal) -> tuple:
             state["items_seen"][pid])
 
 
-def _merge_choices_shown(state: dict, board: Board) -> int | None:
-    """The others a behaviour can be merged with (their ids and words), where its "Merge with…" shows them: on the
-    facilitator's screen while shaping. (Anywhere else a new behaviour would change every other one's key, and
-    each would be made again for nothing.)"""
-    return state["merge_choices"] if state["facilitator"] and board.phase == "shape" else None
-
-
 def _item_shown(state: dict, board: Board, proposal: Proposal) -> tuple:
     """What everyone of this kind sees of a behaviour at this version (shared_view's `state`): item_key's shared
     part."""
@@ -292,8 +285,7 @@ def _item_shown(state: dict, board: Board, proposal: Proposal) -> tuple:
             pid in state["suggested"], pid in state["needs_talk"], tuple(state["open_objectors"].get(pid, ())),
             bool(state["tallies"]), tuple(state["tallies"].get(pid, {}).values()),
             (counted.last_round, tuple(counted.counts.values())) if counted else None,
-            proposal.text in state["in_code"], len(state["proposals"]) > 1, _merge_choices_shown(state, board),
-            state["cleared_by_split"].get(pid, 0))
+            proposal.text in state["in_code"], len(state["proposals"]) > 1, state["cleared_by_split"].get(pid, 0))
 
 
 def proposal_html(state: dict, proposal: Proposal, key: tuple | None = None) -> Markup:
@@ -595,8 +587,6 @@ def shared_view(shared: Snapshot, board: Board, view: str, facilitator: bool, pr
             "last_responders": shared.last_responders if facilitator else 0,
             "signers": [] if projector else signatures(shared.committed)[0],   # the projector never shows a name
             "members": shared.members, "themes": shared.themes,
-            # Changes whenever the behaviours one could merge with change (see "Merge with…" in _proposal.html).
-            "merge_choices": zlib.crc32(repr([(p.id, p.text) for p in proposals]).encode()),
             "sections": by_theme(proposals),
             # In a re-affirm round: what is in the code, then what is new, each by theme (one unnamed part if not).
             "parts": [(heading, f"part-{index}", by_theme(items), empty)
@@ -1092,6 +1082,26 @@ def agree_all(group_id: int):
                 [("action", "unagree" if agreeing else "agree"), *(("proposal", str(i)) for i in changing)])
         done = _did(f"Agreed: {many}." if agreeing else f"Taken out of the code: {many}.", undo)
     return _answer(group, membership, done, "#board-list")
+
+
+@bp.get("/groups/<int:group_id>/board/proposals/<int:proposal_id>/merge-choices")
+@login_required
+def merge_choices(group_id: int, proposal_id: int):
+    """The behaviours "Merge with…" offers on one behaviour, asked for as a facilitator opens it. Written into
+    every behaviour, each listing every other, they made a board of n behaviours n² choices long (22 MB for 300 of
+    them), and every new or reworded behaviour changed every other one on the facilitators' screens: each sent
+    again, and made again, at every change while shaping."""
+    group, _ = managed_or_404(group_id)
+    board = Board.of(group) or abort(404)
+    others = [p for p in snapshot(board).proposals if p.id != proposal_id]
+    return render_template("board/_merge_choices.html", others=others)
+
+
+@bp.app_template_global()
+def wording_key(text: str) -> int:
+    """A number that changes with a behaviour's words: in the id of a panel kept open across live updates
+    (data-hx-preserve) that shows them, so that a new wording draws it afresh."""
+    return zlib.crc32(text.encode())
 
 
 @bp.post("/groups/<int:group_id>/board/merge")

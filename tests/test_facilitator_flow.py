@@ -160,9 +160,14 @@ def test_merge_from_the_behaviour_itself_and_undo_by_splitting(room, as_user):
     listen, listen2 = Proposal.select().order_by(Proposal.id)
     settings(fran, room, "phase:shape")
     page = text(fran.get(board_url(room)))
-    # Each behaviour offers the others to merge with, its own words to start from, and a key of its own.
+    # Each behaviour offers the others to merge with (asked for as "Merge with…" opens), its own words to start
+    # from, and a key of its own.
     assert re.search(rf'<select id="merge-other-{listen.id}" name="proposal" required>\s*<option value="">Choose a '
-                     rf'behaviour</option>\s*<option value="{listen2.id}">Listen to each other</option>', page)
+                     rf'behaviour</option>\s*</select>', page)
+    choices = text(fran.get(board_url(room, f"/proposals/{listen.id}/merge-choices"), headers=HTMX))
+    assert re.fullmatch(rf'\s*<option value="">Choose a behaviour</option>\s*<option value="{listen2.id}">Listen to each '
+                        rf'other</option>\s*', choices)
+    assert bob.get(board_url(room, f"/proposals/{listen.id}/merge-choices")).status_code == 404   # facilitators' only
     keys = re.findall(r'name="request_key" value="([^"]+)">\s*<input type="hidden" name="proposal"', page)
     assert len(keys) == 2 and len(set(keys)) == 2
     html = text(fran_does(fran, room, "/merge", {"proposal": [listen.id, listen2.id], "text": "Listen to each other",

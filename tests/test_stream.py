@@ -190,6 +190,24 @@ def test_a_new_behaviour_is_added_to_the_end_of_the_list_and_announced_nothing_e
     events.close()
 
 
+def test_a_new_wording_while_shaping_sends_the_facilitator_that_behaviour_only(room, as_user):
+    """Each behaviour's "Merge with…" lists the others only when it is opened (board.merge_choices): written into
+    every behaviour, a new or reworded behaviour changed every other one on the facilitators' screens, each sent
+    and made again at every change while shaping (n² choices for n behaviours)."""
+    alice, fran = as_user(room.alice), as_user(room.facilitator)
+    for said in ("Be on time", "Phones on silent", "Listen without judging"):
+        propose(alice, room, said)
+    settings(fran, room, "phase:shape")
+    first = Proposal.get(Proposal.text == "Be on time")
+    events = following(fran, room)
+    post(fran, board_url(room, f"/proposals/{first.id}"), {"action": "edit", "text": "Be on time, please"},
+         token_from=board_url(room))
+    update = events.next()
+    assert "Be on time, please" in update
+    assert "Phones on silent" not in update and "Listen without judging" not in update
+    events.close()
+
+
 def test_a_response_sends_only_the_behaviour_it_changed_and_each_person_their_own_choice(room, as_user):
     alice, bob, fran = as_user(room.alice), as_user(room.bob), as_user(room.facilitator)
     propose(alice, room, "Be on time")

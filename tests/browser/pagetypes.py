@@ -306,7 +306,9 @@ def _merge_open(site: Site, page: Page) -> Response | None:
     response = _board("{board}", "shape")(site, page)
     item = _board_item(page, "One voice at a time")
     item.get_by_text("Merge with…").click()
-    expect(item.get_by_role("combobox", name="Merge “One voice at a time” with")).to_be_visible()
+    choices = item.get_by_role("combobox", name="Merge “One voice at a time” with")
+    expect(choices).to_be_visible()
+    expect(choices.locator("option")).not_to_have_count(1)   # the others, asked for as it opened
     return response
 
 
