@@ -1092,8 +1092,8 @@ def merge_choices(group_id: int, proposal_id: int):
     them), and every new or reworded behaviour changed every other one on the facilitators' screens: each sent
     again, and made again, at every change while shaping."""
     group, _ = managed_or_404(group_id)
-    board = Board.of(group) or abort(404)
-    others = [p for p in snapshot(board).proposals if p.id != proposal_id]
+    board = Board.of(group)
+    others = [p for p in snapshot(board).proposals if p.id != proposal_id] if board else []
     return render_template("board/_merge_choices.html", others=others)
 
 

@@ -80,6 +80,7 @@ ACCESS = {
     "board.settings": GROUP_FACILITATORS,
     "board.shape": GROUP_FACILITATORS,
     "board.merge": GROUP_FACILITATORS,
+    "board.merge_choices": GROUP_FACILITATORS,
     "board.agree_all": GROUP_FACILITATORS,
     "board.make_version": GROUP_FACILITATORS,
     "board.confirm_round": GROUP_FACILITATORS,
