@@ -166,10 +166,12 @@ def load_user(login_id: str) -> User | None:
     not ended: not logged out, no password changed, and used within IDLE_MINUTES (see POLLS)."""
     user = User.from_login_id(login_id)
     login = Login.find(session.get("login"), user.id) if user else None
+    poll = request.endpoint in POLLS
     if login is None:
-        session.clear()   # a stale cookie: nothing of it is kept
+        if not poll:   # a stale cookie: nothing of it is kept. (A poll's answer may come back after the logout
+            session.clear()   # that made it stale, on the same page: clearing it there took the logout's own cookie.)
         return None
-    poll, activities, now = request.endpoint in POLLS, activity.of(current_app), utcnow()
+    activities, now = activity.of(current_app), utcnow()
     # A poll asks whether the page was still open (seen, in the database); anything else whether the person did
     # something in that time (active: the minute of their last such request, in their own signed cookie).
     last = activities.seen(login) if poll else _last_active(login)
@@ -206,6 +208,11 @@ class SessionCookies(SecureCookieSessionInterface):
 def init_app(app: Flask) -> None:
     app.url_map.converters["int"] = RowId
     app.session_interface = SessionCookies()
+    # The cookie is sent again only when the session changes (a sign-in keeps it fresh: load_user notes each minute
+    # its person is active). Sent with every answer, a poll's or a stream's that came back after a logout or a
+    # change on the same page put the cookie from before it back, and "You have logged out" or a status line went
+    # with it; each answer also carried ~300 bytes more over the room's Wi-Fi.
+    app.config["SESSION_REFRESH_EACH_REQUEST"] = False
     htmx.init_app(app)
     csrf.init_app(app)
     login_manager.init_app(app)

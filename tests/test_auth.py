@@ -232,6 +232,24 @@ def test_a_copied_cookie_stops_working_after_logout(app, room, as_user):
     assert thief.get(f"/groups/{room.group.id}").status_code == 302
 
 
+def test_a_poll_sends_the_cookie_back_only_when_the_session_changed(app, room, as_user):
+    """A poll (or a stream) answered after this person's own change on the same page, a logout say, must not put
+    the cookie from before back: it would take "You have logged out", or a status line, with it."""
+    alice = as_user(room.alice)
+    poll = f"/groups/{room.group.id}/board/live"
+    assert "Set-Cookie" not in alice.get(poll, headers={"HX-Request": "true"}).headers
+    before = alice.get_cookie("p2p_session").value
+    post(alice, "/logout")
+    late = app.test_client()   # a poll that left with the cookie from before the logout, answered after it
+    late.set_cookie("p2p_session", before)
+    answer = late.get(poll, headers={"HX-Request": "true"})
+    assert answer.status_code == 204 and "HX-Redirect" in answer.headers   # its page goes to log in
+    assert "Set-Cookie" not in answer.headers
+    assert "You have logged out." in text(alice.get("/", follow_redirects=True))
+    # Anything else with a stale cookie clears it, as before.
+    assert "p2p_session=;" in late.get(f"/groups/{room.group.id}").headers["Set-Cookie"]
+
+
 def test_changing_password_logs_out_other_devices(app, room, as_user):
     phone, laptop = as_user(room.alice), as_user(room.alice)
     response = post(phone, "/account/password", {"current": PASSWORD, "password": "a new long password",
