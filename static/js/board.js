@@ -39,6 +39,26 @@
     sending.then(function () { event.detail.issueRequest(true); });
   });
 
+  // "Merge with…" asks for the behaviours to choose from as it opens (each time: they may have changed), not as
+  // it closes. If they cannot be had, the status line says so and how to try again.
+  document.addEventListener("toggle", function (event) {
+    var panel = event.target;
+    if (panel.open && panel.matches && panel.matches("details.merge-with")) { htmx.trigger(panel, "p2p:opened"); }
+  }, true);
+  function choicesNotFetched(event) {
+    var panel = event.detail.elt;
+    var done = document.getElementById("board-done");
+    if (!(panel.matches && panel.matches("details.merge-with")) || !done) { return; }
+    var said = document.createElement("p");
+    said.className = "board-done__text";
+    said.dataset.tone = "problem";
+    said.textContent = "The behaviours to merge with could not be fetched just now. Close “Merge with…” and " +
+      "open it again" + (navigator.onLine === false ? " once you are back online." : ".");
+    done.replaceChildren(said);
+  }
+  document.addEventListener("htmx:sendError", choicesNotFetched);
+  document.addEventListener("htmx:responseError", choicesNotFetched);
+
   document.addEventListener("htmx:sendError", function (event) {
     var form = event.detail.elt;
     if (!(form instanceof HTMLFormElement)) { return; }

@@ -142,6 +142,23 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     log_in_quickly(other, demo.facilitator.name, demo.facilitator.password)
     other.goto(board)
     shared_summary = Facilitator(other).item("Keep what is shared in the room").get_by_text("Merge with…")
+    # Its "Merge with…" asks for the behaviours to choose from as it opens, not as it closes; when they cannot be
+    # had, its status line says so and how to try again.
+    asked: list[str] = []
+    other.on("request", lambda request: asked.append(request.url) if "/merge-choices" in request.url else None)
+    shared_summary.focus()
+    other.keyboard.press("Enter")
+    expect(Facilitator(other).item("Keep what is shared in the room").locator("select option")).to_have_count(20)
+    other.keyboard.press("Enter")
+    other.wait_for_timeout(300)
+    assert len(asked) == 1, asked
+    other.route("**/merge-choices", lambda route: route.abort())
+    with problems.tolerating("htmx:sendError", "htmx:afterRequest"):
+        other.keyboard.press("Enter")
+        expect(Facilitator(other).status()).to_contain_text(
+            "The behaviours to merge with could not be fetched just now. Close “Merge with…” and open it again.")
+        other.keyboard.press("Enter")
+    other.unroute("**/merge-choices")
     shared_summary.focus()
     expect(shared_summary).to_be_focused()
 
