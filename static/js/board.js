@@ -58,6 +58,13 @@
   }
   document.addEventListener("htmx:sendError", choicesNotFetched);
   document.addEventListener("htmx:responseError", choicesNotFetched);
+  // A merge not made (the behaviour chosen had gone meanwhile: the status line says so) leaves its panel open:
+  // the choices are asked for again, as the board is now.
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    var panel = form instanceof HTMLFormElement && form.closest("details.merge-with");
+    if (panel && panel.open && document.contains(panel)) { htmx.trigger(panel, "p2p:opened"); }
+  });
 
   document.addEventListener("htmx:sendError", function (event) {
     var form = event.detail.elt;

@@ -136,8 +136,8 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(next_button).to_have_text("Next: ask everyone to respond")
     expect(next_button).to_be_focused()
 
-    # A co-facilitator's second screen, its focus on another behaviour's "Merge with…": a merge redraws that panel
-    # (the behaviours to choose from change), and her focus stays on it.
+    # A co-facilitator's second screen, with another behaviour's "Merge with…" open and a choice made while Robin
+    # merges (below): her panel stays as it is, her focus too.
     other = problems.watch(new_context(viewport=PHONE)).new_page()
     log_in_quickly(other, demo.facilitator.name, demo.facilitator.password)
     other.goto(board)
@@ -159,8 +159,12 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
             "The behaviours to merge with could not be fetched just now. Close “Merge with…” and open it again.")
         other.keyboard.press("Enter")
     other.unroute("**/merge-choices")
-    shared_summary.focus()
-    expect(shared_summary).to_be_focused()
+    with other.expect_response("**/merge-choices"):
+        other.keyboard.press("Enter")
+    her_choice = Facilitator(other).item("Keep what is shared in the room").get_by_role(
+        "combobox", name="Merge “Keep what is shared in the room” with")
+    her_choice.select_option(label="Listen to each other")
+    her_choice.focus()
 
     # A merge chosen on the behaviour itself, by keyboard: Enter opens it, the other is chosen, Enter merges.
     first = robin.item("Listen without judging")
@@ -176,7 +180,15 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     # (a split, if it was a mistake): where her focus is now, the pressed button having gone with the behaviour
     expect(robin.status().get_by_role("button", name="Undo")).to_be_focused()
     expect(Facilitator(other).item(MERGED)).to_be_visible(timeout=LIVE)
-    expect(shared_summary).to_be_focused()
+    expect(her_choice).to_be_focused()
+    expect(her_choice).to_have_value(re.compile(r"^\d+$"))
+    # Her choice has gone into Robin's merge meanwhile: her merge is not made, her status line says why, and the
+    # panel asks for its choices again, as the board is now.
+    Facilitator(other).item("Keep what is shared in the room").get_by_role("button", name="Merge them").click()
+    expect(Facilitator(other).status()).to_contain_text("That behaviour is no longer on the board as it was")
+    expect(her_choice.locator("option", has_text=MERGED)).to_have_count(1)
+    expect(her_choice.locator("option", has_text="Listen to each other")).to_have_count(1)   # (within MERGED only)
+    expect(her_choice).to_have_value("")
     other.close()
     # Enter still held down from "Merge them" does not press the Undo it landed on (a repeat is refused).
     assert not page.evaluate("""() => document.getElementById("board-undo").dispatchEvent(
