@@ -236,7 +236,6 @@ def stream(group_id: int):
     def events():
         nonlocal group, membership
         try:
-            yield f"retry: {RETRY_MS}\n" + _event("hello")
             rings, checked, check, first = live.doorbell.rings(group.id), time.monotonic(), True, True
             written = checked
             rechecks = live.doorbell.rechecks
@@ -249,7 +248,9 @@ def stream(group_id: int):
                         return   # removed, or signed out: the next poll or stream says so as a page would
                 # This request's context (its person, their session, the app) goes with the look.
                 update = looks().submit(_in_turn, contextvars.copy_context().run, look, check, first).result()
-                first = False
+                if first:   # hello once the first look has noted what the screen shows: it follows from there
+                    yield f"retry: {RETRY_MS}\n" + _event("hello")
+                    first = False
                 if update:
                     # In pieces: waitress sends each at once and keeps none under 8 KB, but keeps a bigger one in
                     # the connection's buffer until the next (so does werkzeug), and a stream waits long between
