@@ -9,9 +9,6 @@ took the server from ~141 MB resident to ~119 MB. Two habits of glibc's are chan
 from __future__ import annotations
 
 import ctypes
-import logging
-
-log = logging.getLogger(__name__)
 
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
 

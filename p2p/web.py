@@ -168,8 +168,10 @@ def load_user(login_id: str) -> User | None:
     login = Login.find(session.get("login"), user.id) if user else None
     poll = request.endpoint in POLLS
     if login is None:
-        if not poll:   # a stale cookie: nothing of it is kept. (A poll's answer may come back after the logout
-            session.clear()   # that made it stale, on the same page: clearing it there took the logout's own cookie.)
+        # A stale cookie: nothing of it is kept. Not by a poll, whose answer may come back after the logout that
+        # made it stale, on the same page: clearing it there took the logout's own cookie, and its message.
+        if not poll:
+            session.clear()
         return None
     activities, now = activity.of(current_app), utcnow()
     # A poll asks whether the page was still open (seen, in the database); anything else whether the person did
