@@ -9,12 +9,14 @@ took the server from ~141 MB resident to ~119 MB. Two habits of glibc's are chan
 from __future__ import annotations
 
 import ctypes
+from functools import cache
 
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
 
 QUIET_SECONDS = 10.0    # after a burst, this long with no change rung and no screen coming or going: hand back
 
 
+@cache
 def _glibc():
     try:
         libc = ctypes.CDLL("libc.so.6")

@@ -39,32 +39,38 @@
     sending.then(function () { event.detail.issueRequest(true); });
   });
 
-  // "Merge with…" asks for the behaviours to choose from as it opens (each time: they may have changed), not as
-  // it closes. If they cannot be had, the status line says so and how to try again.
-  document.addEventListener("toggle", function (event) {
-    var panel = event.target;
-    if (panel.open && panel.matches && panel.matches("details.merge-with")) { htmx.trigger(panel, "p2p:opened"); }
-  }, true);
-  function choicesNotFetched(event) {
-    var panel = event.detail.elt;
+  // The facilitator's status line says what went wrong (a change not sent, choices not fetched).
+  function sayProblem(text) {
     var done = document.getElementById("board-done");
-    if (!(panel.matches && panel.matches("details.merge-with")) || !done) { return; }
+    if (!done) { return; }
     var said = document.createElement("p");
     said.className = "board-done__text";
     said.dataset.tone = "problem";
-    said.textContent = "The behaviours to merge with could not be fetched just now. Close “Merge with…” and " +
-      "open it again" + (navigator.onLine === false ? " once you are back online." : ".");
+    said.textContent = text;
     done.replaceChildren(said);
+  }
+
+  // "Merge with…" asks for the behaviours to choose from as it opens (each time: they may have changed), not as
+  // it closes; and again after a merge not made (the behaviour chosen had gone meanwhile: the status line says
+  // so), which leaves its panel open. If they cannot be had, the status line says so and how to try again.
+  function isMergePanel(element) {
+    return element && element.matches && element.matches("details.merge-with");
+  }
+  function askForChoices(panel) {
+    if (isMergePanel(panel) && panel.open && panel.isConnected) { htmx.trigger(panel, "p2p:opened"); }
+  }
+  document.addEventListener("toggle", function (event) { askForChoices(event.target); }, true);
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (form instanceof HTMLFormElement) { askForChoices(form.closest("details.merge-with")); }
+  });
+  function choicesNotFetched(event) {
+    if (!isMergePanel(event.detail.elt)) { return; }
+    sayProblem("The behaviours to merge with could not be fetched just now. Close “Merge with…” and open it again" +
+               (navigator.onLine === false ? " once you are back online." : "."));
   }
   document.addEventListener("htmx:sendError", choicesNotFetched);
   document.addEventListener("htmx:responseError", choicesNotFetched);
-  // A merge not made (the behaviour chosen had gone meanwhile: the status line says so) leaves its panel open:
-  // the choices are asked for again, as the board is now.
-  document.addEventListener("htmx:afterRequest", function (event) {
-    var form = event.detail.elt;
-    var panel = form instanceof HTMLFormElement && form.closest("details.merge-with");
-    if (panel && panel.open && document.contains(panel)) { htmx.trigger(panel, "p2p:opened"); }
-  });
 
   document.addEventListener("htmx:sendError", function (event) {
     var form = event.detail.elt;
@@ -76,15 +82,8 @@
     } else if (form.dataset.hxTarget === "#board-list") {
       // One of the facilitator's changes (templates/board/_facilitating.html): said in their status line. Each is
       // safe to send again: it sets the board to a state (hidden, agreed, a phase), or carries a request key.
-      var done = document.getElementById("board-done");
-      if (done) {
-        var said = document.createElement("p");
-        said.className = "board-done__text";
-        said.dataset.tone = "problem";
-        said.textContent = "Not sent: the connection dropped. Press it again once you are back online: it is " +
-          "never done twice.";
-        done.replaceChildren(said);
-      }
+      sayProblem("Not sent: the connection dropped. Press it again once you are back online: it is never done " +
+                 "twice.");
     } else if (form.elements.request_key) {
       var status = form.querySelector("[role=status]");
       var line = status && (status.querySelector("span") || status);
