@@ -9,7 +9,6 @@ The save endpoint accepts only places listed here: the allow-list of what a work
 from __future__ import annotations
 
 import json
-import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import ClassVar, NamedTuple
@@ -25,17 +24,6 @@ SPECTRUM_STOPS = ("1", "2", "3", "4", "5")
 # The ladder of change's ticks, as they are now: one answer for the whole ladder. Content ids have no "/", so
 # this part can never be taken by a stage's reflection (whose part is the stage's id).
 LADDER_MARKED = "statements/marked"
-
-# Saves from one server process take turns here rather than in SQLite: a writer waiting for SQLite's write lock
-# sleeps in growing steps (up to 100 ms each) however soon the lock is free, and not in turn. Measured with 8
-# threads saving: p95 67-308 ms and worst 1.1-2.0 s waiting in SQLite, 36-140 ms and worst 0.26 s taking turns
-# here; with 50 at once on a busy machine, some waited past the busy timeout ("database is locked"). A turn is
-# as short as it can be: one statement for nearly every save (Workbook._on_top). A thread holding this lock
-# across a statement waits for Python's GIL again when SQLite returns (up to 5 ms while other requests run), and
-# with the four statements of a transaction every save of a burst queued behind four such waits of each other's.
-# Several worker processes still wait in SQLite (busy_timeout) for each other; nothing else changes.
-_saves = threading.Lock()
-
 
 YES_NO = ("yes", "unsure", "no")
 
@@ -324,19 +312,13 @@ class Workbook:
         writer is shown the other one. `None` replaces whatever is there (an explicit act, like a snapshot)."""
         self.writable()
         sealed = self._seal("answer", place, value)   # before taking a turn: the turn is for the database
-        with _saves:
-            return self._on_top(place, sealed, base_revision) or self._in_transaction(place, value, sealed, base_revision)
+        # (Nearly every save is one statement, _on_top: a short turn among the process's writes, db._SqlitePool.)
+        return self._on_top(place, sealed, base_revision) or self._in_transaction(place, value, sealed, base_revision)
 
     def writable(self) -> None:
         """Raises RecoveryCardFirst before the recovery card was confirmed. Every write here starts with it."""
         if not self.user.recovery_card_confirmed:
             raise RecoveryCardFirst
-
-    def _save(self, place: str, value: str, base_revision: int | None) -> Outcome:
-        """save(), inside a transaction of the caller's (which may hold the database's write lock already)."""
-        self.writable()
-        sealed = self._seal("answer", place, value)
-        return self._on_top(place, sealed, base_revision) or self._in_transaction(place, value, sealed, base_revision)
 
     def _on_top(self, place: str, sealed: bytes, base_revision: int | None) -> Outcome | None:
         """Nearly every save: a writer's next words on the version they saw, or their first words. One statement,
@@ -377,11 +359,10 @@ class Workbook:
         saved as the current ones too (they stay on the page), over whatever is there (a new revision even for the
         same ticks): an older tick's autosave still arriving then meets a version it has not seen, and is not
         written over them. No snapshot is made of nothing (no tick, no reflection), nor of exactly what the
-        latest snapshot holds already: the outcome says which. Not queued behind other saves: the caller's
-        transaction may hold the database's write lock already (see SentRequest.once)."""
+        latest snapshot holds already: the outcome says which."""
         self.writable()
         ticks = ",".join(map(str, sorted(set(numbers))))
-        self._save(f"{place}/{LADDER_MARKED}", ticks, None)
+        self.save(f"{place}/{LADDER_MARKED}", ticks, None)
         if reflections is None:
             reflections = {p.removeprefix(place + "/"): saved.value for p, saved in self.all(under=place).items()
                            if p != f"{place}/{LADDER_MARKED}" and "/" not in p.removeprefix(place + "/")}
@@ -447,7 +428,7 @@ class Workbook:
             for row in Answer.select().where(Answer.user == self.user.id, Answer.key_generation == earlier.generation):
                 value = old._open("answer", row.place, row.sealed)
                 place = row.place if row.place not in current else f"earlier/{earlier.generation}/{row.place}"
-                self._save(place, value, None)   # inside this transaction: not queued behind other saves
+                self.save(place, value, None)
                 moved += 1
             for row in LadderSnapshot.select().where(LadderSnapshot.user == self.user.id,
                                                      LadderSnapshot.key_generation == earlier.generation):

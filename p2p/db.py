@@ -7,7 +7,9 @@ tables, the same numbered upgrades (models/schema.py) and the same behaviour on 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import parse_qs, urlsplit
@@ -26,21 +28,77 @@ PRAGMAS = {
     "secure_delete": 1,         # deleted rows are overwritten, not left readable in free pages
 }
 
+TURN_SECONDS = 10.0   # a write waits this long for its turn (WritesBusy) before it is given up
+
+
 class DatabaseUnavailable(RuntimeError):
     """The PostgreSQL server could not be reached at start-up; the message says which one and what to check."""
 
 
+class WritesBusy(OperationalError):
+    """A write waited TURN_SECONDS for its turn and was not made: the server is overloaded. Said calmly (web.py),
+    as "busy, send it again", never as an error of the app's."""
+
+
 class _SqlitePool(PooledSqliteDatabase):
-    """Keeps at most `keep_idle` connections open while unused; more are closed as they come back. Each holds
-    its own copy of the schema and a page cache (~150 KB): after a room's streams had all looked at once, the
-    pool kept ~50 of them, 10 MB that nothing used until the next burst (docs/benchmarks.md)."""
+    """Two habits of its own:
+
+    Writes from this process take turns in Python, not in SQLite. SQLite has one write lock; a writer that finds
+    it taken sleeps in growing steps (up to 100 ms each) however soon it is free, and not in turn. Measured with
+    8 threads autosaving: p95 67-308 ms and worst 1.1-2.0 s waiting in SQLite, 36-140 ms and worst 0.26 s taking
+    turns here; with 50 at once on a busy machine some waited past the busy timeout ("database is locked", a
+    500), and so did a room's board writes on a server slowed tenfold (docs/benchmarks.md). A turn is a whole
+    transaction (IMMEDIATE: SQLite's write lock is held from its start anyway) or one write statement outside
+    one. Other processes (a second server on the same file, `p2p` commands) still wait in SQLite's busy timeout.
+
+    It keeps at most `keep_idle` connections open while unused; more are closed as they come back. Each holds its
+    own copy of the schema and a page cache (~150 KB): after a room's streams had all looked at once, the pool
+    kept ~50 of them, 10 MB that nothing used until the next burst (docs/benchmarks.md)."""
 
     def __init__(self, *args, keep_idle: int, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.keep_idle = keep_idle
+        self._writes = threading.RLock()   # (re-entered by the statements of a transaction that holds it)
 
     def _can_reuse(self, conn) -> bool:   # (called as a connection comes back, under the pool's lock)
         return len(self._connections) < self.keep_idle
+
+    @contextmanager
+    def _turn(self):
+        self._take_turn()
+        try:
+            yield
+        finally:
+            self._writes.release()
+
+    def _take_turn(self) -> None:
+        if not self._writes.acquire(timeout=TURN_SECONDS):
+            raise WritesBusy("no turn to write within %s s" % TURN_SECONDS)
+
+    # A transaction's turn: from its BEGIN until its COMMIT or ROLLBACK (peewee rolls back a commit that failed).
+    def begin(self, *args, **kwargs):
+        self._take_turn()
+        try:
+            super().begin(*args, **kwargs)
+        except BaseException:
+            self._writes.release()
+            raise
+
+    def commit(self):
+        super().commit()
+        self._writes.release()
+
+    def rollback(self):
+        try:
+            super().rollback()
+        finally:
+            self._writes.release()
+
+    def execute_sql(self, sql, params=None):
+        if sql.startswith("SELECT") or self.transaction_depth():   # a read, or a transaction that has its turn
+            return super().execute_sql(sql, params)
+        with self._turn():
+            return super().execute_sql(sql, params)
 
 
 def open_database(path: str, max_connections: int = 20, keep_idle: int = 12) -> SqliteDatabase:

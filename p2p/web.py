@@ -18,6 +18,7 @@ from werkzeug.routing import IntegerConverter
 from . import activity
 from .answers import answer_anchor
 from .backup import KEEP_APART_DAYS
+from .db import WritesBusy
 from .logs import log  # noqa: F401 - the one logger of the app (configured in logs.py), imported from here by features
 from .models import Group, Login, User, utcnow
 from .netinfo import lan_addresses
@@ -295,6 +296,15 @@ def init_app(app: Flask) -> None:
             return {"problem": "This is too long to save in one go. Your text is still here; please shorten it."}, 413
         return calm_error(413, "That was more than the app can take in one go",
                           "Please go back and send a shorter text.")
+
+    @app.errorhandler(WritesBusy)
+    def _busy(error):
+        log.warning("writes-busy endpoint=%s", request.endpoint)   # (overloaded: worth a host's look)
+        if wants_json():  # autosave: the page says "Not saved — retrying", keeps the text and sends it again
+            return {"problem": "Not saved — retrying"}, 503
+        return calm_error(503, "Many people are sending things at once",
+                          "What you sent did not get through, and nothing was changed. "
+                          "Please go back and send it again in a moment.")
 
     @app.errorhandler(500)
     def _server_error(error):

@@ -295,6 +295,35 @@ def client(app):
 
 
 @pytest.fixture
+def no_turn_to_write(app, monkeypatch):
+    """On SQLite, no write gets its turn (db._SqlitePool): another thread holds the process's turn throughout, as
+    on a server too busy to give one within TURN_SECONDS (here 0.05 s). With no_turn_to_write(): ... for a part."""
+    import contextlib
+    import threading
+
+    from p2p import db as db_module
+    monkeypatch.setattr(db_module, "TURN_SECONDS", 0.05)
+
+    @contextlib.contextmanager
+    def held():
+        taken, done = threading.Event(), threading.Event()
+
+        def hold():
+            with db_module.db.obj._turn():
+                taken.set()
+                done.wait()
+        holder = threading.Thread(target=hold)
+        holder.start()
+        taken.wait()
+        try:
+            yield
+        finally:
+            done.set()
+            holder.join()
+    return held
+
+
+@pytest.fixture
 def throttles_clock_still(monkeypatch):
     """The throttles' clock stands still (`time.time` is all models.accounts reads from `time`), for a test that
     counts on a wait not being over yet: on a busy machine a few requests can take longer than the 1 s wait after

@@ -3,6 +3,7 @@ the projector. Names appear only where the group chose named proposals, and neve
 
 import re
 
+import pytest
 from conftest import post, text
 
 from p2p.models import Board, BoardResponse, Group, Membership, Proposal, Throttle
@@ -67,6 +68,22 @@ def test_live_updates_come_by_version_and_cost_nothing_when_nothing_changed(room
     assert live.status_code == 200 and "Be on time" in body
     assert body.lstrip().startswith('<div id="board-list"')
     assert f"v={version + 1}" in body and 'data-hx-swap-oob="true"' in body
+
+
+@pytest.mark.sqlite_only
+def test_a_proposal_with_no_turn_to_write_is_refused_calmly_and_adds_nothing(room, as_user, no_turn_to_write):
+    """An overloaded server: the proposal is not made, and the person is told to send it again, never an error of
+    the app's (board.js says so on the board, keeping the words)."""
+    alice = as_user(room.alice)
+    board = alice.get(board_url(room))   # (the board is made before the turns run out)
+    assert board.status_code == 200
+    with no_turn_to_write():
+        refused = propose(alice, room, "Be kind to yourself", htmx=True)
+    assert refused.status_code == 503
+    assert "Many people are sending things at once" in text(refused) and "send it again" in text(refused)
+    assert not Proposal.select().where(Proposal.text == "Be kind to yourself").exists()
+    assert propose(alice, room, "Be kind to yourself", htmx=True).status_code == 200
+    assert Proposal.select().where(Proposal.text == "Be kind to yourself").count() == 1
 
 
 def test_the_live_board_rechecks_membership_on_every_poll(room, as_user):

@@ -326,6 +326,63 @@ def test_a_setting_the_app_does_not_know_or_cannot_use_stops_start_up_naming_it(
     assert not (instance / "p2p.sqlite3").exists()
 
 
+@pytest.mark.sqlite_only
+def test_writes_from_one_process_take_turns_instead_of_failing_on_sqlite_s_lock(tmp_path, monkeypatch):
+    """A write that finds SQLite's write lock taken waits for its turn in Python: with no busy timeout at all
+    (a server slowed tenfold waited past its 5 s one), none fails with "database is locked", and each is made.
+    One that gets no turn within TURN_SECONDS is given up (WritesBusy) and writes nothing."""
+    import threading
+    pool = open_database(str(tmp_path / "turns.db"), max_connections=10, keep_idle=2)
+    pool.execute_sql("CREATE TABLE said (words TEXT)")
+    holding, release, problems = threading.Event(), threading.Event(), []
+
+    def hold():
+        with pool.atomic():
+            pool.execute_sql("INSERT INTO said VALUES ('first')")
+            holding.set()
+            release.wait()
+        pool.close()
+
+    def write(words, in_transaction):
+        try:
+            pool.execute_sql("PRAGMA busy_timeout = 0")
+            if in_transaction:
+                with pool.atomic():
+                    pool.execute_sql("INSERT INTO said VALUES (?)", (words,))
+            else:
+                pool.execute_sql("INSERT INTO said VALUES (?)", (words,))
+        except Exception as problem:
+            problems.append(problem)
+        finally:
+            pool.close()
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    writers = [threading.Thread(target=write, args=(f"w{n}", n % 2 == 0)) for n in range(6)]
+    for thread in writers:
+        thread.start()
+    release.set()
+    for thread in (holder, *writers):
+        thread.join()
+    assert problems == []
+    assert sorted(row[0] for row in pool.execute_sql("SELECT words FROM said")) == ["first", *(f"w{n}" for n in range(6))]
+
+    monkeypatch.setattr(db_module, "TURN_SECONDS", 0.05)
+    holding.clear(), release.clear()
+    holder = threading.Thread(target=hold)
+    holder.start()
+    holding.wait()
+    late = threading.Thread(target=write, args=("late", False))
+    late.start()
+    late.join()
+    release.set()
+    holder.join()
+    assert [type(problem) for problem in problems] == [db_module.WritesBusy]
+    assert pool.execute_sql("SELECT count(*) FROM said WHERE words = 'late'").fetchone()[0] == 0
+    pool.close_all()
+
+
 def test_writes_take_the_lock_up_front():
     # IMMEDIATE transactions: see db.open_database for why.
     assert open_database(":memory:")._lock_type == "IMMEDIATE"

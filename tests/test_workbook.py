@@ -68,6 +68,16 @@ def test_a_save_over_a_version_not_seen_keeps_both_and_the_writer_chooses(room, 
     assert autosave(laptop, place, "from the phone", 2).json == {"problem": None, "revision": 3}
 
 
+@pytest.mark.sqlite_only
+def test_an_autosave_with_no_turn_to_write_is_retried_by_the_page_and_then_saved(room, as_user, no_turn_to_write):
+    alice = as_user(room.alice)
+    place = f"{S1}/behaviours-help-you-feel-safe"
+    with no_turn_to_write():
+        busy = autosave(alice, place, "Words kept while the server was busy", "0")
+    assert busy.status_code == 503 and busy.json == {"problem": "Not saved — retrying"}   # autosave.js retries
+    assert autosave(alice, place, "Words kept while the server was busy", "0").json == {"problem": None, "revision": 1}
+
+
 def test_a_save_on_the_version_seen_is_one_statement(room, caplog):
     """Nearly every autosave: written only if the answer is still at the version seen, in one statement (atomic by
     itself); no transaction, no read before it."""

@@ -72,9 +72,9 @@
   document.addEventListener("htmx:sendError", choicesNotFetched);
   document.addEventListener("htmx:responseError", choicesNotFetched);
 
-  document.addEventListener("htmx:sendError", function (event) {
-    var form = event.detail.elt;
-    if (!(form instanceof HTMLFormElement)) { return; }
+  // A form not sent (the connection dropped) or not done (the server was too busy, or failed: a 5xx answer; a
+  // form the server refuses for a reason of its own is answered with what to do instead): said, and the words kept.
+  function notSent(form, why, when) {
     if (RESENT.test(form.action)) {
       var body = new URLSearchParams(new FormData(form));
       if (form.dataset.kind) { body.set("kind", form.dataset.kind); }
@@ -82,8 +82,7 @@
     } else if (form.dataset.hxTarget === "#board-list") {
       // One of the facilitator's changes (templates/board/_facilitating.html): said in their status line. Each is
       // safe to send again: it sets the board to a state (hidden, agreed, a phase), or carries a request key.
-      sayProblem("Not sent: the connection dropped. Press it again once you are back online: it is never done " +
-                 "twice.");
+      sayProblem("Not sent: " + why + ". Press it again " + when + ": it is never done twice.");
     } else if (form.elements.request_key) {
       var status = form.querySelector("[role=status]");
       var line = status && (status.querySelector("span") || status);
@@ -91,11 +90,23 @@
       form.dataset.unsent = "true";
       if (line) {
         line.dataset.tone = "problem";
-        line.textContent = "Not sent yet: the connection dropped. Your words are still here. Press “" +
-          (button ? button.textContent.trim() : "Send") + "” again once you are back online: it will not be " +
-          "added twice.";
+        line.textContent = "Not sent yet: " + why + ". Your words are still here. Press “" +
+          (button ? button.textContent.trim() : "Send") + "” again " + when + ": it will not be added twice.";
       }
     }
+  }
+  document.addEventListener("htmx:sendError", function (event) {
+    var form = event.detail.elt;
+    if (form instanceof HTMLFormElement) { notSent(form, "the connection dropped", "once you are back online"); }
+  });
+  var RETRY_MS = 3000;
+  document.addEventListener("htmx:responseError", function (event) {
+    var form = event.detail.elt;
+    var status = event.detail.xhr.status;
+    if (!(form instanceof HTMLFormElement) || status < 500) { return; }
+    notSent(form, status === 503 ? "many people are sending things at once" : "something went wrong on our side",
+            "in a moment");
+    if (RESENT.test(form.action)) { setTimeout(resend, RETRY_MS); }   // (the server is there: no event would)
   });
 
   // Words changed after a send that got no answer are something new: a new key, so they are not taken for the
