@@ -10,8 +10,11 @@ VNU := .cache/vnu/vnu.jar
 
 .PHONY: run test bench check-content
 
+# glibc's malloc as deploy/p2p.service sets it (the reasons are there).
+MALLOC_SETTINGS := MALLOC_ARENA_MAX=2 GLIBC_TUNABLES=glibc.malloc.tcache_count=0
+
 run: $(VENV)/.installed
-	$(BIN)/p2p serve
+	$(MALLOC_SETTINGS) $(BIN)/p2p serve
 
 # The suite runs on SQLite and, against a throwaway server started for it (stopped afterwards whatever the
 # result; pytest's exit status is kept), on PostgreSQL. P2P_TEST_DATABASE_URL set already: that server instead.

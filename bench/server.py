@@ -7,6 +7,7 @@ gthread workers on a PostgreSQL server of its own (started and thrown away here,
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -28,9 +29,9 @@ PG_SERVER = PROJECT_ROOT / "tests" / "pg_server.sh"
 GUNICORN_WORKERS = 3
 GUNICORN_STREAMS = 200           # streams one worker holds; beyond them a screen is told to poll (204)
 GUNICORN_THREADS = GUNICORN_STREAMS + 8
-# glibc's per-thread malloc arenas are never handed back: with a thread per stream they would hold the memory of
-# every thread that ever rendered something. Two arenas, as docs/hosting.md tells hosts.
-SERVER_ENV = {"MALLOC_ARENA_MAX": "2"}
+# glibc's malloc as the unit file sets it for hosts (two arenas, no per-thread caches: the reasons are there).
+SERVER_ENV = dict(re.findall(r"^Environment=((?:MALLOC|GLIBC)_\w+)=(\S+)$",
+                             (PROJECT_ROOT / "deploy" / "p2p.service").read_text(), re.M))
 # `p2p serve` as a host on SQLite has it: `make run` installs no PostgreSQL driver (that is the `postgres` extra), but
 # this .venv has one for the PostgreSQL step, and peewee imports it whenever it is installed: ~11 MB resident (psycopg,
 # its libpq and asyncio) that a Raspberry Pi's server does not hold.

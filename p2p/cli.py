@@ -106,6 +106,7 @@ def serve_command(host: str | None, port: int | None):
     memory.fixed_mmap_threshold()
     wal_holder = hold_wal_open(app.config["DATABASE"])  # noqa: F841 - kept open while serving
     gc.freeze()   # what start-up made stays: Python's full collections no longer walk it (below)
+    memory.hand_back()   # what start-up freed (reading the content, the upgrade's checks): ~2 MB
     serve(app, host=host, port=port, **waitress_settings(app.config))
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 from datetime import date
 
-import segno
 from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
@@ -159,6 +158,7 @@ def invite(group_id: int):
 @bp.get("/groups/<int:group_id>/invite/qr.svg")
 @login_required
 def invite_qr(group_id: int):
+    import segno  # (here: only the projector's QR code needs it, and it holds ~0.5 MB once imported)
     group, _ = managed_or_404(group_id)
     if not group.join_code_active:
         abort(404)

@@ -245,7 +245,12 @@ def test_the_units_gunicorn_workers_hold_every_stream_and_stop_in_time():
     assert int(option["--threads"]) == DEFAULTS["THREADS"] + DEFAULTS["LIVE_STREAMS"]
     # Streams never end by themselves: a stop cuts them well before systemd would kill the service.
     assert int(option["--graceful-timeout"]) < int(re.search(r"^TimeoutStopSec=(\d+)$", unit, re.M).group(1)) / 2
-    assert re.search(r"^Environment=MALLOC_ARENA_MAX=2$", unit, re.M)
+    # glibc's malloc: two arenas, no per-thread caches; `make run` the same.
+    malloc = re.findall(r"^Environment=((?:MALLOC|GLIBC)_\w+=\S+)$", unit, re.M)
+    assert malloc == ["MALLOC_ARENA_MAX=2", "GLIBC_TUNABLES=glibc.malloc.tcache_count=0"]
+    makefile = (PROJECT_ROOT / "Makefile").read_text()
+    assert re.search(r"^MALLOC_SETTINGS := (.*)$", makefile, re.M).group(1).split() == malloc
+    assert re.search(r"^\t\$\(MALLOC_SETTINGS\) \$\(BIN\)/p2p serve$", makefile, re.M)
 
 
 def test_throttle_counters_keep_no_typed_text_and_are_forgotten(app, room, client, tmp_path):
