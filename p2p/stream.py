@@ -15,7 +15,7 @@ from the version the screen shows: what it missed comes whole, nothing twice.
 
 Budgets (docs/configuration.md): a process holds at most LIVE_STREAMS streams, each a server thread while it is
 open; `p2p serve` runs THREADS more threads than that for everything else, so streams never starve ordinary
-requests. And ordinary requests run at most THREADS at once (InTurns): the other threads are the streams'.
+requests. And ordinary requests run at most THREADS at once (turns.InTurns): the other threads are the streams'.
 
 What the followers of a live list have in common (the board's, a discussion's; below, ListFollower): after a
 change, each kind of screen's regions and each item's HTML are made once per version (MadeOnce) and shared, with
@@ -45,6 +45,7 @@ from werkzeug.exceptions import HTTPException
 from . import activity, live, memory, permissions
 from .db import db
 from .models import Group, Login, Membership, User
+from .turns import InTurns
 from .web import new_request_key
 
 bp = Blueprint("stream", __name__)
@@ -98,27 +99,6 @@ class Budget:
     def give_back(self) -> None:
         with self._lock:
             self.open -= 1
-
-
-class InTurns:
-    """WSGI middleware: at most `at_once` requests other than streams run at once in this process; the rest wait
-    for a turn, in their threads, before the app sees them (so holding no database connection). The server has a
-    thread for each stream it may hold besides, and any thread takes any request: without turns, a burst (a room
-    opening its pages at once) ran ~200 requests at once, each thread's memory left with glibc afterwards. 200
-    clients loading the login page and a file three times each: 81-85 MB resident after, 66 MB taking turns, and
-    no slower (docs/benchmarks.md). Python runs one thread at a time anyway."""
-
-    STREAM = re.compile(r"/groups/\d+/stream")
-
-    def __init__(self, wsgi_app, at_once: int) -> None:
-        self.wsgi_app = wsgi_app
-        self._turns = threading.BoundedSemaphore(at_once)
-
-    def __call__(self, environ, start_response):
-        if self.STREAM.fullmatch(environ.get("PATH_INFO", "")):
-            return self.wsgi_app(environ, start_response)
-        with self._turns:   # (a page's answer is made by now, and its connection handed back; waitress sends it)
-            return self.wsgi_app(environ, start_response)
 
 
 def budget() -> Budget:

@@ -297,40 +297,6 @@ def test_streams_beyond_the_budget_are_told_to_poll(app, room, as_user):
     assert events.status == 204
 
 
-def test_ordinary_requests_run_a_few_at_once_and_streams_never_wait_for_them(app):
-    """At most THREADS requests other than streams at once (stream.InTurns): the rest wait for a turn before the
-    app sees them; a stream is never among those waiting."""
-    from p2p.stream import InTurns
-    inside, most, release = [], [], threading.Event()
-    lock = threading.Lock()
-
-    def slow_app(environ, start_response):
-        with lock:
-            inside.append(environ["PATH_INFO"])
-            most.append(sum(path.startswith("/page/") for path in inside))
-        release.wait()
-        with lock:
-            inside.remove(environ["PATH_INFO"])
-        return [b"ok"]
-    in_turns = InTurns(slow_app, 2)
-    requests = [threading.Thread(target=in_turns, args=({"PATH_INFO": f"/page/{n}"}, None)) for n in range(5)]
-    for thread in requests:
-        thread.start()
-    deadline = time.monotonic() + 5
-    while len(inside) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    stream = threading.Thread(target=in_turns, args=({"PATH_INFO": "/groups/1/stream"}, None))
-    stream.start()
-    while "/groups/1/stream" not in inside and time.monotonic() < deadline:
-        time.sleep(0.01)
-    assert "/groups/1/stream" in inside and len(inside) == 3   # two pages and the stream
-    release.set()
-    for thread in (*requests, stream):
-        thread.join()
-    assert max(most) == 2 and len(most) == 6 and not inside   # every page ran, never more than two at once
-    assert isinstance(app.wsgi_app, InTurns) and app.wsgi_app._turns._initial_value == app.config["THREADS"]
-
-
 @pytest.mark.parametrize("feed", ["/groups/{other}/board/live?v=1", "/groups/{group}/nowhere", "/elsewhere",
                                   "/groups/{group}/board/projector?v=1", "", "http://evil.example/x"])
 def test_a_feed_that_is_not_this_groups_live_region_is_refused(room, as_user, feed):
