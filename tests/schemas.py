@@ -2,7 +2,8 @@
 makes on a fresh database (tests/test_upgrades.py), and each old commit's against the next
 (tests/fixtures/schemas/make.py).
 
-Only what changes behaviour is kept: each table's columns (type, NOT NULL, default, primary key), its indexes
+Only what changes behaviour is kept: each table's columns (type, NOT NULL, default, primary key; on SQLite, an
+integer primary key's AUTOINCREMENT with its type), its indexes
 (columns and uniqueness, whether declared in CREATE TABLE or by CREATE INDEX, whatever their names) and its
 foreign keys (columns, target, ON DELETE). Column order is not kept: an added column goes last.
 """
@@ -21,7 +22,10 @@ def sqlite_schema(connection: sqlite3.Connection) -> dict[str, dict]:
     for table in tables:
         if table in BOOKKEEPING:
             continue
-        columns = {name: {"type": kind.upper(), "not_null": bool(not_null), "default": default, "primary_key": pk}
+        (made,) = connection.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        never_reused = " AUTOINCREMENT" if "AUTOINCREMENT" in made.upper() else ""   # (its integer primary key's)
+        columns = {name: {"type": kind.upper() + (never_reused if pk else ""), "not_null": bool(not_null),
+                          "default": default, "primary_key": pk}
                    for _, name, kind, not_null, default, pk in connection.execute(f'PRAGMA table_info("{table}")')}
         indexes = set()
         for _, index, unique, origin, _ in connection.execute(f'PRAGMA index_list("{table}")'):

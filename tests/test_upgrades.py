@@ -27,6 +27,9 @@ recognises a demo made before it.
 The session boards' step (17, session_boards: a discussion board's prompt and closed mark) is checked on every
 fixture holding a discussion: its boards stay the scenario boards they were.
 The signatures' step (18) is checked on its own too, at the end: the fixtures' boards all name nobody.
+The ids' step (19, ids_never_reused: SQLite's behaviours and thoughts made anew with AUTOINCREMENT) is checked by
+every test here (rows, links, the schema a fresh database gets), and on its own at the end: an id is not handed
+out again after it.
 
 Each fixture is copied and upgraded once (the app upgrades at start); each test then checks one promise. The
 tests that sign people in come last: signing in and opening a board write to the database.
@@ -432,6 +435,29 @@ def test_a_board_upgraded_in_a_reaffirm_round_goes_on_with_it_and_its_next_round
         carried = sorted(p.text for p in Proposal.select().where(Proposal.board == board, Proposal.round == 2))
         assert carried == sorted(version.behaviours)
         transaction.rollback()
+
+
+def test_an_upgraded_file_never_hands_out_a_gone_behaviours_or_thoughts_id_again(upgraded):
+    """Step 19 (ids_never_reused): the newest row deleted, the next one made gets an id of its own. Undone after
+    (a savepoint): the other tests find the rows as the upgrade left them."""
+    if upgraded.on_postgresql:
+        pytest.skip("PostgreSQL's sequences never hand out an id twice: the step does nothing there")
+    connection = upgraded.connection
+    connection.execute("SAVEPOINT trying")
+    try:
+        for table in ("proposal", "thought"):
+            top = connection.execute(f'SELECT max(id) FROM "{table}"').fetchone()[0]
+            if top is None:
+                continue   # (a fixture from before the table, or with none in it)
+            columns = ", ".join(f'"{name}"' for _, name, *_ in connection.execute(f'PRAGMA table_info("{table}")')
+                                if name != "id")
+            connection.execute(f'DELETE FROM "{table}" WHERE id = ?', (top,))
+            made = connection.execute(f'INSERT INTO "{table}" ({columns}) SELECT {columns} FROM "{table}" '
+                                      f'ORDER BY id LIMIT 1').lastrowid
+            assert made > top, f"{table}: the gone row's id {top} was handed out again"
+    finally:
+        connection.execute("ROLLBACK TO trying")
+        connection.execute("RELEASE trying")
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ import hashlib
 import unicodedata
 from datetime import datetime, timezone
 
-from peewee import Model
+from peewee import SQL, AutoField, Model, NodeList
 
 from .. import live
-from ..db import db, first_written_once, run_once
+from ..db import db, first_written_once, is_postgresql, run_once
 
 FACILITATOR = "facilitator"
 PARTICIPANT = "participant"
@@ -48,6 +48,18 @@ def name_key(name: str) -> str:
 def digest(token: str) -> str:
     """How a secret token (a setup link, a reset code, a sign-in's cookie token) is kept: its hash only."""
     return hashlib.sha256(token.encode()).hexdigest()
+
+
+class IdNeverReused(AutoField):
+    """An id SQLite never hands out again once its row has gone (AUTOINCREMENT: without it, a new row takes the
+    highest id there is plus one, so the id of a row just deleted). A page still showing a row that has gone (a
+    merged wording split apart again, a thought taken back; a tap on it kept offline and sent later) sends its
+    id: it must find nothing, not the next behaviour or thought someone made. PostgreSQL's sequences never hand an
+    id out twice anyway."""
+
+    def ddl(self, ctx):
+        column = super().ddl(ctx)
+        return column if is_postgresql() else NodeList((column, SQL("AUTOINCREMENT")))
 
 
 class BaseModel(Model):

@@ -12,7 +12,7 @@ from peewee import EXCLUDED, JOIN, BooleanField, CharField, DateTimeField, Forei
 from .. import crypto, live
 from ..db import checkpoint, db, first_written_once, for_update, run_once, written_once
 from .accounts import EarlierKey, User
-from .base import BaseModel, Live, utcnow
+from .base import BaseModel, IdNeverReused, Live, utcnow
 from .groups import Group, Membership, PasswordReset
 
 
@@ -369,6 +369,7 @@ class MadeBySomeone:
 class Proposal(MadeBySomeone, BaseModel):
     TEXT_MAX = 200
 
+    id = IdNeverReused()   # (a merged wording is deleted when split apart again)
     board = ForeignKeyField(Board, backref="proposals", on_delete="CASCADE")
     author, owner_salt, owner_tag = MadeBySomeone.owner_fields("proposals")
     text = CharField(max_length=TEXT_MAX)

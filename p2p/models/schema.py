@@ -9,6 +9,7 @@ tests/fixtures/schemas/, which the suite upgrades."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import sqlite3
 from collections import Counter
@@ -292,6 +293,34 @@ def _signatures():
     Commitment.update(signed=True).where(Commitment.version.in_(named)).execute()
 
 
+def _ids_never_reused():
+    """Behaviours and thoughts get ids SQLite never hands out again (models.base.IdNeverReused): until now a new
+    one could take the id of one just deleted (a merged wording split apart, a thought taken back), and a page
+    still showing the deleted one could respond to, merge or hide the new one by it. SQLite gives AUTOINCREMENT
+    only to a table as it is made: each is made anew, every row as it was (ids too), with its indexes.
+    (PostgreSQL's sequences never hand out an id twice: nothing to do.)"""
+    if is_postgresql():
+        return
+    for table in (Proposal._meta.table_name, Thought._meta.table_name):
+        (made,) = db.execute_sql("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)).fetchone()
+        if "AUTOINCREMENT" in made.upper():
+            continue   # made since (step 3 or 6 makes it so now)
+        anew, found = re.subn(r'^CREATE TABLE "?%s"? \(("id" INTEGER NOT NULL PRIMARY KEY)' % table,
+                              rf'CREATE TABLE "{table}_anew" (\1 AUTOINCREMENT', made)
+        if found != 1:
+            raise UpgradeRefused(f"Upgrade step {step_name(_ids_never_reused)} found the table {table} made in a way "
+                                 "it does not know, and changed nothing.")
+        indexes = [sql for (sql,) in db.execute_sql(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL", (table,))]
+        columns = ", ".join(f'"{column.name}"' for column in db.get_columns(table))
+        db.execute_sql(anew)
+        db.execute_sql(f'INSERT INTO "{table}_anew" ({columns}) SELECT {columns} FROM "{table}"')
+        db.execute_sql(f'DROP TABLE "{table}"')   # (foreign keys are off: nothing pointing at it goes)
+        db.execute_sql(f'ALTER TABLE "{table}_anew" RENAME TO "{table}"')
+        for index in indexes:
+            db.execute_sql(index)
+
+
 UPGRADES: list[Callable[[], None]] = [
     _create_tables,         # 1: accounts, groups, memberships, one-time tokens, throttles
     _workbooks,             # 2: workbook keys on accounts; answers, ladder snapshots, earlier keys
@@ -311,6 +340,7 @@ UPGRADES: list[Callable[[], None]] = [
     _rounds,                # 16: every round of a board kept: the round of each behaviour, response and version
     _session_boards,        # 17: discussion boards opened in any session: their prompt, and whether closed
     _signatures,            # 18: each commitment signed with the name, or counted without it, as its person chose
+    _ids_never_reused,      # 19: behaviours' and thoughts' ids never handed out again (SQLite's AUTOINCREMENT)
 ]
 
 

@@ -12,7 +12,7 @@ from peewee import JOIN, BooleanField, CharField, DateTimeField, ForeignKeyField
 from .. import live
 from ..db import db
 from .accounts import User
-from .base import BaseModel, Live, utcnow
+from .base import BaseModel, IdNeverReused, Live, utcnow
 from .board import MadeBySomeone
 from .groups import Group
 
@@ -168,6 +168,7 @@ class Thought(MadeBySomeone, BaseModel):
 
     TEXT_MAX = 500
 
+    id = IdNeverReused()   # (a thought taken back is deleted)
     discussion = ForeignKeyField(Discussion, backref="thoughts", on_delete="CASCADE")
     author, owner_salt, owner_tag = MadeBySomeone.owner_fields("thoughts")   # "Don't show my name": no author
     text = TextField()
