@@ -168,6 +168,29 @@
       done.focus();
     }
   }
+  // Someone else's change that makes a behaviour's controls anew (another facilitator rewording it: its "Merge
+  // with…" is made for the new words) takes away the control this screen's focus was on, and focus would fall to
+  // the page's start. It goes to the same behaviour instead: its "Merge with…" if it was in there, else the
+  // behaviour itself. (Only once focus has been lost: nobody's focus is moved from where it still is.)
+  var focusedIn = null;   // {item: the behaviour's id, element: the control focused in it}
+  document.addEventListener("focusin", function (event) {
+    var item = event.target.closest && event.target.closest("#board-list li[id]");
+    focusedIn = item ? {item: item.id, element: event.target} : null;
+  });
+  function focusKeptInItsBehaviour() {
+    var active = document.activeElement;
+    if (!focusedIn || focusedIn.element.isConnected || (active && active !== document.body)) { return; }
+    var item = document.getElementById(focusedIn.item);
+    var merging = focusedIn.element.closest("details.merge-with");
+    focusedIn = null;
+    if (!item) { return; }   // the behaviour itself has gone (merged into another)
+    var target = (merging && item.querySelector("details.merge-with > summary")) || item;
+    if (target === item) { item.setAttribute("tabindex", "-1"); }
+    target.focus();
+  }
+  document.addEventListener("htmx:afterSwap", focusKeptInItsBehaviour);
+  document.addEventListener("p2p:updated", focusKeptInItsBehaviour);
+
   function tooSoon(event) {   // (by keyboard: a click made by Enter or Space has no detail; a pointer's is deliberate)
     var key = event.type === "keydown" || event.detail === 0;
     if (event.target.id === "board-undo" && key && (Date.now() < undoFrom || event.repeat)) {

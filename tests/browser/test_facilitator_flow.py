@@ -189,6 +189,13 @@ def test_session_1_with_20_proposals_in_at_most_25_actions_and_no_page_load(demo
     expect(her_choice.locator("option", has_text=MERGED)).to_have_count(1)
     expect(her_choice.locator("option", has_text="Listen to each other")).to_have_count(1)   # (within MERGED only)
     expect(her_choice).to_have_value("")
+    # Robin rewords that behaviour (from another tab): its panel is made anew for the new words, closed, and the
+    # co-facilitator's focus goes to its "Merge with…", not to the page's start. (Worded back after.)
+    shared_id = robin.item("Keep what is shared in the room").get_attribute("id").removeprefix("proposal-")
+    other.wait_for_timeout(2100)   # (within 2 s of her own refused merge, its button gone, focus would go to her status line)
+    for words in ("Keep what is shared here in the room", "Keep what is shared in the room"):
+        send(page, board, f"/proposals/{shared_id}", action="edit", text=words)
+        expect(Facilitator(other).item(words).get_by_text("Merge with…")).to_be_focused(timeout=LIVE)
     other.close()
     # Enter still held down from "Merge them" does not press the Undo it landed on (a repeat is refused).
     assert not page.evaluate("""() => document.getElementById("board-undo").dispatchEvent(
