@@ -31,7 +31,7 @@ from .auth import my_pseudonyms
 from .db import first_written_once, written_once, written_once_keeping
 from .models import THEME_MAX, Board, BoardResponse, CodeVersion, Commitment, Membership, Proposal, Responder, SentRequest, User, one_line
 from .poster import committed_words, poster_type, signatures
-from .stream import REQUEST_KEY_STAND_IN, for_this_person, shared_html
+from .stream import REQUEST_KEY_STAND_IN, for_this_person, shared, shared_html
 from .web import content, is_fragment_request, join_url, local_time, log, new_request_key, seen_already, whole_number
 
 bp = Blueprint("board", __name__)
@@ -326,7 +326,7 @@ _snapshot_lock = threading.Lock()
 
 
 def snapshot(board: Board) -> Snapshot:
-    cache = current_app.extensions.setdefault("p2p.board_snapshots", {})
+    cache = shared("board snapshots")
     found = cache.get(board.id)
     if found is not None and found.version == board.version:
         return found
@@ -446,7 +446,7 @@ _reading_boards: dict[int, threading.Lock] = {}
 def newest_snapshot(group, board_id: int | None, known: int) -> Snapshot | None:
     """The board's snapshot at version `known` or newer: after a change, one of the room's streams reads the board
     (and makes its snapshot) while the others wait for it, rather than each reading it for itself."""
-    cache = current_app.extensions.setdefault("p2p.board_snapshots", {})
+    cache = shared("board snapshots")
     found = cache.get(board_id)
     if found is not None and found.version >= known:
         return found

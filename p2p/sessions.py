@@ -15,7 +15,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import ClassVar
 
-from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -304,7 +304,7 @@ MOST_DISCUSSIONS = 100   # kept read in each process (more than its rooms have o
 def discussed(group: Group, place: str, known: int | None = None) -> Discussed:
     """The discussion at `place` as the database has it now or, given the version `known` (a stream that heard of
     it), at that version or newer: after a change, one screen reads it while the others wait for it."""
-    cache = current_app.extensions.setdefault("p2p.discussions", {})
+    cache = stream.shared("discussions")
     wanted = Discussion.version_of(group, place) if known is None else known
     found = cache.get((group.id, place))
     if found is not None and found.version >= wanted:

@@ -26,6 +26,7 @@ what it shows.
 from __future__ import annotations
 
 import contextvars
+import gc
 import logging
 import re
 import secrets
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import parse_qsl, urlsplit
 
-from flask import Blueprint, Response, abort, current_app, g, request, session, stream_with_context
+from flask import Blueprint, Response, abort, current_app, g, has_app_context, request, session, stream_with_context
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from markupsafe import Markup
@@ -126,10 +127,13 @@ class Departures:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._comings = 0   # streams watched so far (the count of those gone is in the doorbell's rings)
-        self._quiet = memory.WhenQuiet()   # (this thread also hands freed memory back after a burst)
+        self._app = None    # (whose shared pieces go when it is quiet: a process serves one app)
+        self._quiet = memory.WhenQuiet(self._quiet_now)   # (this thread also hands memory back after a burst)
 
     def watch(self, key: object, group_id: int, gone: Callable[[], bool]) -> None:
         with self._lock:
+            if has_app_context():   # (a stream's request: always)
+                self._app = current_app._get_current_object()
             self._watched[key] = (group_id, gone)
             self._comings += 1
             if self._thread is None:
@@ -153,8 +157,23 @@ class Departures:
             except Exception:   # never silently gone itself: streams would then hold gone screens' threads
                 log.exception("could not ask whether live screens have gone")
 
+    def _quiet_now(self) -> None:
+        """After a burst, once it is quiet: what the screens shared goes (`shared`: a board's snapshot keeps each
+        behaviour's HTML as every kind of screen had it, a few MB after a room of 150), then what is freed goes
+        back to the system."""
+        if self._app is not None:
+            self._app.extensions.pop("p2p.shared", None)
+        gc.collect()
+        memory.hand_back()
+
 
 departures = Departures()
+
+
+def shared(name: str) -> dict:
+    """What this process's screens share, by `name` (a board's snapshot, a discussion as read): made once for them
+    all, and let go once live activity has been quiet for a while (Departures): the next change makes it anew."""
+    return current_app.extensions.setdefault("p2p.shared", {}).setdefault(name, {})
 
 
 def _in_turn(run, *args):

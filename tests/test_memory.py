@@ -4,7 +4,9 @@ import threading
 import time
 
 import pytest
+from test_board import board_url, propose
 
+import p2p.stream
 from p2p import memory
 
 
@@ -29,7 +31,6 @@ def test_freed_memory_goes_back_once_after_each_burst_when_it_has_been_quiet_lon
 
 def test_the_thread_that_asks_after_departed_screens_hands_memory_back_when_a_room_has_left(monkeypatch):
     """stream.Departures wakes every few seconds anyway: it counts rings and streams coming and going."""
-    import p2p.stream
     monkeypatch.setattr(p2p.stream, "WAKE_SECONDS", 0.05)
     handed = threading.Event()
     departures = p2p.stream.Departures()
@@ -39,6 +40,22 @@ def test_the_thread_that_asks_after_departed_screens_hands_memory_back_when_a_ro
     time.sleep(0.2)
     left.set()                      # the screen leaves: its group's bell rings, then nothing more happens
     assert handed.wait(5)
+
+
+@pytest.mark.sqlite_only
+def test_once_it_is_quiet_what_the_screens_shared_goes_and_is_made_again_when_asked(app, room, as_user):
+    """A board's snapshot keeps every behaviour's HTML as each kind of screen had it: nobody needs it once a room
+    has gone quiet (the next change makes it anew), so it goes before memory is handed back."""
+    alice = as_user(room.alice)
+    propose(alice, room, "Listen without judging")
+    assert "Listen without judging" in alice.get(board_url(room, "/live")).get_data(as_text=True)
+    assert app.extensions["p2p.shared"]["board snapshots"]
+    departures = p2p.stream.Departures()
+    with app.test_request_context():
+        departures.watch("a screen", room.group.id, lambda: True)
+    departures._quiet_now()
+    assert "p2p.shared" not in app.extensions
+    assert "Listen without judging" in alice.get(board_url(room, "/live")).get_data(as_text=True)   # made anew
 
 
 @pytest.mark.sqlite_only

@@ -413,7 +413,7 @@ def test_behaviours_kept_from_the_version_before_are_exactly_what_a_fresh_render
 
     def the_same_both_ways(step):
         kept = shown()
-        app.extensions["p2p.board_snapshots"].clear()   # made afresh: nothing kept from before
+        app.extensions["p2p.shared"]["board snapshots"].clear()   # made afresh: nothing kept from before
         fresh = shown()
         for name in screens:
             assert kept[name] == fresh[name], f"{name} after {step}"
@@ -458,7 +458,7 @@ def test_each_stream_keeps_a_behaviour_only_while_nothing_it_shows_changed(app, 
 
     def as_fresh(step):
         version = Board.get(Board.group == room.group).version
-        app.extensions["p2p.board_snapshots"].clear()
+        app.extensions["p2p.shared"]["board snapshots"].clear()
         for name, (client, query) in screens.items():
             follower = followers[ids.get(name, room.facilitator.id), "projector" if query else "page"]
             for _ in range(100):   # until its stream has looked at this version
