@@ -26,7 +26,7 @@ from datetime import datetime, timedelta, timezone
 
 from flask import Flask
 
-from .db import db
+from .db import WritesBusy, db
 from .logs import log
 from .models import Login, utcnow
 
@@ -135,7 +135,9 @@ class Activity:
                         self.flush()
                     finally:
                         db.close()
-            except Exception:   # a busy or briefly unreachable database: the notes of the next minute carry on
+            except WritesBusy:   # an overloaded server: the notes wait for the next minute, as they are
+                log.warning("activity-flush-busy")
+            except Exception:   # a briefly unreachable database: the notes of the next minute carry on
                 log.exception("activity-flush-failed")
 
 

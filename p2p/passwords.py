@@ -21,8 +21,8 @@ _legacy = PasswordHasher()
 # Argon2id is CPU-bound and takes ARGON2_MEMORY_KIB (19 MiB) while it runs: more at once than there are cores
 # finishes no sooner, it only holds more memory. With 8 server threads, a room logging in took the server to
 # 215 MB at its highest (make bench); taking turns, one per core, keeps it near 50 MB + 19 MiB a core, and the
-# last of 30 logins is in just as soon. A request waiting here, and hashing, gives its turn among the server's
-# requests to another (turns.aside): Argon2id runs outside Python's lock.
+# last of 30 logins is in just as soon. A request that comes here gives its turn among the server's requests to
+# another (turns.aside): it waits for a core, and Argon2id runs outside Python's lock.
 one_per_core = threading.BoundedSemaphore(max(1, os.cpu_count() or 1))
 
 
@@ -38,7 +38,8 @@ def cost() -> tuple[int, int]:
 def argon2id(password: str, salt: bytes, memory_kib: int | None = None, time_cost: int | None = None) -> bytes:
     """One derivation: 32 bytes from the password and salt, at the configured cost unless another is given (a
     stored record says the cost it was made with)."""
-    with aside(), one_per_core:
+    aside()
+    with one_per_core:
         return hash_secret_raw(password.encode(), salt, time_cost=time_cost or _cost["time_cost"],
                                memory_cost=memory_kib or _cost["memory_kib"], parallelism=1,
                                hash_len=OUTPUT_BYTES, type=Type.ID)
@@ -51,7 +52,8 @@ def is_legacy_hash(stored: str) -> bool:
 
 def verify_legacy(stored: str, password: str) -> bool:
     try:
-        with aside(), one_per_core:
+        aside()
+        with one_per_core:
             return _legacy.verify(stored, password)
     except (VerificationError, InvalidHashError):
         return False

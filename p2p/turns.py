@@ -5,19 +5,19 @@ request: without turns, a burst (a room opening its pages at once) ran ~200 requ
 left with glibc afterwards. 200 clients loading the login page and a file three times each: 81-85 MB resident
 after, 66 MB taking turns, and no slower (docs/benchmarks.md). Python runs one thread at a time anyway.
 
-A request that waits for something other than Python steps aside meanwhile (`aside`): a sign-in waiting for its
-turn at Argon2id (passwords.one_per_core) would otherwise hold a turn, and a room logging in at once would hold
-them all while everyone else's taps and saves waited behind.
+A request that waits for something other than Python steps aside (`aside`): a sign-in waiting for its turn at
+Argon2id (passwords.one_per_core) would otherwise hold a turn, and a room logging in at once would hold them all
+while everyone else's taps and saves waited behind. It goes on to its end without a turn: taking one again, it
+might wait for the others while holding what they wait for (a reset derives its key inside its transaction,
+holding the database's write turn: every turn was soon held by writes waiting for it, until they gave up).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 
-_held = threading.local()   # .turns: the turns this thread's request holds one of, while it does
+_held = threading.local()   # .turns: the turns this thread's request holds one of, while it does (else None)
 
 
 class InTurns:
@@ -34,23 +34,19 @@ class InTurns:
     def __call__(self, environ, start_response):
         if self.STREAM.fullmatch(environ.get("PATH_INFO", "")):
             return self.wsgi_app(environ, start_response)
-        with self._turns:   # (a page's answer is made by now, and its connection handed back; waitress sends it)
-            _held.turns = self._turns
-            try:
-                return self.wsgi_app(environ, start_response)
-            finally:
+        self._turns.acquire()
+        _held.turns = self._turns
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:   # (a page's answer is made by now, and its connection handed back; waitress sends it)
+            if _held.turns is not None:   # (not given away: aside)
                 _held.turns = None
+                self._turns.release()
 
 
-@contextmanager
-def aside() -> Iterator[None]:
-    """This thread's request gives its turn to another while the block runs, and waits for one again after."""
+def aside() -> None:
+    """This thread's request gives its turn to another, for the rest of the request (see above)."""
     turns = getattr(_held, "turns", None)
-    if turns is None:
-        yield
-        return
-    turns.release()
-    try:
-        yield
-    finally:
-        turns.acquire()
+    if turns is not None:
+        _held.turns = None
+        turns.release()

@@ -77,3 +77,45 @@ def test_a_sign_in_waiting_for_argon2id_lets_other_requests_have_its_turn():
     tap.join()
     assert done == ["/groups/1/board/proposals/1/respond", "/login"]
 
+
+
+@pytest.mark.sqlite_only
+def test_a_derivation_inside_a_transaction_never_waits_for_a_turn_the_writers_hold(app, monkeypatch):
+    """A password reset derives its key inside its transaction (holding the database's write turn) and gives its
+    request turn away meanwhile: taken by a save that then waits for the write turn. Had the reset waited for a
+    request turn again, each would wait for the other until the save gave up (WritesBusy) and the server stood
+    still. It goes on without one."""
+    from p2p import db as db_module
+    monkeypatch.setattr(db_module, "TURN_SECONDS", 3)
+    db = db_module.db
+    db.execute_sql("CREATE TABLE said (words TEXT)")
+    problems, in_transaction = [], threading.Event()
+
+    def wsgi(environ, start_response):
+        with app.app_context():
+            db.connect(reuse_if_open=True)
+            try:
+                if environ["PATH_INFO"] == "/reset":
+                    with db.atomic():
+                        db.execute_sql("INSERT INTO said VALUES ('reset')")
+                        in_transaction.set()
+                        passwords.argon2id("a password", b"sixteen byte salt", memory_kib=8, time_cost=1)
+                        time.sleep(0.2)   # (the save has its request turn by now, and waits for the write turn)
+                        db.execute_sql("INSERT INTO said VALUES ('reset, after')")
+                else:
+                    db.execute_sql("INSERT INTO said VALUES ('save')")
+            except Exception as problem:
+                problems.append(problem)
+            finally:
+                db.close()
+        return [b"ok"]
+    in_turns = InTurns(wsgi, 1)
+    reset = threading.Thread(target=in_turns, args=({"PATH_INFO": "/reset"}, None))
+    reset.start()
+    in_transaction.wait(5)
+    save = threading.Thread(target=in_turns, args=({"PATH_INFO": "/workbook/save"}, None))
+    save.start()
+    reset.join(10)
+    save.join(10)
+    assert problems == []
+    assert sorted(words for (words,) in db.execute_sql("SELECT words FROM said")) == ["reset", "reset, after", "save"]
