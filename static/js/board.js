@@ -20,11 +20,43 @@
       if (resending[address]) { return; }
       var sent = fetch(address, {method: "POST", body: waiting.body, credentials: "same-origin",
                                  headers: {"HX-Request": "true"}})
-        .then(function (answer) { if (answer.ok && unsent[address] === waiting) { delete unsent[address]; } })
-        .catch(function () { /* still away: the next poll that gets through, or the "online" event, tries again */ })
+        .then(function (answer) {
+          if (answer.ok) {
+            if (unsent[address] === waiting) { delete unsent[address]; }
+            retryIn = RETRY_MS;
+            if (!Object.keys(unsent).length) { notCountedSaid(null); }
+          } else if (answer.status >= 500) {
+            resendLater();   // (the server is there, too busy: no "online" event or new stream would come)
+          }
+        })
+        .catch(function () { resendLater(); /* still away: this, or the "online" event, tries again */ })
         .then(function () { delete resending[address]; });
       resending[address] = sent;
     });
+  }
+
+  // Sent again by itself after a while, longer each time it meets a server too busy (or away), up to RETRY_MOST_MS.
+  var RETRY_MS = 3000, RETRY_MOST_MS = 30000;
+  var retryIn = RETRY_MS, retrying = null;
+  function resendLater() {
+    if (retrying) { return; }
+    retrying = setTimeout(function () { retrying = null; resend(); }, retryIn);
+    retryIn = Math.min(retryIn * 2, RETRY_MOST_MS);
+  }
+
+  // What the status line by the answered count says of a choice not counted yet (null: it has been, or none).
+  function notCountedSaid(why) {
+    var said = document.getElementById("respond-said");
+    if (!said || (why === null && said.dataset.unsent !== "true")) { return; }
+    if (why === null) { said.textContent = ""; delete said.dataset.unsent; return; }
+    var close = document.createElement("button");
+    close.type = "button";
+    close.className = "link-button";
+    close.dataset.closeSaid = "";
+    close.textContent = "OK";
+    said.replaceChildren("Your choice is not counted yet: " + why + ". It is shown, and sent again by itself. ",
+                         close);
+    said.dataset.unsent = "true";
   }
 
   // A new tap on a behaviour whose older tap is being re-sent waits for that to arrive first, so the newer one
@@ -99,14 +131,16 @@
     var form = event.detail.elt;
     if (form instanceof HTMLFormElement) { notSent(form, "the connection dropped", "once you are back online"); }
   });
-  var RETRY_MS = 3000;
   document.addEventListener("htmx:responseError", function (event) {
     var form = event.detail.elt;
     var status = event.detail.xhr.status;
     if (!(form instanceof HTMLFormElement) || status < 500) { return; }
-    notSent(form, status === 503 ? "many people are sending things at once" : "something went wrong on our side",
-            "in a moment");
-    if (RESENT.test(form.action)) { setTimeout(resend, RETRY_MS); }   // (the server is there: no event would)
+    var why = status === 503 ? "many people are sending things at once" : "something went wrong on our side";
+    notSent(form, why, "in a moment");
+    if (RESENT.test(form.action)) {
+      if (RESPONSE.test(form.action)) { notCountedSaid(why); }
+      resendLater();
+    }
   });
 
   // Words changed after a send that got no answer are something new: a new key, so they are not taken for the

@@ -731,14 +731,19 @@ def test_responding_keeps_focus_and_a_private_objection_names_nobody(room):
     # nothing about objections shows on any screen: shown as each came in, an objection changed to "without my
     # name" would leave its mark where the name had been. They show with the counts (below).
     respond(sam, "Phones on silent", "Object without my name")
-    # Jo's objection meets a server too busy to take it (503): her screen keeps it and sends it again by itself a
-    # moment later (the counts below have it).
-    jo.page.route("**/respond", lambda route: route.fulfill(status=503, body="busy"), times=1)
+    # Jo's objection meets a server too busy to take it (503), and so does its first re-send: her screen keeps it,
+    # says it is not counted yet, and sends it again by itself, a little later each time, until it is (the counts
+    # below have it).
+    jo.page.route("**/respond", lambda route: route.fulfill(status=503, body="busy"), times=2)
     objection = choice(jo.page, "Take a break whenever you need one", "Object")
     with room.problems.tolerating(BUSY), jo.page.expect_response(
-            lambda r: r.url.endswith("/respond") and r.status == 204, timeout=LIVE_MS):
+            lambda r: r.url.endswith("/respond") and r.status == 204, timeout=3 * LIVE_MS):
         objection.click()
         expect(objection).to_have_attribute("aria-pressed", "true")
+        expect(jo.page.locator("#respond-said")).to_have_text(
+            "Your choice is not counted yet: many people are sending things at once. It is shown, and sent again by "
+            "itself. OK")
+    expect(jo.page.locator("#respond-said")).to_have_text("")
     expect(choice(sam.page, "Phones on silent", "Object without my name")).to_have_attribute("aria-pressed", "true")
     for screen in room.screens:
         expect(screen.page.get_by_text("needs discussion", exact=True)).to_have_count(0)
