@@ -499,6 +499,8 @@ def reset():
                 errors["recovery"] = ("Please type your recovery code to keep your workbook, or tick the box to "
                                       "start a fresh one.")
             if not errors:
+                # Derived before the transaction: every write of the server would wait through Argon2id for it.
+                record = crypto.new_password_record(password)
                 with db.atomic():
                     if not code.spend():  # the same code sent twice: the first one already did the work
                         return redirect(url_for("auth.login"))
@@ -506,9 +508,9 @@ def reset():
                     # code's facilitator does not run if the workbook starts afresh (see PasswordReset.record).
                     reset = PasswordReset.record(user, code.created_by_id, kept_workbook=bool(data_key))
                     if data_key:
-                        user.set_password(password, data_key)
+                        user.set_password(password, data_key, record)
                     else:
-                        user.start_fresh_workbook(password)
+                        user.start_fresh_workbook(password, record)
                         Share.withdraw_all(user)
                 checkpoint()   # the ended sign-ins' secrets, and the shares of a workbook left behind, out of the WAL
                 Throttle.clear(key)

@@ -293,6 +293,29 @@ def test_a_facilitator_reset_code_lets_a_participant_choose_a_new_password(app, 
     assert "don't match, or the code has been used" in text(again)
 
 
+def test_a_reset_derives_the_new_password_s_key_before_its_transaction(app, room, as_user, monkeypatch):
+    """Argon2id inside the transaction would hold the database's write turn through it: every other write of the
+    server would wait that long (a Pi: about a second)."""
+    from p2p import passwords
+    from p2p.db import db
+    fran, derive, depths = as_user(room.facilitator), passwords.argon2id, []
+
+    def watched(*args, **kwargs):
+        depths.append(db.transaction_depth())
+        return derive(*args, **kwargs)
+    monkeypatch.setattr(passwords, "argon2id", watched)
+    for person, fresh in ((room.alice, {"fresh": "yes"}), (room.bob, {})):
+        page = text(post(fran, f"/groups/{room.group.id}/members/{person.id}/reset-code",
+                         token_from=f"/groups/{room.group.id}"))
+        code = re.search(r'class="join-code"[^>]*>([A-Z0-9-]+)<', page).group(1)
+        recovery = {} if fresh else {"recovery": person.recovery_code}
+        reset = post(app.test_client(), "/reset", {"name": person.name, "code": code, "password": "brand new password",
+                                                   "confirm": "brand new password", **fresh, **recovery},
+                     token_from="/reset")
+        assert reset.status_code == 302
+    assert depths and set(depths) == {0}
+
+
 def test_a_reset_sent_back_for_a_mistake_keeps_the_code_and_the_choice_but_no_secret(app, room, as_user):
     fran = as_user(room.facilitator)
     page = post(fran, f"/groups/{room.group.id}/members/{room.alice.id}/reset-code",

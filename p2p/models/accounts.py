@@ -129,19 +129,20 @@ class User(UserMixin, BaseModel):
     def _wrap_context(self, purpose: str) -> str:
         return f"wrap:{self.key_generation}:{purpose}"
 
-    def new_workbook_key(self, password: str, wrap_recovery: bool = True) -> None:
-        """A fresh data key, wrapped by the password (a new password record) and by a new recovery code (kept on
-        self, unsaved; with wrap_recovery False, not wrapping anything until it is confirmed)."""
+    def new_workbook_key(self, password: str, wrap_recovery: bool = True, record: tuple[str, bytes] | None = None) -> None:
+        """A fresh data key, wrapped by the password (a new password record, or `record`: the password's, derived
+        before) and by a new recovery code (kept on self, unsaved; with wrap_recovery False, not wrapping anything
+        until it is confirmed)."""
         self.data_key = crypto.new_data_key()
         self.recovery_code = crypto.new_recovery_code()
         self.key_salt = crypto.new_salt()
         self.key_by_recovery = None
-        self._wrap_by_password(password, self.data_key)
+        self._wrap_by_password(password, self.data_key, record)
         if wrap_recovery:
             self.rewrap_recovery()
 
-    def _wrap_by_password(self, password: str, data_key: bytes) -> None:
-        self.password_hash, wrap_key = crypto.new_password_record(password)
+    def _wrap_by_password(self, password: str, data_key: bytes, record: tuple[str, bytes] | None = None) -> None:
+        self.password_hash, wrap_key = record or crypto.new_password_record(password)
         self.key_by_password = crypto.seal(wrap_key, data_key, self._wrap_context("password"))
 
     def rewrap_recovery(self) -> None:
@@ -167,21 +168,22 @@ class User(UserMixin, BaseModel):
         key = crypto.recovery_key(code, self.key_salt)
         return crypto.open_sealed(key, self.key_by_recovery, self._wrap_context("recovery"))
 
-    def set_password(self, password: str, data_key: bytes) -> None:
-        """A new password; the same workbook key is wrapped again under it."""
-        self._wrap_by_password(password, data_key)
+    def set_password(self, password: str, data_key: bytes, record: tuple[str, bytes] | None = None) -> None:
+        """A new password (its record derived here, or before: `record`); the same workbook key is wrapped again
+        under it."""
+        self._wrap_by_password(password, data_key, record)
         self.data_key = data_key
         self.end_sign_ins()
 
-    def start_fresh_workbook(self, password: str) -> None:
-        """After a reset without the recovery code: a new, empty workbook. The old key's recovery wrap is kept
-        (EarlierKey), so the old answers come back if the old recovery code turns up. (What was shared from the
-        old one goes with it: Share.withdraw_all.)"""
+    def start_fresh_workbook(self, password: str, record: tuple[str, bytes] | None = None) -> None:
+        """After a reset without the recovery code: a new, empty workbook (the password's record as set_password's).
+        The old key's recovery wrap is kept (EarlierKey), so the old answers come back if the old recovery code
+        turns up. (What was shared from the old one goes with it: Share.withdraw_all.)"""
         if self.key_by_recovery is not None:
             EarlierKey.create(user=self, generation=self.key_generation, key_salt=self.key_salt,
                               key_by_recovery=self.key_by_recovery)
             self.key_generation += 1
-        self.new_workbook_key(password)
+        self.new_workbook_key(password, record=record)
         self.end_sign_ins()
 
     @property
