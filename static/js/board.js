@@ -162,9 +162,15 @@
     if (elt.id === "board-poller") { resend(); }
     else if (elt instanceof HTMLFormElement) {
       delete unsent[elt.action];   // a later tap got through itself
-      // Counted: what was said about an earlier tap that came too late is over (a too-late one answers 200).
+      retryIn = RETRY_MS;
+      if (Object.keys(unsent).length) { resend(); }   // the server takes taps again: the others now
+      // Counted: what was said about an earlier tap that came too late is over (a too-late one answers 200), and
+      // so is "not counted yet" once no other choice waits.
       var said = document.getElementById("respond-said");
-      if (said && RESPONSE.test(elt.action) && event.detail.xhr.status === 204) { said.textContent = ""; }
+      if (said && RESPONSE.test(elt.action) && event.detail.xhr.status === 204) {
+        if (said.dataset.unsent !== "true") { said.textContent = ""; }
+        else if (!Object.keys(unsent).length) { notCountedSaid(null); }
+      }
     }
   });
 
