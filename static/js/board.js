@@ -23,8 +23,7 @@
         .then(function (answer) {
           if (answer.ok) {
             if (unsent[address] === waiting) { delete unsent[address]; }
-            retryIn = RETRY_MS;
-            if (!Object.keys(unsent).length) { notCountedSaid(null); }
+            gotThrough();
           } else if (answer.status >= 500) {
             resendLater();   // (the server is there, too busy: no "online" event or new stream would come)
           }
@@ -42,6 +41,10 @@
     if (retrying) { return; }
     retrying = setTimeout(function () { retrying = null; resend(); }, retryIn);
     retryIn = Math.min(retryIn * 2, RETRY_MOST_MS);
+  }
+  function gotThrough() {   // a tap or a re-send reached the server: the next wait starts short again
+    retryIn = RETRY_MS;
+    if (!Object.keys(unsent).length) { notCountedSaid(null); }
   }
 
   // What the status line by the answered count says of a choice not counted yet (null: it has been, or none).
@@ -162,14 +165,12 @@
     if (elt.id === "board-poller") { resend(); }
     else if (elt instanceof HTMLFormElement) {
       delete unsent[elt.action];   // a later tap got through itself
-      retryIn = RETRY_MS;
+      gotThrough();                 // ("not counted yet" stays while another choice waits)
       if (Object.keys(unsent).length) { resend(); }   // the server takes taps again: the others now
-      // Counted: what was said about an earlier tap that came too late is over (a too-late one answers 200), and
-      // so is "not counted yet" once no other choice waits.
+      // Counted: what was said about an earlier tap that came too late is over (a too-late one answers 200).
       var said = document.getElementById("respond-said");
-      if (said && RESPONSE.test(elt.action) && event.detail.xhr.status === 204) {
-        if (said.dataset.unsent !== "true") { said.textContent = ""; }
-        else if (!Object.keys(unsent).length) { notCountedSaid(null); }
+      if (said && said.dataset.unsent !== "true" && RESPONSE.test(elt.action) && event.detail.xhr.status === 204) {
+        said.textContent = "";
       }
     }
   });
