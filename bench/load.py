@@ -44,7 +44,15 @@ from locust.env import Environment
 
 from bench import pages, parse, report
 from bench.room import FORM, TIMER_SECONDS, People, Room, Run, cookie_header, generator_cpu, log_in, new_session
-from bench.server import FACILITATOR_NAME, GUNICORN_WORKERS, PASSWORD, postgresql_missing, running_server, throwaway_postgresql
+from bench.server import (
+    FACILITATOR_NAME,
+    GUNICORN_WORKERS,
+    PASSWORD,
+    PROJECT_ROOT,
+    postgresql_missing,
+    running_server,
+    throwaway_postgresql,
+)
 
 SESSION_PAGE = "modules/module-1/sessions/session-1"
 STORY_PAGE = "modules/preparing/sessions/personal-recovery-story"
@@ -458,6 +466,17 @@ def ratio_line(runs: dict, figures: dict) -> str:
     return "polling ÷ push: " + "; ".join(parts) if parts else ""
 
 
+def _p2p_constant(name: str, module: str) -> float:
+    """A number p2p/<module> sets, read from the file (as SERVER_ENV is): importing p2p here would bring Flask
+    into the load generator."""
+    return float(re.search(rf"^{name} = ([\d.]+)", (PROJECT_ROOT / "p2p" / module).read_text(), re.M)[1])
+
+
+# The server hands back what it freed once it has been quiet for QUIET_SECONDS, as noticed by a thread that wakes
+# every WAKE_SECONDS: memory after the run is read once both have passed, and a second more.
+SETTLE_SECONDS = _p2p_constant("QUIET_SECONDS", "memory.py") + 2 * _p2p_constant("WAKE_SECONDS", "stream.py") + 1
+
+
 class Steps:
     """The run's steps on one `p2p serve`, in order, those --only names (all if none); their figures and notes."""
 
@@ -513,10 +532,13 @@ class Steps:
             self.room.close()
         self.step("throughput", lambda: throughput(server, recorder, max(3.0, args.seconds / 4)))
         self.step("pages", lambda: heaviest_page(server, people))
-        self.figures["rss_mb"] = server.rss_mb()
-        self.notes.append(f"memory: {self.figures['rss_mb']:.0f} MB resident after the run, "
-                          f"{server.rss_mb('VmHWM'):.0f} MB at the highest (during the logins: each Argon2id takes "
-                          "19 MiB while it runs)")
+        busy = server.rss_mb()
+        time.sleep(SETTLE_SECONDS)
+        self.figures["rss_mb"], self.figures["rss_busy_mb"] = server.rss_mb(), busy
+        self.notes.append(f"memory: {self.figures['rss_mb']:.0f} MB resident after the run, once the server had been "
+                          f"quiet {SETTLE_SECONDS:.0f} s (it hands back what it freed when quiet), {busy:.0f} MB "
+                          f"the moment the run ended, {server.rss_mb('VmHWM'):.0f} MB at the highest (during the "
+                          "logins: each Argon2id takes 19 MiB while it runs)")
         waits = sum("Task queue depth" in line for line in server.output.read_text().splitlines())
         if waits:
             self.notes.append(f"waitress warned {waits} times that requests queued for a free thread")

@@ -13,7 +13,7 @@ from functools import cache
 
 M_MMAP_THRESHOLD = -3   # glibc's mallopt parameter
 
-QUIET_SECONDS = 10.0    # after a burst, this long with no change rung and no screen coming or going: hand back
+QUIET_SECONDS = 10.0    # after a burst, this long with no change rung, no screen coming or going, no request: hand back
 
 
 @cache
@@ -47,7 +47,7 @@ class WhenQuiet:
     QUIET_SECONDS: a room that stops writing (a discussion, the end of a session) or that leaves. Not during a
     burst: the pages handed back would be asked for again at once (trimming every 5 s while the room wrote cost
     a sixth more CPU, docs/benchmarks.md). `note` is called every few seconds with a count that goes up with
-    each ring and each screen that comes or goes (stream.Departures)."""
+    each ring, each screen that comes or goes and each other request answered (stream.Departures)."""
 
     def __init__(self, hand_back=hand_back, quiet_seconds: float = QUIET_SECONDS) -> None:
         self._hand_back, self.quiet_seconds = hand_back, quiet_seconds

@@ -153,16 +153,25 @@ class Departures:
                     for key, _ in left:
                         del self._watched[key]
                 live.doorbell.wake(*{group_id for _, group_id in left})
-                self._quiet.note(live.doorbell.rung + self._comings, time.monotonic())
+                self._quiet.note(self._activity(), time.monotonic())
             except Exception:   # never silently gone itself: streams would then hold gone screens' threads
                 log.exception("could not ask whether live screens have gone")
 
+    def _activity(self) -> int:
+        """A count that moves with each change rung, each screen that comes or goes, and each other request
+        answered: a room's pages and polls leave memory behind as its streams do (and fill `shared` again)."""
+        turns = self._app.extensions.get("p2p.turns") if self._app is not None else None
+        return live.doorbell.rung + self._comings + (turns.answered if turns is not None else 0)
+
     def _quiet_now(self) -> None:
         """After a burst, once it is quiet: what the screens shared goes (`shared`: a board's snapshot keeps each
-        behaviour's HTML as every kind of screen had it, a few MB after a room of 150), then what is freed goes
-        back to the system."""
+        behaviour's HTML as every kind of screen had it, a few MB after a room of 150), and the database
+        connections kept for the next burst (each with its page cache and schema: ~3 MB for a SQLite pool's
+        dozen), then what is freed goes back to the system. The next request opens a connection again (~1 ms)."""
         if self._app is not None:
             self._app.extensions.pop("p2p.shared", None)
+        if db.obj is not None:
+            db.close_idle()
         gc.collect()
         memory.hand_back()
 
@@ -425,4 +434,4 @@ def init_app(app) -> None:
     app.extensions["p2p.streams"] = Budget(app.config["LIVE_STREAMS"])
     app.extensions["p2p.looks"] = ThreadPoolExecutor(1, thread_name_prefix="p2p-looks")
     app.register_blueprint(bp)
-    app.wsgi_app = InTurns(app.wsgi_app, app.config["THREADS"])
+    app.wsgi_app = app.extensions["p2p.turns"] = InTurns(app.wsgi_app, app.config["THREADS"])

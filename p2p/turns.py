@@ -30,6 +30,9 @@ class InTurns:
     def __init__(self, wsgi_app, at_once: int) -> None:
         self.wsgi_app = wsgi_app
         self._turns = threading.BoundedSemaphore(at_once)
+        # Requests answered so far: activity, to the thread that hands memory back once it is quiet
+        # (stream.Departures). (Two threads adding at once may count one: only whether it moves matters.)
+        self.answered = 0
 
     def __call__(self, environ, start_response):
         if self.STREAM.fullmatch(environ.get("PATH_INFO", "")):
@@ -39,6 +42,7 @@ class InTurns:
         try:
             return self.wsgi_app(environ, start_response)
         finally:   # (a page's answer is made by now, and its connection handed back; waitress sends it)
+            self.answered += 1
             if _held.turns is not None:   # (not given away: aside)
                 _held.turns = None
                 self._turns.release()

@@ -16,7 +16,7 @@ KEYS = {"board_propagation_p50_ms", "board_propagation_p95_ms", "board_server_p9
         "idle_cpu_percent", "idle_requests_per_screen_second", "idle_polling_cpu_percent",
         "cpu_ms_per_participant_minute", "heaviest_page_kb", "repeat_visit_requests",
         "autosave_p95_ms", "autosave_errors", "login_30_seconds", "join_12_seconds", "live_vs_bare_ratio",
-        "workbook_vs_bare_ratio", "rss_mb", "startup_seconds"}
+        "workbook_vs_bare_ratio", "rss_mb", "rss_busy_mb", "startup_seconds"}
 
 
 def test_the_json_has_exactly_the_named_keys(tmp_path):

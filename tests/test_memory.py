@@ -8,6 +8,7 @@ from test_board import board_url, propose
 
 import p2p.stream
 from p2p import memory
+from p2p.db import db
 
 
 def test_freed_memory_goes_back_once_after_each_burst_when_it_has_been_quiet_long_enough():
@@ -56,6 +57,34 @@ def test_once_it_is_quiet_what_the_screens_shared_goes_and_is_made_again_when_as
     departures._quiet_now()
     assert "p2p.shared" not in app.extensions
     assert "Listen without judging" in alice.get(board_url(room, "/live")).get_data(as_text=True)   # made anew
+
+
+def test_pages_and_polls_count_as_activity_too(app, room, as_user, monkeypatch):
+    """A room's pages and polls leave memory behind as its streams do (and make the boards' shared pieces again):
+    the quiet that hands it back is counted from the last request answered, not only from the last change rung."""
+    monkeypatch.setattr(p2p.stream, "WAKE_SECONDS", 0.05)
+    handed = threading.Event()
+    departures = p2p.stream.Departures()
+    departures._quiet = memory.WhenQuiet(handed.set, quiet_seconds=1.5)
+    with app.test_request_context():
+        departures.watch("a screen", room.group.id, lambda: False)
+    alice = as_user(room.alice)
+    polls_until = time.monotonic() + 2.5
+    while time.monotonic() < polls_until:   # a screen polling, nothing rung, nobody coming or going
+        alice.get(board_url(room, "/live"))
+        assert not handed.is_set()
+        time.sleep(0.1)
+    assert handed.wait(10)                  # then quiet
+
+
+def test_once_it_is_quiet_the_idle_database_connections_close_and_the_next_request_opens_one(app, room, as_user):
+    """Each connection kept for the next burst holds its own page cache and copy of the schema."""
+    alice = as_user(room.alice)
+    propose(alice, room, "Listen without judging")
+    assert db.obj._connections                 # kept for the next request
+    p2p.stream.Departures()._quiet_now()
+    assert not db.obj._connections
+    assert "Listen without judging" in alice.get(board_url(room, "/live")).get_data(as_text=True)
 
 
 @pytest.mark.sqlite_only
