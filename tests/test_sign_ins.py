@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 from conftest import PASSWORD, database_bytes, login, make_app, on_postgresql, post, text
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from Cryptodome.Hash import SHA256
+from Cryptodome.Protocol.KDF import HKDF
 from test_board import propose, respond, settings
 from test_workbook import S1
 
@@ -27,8 +27,7 @@ def what_a_copied_cookie_opens(app, cookie: str) -> bytes | None:
     data = app.session_interface.get_signing_serializer(app).loads(cookie)   # the server's secret reads the cookie
     sealed, who = b64decode(data["wk"]), f"wk:{data['_user_id']}"
     keys = [crypto.session_key(app.secret_key, login.secret) for login in Login.select()]
-    keys.append(HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=b"p2p session wrap").derive(
-        app.secret_key.encode()))
+    keys.append(HKDF(app.secret_key.encode(), 32, None, SHA256, context=b"p2p session wrap"))
     for key in keys:
         try:
             return crypto.open_sealed(key, sealed, who)
